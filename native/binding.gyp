@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "gatehouse",
+      "sources": ["src/binding.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "GATEHOUSE_VERSION=\"<!(node -p \"require('../package.json').version\")\""
+      ],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "conditions": [
+        ["OS=='linux'", { "defines": ["GATEHOUSE_BACKEND=\"fanotify\""] }],
+        ["OS=='mac'", {
+          "defines": ["GATEHOUSE_BACKEND=\"endpoint-security\""],
+          "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "12.0" }
+        }]
+      ]
+    }
+  ]
+}
