@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "gatehouse",
-      "sources": ["src/binding.cc"],
+      "sources": ["src/binding.cc", "src/core/sha256.cc", "src/core/policy.cc", "src/core/authorizer.cc", "src/fake/fake_source.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=8",
@@ -12,7 +12,12 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
       "cflags_cc!": ["-fno-exceptions"],
       "conditions": [
-        ["OS=='linux'", { "defines": ["GATEHOUSE_BACKEND=\"fanotify\""] }],
+        ["OS=='linux'", {
+          "defines": ["GATEHOUSE_BACKEND=\"fanotify\""],
+          "sources": ["src/linux/fanotify_source.cc", "src/linux/mounts.cc"],
+          "cflags_cc": ["-O2", "-pthread"],
+          "ldflags": ["-pthread"]
+        }],
         ["OS=='mac'", {
           "defines": ["GATEHOUSE_BACKEND=\"endpoint-security\""],
           "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "12.0" }

@@ -1,8 +1,95 @@
-// The raw shape of gatehouse.node. Only native/index.ts imports this; everything else uses the
-// typed wrapper there.
+// The raw shape of gatehouse.node. Only native/ imports this; everything else uses the typed
+// wrappers in index.ts and monitor.ts.
+import type { Decision, RuleChange, RuleIdentity } from '../common/rules';
+
+export interface RawMonitorOptions {
+  backend: 'fanotify' | 'fake';
+  mode: 'MONITOR' | 'LOCKDOWN';
+  failClosed: boolean;
+  deadlineMs: number;
+  workers: number;
+  denyCacheMs: number;
+  queueCapacity: number;
+  notifyQueueSize: number;
+  watchPaths?: string[];
+}
+
+export interface RawDecision {
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  path: string;
+  sha256: string;
+  size: number;
+  dev: number;
+  inode: number;
+  decision: Decision;
+  rule: RuleIdentity | null;
+  latencyUs: number;
+  answeredBy: 'policy' | 'cache' | 'watchdog' | 'queue-full' | 'error';
+  error?: string;
+}
+
+export interface RawMetrics {
+  events: number;
+  selfAllowed: number;
+  cacheHits: number;
+  cacheMisses: number;
+  coalesced: number;
+  filesHashed: number;
+  bytesHashed: number;
+  deadlineAnswers: number;
+  queueFullAnswers: number;
+  errorAnswers: number;
+  allowed: number;
+  blocked: number;
+  notified: number;
+  droppedNotifications: number;
+  ignoreMarks: number;
+  cacheFlushes: number;
+  pendingAnswers: number;
+  workQueueDepth: number;
+  notifyQueueDepth: number;
+  rules: number;
+  kernelSkips: number;
+  latencyHistogram: { leUs: number | null; count: number }[];
+}
+
+export interface RawWatched {
+  path: string;
+  fstype: string;
+  device: string;
+  mark: 'filesystem' | 'mount';
+}
+
+export interface RawMonitor {
+  start(): void;
+  stop(): void;
+  setMode(mode: 'MONITOR' | 'LOCKDOWN', failClosed: boolean): void;
+  setDeadline(ms: number): void;
+  setRules(rules: readonly RuleIdentity[]): void;
+  applyRuleChanges(changes: readonly RuleChange[]): void;
+  flushCache(): void;
+  metrics(): RawMetrics;
+  watched(): RawWatched[];
+  inject(
+    path: string,
+    process: { pid: number; ppid?: number; uid?: number; gid?: number },
+  ): Promise<boolean>;
+}
+
 export interface RawAddon {
   /** The version the addon was built from (package.json at build time). */
   version(): string;
   /** The exec-monitor backend compiled in: "fanotify" on Linux, "endpoint-security" on macOS. */
   backend(): string;
+  /** "sha-ni" when SHA-256 runs on the CPU's SHA extensions, else "portable". */
+  hashAcceleration(): string;
+  peerCredentials(fd: number): { pid: number | null; uid: number; gid: number };
+  sha256File(path: string): Promise<{ sha256: string; size: number }>;
+  Monitor: new (
+    options: RawMonitorOptions,
+    onDecision: (decision: RawDecision) => void,
+  ) => RawMonitor;
 }

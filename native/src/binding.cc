@@ -1,7 +1,502 @@
 // The one place where native values become JavaScript values.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
 #include <napi.h>
 
+#include "core/authorizer.h"
+#include "core/sha256.h"
+#include "fake/fake_source.h"
+#ifdef __linux__
+#include "linux/fanotify_source.h"
+#endif
+
+namespace gatehouse {
 namespace {
+
+Napi::Value Throw(Napi::Env env, const std::string& message) {
+  Napi::Error::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value ThrowType(Napi::Env env, const std::string& message) {
+  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+std::optional<ClientMode> ParseMode(const Napi::Value& value) {
+  if (!value.IsString()) return std::nullopt;
+  const std::string mode = value.As<Napi::String>().Utf8Value();
+  if (mode == "MONITOR") return ClientMode::kMonitor;
+  if (mode == "LOCKDOWN") return ClientMode::kLockdown;
+  return std::nullopt;
+}
+
+uint32_t OptionalUint(const Napi::Object& object, const char* key, uint32_t fallback) {
+  Napi::Value value = object.Get(key);
+  return value.IsNumber() ? value.As<Napi::Number>().Uint32Value() : fallback;
+}
+
+// One rule from JavaScript: { type, identifier, policy }. policy "REMOVE" when removals are allowed.
+bool ParseRule(const Napi::Value& value, bool allow_remove, RuleChange* change, std::string* error) {
+  if (!value.IsObject()) {
+    *error = "a rule must be an object { type, identifier, policy }";
+    return false;
+  }
+  Napi::Object object = value.As<Napi::Object>();
+  Napi::Value type = object.Get("type"), identifier = object.Get("identifier"),
+              policy = object.Get("policy");
+  if (!type.IsString() || !identifier.IsString() || !policy.IsString()) {
+    *error = "a rule needs string fields type, identifier and policy";
+    return false;
+  }
+  auto rule_type = ParseRuleType(type.As<Napi::String>().Utf8Value());
+  if (!rule_type) {
+    *error = "rule type must be BINARY, CERTIFICATE, TEAMID, SIGNINGID or CDHASH, got \"" +
+             type.As<Napi::String>().Utf8Value() + "\"";
+    return false;
+  }
+  const std::string policy_name = policy.As<Napi::String>().Utf8Value();
+  change->remove = allow_remove && policy_name == "REMOVE";
+  if (!change->remove) {
+    auto parsed = ParsePolicy(policy_name);
+    if (!parsed) {
+      *error = std::string("rule policy must be ALLOWLIST, ALLOWLIST_COMPILER, BLOCKLIST or ") +
+               "SILENT_BLOCKLIST" + (allow_remove ? " (or REMOVE)" : "") + ", got \"" +
+               policy_name + "\"";
+      return false;
+    }
+    change->rule.policy = *parsed;
+  }
+  change->rule.type = *rule_type;
+  return RuleTable::Canonicalize(*rule_type, identifier.As<Napi::String>().Utf8Value(),
+                                 &change->rule.identifier, error);
+}
+
+Napi::Object RuleToJs(Napi::Env env, const Rule& rule) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("type", RuleTypeName(rule.type));
+  object.Set("identifier", rule.identifier);
+  object.Set("policy", PolicyName(rule.policy));
+  return object;
+}
+
+struct FakeResponse {
+  uint64_t token;
+  bool allow;
+};
+
+class Monitor;
+void DeliverDecision(Napi::Env env, Napi::Function callback, Monitor* self, DecisionRecord* record);
+void DeliverResponse(Napi::Env env, Napi::Function, Monitor* self, FakeResponse* response);
+using DecisionChannel = Napi::TypedThreadSafeFunction<Monitor, DecisionRecord, DeliverDecision>;
+using ResponseChannel = Napi::TypedThreadSafeFunction<Monitor, FakeResponse, DeliverResponse>;
+
+class Monitor : public Napi::ObjectWrap<Monitor> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Monitor",
+                       {InstanceMethod<&Monitor::Start>("start"),
+                        InstanceMethod<&Monitor::Stop>("stop"),
+                        InstanceMethod<&Monitor::SetMode>("setMode"),
+                        InstanceMethod<&Monitor::SetDeadline>("setDeadline"),
+                        InstanceMethod<&Monitor::SetRules>("setRules"),
+                        InstanceMethod<&Monitor::ApplyRuleChanges>("applyRuleChanges"),
+                        InstanceMethod<&Monitor::FlushCache>("flushCache"),
+                        InstanceMethod<&Monitor::Metrics>("metrics"),
+                        InstanceMethod<&Monitor::Watched>("watched"),
+                        InstanceMethod<&Monitor::Inject>("inject")});
+  }
+
+  // new Monitor(options, onDecision)
+  explicit Monitor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Monitor>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      ThrowType(env, "new Monitor(options, onDecision): options object and callback required");
+      return;
+    }
+    Napi::Object options = info[0].As<Napi::Object>();
+    Napi::Value backend = options.Get("backend");
+    backend_ = backend.IsString() ? backend.As<Napi::String>().Utf8Value() : "fanotify";
+    if (backend_ != "fanotify" && backend_ != "fake") {
+      ThrowType(env, "backend must be \"fanotify\" or \"fake\", got \"" + backend_ + "\"");
+      return;
+    }
+    auto mode = ParseMode(options.Get("mode"));
+    if (!mode) {
+      ThrowType(env, "mode must be \"MONITOR\" or \"LOCKDOWN\"");
+      return;
+    }
+    options_.mode = *mode;
+    options_.fail_closed = options.Get("failClosed").ToBoolean();
+    options_.deadline_ms = OptionalUint(options, "deadlineMs", 5000);
+    options_.workers = OptionalUint(options, "workers", 2);
+    options_.deny_cache_ms = OptionalUint(options, "denyCacheMs", 1500);
+    options_.queue_capacity = OptionalUint(options, "queueCapacity", 4096);
+    options_.cache_capacity = OptionalUint(options, "cacheCapacity", 65536);
+    notify_queue_size_ = OptionalUint(options, "notifyQueueSize", 4096);
+    Napi::Value paths = options.Get("watchPaths");
+    if (paths.IsArray()) {
+      Napi::Array array = paths.As<Napi::Array>();
+      for (uint32_t i = 0; i < array.Length(); ++i) {
+        Napi::Value path = array.Get(i);
+        if (!path.IsString()) {
+          ThrowType(env, "watchPaths must be an array of strings");
+          return;
+        }
+        watch_.paths.push_back(path.As<Napi::String>().Utf8Value());
+      }
+    }
+    on_decision_ = Napi::Persistent(info[1].As<Napi::Function>());
+  }
+
+  ~Monitor() override { Shutdown(); }
+
+ private:
+  friend void DeliverDecision(Napi::Env, Napi::Function, Monitor*, DecisionRecord*);
+  friend void DeliverResponse(Napi::Env, Napi::Function, Monitor*, FakeResponse*);
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (authorizer_ && authorizer_->running()) return env.Undefined();
+    std::unique_ptr<EventSource> source;
+    if (backend_ == "fake") {
+      responses_ = ResponseChannel::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                        "gatehouse-fake-responses", 0, 1, this);
+      ResponseChannel channel = responses_;
+      auto fake = std::make_unique<FakeSource>([channel](uint64_t token, bool allow) mutable {
+        channel.NonBlockingCall(new FakeResponse{token, allow});
+      });
+      fake_ = fake.get();
+      source = std::move(fake);
+    } else {
+#ifdef __linux__
+      source = std::make_unique<FanotifySource>(watch_);
+#else
+      return Throw(env, "the fanotify backend exists only on Linux");
+#endif
+    }
+    decisions_ = DecisionChannel::New(env, on_decision_.Value(), "gatehouse-decisions",
+                                      notify_queue_size_, 1, this);
+    DecisionChannel channel = decisions_;
+    std::atomic<uint64_t>* queued = &queued_;
+    authorizer_ = std::make_unique<Authorizer>(
+        std::move(source), options_, [channel, queued](DecisionRecord&& record) mutable {
+          auto* copy = new DecisionRecord(std::move(record));
+          (*queued)++;
+          if (channel.NonBlockingCall(copy) != napi_ok) {
+            (*queued)--;
+            delete copy;
+            return false;
+          }
+          return true;
+        });
+    Ref();  // a running monitor keeps its JavaScript object alive until stop()
+    std::string error;
+    if (!authorizer_->Start(&error)) {
+      Shutdown();
+      return Throw(env, "exec monitor: " + error);
+    }
+    if (!rules_.empty()) {
+      authorizer_->SetRules(rules_);
+      rules_.clear();
+    }
+    return env.Undefined();
+  }
+
+  void Shutdown() {
+    if (!authorizer_) return;
+    authorizer_->Stop();
+    fake_ = nullptr;
+    authorizer_.reset();
+    decisions_.Release();
+    if (responses_) responses_.Release();
+    responses_ = ResponseChannel();
+    Unref();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetMode(const Napi::CallbackInfo& info) {
+    auto mode = ParseMode(info[0]);
+    if (!mode) return ThrowType(info.Env(), "setMode: mode must be \"MONITOR\" or \"LOCKDOWN\"");
+    options_.mode = *mode;
+    options_.fail_closed = info[1].ToBoolean();
+    if (authorizer_) authorizer_->SetMode(options_.mode, options_.fail_closed);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetDeadline(const Napi::CallbackInfo& info) {
+    if (!info[0].IsNumber()) return ThrowType(info.Env(), "setDeadline: milliseconds required");
+    options_.deadline_ms = info[0].As<Napi::Number>().Uint32Value();
+    if (authorizer_) authorizer_->SetDeadline(options_.deadline_ms);
+    return info.Env().Undefined();
+  }
+
+  bool ParseRules(Napi::Env env, const Napi::Value& value, bool allow_remove,
+                  std::vector<RuleChange>* out) {
+    if (!value.IsArray()) {
+      ThrowType(env, "rules must be an array");
+      return false;
+    }
+    Napi::Array array = value.As<Napi::Array>();
+    out->resize(array.Length());
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      std::string error;
+      if (!ParseRule(array.Get(i), allow_remove, &(*out)[i], &error)) {
+        ThrowType(env, "rule " + std::to_string(i) + ": " + error);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  Napi::Value SetRules(const Napi::CallbackInfo& info) {
+    std::vector<RuleChange> changes;
+    if (!ParseRules(info.Env(), info[0], false, &changes)) return info.Env().Undefined();
+    std::vector<Rule> rules;
+    rules.reserve(changes.size());
+    for (auto& change : changes) rules.push_back(std::move(change.rule));
+    if (authorizer_) {
+      authorizer_->SetRules(std::move(rules));
+    } else {
+      rules_ = std::move(rules);
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value ApplyRuleChanges(const Napi::CallbackInfo& info) {
+    std::vector<RuleChange> changes;
+    if (!ParseRules(info.Env(), info[0], true, &changes)) return info.Env().Undefined();
+    if (!authorizer_) return Throw(info.Env(), "applyRuleChanges: the monitor is not running");
+    authorizer_->ApplyRuleChanges(changes);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value FlushCache(const Napi::CallbackInfo& info) {
+    if (authorizer_) authorizer_->FlushCaches();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Metrics(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object object = Napi::Object::New(env);
+    if (!authorizer_) return object;
+    const MetricsSnapshot m = authorizer_->Metrics();
+    const std::pair<const char*, uint64_t> fields[] = {
+        {"events", m.events},
+        {"selfAllowed", m.self_allowed},
+        {"cacheHits", m.cache_hits},
+        {"cacheMisses", m.cache_misses},
+        {"coalesced", m.coalesced},
+        {"filesHashed", m.files_hashed},
+        {"bytesHashed", m.bytes_hashed},
+        {"deadlineAnswers", m.deadline_answers},
+        {"queueFullAnswers", m.queue_full_answers},
+        {"errorAnswers", m.error_answers},
+        {"allowed", m.allowed},
+        {"blocked", m.blocked},
+        {"notified", m.notified},
+        {"droppedNotifications", m.dropped_notifications},
+        {"ignoreMarks", m.ignore_marks},
+        {"cacheFlushes", m.cache_flushes},
+        {"pendingAnswers", m.pending_answers},
+        {"workQueueDepth", m.work_queue_depth},
+        {"notifyQueueDepth", queued_.load()},
+        {"rules", authorizer_->RuleCount()},
+        {"kernelSkips", fake_ ? fake_->skipped_by_ignore_marks() : 0},
+    };
+    for (const auto& [key, value] : fields) object.Set(key, double(value));
+    Napi::Array histogram = Napi::Array::New(env, kLatencyBucketCount);
+    for (size_t i = 0; i < kLatencyBucketCount; ++i) {
+      Napi::Object bucket = Napi::Object::New(env);
+      bucket.Set("leUs", i + 1 < kLatencyBucketCount ? Napi::Value(Napi::Number::New(
+                                                           env, double(kLatencyBucketsUs[i])))
+                                                     : env.Null());
+      bucket.Set("count", double(m.latency_buckets[i]));
+      histogram.Set(uint32_t(i), bucket);
+    }
+    object.Set("latencyHistogram", histogram);
+    return object;
+  }
+
+  Napi::Value Watched(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array array = Napi::Array::New(env);
+    if (!authorizer_) return array;
+    uint32_t i = 0;
+    for (const WatchedFilesystem& watched : authorizer_->source().Watched()) {
+      Napi::Object object = Napi::Object::New(env);
+      object.Set("path", watched.path);
+      object.Set("fstype", watched.fstype);
+      object.Set("device", watched.device);
+      object.Set("mark", watched.mark);
+      array.Set(i++, object);
+    }
+    return array;
+  }
+
+  // inject(path, { pid, ppid?, uid?, gid? }) → Promise<boolean allowed>. Fake backend only.
+  Napi::Value Inject(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!fake_) return Throw(env, "inject: only a running monitor with the fake backend takes scripted execs");
+    if (!info[0].IsString() || !info[1].IsObject()) {
+      return ThrowType(env, "inject(path, { pid, ppid, uid, gid }) required");
+    }
+    Napi::Object process = info[1].As<Napi::Object>();
+    const int32_t pid = process.Get("pid").ToNumber().Int32Value();
+    std::optional<Credentials> credentials;
+    if (process.Get("uid").IsNumber()) {
+      credentials = Credentials{process.Get("ppid").ToNumber().Int32Value(),
+                                process.Get("uid").ToNumber().Uint32Value(),
+                                process.Get("gid").ToNumber().Uint32Value()};
+    }
+    const uint64_t token = ++next_token_;
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferreds_.emplace(token, deferred);
+    std::string error;
+    if (!fake_->Inject(info[0].As<Napi::String>().Utf8Value(), pid, credentials, token, &error)) {
+      deferreds_.erase(token);
+      deferred.Reject(Napi::Error::New(env, "inject: " + error).Value());
+    }
+    return deferred.Promise();
+  }
+
+  std::string backend_;
+  AuthorizerOptions options_;
+  WatchSpec watch_;
+  uint32_t notify_queue_size_ = 4096;
+  Napi::FunctionReference on_decision_;
+  std::vector<Rule> rules_;  // set before start()
+  std::unique_ptr<Authorizer> authorizer_;
+  FakeSource* fake_ = nullptr;
+  DecisionChannel decisions_;
+  ResponseChannel responses_;
+  std::atomic<uint64_t> queued_{0};
+  std::unordered_map<uint64_t, Napi::Promise::Deferred> deferreds_;
+  uint64_t next_token_ = 0;
+};
+
+void DeliverDecision(Napi::Env env, Napi::Function callback, Monitor* self,
+                              DecisionRecord* record) {
+    std::unique_ptr<DecisionRecord> owned(record);
+    self->queued_--;
+    if (env == nullptr) return;
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("pid", record->pid);
+    object.Set("ppid", record->credentials.ppid);
+    object.Set("uid", record->credentials.uid);
+    object.Set("gid", record->credentials.gid);
+    object.Set("path", record->path);
+    object.Set("sha256", record->sha256);
+    object.Set("size", double(record->size));
+    object.Set("dev", double(record->dev));
+    object.Set("inode", double(record->inode));
+    object.Set("decision", DecisionName(record->decision));
+    object.Set("rule", record->rule ? Napi::Value(RuleToJs(env, *record->rule)) : env.Null());
+    object.Set("latencyUs", double(record->latency_us));
+    object.Set("answeredBy", AnsweredByName(record->answered_by));
+    if (!record->error.empty()) object.Set("error", record->error);
+    callback.Call({object});
+  }
+
+void DeliverResponse(Napi::Env env, Napi::Function, Monitor* self,
+                              FakeResponse* response) {
+    std::unique_ptr<FakeResponse> owned(response);
+    if (env == nullptr) return;
+    auto it = self->deferreds_.find(response->token);
+    if (it == self->deferreds_.end()) return;
+    it->second.Resolve(Napi::Boolean::New(env, response->allow));
+    self->deferreds_.erase(it);
+  }
+
+
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return ThrowType(env, "peerCredentials(fd): a socket descriptor is required");
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Object out = Napi::Object::New(env);
+#ifdef __linux__
+  struct ucred credentials;
+  socklen_t length = sizeof(credentials);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+    return Throw(env, std::string("peerCredentials: SO_PEERCRED failed: ") + strerror(errno));
+  }
+  out.Set("pid", credentials.pid);
+  out.Set("uid", credentials.uid);
+  out.Set("gid", credentials.gid);
+#else
+  uid_t uid;
+  gid_t gid;
+  if (getpeereid(fd, &uid, &gid) != 0) {
+    return Throw(env, std::string("peerCredentials: getpeereid failed: ") + strerror(errno));
+  }
+  out.Set("pid", env.Null());
+  out.Set("uid", uid);
+  out.Set("gid", gid);
+#endif
+  return out;
+}
+
+class HashWorker : public Napi::AsyncWorker {
+ public:
+  HashWorker(Napi::Env env, std::string path)
+      : Napi::AsyncWorker(env), path_(std::move(path)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      SetError("sha256File: cannot open " + path_ + ": " + strerror(errno));
+      return;
+    }
+    std::vector<uint8_t> buffer(1 << 20);
+    Sha256 hasher;
+    for (;;) {
+      ssize_t n = read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        SetError("sha256File: cannot read " + path_ + ": " + strerror(errno));
+        close(fd);
+        return;
+      }
+      if (n == 0) break;
+      hasher.Update(buffer.data(), size_t(n));
+      size_ += uint64_t(n);
+    }
+    close(fd);
+    digest_ = ToHex(hasher.Finish());
+  }
+  void OnOK() override {
+    Napi::Object result = Napi::Object::New(Env());
+    result.Set("sha256", digest_);
+    result.Set("size", double(size_));
+    deferred_.Resolve(result);
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  std::string path_;
+  Napi::Promise::Deferred deferred_;
+  std::string digest_;
+  uint64_t size_ = 0;
+};
+
+Napi::Value Sha256File(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) return ThrowType(info.Env(), "sha256File(path): a path is required");
+  auto* worker = new HashWorker(info.Env(), info[0].As<Napi::String>().Utf8Value());
+  worker->Queue();
+  return worker->Promise();
+}
 
 Napi::Value Version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), GATEHOUSE_VERSION);
@@ -11,12 +506,25 @@ Napi::Value Backend(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), GATEHOUSE_BACKEND);
 }
 
+Napi::Value HashAcceleration(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), Sha256::HasHardwareSupport() ? "sha-ni" : "portable");
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("backend", Napi::Function::New(env, Backend, "backend"));
+  exports.Set("hashAcceleration", Napi::Function::New(env, HashAcceleration, "hashAcceleration"));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
+  exports.Set("sha256File", Napi::Function::New(env, Sha256File, "sha256File"));
+  exports.Set("Monitor", Monitor::Define(env));
   return exports;
 }
 
 }  // namespace
+}  // namespace gatehouse
 
-NODE_API_MODULE(gatehouse, Init)
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return gatehouse::Init(env, exports);
+}
+
+NODE_API_MODULE(gatehouse_addon, InitAddon)

@@ -1,0 +1,197 @@
+// ExecMonitor: the typed face of the native exec authorizer. Decisions are made natively; this
+// class validates what goes in and hands out what comes back.
+import { CLIENT_MODES, type ClientMode, type RuleChange, type RuleIdentity } from '../common/rules';
+import { nativeAddon } from './loader';
+import type { RawAddon, RawDecision, RawMetrics, RawMonitor, RawWatched } from './native.d.ts';
+
+export type ExecDecision = RawDecision;
+export type MonitorMetrics = RawMetrics;
+export type WatchedFilesystem = RawWatched;
+
+export interface ExecMonitorOptions {
+  /** Where exec events come from: the platform's facility, or scripted execs for tests. */
+  backend?: 'fanotify' | 'fake';
+  mode: ClientMode;
+  /** In LOCKDOWN, answer BLOCK when a decision cannot be made in time (default: allow). */
+  failClosed?: boolean;
+  /** Every exec is answered within this many milliseconds, decided or not (default 5000). */
+  deadlineMs?: number;
+  /** Native threads that hash files (default 2). */
+  workers?: number;
+  /** How long a block is remembered before the file is looked at again (default 1500). */
+  denyCacheMs?: number;
+  /** Files waiting to be hashed before new ones are answered with the fail mode (default 4096). */
+  queueCapacity?: number;
+  /** Decisions waiting for JavaScript before new ones are counted as dropped (default 4096). */
+  notifyQueueSize?: number;
+  /** Watch only the filesystems holding these paths (default: every local filesystem). */
+  watchPaths?: readonly string[];
+}
+
+export class ExecMonitorOptionsError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`exec monitor: ${problems.join('; ')}`);
+    this.name = 'ExecMonitorOptionsError';
+    this.problems = problems;
+  }
+}
+
+const INTEGER_LIMITS = {
+  deadlineMs: [100, 600_000],
+  workers: [1, 64],
+  denyCacheMs: [0, 60_000],
+  queueCapacity: [1, 1_000_000],
+  notifyQueueSize: [1, 1_000_000],
+} as const;
+
+const DEFAULTS = {
+  deadlineMs: 5000,
+  workers: 2,
+  denyCacheMs: 1500,
+  queueCapacity: 4096,
+  notifyQueueSize: 4096,
+} as const;
+
+/** Checks options from any source (config files, the control socket); lists every problem. */
+export function validateMonitorOptions(options: unknown): string[] {
+  if (typeof options !== 'object' || options === null) return ['options must be an object'];
+  const o = options as Record<string, unknown>;
+  const problems: string[] = [];
+  const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
+  if (!CLIENT_MODES.includes(o.mode as ClientMode)) {
+    problems.push(`mode must be MONITOR or LOCKDOWN, got ${shown(o.mode)}`);
+  }
+  if (o.backend !== undefined && o.backend !== 'fanotify' && o.backend !== 'fake') {
+    problems.push(`backend must be "fanotify" or "fake", got ${shown(o.backend)}`);
+  }
+  if (o.failClosed !== undefined && typeof o.failClosed !== 'boolean') {
+    problems.push(`failClosed must be true or false, got ${shown(o.failClosed)}`);
+  }
+  for (const [key, [min, max]] of Object.entries(INTEGER_LIMITS)) {
+    const value = o[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${key} must be an integer from ${min} to ${max}, got ${shown(value)}`);
+    }
+  }
+  if (o.watchPaths !== undefined) {
+    const paths = o.watchPaths;
+    if (!Array.isArray(paths) || paths.length === 0) {
+      problems.push(`watchPaths must be a non-empty list of absolute paths, got ${shown(paths)}`);
+    } else {
+      for (const path of paths) {
+        if (typeof path !== 'string' || !path.startsWith('/')) {
+          problems.push(`watchPaths entries must be absolute paths, got ${shown(path)}`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+export type DecisionListener = (decision: ExecDecision) => void;
+
+export class ExecMonitor {
+  readonly #addon: () => RawAddon;
+  #raw: RawMonitor | undefined;
+  #backend: 'fanotify' | 'fake' | undefined;
+  readonly #listeners = new Set<DecisionListener>();
+
+  constructor(addon: () => RawAddon = nativeAddon) {
+    this.#addon = addon;
+  }
+
+  get running(): boolean {
+    return this.#raw !== undefined;
+  }
+
+  /** Attaches to the kernel. Throws ExecMonitorOptionsError for bad options, Error when the OS refuses. */
+  start(options: ExecMonitorOptions, initialRules: readonly RuleIdentity[] = []): void {
+    if (this.#raw) throw new Error('exec monitor: already running; stop() it first');
+    const problems = validateMonitorOptions(options);
+    if (problems.length > 0) throw new ExecMonitorOptionsError(problems);
+    const addon = this.#addon();
+    const backend = options.backend ?? 'fanotify';
+    const raw = new addon.Monitor(
+      {
+        backend,
+        mode: options.mode,
+        failClosed: options.failClosed ?? false,
+        deadlineMs: options.deadlineMs ?? DEFAULTS.deadlineMs,
+        workers: options.workers ?? DEFAULTS.workers,
+        denyCacheMs: options.denyCacheMs ?? DEFAULTS.denyCacheMs,
+        queueCapacity: options.queueCapacity ?? DEFAULTS.queueCapacity,
+        notifyQueueSize: options.notifyQueueSize ?? DEFAULTS.notifyQueueSize,
+        ...(options.watchPaths ? { watchPaths: [...options.watchPaths] } : {}),
+      },
+      (decision) => {
+        for (const listener of this.#listeners) listener(decision);
+      },
+    );
+    raw.setRules(initialRules);
+    raw.start();
+    this.#raw = raw;
+    this.#backend = backend;
+  }
+
+  /** Detaches from the kernel first (pending execs are allowed), then stops the native threads. */
+  stop(): void {
+    this.#raw?.stop();
+    this.#raw = undefined;
+    this.#backend = undefined;
+  }
+
+  /** Replaces the whole native rule table. */
+  setRules(snapshot: readonly RuleIdentity[]): void {
+    this.#running('setRules').setRules(snapshot);
+  }
+
+  /** Applies puts and removals in one step; caches and kernel ignore marks are flushed. */
+  applyRuleChanges(delta: readonly RuleChange[]): void {
+    this.#running('applyRuleChanges').applyRuleChanges(delta);
+  }
+
+  setMode(mode: ClientMode, failClosed = false): void {
+    if (!CLIENT_MODES.includes(mode)) {
+      throw new ExecMonitorOptionsError([
+        `mode must be MONITOR or LOCKDOWN, got ${JSON.stringify(mode)}`,
+      ]);
+    }
+    this.#running('setMode').setMode(mode, failClosed);
+  }
+
+  flushCache(): void {
+    this.#running('flushCache').flushCache();
+  }
+
+  /** Hears of every decision after the kernel has been answered. Returns the unsubscribe. */
+  onDecision(listener: DecisionListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  metrics(): MonitorMetrics {
+    return this.#running('metrics').metrics();
+  }
+
+  watched(): WatchedFilesystem[] {
+    return this.#running('watched').watched();
+  }
+
+  /** Fake backend only: a scripted exec of a real file; resolves to whether it was allowed. */
+  inject(
+    path: string,
+    process: { pid: number; ppid?: number; uid?: number; gid?: number },
+  ): Promise<boolean> {
+    const raw = this.#running('inject');
+    if (this.#backend !== 'fake') throw new Error('exec monitor: inject() needs the fake backend');
+    return raw.inject(path, process);
+  }
+
+  #running(what: string): RawMonitor {
+    if (!this.#raw)
+      throw new Error(`exec monitor: ${what}() needs a running monitor; call start() first`);
+    return this.#raw;
+  }
+}

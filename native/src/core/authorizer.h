@@ -1,0 +1,176 @@
+// Decides every exec in native code: cache, hash, rule lookup, answer, and only then tell
+// JavaScript. A watchdog answers whatever is still pending at the deadline.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "event_source.h"
+#include "policy.h"
+
+namespace gatehouse {
+
+enum class AnsweredBy : uint8_t { kPolicy, kCache, kWatchdog, kQueueFull, kError };
+const char* AnsweredByName(AnsweredBy by);
+
+struct AuthorizerOptions {
+  ClientMode mode = ClientMode::kMonitor;
+  bool fail_closed = false;
+  uint32_t deadline_ms = 5000;
+  uint32_t workers = 2;
+  uint32_t deny_cache_ms = 1500;
+  size_t queue_capacity = 4096;
+  size_t cache_capacity = 65536;
+};
+
+struct DecisionRecord {
+  int32_t pid = 0;
+  Credentials credentials;
+  std::string path;
+  std::string sha256;  // empty when the file could not be read
+  uint64_t size = 0;
+  uint64_t dev = 0;
+  uint64_t inode = 0;
+  Decision decision = Decision::kAllowUnknown;
+  std::optional<Rule> rule;
+  uint64_t latency_us = 0;
+  AnsweredBy answered_by = AnsweredBy::kPolicy;
+  std::string error;
+};
+
+// Upper bounds in microseconds; the last bucket holds everything slower.
+constexpr uint64_t kLatencyBucketsUs[] = {10, 50, 100, 500, 1000, 2000, 5000, 10000, 50000,
+                                          100000, 500000, 1000000, 5000000};
+constexpr size_t kLatencyBucketCount = sizeof(kLatencyBucketsUs) / sizeof(uint64_t) + 1;
+
+struct MetricsSnapshot {
+  uint64_t events, self_allowed, cache_hits, cache_misses, coalesced, files_hashed, bytes_hashed,
+      deadline_answers, queue_full_answers, error_answers, allowed, blocked, notified,
+      dropped_notifications, ignore_marks, cache_flushes;
+  uint64_t work_queue_depth, pending_answers;
+  uint64_t latency_buckets[kLatencyBucketCount];
+};
+
+struct RuleChange {
+  Rule rule;
+  bool remove = false;
+};
+
+class Authorizer : public EventSink {
+ public:
+  // Returns false when the notification could not be queued (it is then counted as dropped).
+  using Notify = std::function<bool(DecisionRecord&&)>;
+
+  Authorizer(std::unique_ptr<EventSource> source, AuthorizerOptions options, Notify notify);
+  ~Authorizer() override;
+
+  bool Start(std::string* error);
+  void Stop();
+  bool running() const { return running_; }
+
+  void SetMode(ClientMode mode, bool fail_closed);
+  void SetDeadline(uint32_t deadline_ms) { deadline_ms_ = deadline_ms; }
+  void SetRules(std::vector<Rule> rules);
+  void ApplyRuleChanges(const std::vector<RuleChange>& changes);
+  void FlushCaches();
+  size_t RuleCount() const;
+
+  MetricsSnapshot Metrics() const;
+  EventSource& source() { return *source_; }
+
+  void OnExecEvent(const ExecEvent& event) override;
+
+ private:
+  struct FileKey {
+    uint64_t dev, inode, size;
+    int64_t mtime_ns, ctime_ns;
+    bool operator==(const FileKey& o) const {
+      return dev == o.dev && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns &&
+             ctime_ns == o.ctime_ns;
+    }
+  };
+  struct FileKeyHash {
+    size_t operator()(const FileKey& k) const noexcept {
+      return std::hash<uint64_t>()(k.inode * 31 + k.dev) ^ std::hash<int64_t>()(k.mtime_ns);
+    }
+  };
+  struct Pending {
+    ExecEvent event;
+    FileKey key{};
+    std::mutex mutex;
+    bool answered = false;
+    Decision decision = Decision::kAllowUnknown;
+    std::optional<Rule> rule;
+    AnsweredBy answered_by = AnsweredBy::kPolicy;
+    uint64_t latency_ns = 0;
+  };
+  struct CacheEntry {
+    FileKey key;
+    Verdict verdict;
+    Digest sha256;
+    uint64_t expires_ns;  // 0: until invalidated
+  };
+
+  void WorkerLoop();
+  void WatchdogLoop();
+  void Answer(Pending& pending, Decision decision, const std::optional<Rule>& rule, AnsweredBy by);
+  void Finish(Pending& pending, const std::string& sha256, const std::string& error);
+  Decision FailDecision() const;
+  void Invalidate();
+  bool HashFile(int fd, Digest* digest, uint64_t* bytes);
+
+  std::unique_ptr<EventSource> source_;
+  AuthorizerOptions options_;
+  Notify notify_;
+  const int32_t self_pid_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint32_t> deadline_ms_;
+
+  mutable std::shared_mutex policy_mutex_;
+  RuleTable rules_;
+  std::atomic<ClientMode> mode_;
+  std::atomic<bool> fail_closed_;
+
+  std::mutex cache_mutex_;
+  struct DevInode {
+    uint64_t dev, inode;
+    bool operator==(const DevInode& o) const { return dev == o.dev && inode == o.inode; }
+  };
+  struct DevInodeHash {
+    size_t operator()(const DevInode& k) const noexcept { return k.inode * 0x9E3779B97F4A7C15ull ^ k.dev; }
+  };
+  // Keyed by (dev, inode) as the kernel's ignore marks are; an entry counts only while the file's
+  // size, mtime and ctime still match it.
+  std::unordered_map<DevInode, CacheEntry, DevInodeHash> cache_;
+
+  mutable std::mutex work_mutex_;
+  std::condition_variable work_ready_;
+  std::deque<std::shared_ptr<Pending>> work_;
+  std::unordered_map<FileKey, std::vector<std::shared_ptr<Pending>>, FileKeyHash> in_flight_;
+  std::vector<std::thread> workers_;
+
+  std::mutex watchdog_mutex_;
+  std::condition_variable watchdog_wake_;
+  std::deque<std::shared_ptr<Pending>> watchdog_queue_;
+  std::thread watchdog_;
+
+  struct Counters {
+    std::atomic<uint64_t> events{0}, self_allowed{0}, cache_hits{0}, cache_misses{0},
+        coalesced{0}, files_hashed{0}, bytes_hashed{0}, deadline_answers{0},
+        queue_full_answers{0}, error_answers{0}, allowed{0}, blocked{0}, notified{0},
+        dropped_notifications{0}, ignore_marks{0}, cache_flushes{0}, pending_answers{0};
+    std::atomic<uint64_t> latency[kLatencyBucketCount]{};
+  } counters_;
+};
+
+
+}  // namespace gatehouse

@@ -1,0 +1,98 @@
+// Santa's rule model and decisions, and the rule table the exec path looks up.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sha256.h"
+
+namespace gatehouse {
+
+// Listed in Santa's precedence order: a CDHASH rule beats a BINARY rule, and so on.
+enum class RuleType : uint8_t { kCdHash, kBinary, kSigningId, kCertificate, kTeamId };
+constexpr RuleType kRuleTypesByPrecedence[] = {RuleType::kCdHash, RuleType::kBinary,
+                                               RuleType::kSigningId, RuleType::kCertificate,
+                                               RuleType::kTeamId};
+
+enum class Policy : uint8_t { kAllowlist, kAllowlistCompiler, kBlocklist, kSilentBlocklist };
+enum class ClientMode : uint8_t { kMonitor, kLockdown };
+
+enum class Decision : uint8_t {
+  kAllowUnknown,
+  kAllowBinary,
+  kAllowCertificate,
+  kAllowTeamId,
+  kAllowSigningId,
+  kAllowCdHash,
+  kBlockUnknown,
+  kBlockBinary,
+  kBlockCertificate,
+  kBlockTeamId,
+  kBlockSigningId,
+  kBlockCdHash,
+};
+
+const char* RuleTypeName(RuleType type);
+const char* PolicyName(Policy policy);
+const char* DecisionName(Decision decision);
+std::optional<RuleType> ParseRuleType(const std::string& name);
+std::optional<Policy> ParsePolicy(const std::string& name);
+bool IsAllow(Decision decision);
+
+// What an executable is known by. On Linux only the SHA-256 is ever set.
+struct Identity {
+  std::optional<Digest> sha256;
+  std::optional<Digest> cdhash;  // 20 bytes on macOS, zero-padded
+  std::string signing_id;
+  std::optional<Digest> certificate_sha256;
+  std::string team_id;
+};
+
+struct Rule {
+  RuleType type;
+  std::string identifier;  // canonical: lowercase hex for digests
+  Policy policy;
+};
+
+struct Verdict {
+  Decision decision;
+  std::optional<Rule> rule;  // the rule that matched, if any
+};
+
+// Identifier + rule type → policy. Digest-keyed types are stored as 32 raw bytes so that a
+// million BINARY rules stay compact and a lookup never allocates.
+class RuleTable {
+ public:
+  // Validates and canonicalises an identifier for its type; false with a reason when it is bad.
+  static bool Canonicalize(RuleType type, const std::string& identifier, std::string* canonical,
+                           std::string* error);
+
+  void Put(const Rule& rule);
+  bool Remove(RuleType type, const std::string& canonical_identifier);
+  void Clear();
+  size_t Size() const;
+  std::optional<Policy> Find(RuleType type, const Identity& identity) const;
+
+ private:
+  struct DigestHash {
+    size_t operator()(const Digest& d) const noexcept {
+      size_t h;
+      static_assert(sizeof(h) <= sizeof(Digest));
+      __builtin_memcpy(&h, d.data(), sizeof(h));
+      return h;
+    }
+  };
+  std::unordered_map<Digest, Policy, DigestHash> binary_;
+  std::unordered_map<Digest, Policy, DigestHash> cdhash_;
+  std::unordered_map<Digest, Policy, DigestHash> certificate_;
+  std::unordered_map<std::string, Policy> signing_id_;
+  std::unordered_map<std::string, Policy> team_id_;
+};
+
+// Santa's precedence over the rule types, then the client mode.
+Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode);
+
+}  // namespace gatehouse
