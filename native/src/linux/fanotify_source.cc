@@ -118,7 +118,10 @@ bool FanotifySource::UpdateMarks(std::string* error) {
       }
       target.mount_points.push_back(mount.mount_point);
     }
-  } else {
+  } else if (!paths_resolved_) {
+    // Paths are resolved to filesystems once, at start. A later rescan must never re-resolve
+    // them: once a watched filesystem is unmounted, the same path names whatever lies beneath
+    // (often the root filesystem), which is not what was asked for.
     for (const std::string& path : spec_.paths) {
       struct stat st;
       if (stat(path.c_str(), &st) != 0) {
@@ -133,6 +136,13 @@ bool FanotifySource::UpdateMarks(std::string* error) {
         if (!mount.noexec) target.mount_points.push_back(mount.mount_point);
       }
       if (target.mount_points.empty()) target.mount_points.push_back(path);
+    }
+    paths_resolved_ = true;
+  } else {
+    // Keep what is still mounted; never add.
+    for (const MountEntry& mount : mounts) {
+      const uint64_t device = makedev(mount.major, mount.minor);
+      if (marked_devices_.count(device)) desired[device];
     }
   }
 

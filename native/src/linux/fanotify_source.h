@@ -49,6 +49,7 @@ class FanotifySource : public EventSource {
   mutable std::mutex watched_mutex_;
   std::vector<WatchedFilesystem> watched_;
   std::set<uint64_t> marked_devices_;
+  bool paths_resolved_ = false;
 };
 
 }  // namespace gatehouse
