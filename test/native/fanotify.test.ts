@@ -132,6 +132,24 @@ describe.runIf(rootAvailable('the fanotify tests'))('fanotify exec monitor (root
     expect(run(path).error).toBe('EPERM');
   });
 
+  it('a rule or mode change drops the kernel ignore marks: an allowed binary is asked about again', () => {
+    const path = freshBinary();
+    const unknown = freshBinary();
+    const { monitor } = start({ mode: 'MONITOR' });
+    expect(run(path)).toEqual({ status: 0 });
+    expect(run(unknown)).toEqual({ status: 0 });
+    expect(run(path)).toEqual({ status: 0 }); // answered by the ignore mark
+    const before = monitor.metrics().events;
+    monitor.applyRuleChanges([
+      { type: 'BINARY', identifier: sha256sum(path), policy: 'BLOCKLIST' },
+    ]);
+    expect(run(path).error).toBe('EPERM');
+    expect(run(unknown)).toEqual({ status: 0 });
+    monitor.setMode('LOCKDOWN');
+    expect(run(unknown).error).toBe('EPERM');
+    expect(monitor.metrics().events).toBe(before + 3);
+  });
+
   it('an allow rule for a just-blocked binary lets it run within 2 s, without a restart', async () => {
     const path = freshBinary();
     const { monitor } = start({ mode: 'LOCKDOWN' });

@@ -139,10 +139,8 @@ describe('ExecMonitor on the fake backend', () => {
     scratch.push(dir);
     const path = sparseExecutable('/bin/true', join(dir.dir, 'huge'), 1024 * 1024 * 1024);
     const { monitor, decisions } = start({ mode: 'LOCKDOWN', failClosed: true, deadlineMs: 100 });
-    const started = Date.now();
     expect(await monitor.inject(path, OTHER_PROCESS)).toBe(false);
-    expect(Date.now() - started).toBeLessThan(1500);
-    expect(monitor.metrics().deadlineAnswers).toBe(1);
+    expect(monitor.metrics()).toMatchObject({ deadlineAnswers: 1, filesHashed: 0 });
     monitor.stop(); // waits for the hash to finish; the decision is then delivered
     await settle();
     expect(decisions[0]).toMatchObject({ answeredBy: 'watchdog', decision: 'BLOCK_UNKNOWN' });
