@@ -23,12 +23,14 @@ export const DECISIONS = [
   'ALLOW_TEAMID',
   'ALLOW_SIGNINGID',
   'ALLOW_CDHASH',
+  'ALLOW_SCOPE',
   'BLOCK_UNKNOWN',
   'BLOCK_BINARY',
   'BLOCK_CERTIFICATE',
   'BLOCK_TEAMID',
   'BLOCK_SIGNINGID',
   'BLOCK_CDHASH',
+  'BLOCK_SCOPE',
 ] as const;
 export type Decision = (typeof DECISIONS)[number];
 

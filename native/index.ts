@@ -9,5 +9,6 @@ export {
   type ExecMonitorOptions,
   type ExecDecision,
   type MonitorMetrics,
+  type PathScopes,
   type WatchedFilesystem,
 } from './monitor';

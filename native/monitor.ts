@@ -26,6 +26,13 @@ export interface ExecMonitorOptions {
   notifyQueueSize?: number;
   /** Watch only the filesystems holding these paths (default: every local filesystem). */
   watchPaths?: readonly string[];
+  /** Path prefixes decided after the rules: blocked first, then allowed. */
+  scopes?: PathScopes;
+}
+
+export interface PathScopes {
+  readonly allowed?: readonly string[];
+  readonly blocked?: readonly string[];
 }
 
 export class ExecMonitorOptionsError extends Error {
@@ -73,6 +80,23 @@ export function validateMonitorOptions(options: unknown): string[] {
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       problems.push(`${key} must be an integer from ${min} to ${max}, got ${shown(value)}`);
+    }
+  }
+  if (o.scopes !== undefined) {
+    const scopes = o.scopes as Record<string, unknown> | null;
+    if (typeof scopes !== 'object' || scopes === null) {
+      problems.push(`scopes must be an object { allowed, blocked }, got ${shown(o.scopes)}`);
+    } else {
+      for (const key of ['allowed', 'blocked']) {
+        const list = scopes[key];
+        if (list === undefined) continue;
+        if (
+          !Array.isArray(list) ||
+          list.some((path) => typeof path !== 'string' || !path.startsWith('/'))
+        ) {
+          problems.push(`scopes.${key} must be a list of absolute paths, got ${shown(list)}`);
+        }
+      }
     }
   }
   if (o.watchPaths !== undefined) {
@@ -124,6 +148,7 @@ export class ExecMonitor {
         queueCapacity: options.queueCapacity ?? DEFAULTS.queueCapacity,
         notifyQueueSize: options.notifyQueueSize ?? DEFAULTS.notifyQueueSize,
         ...(options.watchPaths ? { watchPaths: [...options.watchPaths] } : {}),
+        ...(options.scopes ? { scopes: options.scopes } : {}),
       },
       (decision) => {
         for (const listener of this.#listeners) listener(decision);
@@ -145,6 +170,11 @@ export class ExecMonitor {
   /** Replaces the whole native rule table. */
   setRules(snapshot: readonly RuleIdentity[]): void {
     this.#running('setRules').setRules(snapshot);
+  }
+
+  /** Replaces the path scopes; caches and kernel ignore marks are flushed. */
+  setScopes(scopes: PathScopes): void {
+    this.#running('setScopes').setScopes(scopes);
   }
 
   /** Applies puts and removals in one step; caches and kernel ignore marks are flushed. */

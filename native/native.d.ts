@@ -12,6 +12,21 @@ export interface RawMonitorOptions {
   queueCapacity: number;
   notifyQueueSize: number;
   watchPaths?: string[];
+  scopes?: RawScopes;
+}
+
+export interface RawScopes {
+  allowed?: readonly string[];
+  blocked?: readonly string[];
+}
+
+export interface RawIdentity {
+  sha256?: string;
+  cdhash?: string;
+  signingId?: string;
+  certificateSha256?: string;
+  teamId?: string;
+  path?: string;
 }
 
 export interface RawDecision {
@@ -69,6 +84,7 @@ export interface RawMonitor {
   setMode(mode: 'MONITOR' | 'LOCKDOWN', failClosed: boolean): void;
   setDeadline(ms: number): void;
   setRules(rules: readonly RuleIdentity[]): void;
+  setScopes(scopes: RawScopes): void;
   applyRuleChanges(changes: readonly RuleChange[]): void;
   flushCache(): void;
   metrics(): RawMetrics;
@@ -88,6 +104,13 @@ export interface RawAddon {
   hashAcceleration(): string;
   peerCredentials(fd: number): { pid: number | null; uid: number; gid: number };
   sha256File(path: string): Promise<{ sha256: string; size: number }>;
+  /** The exec path's decision for this identity, without a monitor. */
+  evaluate(
+    identity: RawIdentity,
+    rules: readonly RuleIdentity[],
+    mode: 'MONITOR' | 'LOCKDOWN',
+    scopes?: RawScopes,
+  ): { decision: Decision; rule: RuleIdentity | null };
   Monitor: new (
     options: RawMonitorOptions,
     onDecision: (decision: RawDecision) => void,

@@ -79,6 +79,37 @@ bool ParseRule(const Napi::Value& value, bool allow_remove, RuleChange* change, 
                                  &change->rule.identifier, error);
 }
 
+// Reads an optional array of path prefixes; false with a reason when it is malformed.
+bool ParsePrefixes(const Napi::Value& value, const char* what, std::vector<std::string>* out,
+                   std::string* error) {
+  if (value.IsUndefined() || value.IsNull()) return true;
+  if (!value.IsArray()) {
+    *error = std::string(what) + " must be an array of absolute paths";
+    return false;
+  }
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsString() || item.As<Napi::String>().Utf8Value().rfind('/', 0) != 0) {
+      *error = std::string(what) + " must be an array of absolute paths";
+      return false;
+    }
+    out->push_back(Scopes::Normalize(item.As<Napi::String>().Utf8Value()));
+  }
+  return true;
+}
+
+bool ParseScopes(const Napi::Value& value, Scopes* scopes, std::string* error) {
+  if (value.IsUndefined() || value.IsNull()) return true;
+  if (!value.IsObject()) {
+    *error = "scopes must be an object { allowed, blocked }";
+    return false;
+  }
+  Napi::Object object = value.As<Napi::Object>();
+  return ParsePrefixes(object.Get("allowed"), "scopes.allowed", &scopes->allowed, error) &&
+         ParsePrefixes(object.Get("blocked"), "scopes.blocked", &scopes->blocked, error);
+}
+
 Napi::Object RuleToJs(Napi::Env env, const Rule& rule) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("type", RuleTypeName(rule.type));
@@ -107,6 +138,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
                         InstanceMethod<&Monitor::SetMode>("setMode"),
                         InstanceMethod<&Monitor::SetDeadline>("setDeadline"),
                         InstanceMethod<&Monitor::SetRules>("setRules"),
+                        InstanceMethod<&Monitor::SetScopes>("setScopes"),
                         InstanceMethod<&Monitor::ApplyRuleChanges>("applyRuleChanges"),
                         InstanceMethod<&Monitor::FlushCache>("flushCache"),
                         InstanceMethod<&Monitor::Metrics>("metrics"),
@@ -152,6 +184,11 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         }
         watch_.paths.push_back(path.As<Napi::String>().Utf8Value());
       }
+    }
+    std::string scope_error;
+    if (!ParseScopes(options.Get("scopes"), &scopes_, &scope_error)) {
+      ThrowType(env, scope_error);
+      return;
     }
     on_decision_ = Napi::Persistent(info[1].As<Napi::Function>());
   }
@@ -207,6 +244,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
       authorizer_->SetRules(rules_);
       rules_.clear();
     }
+    authorizer_->SetScopes(scopes_);
     return env.Undefined();
   }
 
@@ -271,6 +309,15 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     } else {
       rules_ = std::move(rules);
     }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetScopes(const Napi::CallbackInfo& info) {
+    Scopes scopes;
+    std::string error;
+    if (!ParseScopes(info[0], &scopes, &error)) return ThrowType(info.Env(), "setScopes: " + error);
+    scopes_ = scopes;
+    if (authorizer_) authorizer_->SetScopes(std::move(scopes));
     return info.Env().Undefined();
   }
 
@@ -377,6 +424,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   uint32_t notify_queue_size_ = 4096;
   Napi::FunctionReference on_decision_;
   std::vector<Rule> rules_;  // set before start()
+  Scopes scopes_;
   std::unique_ptr<Authorizer> authorizer_;
   FakeSource* fake_ = nullptr;
   DecisionChannel decisions_;
@@ -498,6 +546,53 @@ Napi::Value Sha256File(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+// evaluate(identity, rules, mode, scopes?) → { decision, rule }: the exec path's decision for a
+// file with this identity and path, so that explanations can be checked against it.
+Napi::Value Evaluate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsArray()) {
+    return ThrowType(env, "evaluate(identity, rules, mode, scopes?) required");
+  }
+  Napi::Object input = info[0].As<Napi::Object>();
+  Identity identity;
+  auto digest = [&](const char* key, std::optional<Digest>* out, bool cdhash) -> bool {
+    Napi::Value value = input.Get(key);
+    if (!value.IsString()) return true;
+    std::string hex = value.As<Napi::String>().Utf8Value();
+    if (cdhash) hex += std::string(24, '0');
+    Digest parsed;
+    if (!FromHex(hex, &parsed)) return false;
+    *out = parsed;
+    return true;
+  };
+  if (!digest("sha256", &identity.sha256, false) || !digest("cdhash", &identity.cdhash, true) ||
+      !digest("certificateSha256", &identity.certificate_sha256, false)) {
+    return ThrowType(env, "evaluate: sha256 and certificateSha256 need 64 hex digits, cdhash 40");
+  }
+  if (input.Get("signingId").IsString()) identity.signing_id = input.Get("signingId").As<Napi::String>().Utf8Value();
+  if (input.Get("teamId").IsString()) identity.team_id = input.Get("teamId").As<Napi::String>().Utf8Value();
+  const std::string path = input.Get("path").IsString() ? input.Get("path").As<Napi::String>().Utf8Value() : "";
+  auto mode = ParseMode(info[2]);
+  if (!mode) return ThrowType(env, "evaluate: mode must be \"MONITOR\" or \"LOCKDOWN\"");
+  Scopes scopes;
+  std::string error;
+  if (!ParseScopes(info[3], &scopes, &error)) return ThrowType(env, "evaluate: " + error);
+  RuleTable table;
+  Napi::Array rules = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < rules.Length(); ++i) {
+    RuleChange change;
+    if (!ParseRule(rules.Get(i), false, &change, &error)) {
+      return ThrowType(env, "evaluate: rule " + std::to_string(i) + ": " + error);
+    }
+    table.Put(change.rule);
+  }
+  const Verdict verdict = Decide(table, identity, *mode, scopes, path);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("decision", DecisionName(verdict.decision));
+  out.Set("rule", verdict.rule ? Napi::Value(RuleToJs(env, *verdict.rule)) : env.Null());
+  return out;
+}
+
 Napi::Value Version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), GATEHOUSE_VERSION);
 }
@@ -516,6 +611,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hashAcceleration", Napi::Function::New(env, HashAcceleration, "hashAcceleration"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("sha256File", Napi::Function::New(env, Sha256File, "sha256File"));
+  exports.Set("evaluate", Napi::Function::New(env, Evaluate, "evaluate"));
   exports.Set("Monitor", Monitor::Define(env));
   return exports;
 }

@@ -136,6 +136,12 @@ void Authorizer::SetRules(std::vector<Rule> rules) {
   Invalidate();
 }
 
+void Authorizer::SetScopes(Scopes scopes) {
+  std::unique_lock<std::shared_mutex> lock(policy_mutex_);
+  scopes_ = std::move(scopes);
+  Invalidate();
+}
+
 void Authorizer::ApplyRuleChanges(const std::vector<RuleChange>& changes) {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
   for (const RuleChange& change : changes) {
@@ -356,7 +362,9 @@ void Authorizer::WorkerLoop() {
       } else {
         Identity identity;
         identity.sha256 = digest;
-        const Verdict verdict = Decide(rules_, identity, mode_);
+        const bool scoped = !scopes_.blocked.empty() || !scopes_.allowed.empty();
+        const Verdict verdict =
+            Decide(rules_, identity, mode_, scopes_, scoped ? PathOfFd(leader->event.fd) : std::string());
         for (auto& pending : group) Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy);
         const bool allow = IsAllow(verdict.decision);
         const uint64_t expires =

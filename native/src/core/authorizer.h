@@ -79,6 +79,7 @@ class Authorizer : public EventSink {
   void SetMode(ClientMode mode, bool fail_closed);
   void SetDeadline(uint32_t deadline_ms) { deadline_ms_ = deadline_ms; }
   void SetRules(std::vector<Rule> rules);
+  void SetScopes(Scopes scopes);
   void ApplyRuleChanges(const std::vector<RuleChange>& changes);
   void FlushCaches();
   size_t RuleCount() const;
@@ -137,6 +138,7 @@ class Authorizer : public EventSink {
 
   mutable std::shared_mutex policy_mutex_;
   RuleTable rules_;
+  Scopes scopes_;
   std::atomic<ClientMode> mode_;
   std::atomic<bool> fail_closed_;
 

@@ -33,12 +33,14 @@ const char* DecisionName(Decision decision) {
     case Decision::kAllowTeamId: return "ALLOW_TEAMID";
     case Decision::kAllowSigningId: return "ALLOW_SIGNINGID";
     case Decision::kAllowCdHash: return "ALLOW_CDHASH";
+    case Decision::kAllowScope: return "ALLOW_SCOPE";
     case Decision::kBlockUnknown: return "BLOCK_UNKNOWN";
     case Decision::kBlockBinary: return "BLOCK_BINARY";
     case Decision::kBlockCertificate: return "BLOCK_CERTIFICATE";
     case Decision::kBlockTeamId: return "BLOCK_TEAMID";
     case Decision::kBlockSigningId: return "BLOCK_SIGNINGID";
     case Decision::kBlockCdHash: return "BLOCK_CDHASH";
+    case Decision::kBlockScope: return "BLOCK_SCOPE";
   }
   return "UNKNOWN";
 }
@@ -58,7 +60,24 @@ std::optional<Policy> ParsePolicy(const std::string& name) {
   return std::nullopt;
 }
 
-bool IsAllow(Decision decision) { return decision <= Decision::kAllowCdHash; }
+bool IsAllow(Decision decision) { return decision <= Decision::kAllowScope; }
+
+std::string Scopes::Normalize(const std::string& prefix) {
+  std::string normalized = prefix;
+  while (normalized.size() > 1 && normalized.back() == '/') normalized.pop_back();
+  return normalized;
+}
+
+bool Scopes::Matches(const std::vector<std::string>& prefixes, const std::string& path) {
+  for (const std::string& prefix : prefixes) {
+    if (prefix == "/") return !path.empty();
+    if (path.compare(0, prefix.size(), prefix) == 0 &&
+        (path.size() == prefix.size() || path[prefix.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
 
 namespace {
 
@@ -185,7 +204,8 @@ std::optional<Policy> RuleTable::Find(RuleType type, const Identity& identity) c
   return std::nullopt;
 }
 
-Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode) {
+Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode,
+               const Scopes& scopes, const std::string& path) {
   for (RuleType type : kRuleTypesByPrecedence) {
     if (auto policy = rules.Find(type, identity)) {
       std::string identifier;
@@ -199,6 +219,8 @@ Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode
       return {DecisionFor(type, *policy), Rule{type, identifier, *policy}};
     }
   }
+  if (!path.empty() && Scopes::Matches(scopes.blocked, path)) return {Decision::kBlockScope, std::nullopt};
+  if (!path.empty() && Scopes::Matches(scopes.allowed, path)) return {Decision::kAllowScope, std::nullopt};
   return {mode == ClientMode::kLockdown ? Decision::kBlockUnknown : Decision::kAllowUnknown,
           std::nullopt};
 }

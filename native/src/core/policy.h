@@ -27,12 +27,14 @@ enum class Decision : uint8_t {
   kAllowTeamId,
   kAllowSigningId,
   kAllowCdHash,
+  kAllowScope,
   kBlockUnknown,
   kBlockBinary,
   kBlockCertificate,
   kBlockTeamId,
   kBlockSigningId,
   kBlockCdHash,
+  kBlockScope,
 };
 
 const char* RuleTypeName(RuleType type);
@@ -92,7 +94,18 @@ class RuleTable {
   std::unordered_map<std::string, Policy> team_id_;
 };
 
-// Santa's precedence over the rule types, then the client mode.
-Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode);
+// Path scopes, checked after every rule: a blocked prefix first, then an allowed one. A prefix
+// matches the path itself and anything below it ("/opt/tools" matches "/opt/tools/x", not
+// "/opt/toolsx").
+struct Scopes {
+  std::vector<std::string> blocked;
+  std::vector<std::string> allowed;
+  static std::string Normalize(const std::string& prefix);
+  static bool Matches(const std::vector<std::string>& prefixes, const std::string& path);
+};
+
+// Santa's precedence over the rule types, then blocked scope, allowed scope, then the mode.
+Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode,
+               const Scopes& scopes = Scopes(), const std::string& path = std::string());
 
 }  // namespace gatehouse
