@@ -365,11 +365,12 @@ void Authorizer::WorkerLoop() {
         const bool scoped = !scopes_.blocked.empty() || !scopes_.allowed.empty();
         const Verdict verdict =
             Decide(rules_, identity, mode_, scopes_, scoped ? PathOfFd(leader->event.fd) : std::string());
-        for (auto& pending : group) Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy);
         const bool allow = IsAllow(verdict.decision);
         const uint64_t expires =
             allow ? 0 : MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull;
         {
+          // Cached (and marked, below) before anyone hears the answer, so that an exec that
+          // follows it at once is a hit.
           std::lock_guard<std::mutex> lock(cache_mutex_);
           if (cache_.size() >= options_.cache_capacity) cache_.erase(cache_.begin());
           cache_[DevInode{leader->key.dev, leader->key.inode}] =
@@ -386,6 +387,7 @@ void Authorizer::WorkerLoop() {
             Invalidate();
           }
         }
+        for (auto& pending : group) Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy);
       }
     }
     const std::string hex = hashed ? ToHex(digest) : std::string();
