@@ -22,7 +22,14 @@ if (electron.found) {
   process.exitCode = built === 0 ? run(electron.path, [root]) : built;
 } else {
   console.log(
-    `gatehouse: the menu-bar app cannot open here: ${electron.reason}; running the service role under Node instead.`,
+    `gatehouse: the menu-bar app cannot open here: ${electron.reason}; what runs without it:`,
   );
-  process.exitCode = run(join(npx, 'tsx'), [join(root, 'main/agent/service.ts'), '--service']);
+  process.exitCode = run(join(npx, 'tsx'), [join(root, 'main/cli/gatehousectl.ts'), 'version']);
+  console.log(
+    [
+      '  the service (root):   npm run service -- --config /etc/gatehouse/config.json',
+      '  without enforcement:  npm run service -- --backend fake --config FILE (StateDir and SocketPath writable by you)',
+      '  then:                 npm run ctl -- status',
+    ].join('\n'),
+  );
 }

@@ -1,19 +1,117 @@
-// `gatehouse --service`: the root role that hosts the exec monitor and owns rules and events.
-import { nativeAddon } from '../../native/index';
+// `gatehouse --service`: the root role. Loads the config (refusing to start on a bad one), opens
+// the stores, attaches the exec monitor and serves the control socket. SIGTERM stops it cleanly,
+// the monitor first; SIGHUP reloads the config, keeping the last good one on error.
 import { PRODUCT_VERSION } from '../../common/version';
+import { Agent } from './agent';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/config';
+import { ControlServer } from './control/server';
+
+const USAGE = `usage: gatehouse --service [--config FILE] [--backend fanotify|fake]
+
+  --config FILE   configuration (default ${DEFAULT_CONFIG_PATH})
+  --backend fake  scripted execs instead of the kernel: nothing is enforced (for trying it out)`;
+
+export interface RunningService {
+  readonly agent: Agent;
+  readonly server: ControlServer;
+  stop(): Promise<void>;
+}
+
+export function parseServiceArgs(
+  argv: readonly string[],
+): { configPath: string; backend: 'fanotify' | 'fake' } | string {
+  let configPath = DEFAULT_CONFIG_PATH;
+  let backend: 'fanotify' | 'fake' = 'fanotify';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--service') continue;
+    if (arg === '--config' && argv[i + 1]) configPath = argv[++i]!;
+    else if (arg === '--backend' && (argv[i + 1] === 'fanotify' || argv[i + 1] === 'fake'))
+      backend = argv[++i] as 'fanotify' | 'fake';
+    else return `gatehouse --service: unexpected argument ${JSON.stringify(arg)}\n${USAGE}`;
+  }
+  return { configPath, backend };
+}
+
+/** Starts everything; throws with a message that says what to do when it cannot. */
+export async function startService(
+  configPath: string,
+  backend: 'fanotify' | 'fake',
+  log = console.error,
+): Promise<RunningService> {
+  const { config, warnings } = loadConfig(configPath);
+  for (const warning of warnings) log(warning);
+  if (backend === 'fanotify' && process.getuid?.() !== 0) {
+    throw new Error(
+      'gatehouse --service: the exec monitor needs root (CAP_SYS_ADMIN); run it as root, or with --backend fake to try it without enforcement',
+    );
+  }
+  const agent = new Agent(config, { backend });
+  try {
+    agent.start();
+  } catch (error) {
+    agent.stop();
+    throw error;
+  }
+  const server = new ControlServer(agent, config.socketPath);
+  try {
+    await server.listen();
+  } catch (error) {
+    agent.stop();
+    throw error;
+  }
+  log(
+    `gatehouse service ${PRODUCT_VERSION}: ${agent.mode}${config.failClosed ? ' (fail closed)' : ''}, ` +
+      `${agent.monitor.watched().length} filesystems watched, socket ${config.socketPath}`,
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    agent,
+    server,
+    stop: () =>
+      (stopping ??= (async () => {
+        agent.stop(); // the kernel is let go first
+        await server.close();
+      })()),
+  };
+}
 
 export async function runService(argv: readonly string[]): Promise<number> {
-  const unknown = argv.filter((arg) => arg !== '--service');
-  if (unknown.length > 0) {
-    console.error(`gatehouse --service: unknown argument ${unknown[0]}; run without arguments`);
+  const parsed = parseServiceArgs(argv);
+  if (typeof parsed === 'string') {
+    console.error(parsed);
     return 2;
   }
-  const addon = nativeAddon();
-  console.log(
-    `gatehouse service ${PRODUCT_VERSION} (native ${addon.version()}, ${addon.backend()} backend): ` +
-      'no exec monitor is available in this version; nothing to run.',
-  );
-  return 0;
+  let service: RunningService;
+  try {
+    service = await startService(parsed.configPath, parsed.backend);
+  } catch (error) {
+    console.error(
+      error instanceof ConfigError
+        ? `${error.message}\ngatehouse --service: not started`
+        : (error as Error).message,
+    );
+    return error instanceof ConfigError ? 78 : 1; // 78: EX_CONFIG, as systemd expects
+  }
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      console.error(`gatehouse service: ${signal}, stopping`);
+      void service.stop().then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      try {
+        const { config, warnings } = loadConfig(parsed.configPath);
+        for (const line of [...warnings, ...service.agent.reload(config)]) console.error(line);
+        console.error(`gatehouse service: configuration reloaded (${config.clientMode})`);
+      } catch (error) {
+        console.error(
+          `${(error as Error).message}\ngatehouse service: kept the last good configuration`,
+        );
+      }
+    });
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

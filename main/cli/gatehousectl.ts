@@ -1,42 +1,249 @@
-// gatehousectl: the command line for the service. Exit codes: 0 ok, 1 failure, 2 usage error.
+// gatehousectl: the command line for the Gatehouse service.
+// Exit codes: 0 success; 1 the service refused or failed; 2 usage error; 3 the service is not
+// reachable; 4 permission denied (the command needs root).
 import { PRODUCT_VERSION } from '../../common/version';
 import { nativeAddon } from '../../native/index';
+import type { AgentStatus } from '../agent/agent';
+import { ControlClient, ControlError, DEFAULT_SOCKET_PATH } from '../agent/control/client';
+import { ERROR } from '../agent/control/protocol';
+import type { StoredEvent } from '../agent/store/events';
+import { fileInfo } from './fileinfo';
 
-const USAGE = `usage: gatehousectl <command> [--json]
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, forbidden: 4 } as const;
+
+const USAGE = `usage: gatehousectl <command> [options] [--json] [--socket PATH]
 
 commands:
-  version   print the versions of gatehousectl and the native addon`;
+  status                       mode, rule counts, cache figures, watched filesystems, events waiting
+  fileinfo PATH [--check]      SHA-256, size, kind, package; --check: the decision and why
+  rule --allow|--block|--remove (--sha256 HEX | --path FILE) [--message TEXT] [--comment TEXT]
+                               add or remove a BINARY rule (root)
+  events [--limit N]           recent events (yours; all of them for root)
+  sync                         ask the service to sync now
+  version                      versions of gatehousectl and the native addon
 
-export function runCtl(argv: readonly string[], out: (line: string) => void = console.log): number {
-  const json = argv.includes('--json');
-  const [command, ...rest] = argv.filter((arg) => arg !== '--json');
-  if (command === undefined || command === 'help' || command === '--help') {
-    out(USAGE);
-    return command === undefined ? 2 : 0;
+exit codes: 0 ok, 1 refused or failed, 2 usage, 3 service not reachable, 4 needs root`;
+
+type Out = (line: string) => void;
+
+interface Parsed {
+  readonly command: string | undefined;
+  readonly positional: string[];
+  readonly flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set([
+  '--sha256',
+  '--path',
+  '--message',
+  '--comment',
+  '--limit',
+  '--socket',
+]);
+
+function parse(argv: readonly string[]): Parsed | string {
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) positional.push(arg);
+    else if (VALUE_FLAGS.has(arg)) {
+      const value = argv[++i];
+      if (value === undefined) return `${arg} needs a value`;
+      flags.set(arg, value);
+    } else flags.set(arg, true);
   }
-  if (command === 'version' && rest.length === 0) {
+  return { command: positional.shift(), positional, flags };
+}
+
+function formatStatus(s: AgentStatus): string {
+  const lines = [
+    '>>> Daemon Info',
+    `  Mode                      | ${s.mode}${s.failClosed ? ' (fail closed)' : ''}`,
+    `  Monitor                   | ${s.monitorRunning ? `running (${s.backend})` : 'not running'}`,
+    `  Watched filesystems       | ${s.watched.map((w) => `${w.path} (${w.fstype}, ${w.mark})`).join(', ') || 'none'}`,
+    '>>> Cache Info',
+    `  Hits / misses             | ${s.cache ? `${s.cache.cacheHits} / ${s.cache.cacheMisses}` : '-'}`,
+    `  Kernel allow marks        | ${s.cache?.ignoreMarks ?? '-'}`,
+    '>>> Database Info',
+    ...Object.entries(s.ruleCounts).map(([type, n]) => `  ${`${type} rules`.padEnd(26)}| ${n}`),
+    `  Events pending upload     | ${s.eventsPendingUpload}`,
+    '>>> Sync Info',
+    `  Sync server               | ${s.syncBaseUrl ?? 'none'}`,
+    `  Last sync                 | ${s.lastSync ? new Date(s.lastSync).toISOString() : 'never'}`,
+  ];
+  return lines.join('\n');
+}
+
+function formatEvent(e: StoredEvent): string {
+  const when = new Date(e.lastSeen * 1000).toISOString();
+  const count = e.occurrences > 1 ? ` ×${e.occurrences}` : '';
+  return `${when}  ${e.decision.padEnd(15)} ${e.filePath}/${e.fileName}${count}  user=${e.executingUser ?? e.uid} sha256=${e.fileSha256}`;
+}
+
+export async function runCtl(
+  argv: readonly string[],
+  out: Out = console.log,
+  err: Out = console.error,
+): Promise<number> {
+  const parsed = parse(argv);
+  if (typeof parsed === 'string') {
+    err(`gatehousectl: ${parsed}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { command, positional, flags } = parsed;
+  const json = flags.has('--json');
+  const socketPath =
+    (flags.get('--socket') as string | undefined) ??
+    process.env.GATEHOUSE_SOCKET ??
+    DEFAULT_SOCKET_PATH;
+  const print = (value: unknown, human: () => string) =>
+    out(json ? JSON.stringify(value, null, 2) : human());
+  const usage = (problem: string) => {
+    err(`gatehousectl: ${problem}\n\n${USAGE}`);
+    return EXIT.usage;
+  };
+
+  if (command === undefined || command === 'help' || flags.has('--help')) {
+    out(USAGE);
+    return command === undefined && !flags.has('--help') ? EXIT.usage : EXIT.ok;
+  }
+  if (command === 'version') {
     const addon = nativeAddon();
     const versions = {
       gatehousectl: PRODUCT_VERSION,
       native: addon.version(),
       backend: addon.backend(),
     };
-    out(
-      json
-        ? JSON.stringify(versions)
-        : `gatehousectl ${versions.gatehousectl}\nnative addon ${versions.native} (${versions.backend})`,
+    print(
+      versions,
+      () =>
+        `gatehousectl ${versions.gatehousectl}\nnative addon ${versions.native} (${versions.backend})`,
     );
-    return 0;
+    return EXIT.ok;
   }
-  out(`gatehousectl: unknown command "${[command, ...rest].join(' ')}"\n\n${USAGE}`);
-  return 2;
+  if (!['status', 'fileinfo', 'rule', 'events', 'sync'].includes(command)) {
+    return usage(`unknown command "${[command, ...positional].join(' ')}"`);
+  }
+
+  // Work that needs no service comes first, so that a usage error never waits on a socket.
+  let ruleRequest:
+    { method: 'rules.add' | 'rules.remove'; params: Record<string, unknown> } | undefined;
+  let info: Awaited<ReturnType<typeof fileInfo>> | undefined;
+  try {
+    if (command === 'fileinfo') {
+      if (positional.length !== 1) return usage('fileinfo needs exactly one PATH');
+      info = await fileInfo(positional[0]!);
+      if (!flags.has('--check')) {
+        print(info, () =>
+          Object.entries(info!)
+            .map(([k, v]) => `${k.padEnd(14)}: ${v}`)
+            .join('\n'),
+        );
+        return EXIT.ok;
+      }
+    }
+    if (command === 'rule') {
+      const actions = ['--allow', '--block', '--remove'].filter((flag) => flags.has(flag));
+      if (actions.length !== 1)
+        return usage('rule needs exactly one of --allow, --block, --remove');
+      const sha = flags.get('--sha256');
+      const path = flags.get('--path');
+      if ((sha === undefined) === (path === undefined))
+        return usage('rule needs exactly one of --sha256 HEX or --path FILE');
+      const identifier = typeof sha === 'string' ? sha : (await fileInfo(path as string)).sha256;
+      const message = flags.get('--message');
+      const comment = flags.get('--comment');
+      ruleRequest =
+        actions[0] === '--remove'
+          ? { method: 'rules.remove', params: { type: 'BINARY', identifier } }
+          : {
+              method: 'rules.add',
+              params: {
+                type: 'BINARY',
+                identifier,
+                policy: actions[0] === '--allow' ? 'ALLOWLIST' : 'BLOCKLIST',
+                ...(typeof message === 'string' ? { customMsg: message } : {}),
+                ...(typeof comment === 'string' ? { comment } : {}),
+              },
+            };
+    }
+  } catch (error) {
+    err(`gatehousectl: ${(error as Error).message}`);
+    return EXIT.failed;
+  }
+
+  let client: ControlClient;
+  try {
+    client = await ControlClient.connect(socketPath);
+  } catch (error) {
+    err(`gatehousectl: ${(error as Error).message}`);
+    return EXIT.unreachable;
+  }
+  try {
+    switch (command) {
+      case 'status': {
+        const status = await client.call<AgentStatus>('status');
+        print(status, () => formatStatus(status));
+        break;
+      }
+      case 'fileinfo': {
+        const check = await client.call<{ decision: string; reason: string; customMsg?: string }>(
+          'fileinfo',
+          {
+            sha256: info!.sha256,
+            path: info!.path,
+          },
+        );
+        const combined = { ...info!, ...check };
+        print(combined, () =>
+          [
+            ...Object.entries(info!).map(([k, v]) => `${k.padEnd(14)}: ${v}`),
+            `${'decision'.padEnd(14)}: ${check.decision} (${check.reason})`,
+          ].join('\n'),
+        );
+        break;
+      }
+      case 'rule': {
+        const result = await client.call(ruleRequest!.method, ruleRequest!.params);
+        print(result, () =>
+          ruleRequest!.method === 'rules.add'
+            ? `added: ${JSON.stringify(result)}`
+            : `removed: ${JSON.stringify(result)}`,
+        );
+        break;
+      }
+      case 'events': {
+        const limit = flags.has('--limit') ? Number(flags.get('--limit')) : 50;
+        const events = await client.call<StoredEvent[]>('events', { limit });
+        print(events, () => (events.length ? events.map(formatEvent).join('\n') : 'no events'));
+        break;
+      }
+      case 'sync': {
+        const result = await client.call<{ started: boolean; reason?: string }>('sync');
+        print(result, () =>
+          result.started ? 'sync started' : `sync not started: ${result.reason}`,
+        );
+        break;
+      }
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof ControlError) {
+      err(`gatehousectl: ${error.message}`);
+      return error.code === ERROR.forbidden
+        ? EXIT.forbidden
+        : error.code === ERROR.invalidParams
+          ? EXIT.usage
+          : EXIT.failed;
+    }
+    err(`gatehousectl: ${(error as Error).message}`);
+    return EXIT.failed;
+  } finally {
+    client.close();
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  try {
-    process.exitCode = runCtl(process.argv.slice(2));
-  } catch (error) {
-    console.error(`gatehousectl: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
+  process.exitCode = await runCtl(process.argv.slice(2));
 }

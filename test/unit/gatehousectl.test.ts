@@ -2,15 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { runCtl } from '../../main/cli/gatehousectl';
 import packageJson from '../../package.json' with { type: 'json' };
 
-function run(...argv: string[]): { code: number; out: string } {
+async function run(...argv: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = runCtl(argv, (line) => lines.push(line));
+  const code = await runCtl(
+    argv,
+    (line) => lines.push(line),
+    (line) => lines.push(line),
+  );
   return { code, out: lines.join('\n') };
 }
 
 describe('gatehousectl', () => {
-  it('prints versions, from the native addon too, as JSON', () => {
-    const { code, out } = run('version', '--json');
+  it('prints versions, from the native addon too, as JSON', async () => {
+    const { code, out } = await run('version', '--json');
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual({
       gatehousectl: packageJson.version,
@@ -19,10 +23,29 @@ describe('gatehousectl', () => {
     });
   });
 
-  it('answers an unknown command with usage and exit code 2', () => {
-    const { code, out } = run('frobnicate');
+  it('answers an unknown command with usage and exit code 2', async () => {
+    const { code, out } = await run('frobnicate');
     expect(code).toBe(2);
     expect(out).toContain('unknown command "frobnicate"');
     expect(out).toContain('usage: gatehousectl');
+  });
+
+  it.each([
+    [['rule', '--allow'], 'rule needs exactly one of --sha256 HEX or --path FILE'],
+    [['rule', '--sha256', 'ab'], 'rule needs exactly one of --allow, --block, --remove'],
+    [['fileinfo'], 'fileinfo needs exactly one PATH'],
+    [['events', '--limit'], '--limit needs a value'],
+  ])('%j is a usage error: %s', async (argv, message) => {
+    const { code, out } = await run(...argv);
+    expect(code).toBe(2);
+    expect(out).toContain(message);
+  });
+
+  it('says plainly when the service is not running, with exit code 3', async () => {
+    const { code, out } = await run('status', '--socket', '/nonexistent/gatehouse.sock');
+    expect(code).toBe(3);
+    expect(out).toContain(
+      'the Gatehouse service is not running (nothing listens on /nonexistent/gatehouse.sock)',
+    );
   });
 });

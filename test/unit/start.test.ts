@@ -20,14 +20,15 @@ function runScript(script: string, env: NodeJS.ProcessEnv) {
 describe('npm start without the Electron binary', () => {
   const noElectron = { ELECTRON_OVERRIDE_DIST_PATH: mkdtempSync(join(tmpdir(), 'no-electron-')) };
 
-  it('says so in one line, runs the service role instead, and exits 0', () => {
+  it('says so in one line, shows what runs without it, and exits 0', () => {
     const result = runScript('start.ts', noElectron);
     expect(result.status).toBe(0);
     const [first, ...rest] = result.stdout.trim().split('\n');
     expect(first).toMatch(
       /^gatehouse: the menu-bar app cannot open here: Electron's binary is not installed/,
     );
-    expect(rest.join('\n')).toContain('gatehouse service');
+    expect(rest.join('\n')).toContain('gatehousectl 0.');
+    expect(rest.join('\n')).toContain('npm run service');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -1,0 +1,209 @@
+// The agent core: configuration, stores and the exec monitor, wired together. The control socket
+// and the service entry sit on top of this; everything here runs under plain Node.
+import { explainDecision, type Explanation } from '../../common/policy';
+import type { ClientMode, RuleType } from '../../common/rules';
+import { PRODUCT_VERSION } from '../../common/version';
+import {
+  ExecMonitor,
+  type ExecDecision,
+  type MonitorMetrics,
+  type WatchedFilesystem,
+} from '../../native/index';
+import type { AgentConfig } from './config/config';
+import { openDatabase, type Db } from './store/database';
+import { EventStore, type StoredEvent } from './store/events';
+import { RequestStore } from './store/requests';
+import { RuleStore } from './store/rules';
+import { processName, userName } from './users';
+
+export interface AgentStatus {
+  readonly version: string;
+  readonly mode: ClientMode;
+  readonly failClosed: boolean;
+  readonly monitorRunning: boolean;
+  readonly backend: string;
+  readonly ruleCounts: Record<RuleType, number>;
+  readonly rulesHash: string;
+  readonly cache: Pick<
+    MonitorMetrics,
+    'cacheHits' | 'cacheMisses' | 'ignoreMarks' | 'filesHashed'
+  > | null;
+  readonly metrics: MonitorMetrics | null;
+  readonly watched: WatchedFilesystem[];
+  readonly eventsPendingUpload: number;
+  readonly eventsDropped: number;
+  readonly lastSync: number | null;
+  readonly syncBaseUrl: string | null;
+  readonly machineId: string;
+}
+
+export type AgentListener = (
+  message: { kind: 'event'; uid: number; event: StoredEvent } | { kind: 'status' },
+) => void;
+
+export class Agent {
+  readonly db: Db;
+  readonly rules: RuleStore;
+  readonly events: EventStore;
+  readonly requests: RequestStore;
+  readonly monitor: ExecMonitor;
+  #config: AgentConfig;
+  #mode: ClientMode;
+  #backend: 'fanotify' | 'fake';
+  readonly #listeners = new Set<AgentListener>();
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void)[] = [];
+
+  constructor(
+    config: AgentConfig,
+    options: { backend?: 'fanotify' | 'fake'; monitor?: ExecMonitor } = {},
+  ) {
+    this.#config = config;
+    this.#mode = config.clientMode;
+    this.#backend = options.backend ?? 'fanotify';
+    this.db = openDatabase(config.stateDir);
+    this.rules = new RuleStore(this.db, config.staticRules);
+    this.events = new EventStore(this.db, config.eventStoreLimit);
+    this.requests = new RequestStore(this.db);
+    this.monitor = options.monitor ?? new ExecMonitor();
+  }
+
+  get config(): AgentConfig {
+    return this.#config;
+  }
+
+  get mode(): ClientMode {
+    return this.#mode;
+  }
+
+  start(): void {
+    this.rules.expire();
+    this.monitor.start(
+      {
+        backend: this.#backend,
+        mode: this.#mode,
+        failClosed: this.#config.failClosed,
+        deadlineMs: this.#config.deadlineMs,
+        scopes: {
+          allowed: this.#config.allowedPathPrefixes,
+          blocked: this.#config.blockedPathPrefixes,
+        },
+        ...(this.#config.watchPaths ? { watchPaths: this.#config.watchPaths } : {}),
+      },
+      this.rules.effective(),
+    );
+    this.#unsubscribe.push(
+      this.rules.onChange((delta) => this.monitor.running && this.monitor.applyRuleChanges(delta)),
+      this.monitor.onDecision((decision) => this.#record(decision)),
+    );
+    this.#expiryTimer = setInterval(() => this.rules.expire(), 60_000);
+    this.#expiryTimer.unref();
+  }
+
+  stop(): void {
+    // The monitor first: the kernel lets every pending exec through before anything else closes.
+    this.monitor.stop();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    if (this.#expiryTimer) clearInterval(this.#expiryTimer);
+    this.db.close();
+  }
+
+  /** Applies a reloaded config. What cannot change while running is reported, not applied. */
+  reload(next: AgentConfig): string[] {
+    const notes: string[] = [];
+    for (const key of ['stateDir', 'socketPath', 'watchPaths'] as const) {
+      if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
+        notes.push(`config: ${key} changes take effect after a restart`);
+      }
+    }
+    const modeChanged = next.clientMode !== this.#config.clientMode;
+    this.#config = next;
+    if (modeChanged) this.#mode = next.clientMode;
+    this.rules.setStaticRules(next.staticRules);
+    if (this.monitor.running) {
+      this.monitor.setMode(this.#mode, next.failClosed);
+      this.monitor.setScopes({
+        allowed: next.allowedPathPrefixes,
+        blocked: next.blockedPathPrefixes,
+      });
+    }
+    this.#emit({ kind: 'status' });
+    return notes;
+  }
+
+  setMode(mode: ClientMode): void {
+    this.#mode = mode;
+    this.monitor.setMode(mode, this.#config.failClosed);
+    this.#emit({ kind: 'status' });
+  }
+
+  onMessage(listener: AgentListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  explain(identity: {
+    sha256: string;
+    path?: string;
+  }): Explanation & { customMsg?: string | null } {
+    const rule = this.rules.get('BINARY', identity.sha256);
+    const explanation = explainDecision(identity, rule ? [rule] : [], this.#mode, {
+      allowed: this.#config.allowedPathPrefixes,
+      blocked: this.#config.blockedPathPrefixes,
+    });
+    return { ...explanation, ...(rule?.customMsg ? { customMsg: rule.customMsg } : {}) };
+  }
+
+  status(): AgentStatus {
+    const metrics = this.monitor.running ? this.monitor.metrics() : null;
+    return {
+      version: PRODUCT_VERSION,
+      mode: this.#mode,
+      failClosed: this.#config.failClosed,
+      monitorRunning: this.monitor.running,
+      backend: this.#backend,
+      ruleCounts: this.rules.counts(),
+      rulesHash: this.rules.rulesHash(),
+      cache: metrics && {
+        cacheHits: metrics.cacheHits,
+        cacheMisses: metrics.cacheMisses,
+        ignoreMarks: metrics.ignoreMarks,
+        filesHashed: metrics.filesHashed,
+      },
+      metrics,
+      watched: this.monitor.running ? this.monitor.watched() : [],
+      eventsPendingUpload: this.events.countPendingUpload(),
+      eventsDropped: this.events.dropped(),
+      lastSync: null,
+      syncBaseUrl: this.#config.syncBaseUrl ?? null,
+      machineId: this.#config.machineId,
+    };
+  }
+
+  #record(decision: ExecDecision): void {
+    const kept =
+      decision.decision.startsWith('BLOCK_') ||
+      (decision.decision === 'ALLOW_UNKNOWN' && this.#mode === 'MONITOR') ||
+      this.#config.enableAllEventUpload;
+    if (!kept || !decision.sha256) return;
+    const user = userName(decision.uid);
+    const parentName = processName(decision.ppid);
+    const { id } = this.events.record({
+      sha256: decision.sha256,
+      path: decision.path,
+      uid: decision.uid,
+      ...(user ? { user } : {}),
+      pid: decision.pid,
+      ppid: decision.ppid,
+      ...(parentName ? { parentName } : {}),
+      decision: decision.decision,
+      size: decision.size,
+    });
+    const event = this.events.get(id);
+    if (event) this.#emit({ kind: 'event', uid: decision.uid, event });
+  }
+
+  #emit(message: Parameters<AgentListener>[0]): void {
+    for (const listener of this.#listeners) listener(message);
+  }
+}

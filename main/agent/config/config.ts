@@ -1,0 +1,342 @@
+// /etc/gatehouse/config.json: keys after Santa's names where the concept is the same. Every bad
+// value is reported with its key, the value, the file and what is allowed.
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { canonicalIdentifier } from '../../../common/policy';
+import {
+  POLICIES,
+  RULE_TYPES,
+  type ClientMode,
+  type Policy,
+  type RuleType,
+} from '../../../common/rules';
+
+export const DEFAULT_CONFIG_PATH = '/etc/gatehouse/config.json';
+
+export interface StaticRule {
+  readonly type: RuleType;
+  readonly identifier: string;
+  readonly policy: Policy;
+  readonly customMsg?: string;
+  readonly customUrl?: string;
+  readonly comment?: string;
+}
+
+export interface AgentConfig {
+  readonly path: string;
+  readonly clientMode: ClientMode;
+  readonly failClosed: boolean;
+  readonly syncBaseUrl?: string;
+  readonly enrollmentSecret?: string;
+  readonly machineId: string;
+  readonly machineOwner?: string;
+  readonly eventDetailUrl?: string;
+  readonly eventDetailText?: string;
+  readonly allowedPathPrefixes: readonly string[];
+  readonly blockedPathPrefixes: readonly string[];
+  readonly staticRules: readonly StaticRule[];
+  readonly enableSilentMode: boolean;
+  readonly enableAllEventUpload: boolean;
+  readonly trustPackageManagedBinaries: boolean;
+  readonly deadlineMs: number;
+  readonly stateDir: string;
+  readonly socketPath: string;
+  /** Gatehouse: watch only the filesystems holding these paths (default: every local one). */
+  readonly watchPaths?: readonly string[];
+  /** Gatehouse: how many events the store keeps before the oldest allows go. */
+  readonly eventStoreLimit: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: AgentConfig;
+  readonly warnings: readonly string[];
+}
+
+type Reader = (path: string) => string;
+
+const KNOWN_KEYS = [
+  'ClientMode',
+  'FailClosed',
+  'SyncBaseURL',
+  'EnrollmentSecret',
+  'MachineID',
+  'MachineOwner',
+  'EventDetailURL',
+  'EventDetailText',
+  'AllowedPathPrefixes',
+  'BlockedPathPrefixes',
+  'StaticRules',
+  'EnableSilentMode',
+  'EnableAllEventUpload',
+  'TrustPackageManagedBinaries',
+  'DeadlineMs',
+  'StateDir',
+  'SocketPath',
+  'WatchPaths',
+  'EventStoreLimit',
+] as const;
+
+const show = (value: unknown) => JSON.stringify(value) ?? String(value);
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+/** Parses and validates a config file's text; throws ConfigError listing every problem. */
+export function parseConfig(
+  text: string,
+  path: string,
+  readFile: Reader = (file) => readFileSync(file, 'utf8'),
+): LoadedConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([
+      `config: ${path} is not valid JSON (${(error as Error).message}); fix the file or restore the last good one`,
+    ]);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([
+      `config: ${path} must hold one JSON object of settings, got ${show(raw)}`,
+    ]);
+  }
+  const o = raw as Record<string, unknown>;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const bad = (key: string, allowed: string) =>
+    problems.push(`config: ${key} must be ${allowed}, got ${show(o[key])} (${path})`);
+
+  for (const key of Object.keys(o)) {
+    if (key === 'AllowedPathRegex' || key === 'BlockedPathRegex') {
+      problems.push(
+        `config: ${key} is not supported; use ${key.replace('Regex', 'Prefixes')}, a list of absolute path prefixes (${path})`,
+      );
+    } else if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
+      warnings.push(`config: unknown key ${show(key)} ignored (${path})`);
+    }
+  }
+
+  const bool = (key: string, fallback: boolean): boolean => {
+    if (o[key] === undefined) return fallback;
+    if (typeof o[key] === 'boolean') return o[key] as boolean;
+    bad(key, 'true or false');
+    return fallback;
+  };
+  const text_ = (key: string, max: number): string | undefined => {
+    const value = o[key];
+    if (value === undefined) return undefined;
+    if (typeof value === 'string' && value.length > 0 && value.length <= max) return value;
+    bad(key, `a string of 1 to ${max} characters`);
+    return undefined;
+  };
+  const absolutePath = (key: string, fallback: string): string => {
+    const value = o[key];
+    if (value === undefined) return fallback;
+    if (typeof value === 'string' && isAbsolute(value)) return value;
+    bad(key, 'an absolute path');
+    return fallback;
+  };
+  const pathList = (key: string, nonEmpty = false): string[] | undefined => {
+    const value = o[key];
+    if (value === undefined) return undefined;
+    if (
+      Array.isArray(value) &&
+      (!nonEmpty || value.length > 0) &&
+      value.every((item) => typeof item === 'string' && isAbsolute(item))
+    ) {
+      return value as string[];
+    }
+    bad(key, 'a list of absolute paths');
+    return undefined;
+  };
+  const url = (key: string, httpsOnly: boolean): string | undefined => {
+    const value = o[key];
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(String(value).replaceAll(/%[a-z_]+%/gi, 'x'));
+      if (
+        typeof value === 'string' &&
+        (parsed.protocol === 'https:' ||
+          (!httpsOnly && parsed.protocol === 'http:' && isLoopback(parsed.hostname)))
+      ) {
+        return value;
+      }
+    } catch {
+      // reported below
+    }
+    bad(key, httpsOnly ? 'an https:// URL' : 'an https:// URL (http:// only for localhost)');
+    return undefined;
+  };
+
+  let clientMode: ClientMode = 'MONITOR';
+  const mode = o.ClientMode;
+  if (mode === 'MONITOR' || mode === 1) clientMode = 'MONITOR';
+  else if (mode === 'LOCKDOWN' || mode === 2) clientMode = 'LOCKDOWN';
+  else if (mode !== undefined) bad('ClientMode', "MONITOR or LOCKDOWN (or Santa's 1 or 2)");
+
+  let deadlineMs = 5000;
+  if (o.DeadlineMs !== undefined) {
+    if (
+      typeof o.DeadlineMs === 'number' &&
+      Number.isInteger(o.DeadlineMs) &&
+      o.DeadlineMs >= 100 &&
+      o.DeadlineMs <= 600_000
+    ) {
+      deadlineMs = o.DeadlineMs;
+    } else bad('DeadlineMs', 'an integer from 100 to 600000');
+  }
+  let eventStoreLimit = 100_000;
+  if (o.EventStoreLimit !== undefined) {
+    if (
+      typeof o.EventStoreLimit === 'number' &&
+      Number.isInteger(o.EventStoreLimit) &&
+      o.EventStoreLimit >= 100 &&
+      o.EventStoreLimit <= 10_000_000
+    ) {
+      eventStoreLimit = o.EventStoreLimit;
+    } else bad('EventStoreLimit', 'an integer from 100 to 10000000');
+  }
+
+  const staticRules: StaticRule[] = [];
+  if (o.StaticRules !== undefined) {
+    if (!Array.isArray(o.StaticRules)) {
+      bad('StaticRules', 'a list of rules { identifier, rule_type, policy, custom_msg? }');
+    } else {
+      o.StaticRules.forEach((entry: unknown, index) => {
+        const where = `StaticRules[${index}]`;
+        const r = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<
+          string,
+          unknown
+        >;
+        const type = r.rule_type as RuleType;
+        const policy = r.policy as Policy;
+        const identifier = r.identifier;
+        const wrong: string[] = [];
+        if (!RULE_TYPES.includes(type))
+          wrong.push(`rule_type must be one of ${RULE_TYPES.join(', ')}, got ${show(r.rule_type)}`);
+        if (!POLICIES.includes(policy))
+          wrong.push(`policy must be one of ${POLICIES.join(', ')}, got ${show(r.policy)}`);
+        if (typeof identifier !== 'string' || identifier.length === 0)
+          wrong.push(`identifier must be a string, got ${show(identifier)}`);
+        else if (
+          (type === 'BINARY' || type === 'CERTIFICATE') &&
+          !/^[0-9a-fA-F]{64}$/.test(identifier)
+        ) {
+          wrong.push(
+            `identifier of a ${type} rule must be a SHA-256 (64 hex digits), got ${show(identifier)}`,
+          );
+        } else if (type === 'CDHASH' && !/^[0-9a-fA-F]{40}$/.test(identifier)) {
+          wrong.push(`identifier of a CDHASH rule must be 40 hex digits, got ${show(identifier)}`);
+        }
+        if (wrong.length > 0) {
+          problems.push(...wrong.map((text) => `config: ${where}: ${text} (${path})`));
+          return;
+        }
+        staticRules.push({
+          type,
+          identifier: canonicalIdentifier(type, identifier as string),
+          policy,
+          ...(typeof r.custom_msg === 'string' ? { customMsg: r.custom_msg } : {}),
+          ...(typeof r.custom_url === 'string' ? { customUrl: r.custom_url } : {}),
+          ...(typeof r.comment === 'string' ? { comment: r.comment } : {}),
+        });
+      });
+    }
+  }
+
+  let machineId = text_('MachineID', 256);
+  if (machineId === undefined && o.MachineID === undefined) {
+    try {
+      machineId = readFile('/etc/machine-id').trim();
+    } catch {
+      machineId = '';
+    }
+    if (!machineId)
+      warnings.push(`config: MachineID is not set and /etc/machine-id is unreadable (${path})`);
+  }
+
+  const trustPackageManagedBinaries = bool('TrustPackageManagedBinaries', false);
+  if (trustPackageManagedBinaries) {
+    warnings.push(
+      `config: TrustPackageManagedBinaries is not enforced by this version; package-managed binaries are decided by rules, scopes and ClientMode (${path})`,
+    );
+  }
+  const watchPaths = pathList('WatchPaths', true);
+  const failClosed = bool('FailClosed', false);
+  const allowedPathPrefixes = pathList('AllowedPathPrefixes') ?? [];
+  const blockedPathPrefixes = pathList('BlockedPathPrefixes') ?? [];
+  const enableSilentMode = bool('EnableSilentMode', false);
+  const enableAllEventUpload = bool('EnableAllEventUpload', false);
+  const stateDir = absolutePath('StateDir', '/var/lib/gatehouse');
+  const socketPath = absolutePath('SocketPath', '/run/gatehouse/gatehouse.sock');
+  const syncBaseUrl = url('SyncBaseURL', false);
+  const enrollmentSecret = text_('EnrollmentSecret', 1024);
+  const machineOwner = text_('MachineOwner', 256);
+  const eventDetailUrl = url('EventDetailURL', true);
+  const eventDetailText = text_('EventDetailText', 64);
+
+  // Every value is read above this line, so that every problem is reported at once.
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    warnings,
+    config: {
+      path,
+      clientMode,
+      failClosed,
+      ...(syncBaseUrl ? { syncBaseUrl } : {}),
+      ...(enrollmentSecret ? { enrollmentSecret } : {}),
+      machineId: machineId ?? '',
+      ...(machineOwner ? { machineOwner } : {}),
+      ...(eventDetailUrl ? { eventDetailUrl } : {}),
+      ...(eventDetailText ? { eventDetailText } : {}),
+      allowedPathPrefixes,
+      blockedPathPrefixes,
+      staticRules,
+      enableSilentMode,
+      enableAllEventUpload,
+      trustPackageManagedBinaries,
+      deadlineMs,
+      stateDir,
+      socketPath,
+      ...(watchPaths ? { watchPaths } : {}),
+      eventStoreLimit,
+    },
+  };
+}
+
+/** Reads a config file. A missing file at the default path means the defaults. */
+export function loadConfig(
+  path: string = DEFAULT_CONFIG_PATH,
+  readFile: Reader = (file) => readFileSync(file, 'utf8'),
+): LoadedConfig {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && path === DEFAULT_CONFIG_PATH) {
+      const loaded = parseConfig('{}', path, readFile);
+      return {
+        ...loaded,
+        warnings: [
+          `config: ${path} does not exist; using the defaults (MONITOR)`,
+          ...loaded.warnings,
+        ],
+      };
+    }
+    throw new ConfigError([
+      `config: cannot read ${path} (${code ?? (error as Error).message}); pass an existing file with --config`,
+    ]);
+  }
+  return parseConfig(text, path, readFile);
+}

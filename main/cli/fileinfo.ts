@@ -1,0 +1,95 @@
+// What gatehousectl fileinfo reports about a file, computed by the caller (who must be able to
+// read it): SHA-256, size, kind, ELF architecture, and on Debian the owning package and whether
+// the file still matches what the package installed.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { nativeAddon } from '../../native/index';
+
+export interface FileInfo {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly kind: 'ELF' | 'Mach-O' | 'script' | 'other';
+  readonly interpreter?: string;
+  readonly architecture?: string;
+  readonly package?: string;
+  readonly packageIntact?: boolean;
+}
+
+const ELF_MACHINES: Record<number, string> = {
+  3: 'x86',
+  40: 'arm',
+  62: 'x86_64',
+  183: 'aarch64',
+  243: 'riscv',
+  8: 'mips',
+  21: 'ppc64',
+};
+
+export function classify(head: Buffer): Pick<FileInfo, 'kind' | 'interpreter' | 'architecture'> {
+  if (head.length >= 20 && head.readUInt32BE(0) === 0x7f454c46) {
+    const littleEndian = head[5] === 1;
+    const machine = littleEndian ? head.readUInt16LE(18) : head.readUInt16BE(18);
+    return { kind: 'ELF', architecture: ELF_MACHINES[machine] ?? `machine ${machine}` };
+  }
+  if (head.length >= 4) {
+    const magic = head.readUInt32BE(0);
+    if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic))
+      return { kind: 'Mach-O' };
+  }
+  if (head[0] === 0x23 && head[1] === 0x21) {
+    const line = head.subarray(2).toString('utf8').split('\n')[0]!.trim();
+    return { kind: 'script', interpreter: line.split(/\s+/)[0] ?? '' };
+  }
+  return { kind: 'other' };
+}
+
+function dpkgOwner(path: string): string | undefined {
+  try {
+    const out = execFileSync('dpkg-query', ['-S', path], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return out.split(':')[0]?.split(',')[0]?.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function dpkgIntact(pkg: string, path: string, content: Buffer): boolean | undefined {
+  const relative = path.replace(/^\//, '');
+  for (const name of [pkg, `${pkg}:amd64`, `${pkg}:arm64`, `${pkg}:all`]) {
+    let sums: string;
+    try {
+      sums = readFileSync(`/var/lib/dpkg/info/${name}.md5sums`, 'utf8');
+    } catch {
+      continue;
+    }
+    const line = sums
+      .split('\n')
+      .find(
+        (entry) =>
+          entry.slice(34) === relative || entry.slice(34) === relative.replace(/^usr\//, ''),
+      );
+    if (!line) return undefined;
+    return createHash('md5').update(content).digest('hex') === line.slice(0, 32);
+  }
+  return undefined;
+}
+
+export async function fileInfo(target: string): Promise<FileInfo> {
+  const path = realpathSync(target);
+  const stats = statSync(path);
+  if (!stats.isFile()) throw new Error(`${target} is not a regular file`);
+  const fd = openSync(path, 'r');
+  const head = Buffer.alloc(256);
+  const read = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  const { sha256 } = await nativeAddon().sha256File(path);
+  const info: FileInfo = { path, sha256, size: stats.size, ...classify(head.subarray(0, read)) };
+  const pkg = dpkgOwner(path);
+  if (!pkg) return info;
+  const intact = dpkgIntact(pkg, path, readFileSync(path));
+  return { ...info, package: pkg, ...(intact === undefined ? {} : { packageIntact: intact }) };
+}
