@@ -50,6 +50,7 @@ describe('control socket', () => {
     dir.remove();
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each method replies with its own shape
   type Reply = { id?: unknown; result?: any; error?: { code: number; message: string } };
   /** Sends raw lines as another user; returns the parsed replies. (Asynchronous: the server
    * answering it lives on this very thread.) */
