@@ -104,6 +104,8 @@ export interface RawAddon {
   hashAcceleration(): string;
   peerCredentials(fd: number): { pid: number | null; uid: number; gid: number };
   sha256File(path: string): Promise<{ sha256: string; size: number }>;
+  /** Sends an sd_notify(3) state ("READY=1", "WATCHDOG=1", ...); false when not under systemd. */
+  notifySystemd(state: string): boolean;
   /** The exec path's decision for this identity, without a monitor. */
   evaluate(
     identity: RawIdentity,

@@ -2,6 +2,7 @@
 // the stores, attaches the exec monitor and serves the control socket. SIGTERM stops it cleanly,
 // the monitor first; SIGHUP reloads the config, keeping the last good one on error.
 import { PRODUCT_VERSION } from '../../common/version';
+import { nativeAddon } from '../../native/index';
 import { Agent } from './agent';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/config';
 import { ControlServer } from './control/server';
@@ -64,12 +65,23 @@ export async function startService(
     `gatehouse service ${PRODUCT_VERSION}: ${agent.mode}${config.failClosed ? ' (fail closed)' : ''}, ` +
       `${agent.monitor.watched().length} filesystems watched, socket ${config.socketPath}`,
   );
+  // Under systemd (Type=notify): ready now, and a watchdog ping from the event loop, so that a
+  // wedged service is restarted (its exit releases every exec the kernel holds for it).
+  const notify = (state: string) => nativeAddon().notifySystemd(state);
+  notify(`READY=1\nSTATUS=${agent.mode}`);
+  const watchdogUs = Number(process.env.WATCHDOG_USEC);
+  const watchdog =
+    Number.isFinite(watchdogUs) && watchdogUs > 0
+      ? setInterval(() => notify('WATCHDOG=1'), Math.max(watchdogUs / 2000, 500))
+      : undefined;
   let stopping: Promise<void> | undefined;
   return {
     agent,
     server,
     stop: () =>
       (stopping ??= (async () => {
+        notify('STOPPING=1');
+        if (watchdog) clearInterval(watchdog);
         agent.stop(); // the kernel is let go first
         await server.close();
       })()),
@@ -101,6 +113,7 @@ export async function runService(argv: readonly string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
+      nativeAddon().notifySystemd('RELOADING=1');
       try {
         const { config, warnings } = loadConfig(parsed.configPath);
         for (const line of [...warnings, ...service.agent.reload(config)]) console.error(line);
@@ -110,6 +123,7 @@ export async function runService(argv: readonly string[]): Promise<number> {
           `${(error as Error).message}\ngatehouse service: kept the last good configuration`,
         );
       }
+      nativeAddon().notifySystemd('READY=1');
     });
   });
 }

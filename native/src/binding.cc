@@ -1,6 +1,8 @@
 // The one place where native values become JavaScript values.
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <cstddef>
 #include <unistd.h>
 
 #include <cerrno>
@@ -593,6 +595,30 @@ Napi::Value Evaluate(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// notifySystemd("READY=1") → true when sent: sd_notify(3) without libsystemd, so that the
+// service can use Type=notify and WatchdogSec. False when NOTIFY_SOCKET is not set.
+Napi::Value NotifySystemd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) return ThrowType(env, "notifySystemd(state): a state string is required");
+  const char* socket_path = getenv("NOTIFY_SOCKET");
+  if (socket_path == nullptr || socket_path[0] == '\0') return Napi::Boolean::New(env, false);
+  const std::string state = info[0].As<Napi::String>().Utf8Value();
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const size_t length = strlen(socket_path);
+  if (length >= sizeof(address.sun_path)) return Throw(env, "notifySystemd: NOTIFY_SOCKET is too long");
+  memcpy(address.sun_path, socket_path, length);
+  if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Throw(env, std::string("notifySystemd: socket failed: ") + strerror(errno));
+  const ssize_t sent = sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
+                              socklen_t(offsetof(sockaddr_un, sun_path) + length));
+  const int error = errno;
+  close(fd);
+  if (sent < 0) return Throw(env, std::string("notifySystemd: sendto failed: ") + strerror(error));
+  return Napi::Boolean::New(env, true);
+}
+
 Napi::Value Version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), GATEHOUSE_VERSION);
 }
@@ -612,6 +638,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("sha256File", Napi::Function::New(env, Sha256File, "sha256File"));
   exports.Set("evaluate", Napi::Function::New(env, Evaluate, "evaluate"));
+  exports.Set("notifySystemd", Napi::Function::New(env, NotifySystemd, "notifySystemd"));
   exports.Set("Monitor", Monitor::Define(env));
   return exports;
 }
