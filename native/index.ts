@@ -4,6 +4,8 @@ export { addonCandidates, loadAddonFrom, nativeAddon, NativeAddonNotFoundError }
 export {
   ExecMonitor,
   ExecMonitorOptionsError,
+  POLICY_CODES,
+  type BinaryRuleChunk,
   validateMonitorOptions,
   type DecisionListener,
   type ExecMonitorOptions,

@@ -116,6 +116,20 @@ export function validateMonitorOptions(options: unknown): string[] {
 
 export type DecisionListener = (decision: ExecDecision) => void;
 
+/** BINARY rules in bulk: 64 hex digits per rule, one policy byte per rule (see POLICY_CODES). */
+export interface BinaryRuleChunk {
+  readonly hex: string;
+  readonly policies: Uint8Array;
+}
+
+/** The byte for each policy in a BinaryRuleChunk (the native enum's order). */
+export const POLICY_CODES = {
+  ALLOWLIST: 0,
+  ALLOWLIST_COMPILER: 1,
+  BLOCKLIST: 2,
+  SILENT_BLOCKLIST: 3,
+} as const;
+
 export class ExecMonitor {
   readonly #addon: () => RawAddon;
   #raw: RawMonitor | undefined;
@@ -131,7 +145,11 @@ export class ExecMonitor {
   }
 
   /** Attaches to the kernel. Throws ExecMonitorOptionsError for bad options, Error when the OS refuses. */
-  start(options: ExecMonitorOptions, initialRules: readonly RuleIdentity[] = []): void {
+  start(
+    options: ExecMonitorOptions,
+    initialRules: readonly RuleIdentity[] = [],
+    binaryRules: Iterable<BinaryRuleChunk> = [],
+  ): void {
     if (this.#raw) throw new Error('exec monitor: already running; stop() it first');
     const problems = validateMonitorOptions(options);
     if (problems.length > 0) throw new ExecMonitorOptionsError(problems);
@@ -154,7 +172,9 @@ export class ExecMonitor {
         for (const listener of this.#listeners) listener(decision);
       },
     );
+    // The whole table is in place before the kernel is asked to send anything.
     raw.setRules(initialRules);
+    for (const chunk of binaryRules) raw.addBinaryRules(chunk.hex, chunk.policies);
     raw.start();
     this.#raw = raw;
     this.#backend = backend;
@@ -217,6 +237,11 @@ export class ExecMonitor {
     const raw = this.#running('inject');
     if (this.#backend !== 'fake') throw new Error('exec monitor: inject() needs the fake backend');
     return raw.inject(path, process);
+  }
+
+  /** Nanoseconds per native rule-table lookup for each SHA-256, as the exec path does it. */
+  timeLookups(sha256s: readonly string[]): Float64Array {
+    return this.#running('timeLookups').timeLookups(sha256s);
   }
 
   #running(what: string): RawMonitor {

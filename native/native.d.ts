@@ -85,10 +85,14 @@ export interface RawMonitor {
   setDeadline(ms: number): void;
   setRules(rules: readonly RuleIdentity[]): void;
   setScopes(scopes: RawScopes): void;
+  /** n SHA-256s as 64·n hex digits and n policy bytes (0 ALLOWLIST … 3 SILENT_BLOCKLIST). */
+  addBinaryRules(hex: string, policies: Uint8Array): void;
   applyRuleChanges(changes: readonly RuleChange[]): void;
   flushCache(): void;
   metrics(): RawMetrics;
   watched(): RawWatched[];
+  /** Nanoseconds per rule-table lookup, as a worker does it (benchmarks). */
+  timeLookups(sha256s: readonly string[]): Float64Array;
   inject(
     path: string,
     process: { pid: number; ppid?: number; uid?: number; gid?: number },

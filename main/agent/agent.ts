@@ -78,6 +78,7 @@ export class Agent {
 
   start(): void {
     this.rules.expire();
+    const table = this.rules.forNative();
     this.monitor.start(
       {
         backend: this.#backend,
@@ -90,7 +91,8 @@ export class Agent {
         },
         ...(this.#config.watchPaths ? { watchPaths: this.#config.watchPaths } : {}),
       },
-      this.rules.effective(),
+      table.others,
+      table.binary,
     );
     this.#unsubscribe.push(
       this.rules.onChange((delta) => this.monitor.running && this.monitor.applyRuleChanges(delta)),

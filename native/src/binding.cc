@@ -141,11 +141,13 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
                         InstanceMethod<&Monitor::SetDeadline>("setDeadline"),
                         InstanceMethod<&Monitor::SetRules>("setRules"),
                         InstanceMethod<&Monitor::SetScopes>("setScopes"),
+                        InstanceMethod<&Monitor::AddBinaryRules>("addBinaryRules"),
                         InstanceMethod<&Monitor::ApplyRuleChanges>("applyRuleChanges"),
                         InstanceMethod<&Monitor::FlushCache>("flushCache"),
                         InstanceMethod<&Monitor::Metrics>("metrics"),
                         InstanceMethod<&Monitor::Watched>("watched"),
-                        InstanceMethod<&Monitor::Inject>("inject")});
+                        InstanceMethod<&Monitor::Inject>("inject"),
+                        InstanceMethod<&Monitor::TimeLookups>("timeLookups")});
   }
 
   // new Monitor(options, onDecision)
@@ -242,10 +244,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
       Shutdown();
       return Throw(env, "exec monitor: " + error);
     }
-    if (!rules_.empty()) {
-      authorizer_->SetRules(rules_);
-      rules_.clear();
-    }
+    authorizer_->SetTable(std::move(pending_rules_));
+    pending_rules_ = RuleTable();
     authorizer_->SetScopes(scopes_);
     return env.Undefined();
   }
@@ -309,9 +309,38 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     if (authorizer_) {
       authorizer_->SetRules(std::move(rules));
     } else {
-      rules_ = std::move(rules);
+      pending_rules_ = RuleTable();
+      for (const Rule& rule : rules) pending_rules_.Put(rule);
     }
     return info.Env().Undefined();
+  }
+
+  // addBinaryRules(hex, policies): n SHA-256s as one string of 64·n hex digits, and n policy
+  // bytes (0 ALLOWLIST, 1 ALLOWLIST_COMPILER, 2 BLOCKLIST, 3 SILENT_BLOCKLIST). Before start()
+  // they join the table the monitor starts with; after, they are added in one step.
+  Napi::Value AddBinaryRules(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString() || !info[1].IsTypedArray()) {
+      return ThrowType(env, "addBinaryRules(hex, policies): a string and a Uint8Array are required");
+    }
+    const std::string hex = info[0].As<Napi::String>().Utf8Value();
+    Napi::Uint8Array policies = info[1].As<Napi::Uint8Array>();
+    if (hex.size() != policies.ElementLength() * 64) {
+      return ThrowType(env, "addBinaryRules: need 64 hex digits per policy byte");
+    }
+    std::vector<std::pair<Digest, Policy>> rules(policies.ElementLength());
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (!FromHex(hex.substr(i * 64, 64), &rules[i].first) || policies[i] > 3) {
+        return ThrowType(env, "addBinaryRules: rule " + std::to_string(i) + " is malformed");
+      }
+      rules[i].second = static_cast<Policy>(policies[i]);
+    }
+    if (authorizer_) {
+      authorizer_->PutBinaryRules(rules);
+    } else {
+      for (const auto& [digest, policy] : rules) pending_rules_.PutBinary(digest, policy);
+    }
+    return env.Undefined();
   }
 
   Napi::Value SetScopes(const Napi::CallbackInfo& info) {
@@ -394,6 +423,25 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     return array;
   }
 
+  // timeLookups(sha256s) → Float64Array of nanoseconds per rule-table lookup (for bench:rules).
+  Napi::Value TimeLookups(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!authorizer_) return Throw(env, "timeLookups: the monitor is not running");
+    if (!info[0].IsArray()) return ThrowType(env, "timeLookups(sha256s) needs an array");
+    Napi::Array array = info[0].As<Napi::Array>();
+    std::vector<Digest> digests(array.Length());
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      Napi::Value value = array.Get(i);
+      if (!value.IsString() || !FromHex(value.As<Napi::String>().Utf8Value(), &digests[i])) {
+        return ThrowType(env, "timeLookups: entry " + std::to_string(i) + " is not a SHA-256");
+      }
+    }
+    const std::vector<uint64_t> times = authorizer_->TimeLookups(digests);
+    Napi::Float64Array out = Napi::Float64Array::New(env, times.size());
+    for (size_t i = 0; i < times.size(); ++i) out[i] = double(times[i]);
+    return out;
+  }
+
   // inject(path, { pid, ppid?, uid?, gid? }) → Promise<boolean allowed>. Fake backend only.
   Napi::Value Inject(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -425,7 +473,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   WatchSpec watch_;
   uint32_t notify_queue_size_ = 4096;
   Napi::FunctionReference on_decision_;
-  std::vector<Rule> rules_;  // set before start()
+  RuleTable pending_rules_;  // filled before start()
   Scopes scopes_;
   std::unique_ptr<Authorizer> authorizer_;
   FakeSource* fake_ = nullptr;

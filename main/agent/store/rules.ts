@@ -8,6 +8,7 @@ import {
   type RuleIdentity,
   type RuleType,
 } from '../../../common/rules';
+import { POLICY_CODES, type BinaryRuleChunk } from '../../../native/index';
 import type { StaticRule } from '../config/config';
 import type { Db } from './database';
 
@@ -76,24 +77,52 @@ export class RuleStore {
     source: 'sync' | 'local',
     now = Date.now(),
   ): { put: number; removed: number } {
-    const put = this.#db.prepare(
+    // In key order, the B-tree is appended to rather than split at random, and rows go in
+    // batches: a million rules in seconds, not tens of seconds.
+    const prepared = changes.map((change) => ({
+      change,
+      identifier: canonicalIdentifier(change.type, change.identifier),
+    }));
+    if (prepared.length > 1000) {
+      prepared.sort((a, b) =>
+        a.change.type !== b.change.type
+          ? a.change.type < b.change.type
+            ? -1
+            : 1
+          : a.identifier < b.identifier
+            ? -1
+            : a.identifier > b.identifier
+              ? 1
+              : 0,
+      );
+    }
+    const remove = this.#db.prepare('DELETE FROM rules WHERE rule_type = ? AND identifier = ?');
+    const insertSql = (rows: number) =>
       `INSERT INTO rules (rule_type, identifier, policy, custom_msg, custom_url, comment, source, expires_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
        ON CONFLICT (rule_type, identifier) DO UPDATE SET policy = excluded.policy, custom_msg = excluded.custom_msg,
          custom_url = excluded.custom_url, comment = excluded.comment, source = excluded.source,
-         expires_at = excluded.expires_at`,
-    );
-    const remove = this.#db.prepare('DELETE FROM rules WHERE rule_type = ? AND identifier = ?');
+         expires_at = excluded.expires_at`;
+    const BATCH = 100;
+    const insertBatch = this.#db.prepare(insertSql(BATCH));
+    const insertOne = this.#db.prepare(insertSql(1));
     const touched: string[] = [];
+    const outcome = new Map<string, Policy | 'REMOVE'>(); // the last change to a target wins
+    const listening = this.#listeners.size > 0;
     let putCount = 0;
     let removedCount = 0;
     this.#db.transaction(() => {
-      for (const change of changes) {
-        const identifier = canonicalIdentifier(change.type, change.identifier);
+      let batch: unknown[] = [];
+      const flush = () => {
+        for (let i = 0; i + 9 <= batch.length; i += 9) insertOne.run(...batch.slice(i, i + 9));
+        batch = [];
+      };
+      for (const { change, identifier } of prepared) {
         if (change.policy === 'REMOVE') {
+          flush(); // a removal after a put of the same target must see the put
           removedCount += remove.run(change.type, identifier).changes;
         } else {
-          put.run(
+          batch.push(
             change.type,
             identifier,
             change.policy,
@@ -105,11 +134,30 @@ export class RuleStore {
             now,
           );
           putCount++;
+          if (batch.length === BATCH * 9) {
+            const seen = new Set<string>();
+            let duplicate = false;
+            for (let i = 0; i < batch.length; i += 9) {
+              const k = `${batch[i]}:${batch[i + 1]}`;
+              if (seen.has(k)) duplicate = true;
+              seen.add(k);
+            }
+            // One statement may not update the same row twice; such a batch goes row by row.
+            if (duplicate) flush();
+            else {
+              insertBatch.run(...batch);
+              batch = [];
+            }
+          }
         }
-        touched.push(key(change.type, identifier));
+        if (listening) {
+          touched.push(key(change.type, identifier));
+          outcome.set(key(change.type, identifier), change.policy);
+        }
       }
+      flush();
     })();
-    this.#emit(touched);
+    this.#emit(touched, outcome);
     return { put: putCount, removed: removedCount };
   }
 
@@ -156,6 +204,46 @@ export class RuleStore {
     ];
   }
 
+  /**
+   * The native table in a form that costs no JavaScript object per BINARY rule: the other rules
+   * (and every static one) as objects, the stored BINARY rules as chunks of hex and policy bytes.
+   */
+  forNative(chunkSize = 50_000): { others: RuleIdentity[]; binary: Iterable<BinaryRuleChunk> } {
+    const others: RuleIdentity[] = [...this.#static.values()].map((rule) => ({
+      type: rule.type,
+      identifier: rule.identifier,
+      policy: rule.policy,
+    }));
+    for (const row of this.#db
+      .prepare("SELECT rule_type, identifier, policy FROM rules WHERE rule_type != 'BINARY'")
+      .iterate() as IterableIterator<Row>) {
+      if (!this.#static.has(key(row.rule_type, row.identifier)))
+        others.push({ type: row.rule_type, identifier: row.identifier, policy: row.policy });
+    }
+    const db = this.#db;
+    const fixed = this.#static;
+    function* binary(): Generator<BinaryRuleChunk> {
+      const rows = db
+        .prepare("SELECT identifier, policy FROM rules WHERE rule_type = 'BINARY'")
+        .raw()
+        .iterate() as IterableIterator<[string, Policy]>;
+      let hex: string[] = [];
+      let policies = new Uint8Array(chunkSize);
+      for (const [identifier, policy] of rows) {
+        if (fixed.has(key('BINARY', identifier))) continue;
+        policies[hex.length] = POLICY_CODES[policy];
+        hex.push(identifier);
+        if (hex.length === chunkSize) {
+          yield { hex: hex.join(''), policies };
+          hex = [];
+          policies = new Uint8Array(chunkSize);
+        }
+      }
+      if (hex.length > 0) yield { hex: hex.join(''), policies: policies.subarray(0, hex.length) };
+    }
+    return { others, binary: binary() };
+  }
+
   /** What the native table holds: every stored rule, static ones winning. */
   effective(): RuleIdentity[] {
     const out: RuleIdentity[] = [];
@@ -196,7 +284,8 @@ export class RuleStore {
     return hash.digest('hex');
   }
 
-  #emit(keys: readonly string[]): void {
+  /** Tells listeners what the effective table now says for each touched target. */
+  #emit(keys: readonly string[], known?: ReadonlyMap<string, Policy | 'REMOVE'>): void {
     if (this.#listeners.size === 0 || keys.length === 0) return;
     const lookup = this.#db.prepare(
       'SELECT policy FROM rules WHERE rule_type = ? AND identifier = ?',
@@ -206,11 +295,12 @@ export class RuleStore {
       const separator = k.indexOf(':');
       const type = k.slice(0, separator) as RuleType;
       const identifier = k.slice(separator + 1);
-      const fixed = this.#static.get(k);
-      const row = fixed
-        ? undefined
-        : (lookup.get(type, identifier) as { policy: Policy } | undefined);
-      delta.push({ type, identifier, policy: fixed?.policy ?? row?.policy ?? 'REMOVE' });
+      const policy =
+        this.#static.get(k)?.policy ??
+        known?.get(k) ??
+        (lookup.get(type, identifier) as { policy: Policy } | undefined)?.policy ??
+        'REMOVE';
+      delta.push({ type, identifier, policy });
     }
     for (const listener of this.#listeners) listener(delta);
   }

@@ -136,6 +136,18 @@ void Authorizer::SetRules(std::vector<Rule> rules) {
   Invalidate();
 }
 
+void Authorizer::SetTable(RuleTable table) {
+  std::unique_lock<std::shared_mutex> lock(policy_mutex_);
+  rules_ = std::move(table);
+  Invalidate();
+}
+
+void Authorizer::PutBinaryRules(const std::vector<std::pair<Digest, Policy>>& rules) {
+  std::unique_lock<std::shared_mutex> lock(policy_mutex_);
+  for (const auto& [digest, policy] : rules) rules_.PutBinary(digest, policy);
+  Invalidate();
+}
+
 void Authorizer::SetScopes(Scopes scopes) {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
   scopes_ = std::move(scopes);
@@ -157,6 +169,23 @@ void Authorizer::ApplyRuleChanges(const std::vector<RuleChange>& changes) {
 size_t Authorizer::RuleCount() const {
   std::shared_lock<std::shared_mutex> lock(policy_mutex_);
   return rules_.Size();
+}
+
+std::vector<uint64_t> Authorizer::TimeLookups(const std::vector<Digest>& digests) const {
+  std::vector<uint64_t> times;
+  times.reserve(digests.size());
+  Identity identity;
+  for (const Digest& digest : digests) {
+    identity.sha256 = digest;
+    const uint64_t start = MonotonicNs();
+    {
+      std::shared_lock<std::shared_mutex> lock(policy_mutex_);
+      volatile Decision decision = Decide(rules_, identity, mode_).decision;
+      (void)decision;
+    }
+    times.push_back(MonotonicNs() - start);
+  }
+  return times;
 }
 
 void Authorizer::FlushCaches() {

@@ -73,6 +73,8 @@ class RuleTable {
                            std::string* error);
 
   void Put(const Rule& rule);
+  void PutBinary(const Digest& sha256, Policy policy) { binary_[sha256] = policy; }
+  void Reserve(size_t binary_rules) { binary_.reserve(binary_rules); }
   bool Remove(RuleType type, const std::string& canonical_identifier);
   void Clear();
   size_t Size() const;
