@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runCtl } from '../../main/cli/gatehousectl';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -47,5 +48,27 @@ describe('gatehousectl', () => {
     expect(out).toContain(
       'the Gatehouse service is not running (nothing listens on /nonexistent/gatehouse.sock)',
     );
+  });
+});
+
+describe('the installed commands', () => {
+  const bin = (name: string) => new URL(`../../scripts/bin/${name}`, import.meta.url).pathname;
+
+  it('gatehousectl runs from its bin entry and says when the service is down', () => {
+    const result = spawnSync(
+      bin('gatehousectl.mjs'),
+      ['status', '--socket', '/nonexistent/gatehouse.sock'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status).toBe(3);
+    expect(result.stderr).toContain('the Gatehouse service is not running');
+  });
+
+  it('gatehouse without --service says what it runs under Node', () => {
+    const result = spawnSync(bin('gatehouse.mjs'), [], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('gatehouse --service');
   });
 });
