@@ -17,6 +17,8 @@ export interface FileIdentity {
   readonly certificateSha256?: string;
   readonly teamId?: string;
   readonly path?: string;
+  /** Package-managed, and the content still matches what the package installed. */
+  readonly packageIntact?: boolean;
 }
 
 export interface PathScopes {
@@ -31,7 +33,10 @@ export interface Explanation {
   readonly reason: string;
 }
 
-const IDENTITY_FIELD: Record<RuleType, keyof FileIdentity> = {
+const IDENTITY_FIELD: Record<
+  RuleType,
+  'cdhash' | 'sha256' | 'signingId' | 'certificateSha256' | 'teamId'
+> = {
   CDHASH: 'cdhash',
   BINARY: 'sha256',
   SIGNINGID: 'signingId',
@@ -99,6 +104,9 @@ export function explainDecision(
   }
   if (identity.path && pathInScope(scopes.allowed, identity.path)) {
     return { decision: 'ALLOW_SCOPE', rule: null, reason: 'Allowed path' };
+  }
+  if (identity.packageIntact) {
+    return { decision: 'ALLOW_PLATFORM', rule: null, reason: 'Package-managed binary' };
   }
   return {
     decision: mode === 'LOCKDOWN' ? 'BLOCK_UNKNOWN' : 'ALLOW_UNKNOWN',

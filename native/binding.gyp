@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "gatehouse",
-      "sources": ["src/binding.cc", "src/core/sha256.cc", "src/core/policy.cc", "src/core/authorizer.cc", "src/fake/fake_source.cc"],
+      "sources": ["src/binding.cc", "src/core/sha256.cc", "src/core/md5.cc", "src/core/policy.cc", "src/core/authorizer.cc", "src/fake/fake_source.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=8",

@@ -6,6 +6,7 @@ export {
   ExecMonitorOptionsError,
   POLICY_CODES,
   type BinaryRuleChunk,
+  type PackageDigests,
   validateMonitorOptions,
   type DecisionListener,
   type ExecMonitorOptions,

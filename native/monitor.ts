@@ -122,6 +122,12 @@ export interface BinaryRuleChunk {
   readonly policies: Uint8Array;
 }
 
+/** Package trust: absolute paths and, 16 bytes each, the MD5 their package installed. */
+export interface PackageDigests {
+  readonly paths: readonly string[];
+  readonly md5: Uint8Array;
+}
+
 /** The byte for each policy in a BinaryRuleChunk (the native enum's order). */
 export const POLICY_CODES = {
   ALLOWLIST: 0,
@@ -149,6 +155,7 @@ export class ExecMonitor {
     options: ExecMonitorOptions,
     initialRules: readonly RuleIdentity[] = [],
     binaryRules: Iterable<BinaryRuleChunk> = [],
+    packages?: PackageDigests,
   ): void {
     if (this.#raw) throw new Error('exec monitor: already running; stop() it first');
     const problems = validateMonitorOptions(options);
@@ -175,6 +182,7 @@ export class ExecMonitor {
     // The whole table is in place before the kernel is asked to send anything.
     raw.setRules(initialRules);
     for (const chunk of binaryRules) raw.addBinaryRules(chunk.hex, chunk.policies);
+    if (packages) raw.setPackages(true, packages.paths.join('\0'), packages.md5);
     raw.start();
     this.#raw = raw;
     this.#backend = backend;
@@ -190,6 +198,15 @@ export class ExecMonitor {
   /** Replaces the whole native rule table. */
   setRules(snapshot: readonly RuleIdentity[]): void {
     this.#running('setRules').setRules(snapshot);
+  }
+
+  /** Replaces the package table (or turns package trust off with null); caches are flushed. */
+  setPackages(packages: PackageDigests | null): void {
+    this.#running('setPackages').setPackages(
+      packages !== null,
+      packages?.paths.join('\0') ?? '',
+      packages?.md5 ?? new Uint8Array(),
+    );
   }
 
   /** Replaces the path scopes; caches and kernel ignore marks are flushed. */

@@ -27,6 +27,8 @@ export interface RawIdentity {
   certificateSha256?: string;
   teamId?: string;
   path?: string;
+  /** The file is package-managed and its content still matches its package. */
+  packageIntact?: boolean;
 }
 
 export interface RawDecision {
@@ -87,6 +89,8 @@ export interface RawMonitor {
   setScopes(scopes: RawScopes): void;
   /** n SHA-256s as 64·n hex digits and n policy bytes (0 ALLOWLIST … 3 SILENT_BLOCKLIST). */
   addBinaryRules(hex: string, policies: Uint8Array): void;
+  /** Package trust: paths joined by NUL, 16 MD5 bytes per path. */
+  setPackages(enabled: boolean, paths: string, md5s: Uint8Array): void;
   applyRuleChanges(changes: readonly RuleChange[]): void;
   flushCache(): void;
   metrics(): RawMetrics;
@@ -107,7 +111,8 @@ export interface RawAddon {
   /** "sha-ni" when SHA-256 runs on the CPU's SHA extensions, else "portable". */
   hashAcceleration(): string;
   peerCredentials(fd: number): { pid: number | null; uid: number; gid: number };
-  sha256File(path: string): Promise<{ sha256: string; size: number }>;
+  /** SHA-256 (and MD5, for package trust) of a whole file, off the JavaScript thread. */
+  sha256File(path: string): Promise<{ sha256: string; md5: string; size: number }>;
   /** Sends an sd_notify(3) state ("READY=1", "WATCHDOG=1", ...); false when not under systemd. */
   notifySystemd(state: string): boolean;
   /** The exec path's decision for this identity, without a monitor. */

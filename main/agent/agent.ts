@@ -14,6 +14,7 @@ import { openDatabase, type Db } from './store/database';
 import { EventStore, type StoredEvent } from './store/events';
 import { RequestStore } from './store/requests';
 import { RuleStore } from './store/rules';
+import { digestMap, dpkgStatusStamp, loadDpkgDigests, loadDpkgDigestsAsync } from './packages';
 import { processName, userName } from './users';
 
 export interface AgentStatus {
@@ -53,11 +54,16 @@ export class Agent {
   readonly #listeners = new Set<AgentListener>();
   #expiryTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void)[] = [];
+  #packages = new Map<string, string>();
+  #packagesStamp = 0;
+  #packageTimer: NodeJS.Timeout | undefined;
+  readonly #dpkgInfoDir: string | undefined;
 
   constructor(
     config: AgentConfig,
-    options: { backend?: 'fanotify' | 'fake'; monitor?: ExecMonitor } = {},
+    options: { backend?: 'fanotify' | 'fake'; monitor?: ExecMonitor; dpkgInfoDir?: string } = {},
   ) {
+    this.#dpkgInfoDir = options.dpkgInfoDir;
     this.#config = config;
     this.#mode = config.clientMode;
     this.#backend = options.backend ?? 'fanotify';
@@ -79,6 +85,13 @@ export class Agent {
   start(): void {
     this.rules.expire();
     const table = this.rules.forNative();
+    const packages = this.#config.trustPackageManagedBinaries
+      ? loadDpkgDigests(this.#dpkgInfoDir)
+      : undefined;
+    if (packages) {
+      this.#packages = digestMap(packages);
+      this.#packagesStamp = dpkgStatusStamp();
+    }
     this.monitor.start(
       {
         backend: this.#backend,
@@ -93,7 +106,13 @@ export class Agent {
       },
       table.others,
       table.binary,
+      packages,
     );
+    if (packages) {
+      // dpkg touches its status file on every install and removal: then the table is re-read.
+      this.#packageTimer = setInterval(() => void this.#refreshPackages(), 30_000);
+      this.#packageTimer.unref();
+    }
     this.#unsubscribe.push(
       this.rules.onChange((delta) => this.monitor.running && this.monitor.applyRuleChanges(delta)),
       this.monitor.onDecision((decision) => this.#record(decision)),
@@ -107,6 +126,7 @@ export class Agent {
     this.monitor.stop();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
+    if (this.#packageTimer) clearInterval(this.#packageTimer);
     this.db.close();
   }
 
@@ -144,15 +164,37 @@ export class Agent {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Reads dpkg's md5sums again when dpkg has changed something; returns whether it did. */
+  async #refreshPackages(force = false): Promise<boolean> {
+    const stamp = dpkgStatusStamp();
+    if (!force && stamp === this.#packagesStamp) return false;
+    const packages = await loadDpkgDigestsAsync(this.#dpkgInfoDir);
+    this.#packagesStamp = stamp;
+    this.#packages = digestMap(packages);
+    if (this.monitor.running) this.monitor.setPackages(packages);
+    return true;
+  }
+
   explain(identity: {
     sha256: string;
+    md5?: string;
     path?: string;
   }): Explanation & { customMsg?: string | null } {
     const rule = this.rules.get('BINARY', identity.sha256);
-    const explanation = explainDecision(identity, rule ? [rule] : [], this.#mode, {
-      allowed: this.#config.allowedPathPrefixes,
-      blocked: this.#config.blockedPathPrefixes,
-    });
+    const packageIntact =
+      this.#config.trustPackageManagedBinaries &&
+      identity.path !== undefined &&
+      identity.md5 !== undefined &&
+      this.#packages.get(identity.path) === identity.md5.toLowerCase();
+    const explanation = explainDecision(
+      { ...identity, packageIntact },
+      rule ? [rule] : [],
+      this.#mode,
+      {
+        allowed: this.#config.allowedPathPrefixes,
+        blocked: this.#config.blockedPathPrefixes,
+      },
+    );
     return { ...explanation, ...(rule?.customMsg ? { customMsg: rule.customMsg } : {}) };
   }
 

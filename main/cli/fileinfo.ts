@@ -2,13 +2,13 @@
 // read it): SHA-256, size, kind, ELF architecture, and on Debian the owning package and whether
 // the file still matches what the package installed.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { nativeAddon } from '../../native/index';
 
 export interface FileInfo {
   readonly path: string;
   readonly sha256: string;
+  readonly md5: string;
   readonly size: number;
   readonly kind: 'ELF' | 'Mach-O' | 'script' | 'other';
   readonly interpreter?: string;
@@ -46,18 +46,24 @@ export function classify(head: Buffer): Pick<FileInfo, 'kind' | 'interpreter' | 
 }
 
 function dpkgOwner(path: string): string | undefined {
-  try {
-    const out = execFileSync('dpkg-query', ['-S', path], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return out.split(':')[0]?.split(',')[0]?.trim() || undefined;
-  } catch {
-    return undefined;
+  // With merged /usr, dpkg may know /usr/bin/x as /bin/x.
+  const candidates = [path, ...(/^\/usr\/(s?bin|lib\w*)\//.test(path) ? [path.slice(4)] : [])];
+  for (const candidate of candidates) {
+    try {
+      const out = execFileSync('dpkg-query', ['-S', candidate], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const owner = out.split(':')[0]?.split(',')[0]?.trim();
+      if (owner) return owner;
+    } catch {
+      // not this name
+    }
   }
+  return undefined;
 }
 
-function dpkgIntact(pkg: string, path: string, content: Buffer): boolean | undefined {
+function dpkgIntact(pkg: string, path: string, md5: string): boolean | undefined {
   const relative = path.replace(/^\//, '');
   for (const name of [pkg, `${pkg}:amd64`, `${pkg}:arm64`, `${pkg}:all`]) {
     let sums: string;
@@ -73,7 +79,7 @@ function dpkgIntact(pkg: string, path: string, content: Buffer): boolean | undef
           entry.slice(34) === relative || entry.slice(34) === relative.replace(/^usr\//, ''),
       );
     if (!line) return undefined;
-    return createHash('md5').update(content).digest('hex') === line.slice(0, 32);
+    return md5 === line.slice(0, 32);
   }
   return undefined;
 }
@@ -86,10 +92,16 @@ export async function fileInfo(target: string): Promise<FileInfo> {
   const head = Buffer.alloc(256);
   const read = readSync(fd, head, 0, head.length, 0);
   closeSync(fd);
-  const { sha256 } = await nativeAddon().sha256File(path);
-  const info: FileInfo = { path, sha256, size: stats.size, ...classify(head.subarray(0, read)) };
+  const { sha256, md5 } = await nativeAddon().sha256File(path);
+  const info: FileInfo = {
+    path,
+    sha256,
+    md5,
+    size: stats.size,
+    ...classify(head.subarray(0, read)),
+  };
   const pkg = dpkgOwner(path);
   if (!pkg) return info;
-  const intact = dpkgIntact(pkg, path, readFileSync(path));
+  const intact = dpkgIntact(pkg, path, md5);
   return { ...info, package: pkg, ...(intact === undefined ? {} : { packageIntact: intact }) };
 }

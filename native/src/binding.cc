@@ -142,6 +142,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
                         InstanceMethod<&Monitor::SetRules>("setRules"),
                         InstanceMethod<&Monitor::SetScopes>("setScopes"),
                         InstanceMethod<&Monitor::AddBinaryRules>("addBinaryRules"),
+                        InstanceMethod<&Monitor::SetPackages>("setPackages"),
                         InstanceMethod<&Monitor::ApplyRuleChanges>("applyRuleChanges"),
                         InstanceMethod<&Monitor::FlushCache>("flushCache"),
                         InstanceMethod<&Monitor::Metrics>("metrics"),
@@ -246,6 +247,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     }
     authorizer_->SetTable(std::move(pending_rules_));
     pending_rules_ = RuleTable();
+    authorizer_->SetPackages(std::move(pending_packages_), pending_packages_enabled_);
+    pending_packages_ = Authorizer::PackageTable();
     authorizer_->SetScopes(scopes_);
     return env.Undefined();
   }
@@ -339,6 +342,37 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
       authorizer_->PutBinaryRules(rules);
     } else {
       for (const auto& [digest, policy] : rules) pending_rules_.PutBinary(digest, policy);
+    }
+    return env.Undefined();
+  }
+
+  // setPackages(enabled, paths, md5s): package trust. paths: absolute paths joined by "\0";
+  // md5s: 16 bytes per path, what the package installed there.
+  Napi::Value SetPackages(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsBoolean() || !info[1].IsString() || !info[2].IsTypedArray()) {
+      return ThrowType(env, "setPackages(enabled, paths, md5s): a boolean, a string and a Uint8Array are required");
+    }
+    const std::string joined = info[1].As<Napi::String>().Utf8Value();
+    Napi::Uint8Array md5s = info[2].As<Napi::Uint8Array>();
+    Authorizer::PackageTable table;
+    size_t start = 0, index = 0;
+    while (!joined.empty() && start <= joined.size()) {
+      size_t end = joined.find('\0', start);
+      if (end == std::string::npos) end = joined.size();
+      if ((index + 1) * 16 > md5s.ElementLength()) return ThrowType(env, "setPackages: fewer digests than paths");
+      Md5Digest digest;
+      for (size_t i = 0; i < 16; ++i) digest[i] = md5s[index * 16 + i];
+      table[joined.substr(start, end - start)] = digest;
+      index++;
+      start = end + 1;
+    }
+    if (index * 16 != md5s.ElementLength()) return ThrowType(env, "setPackages: more digests than paths");
+    pending_packages_enabled_ = info[0].As<Napi::Boolean>().Value();
+    if (authorizer_) {
+      authorizer_->SetPackages(std::move(table), pending_packages_enabled_);
+    } else {
+      pending_packages_ = std::move(table);
     }
     return env.Undefined();
   }
@@ -474,6 +508,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   uint32_t notify_queue_size_ = 4096;
   Napi::FunctionReference on_decision_;
   RuleTable pending_rules_;  // filled before start()
+  Authorizer::PackageTable pending_packages_;
+  bool pending_packages_enabled_ = false;
   Scopes scopes_;
   std::unique_ptr<Authorizer> authorizer_;
   FakeSource* fake_ = nullptr;
@@ -559,6 +595,7 @@ class HashWorker : public Napi::AsyncWorker {
     }
     std::vector<uint8_t> buffer(1 << 20);
     Sha256 hasher;
+    Md5 md5;
     for (;;) {
       ssize_t n = read(fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
@@ -569,14 +606,22 @@ class HashWorker : public Napi::AsyncWorker {
       }
       if (n == 0) break;
       hasher.Update(buffer.data(), size_t(n));
+      md5.Update(buffer.data(), size_t(n));
       size_ += uint64_t(n);
     }
     close(fd);
     digest_ = ToHex(hasher.Finish());
+    const Md5Digest md5_digest = md5.Finish();
+    static const char kDigits[] = "0123456789abcdef";
+    for (uint8_t byte : md5_digest) {
+      md5_.push_back(kDigits[byte >> 4]);
+      md5_.push_back(kDigits[byte & 15]);
+    }
   }
   void OnOK() override {
     Napi::Object result = Napi::Object::New(Env());
     result.Set("sha256", digest_);
+    result.Set("md5", md5_);
     result.Set("size", double(size_));
     deferred_.Resolve(result);
   }
@@ -586,6 +631,7 @@ class HashWorker : public Napi::AsyncWorker {
   std::string path_;
   Napi::Promise::Deferred deferred_;
   std::string digest_;
+  std::string md5_;
   uint64_t size_ = 0;
 };
 
@@ -636,7 +682,7 @@ Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     }
     table.Put(change.rule);
   }
-  const Verdict verdict = Decide(table, identity, *mode, scopes, path);
+  const Verdict verdict = Decide(table, identity, *mode, scopes, path, input.Get("packageIntact").ToBoolean());
   Napi::Object out = Napi::Object::New(env);
   out.Set("decision", DecisionName(verdict.decision));
   out.Set("rule", verdict.rule ? Napi::Value(RuleToJs(env, *verdict.rule)) : env.Null());

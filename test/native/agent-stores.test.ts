@@ -1,5 +1,6 @@
 // The agent's stores on real SQLite, and the native table kept in step with them.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../main/agent/agent';
@@ -214,6 +215,36 @@ describe('agent with the fake exec source', () => {
       monitorRunning: true,
       ruleCounts: { BINARY: 1 },
     });
+  });
+
+  it('trusts a package-managed file only while it matches what its package installed', async () => {
+    const dir = scratch();
+    const path = copyExecutable('/bin/true', join(dir, 'packaged'), `packaged-${Date.now()}`);
+    const info = join(dir, 'dpkg-info');
+    mkdirSync(info);
+    const md5 = execFileSync('md5sum', [path], { encoding: 'utf8' }).split(' ')[0];
+    writeFileSync(
+      join(info, 'example.md5sums'),
+      `${md5}  ${path.slice(1)}\n${'0'.repeat(32)}  usr/share/doc/x\n`,
+    );
+    const agent = new Agent(config({ TrustPackageManagedBinaries: true }), {
+      backend: 'fake',
+      dpkgInfoDir: info,
+    });
+    agent.start();
+    cleanups.push(() => agent.stop());
+    const decisions: string[] = [];
+    agent.monitor.onDecision((decision) => decisions.push(decision.decision));
+    const who = { pid: 4242, ppid: 1, uid: 1000, gid: 1000 };
+    expect(await agent.monitor.inject(path, who)).toBe(true);
+    expect(agent.explain({ sha256: sha256sum(path), md5: md5!, path })).toMatchObject({
+      decision: 'ALLOW_PLATFORM',
+      reason: 'Package-managed binary',
+    });
+    appendFileSync(path, 'tampered');
+    expect(await agent.monitor.inject(path, who)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(decisions).toEqual(['ALLOW_PLATFORM', 'BLOCK_UNKNOWN']);
   });
 
   it('applies scopes and static rules from a reloaded config without a restart', async () => {

@@ -1,6 +1,6 @@
 // The real thing: fanotify in this kernel, real binaries, real execs. Root only; in CI a missing
 // root fails the run instead of skipping it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -148,6 +148,22 @@ describe.runIf(rootAvailable('the fanotify tests'))('fanotify exec monitor (root
     monitor.setMode('LOCKDOWN');
     expect(run(unknown).error).toBe('EPERM');
     expect(monitor.metrics().events).toBe(before + 3);
+  });
+
+  it('package trust: a file its package installed runs in LOCKDOWN, until its content changes', () => {
+    const path = freshBinary();
+    const md5 = Buffer.from(
+      execFileSync('md5sum', [path], { encoding: 'utf8' }).slice(0, 32),
+      'hex',
+    );
+    monitor = new ExecMonitor();
+    monitor.start({ mode: 'LOCKDOWN', watchPaths: [tmpfs.dir] }, [], [], {
+      paths: [path],
+      md5: new Uint8Array(md5),
+    });
+    expect(run(path)).toEqual({ status: 0 });
+    writeFileSync(path, readFileSync('/bin/true')); // same inode, different content
+    expect(run(path).error).toBe('EPERM');
   });
 
   it('an allow rule for a just-blocked binary lets it run within 2 s, without a restart', async () => {

@@ -5,7 +5,7 @@ import { explainDecision, type FileIdentity, type PathScopes } from '../../commo
 import { RULE_TYPES, type Policy, type RuleIdentity, type RuleType } from '../../common/rules';
 import { nativeAddon } from '../../native/index';
 
-const IDENTITY: Required<FileIdentity> = {
+const IDENTITY: Required<Omit<FileIdentity, 'packageIntact'>> = {
   cdhash: 'a1'.repeat(20),
   sha256: 'b2'.repeat(32),
   signingId: 'EQHXZ8M8AV:com.example.tool',
@@ -13,13 +13,14 @@ const IDENTITY: Required<FileIdentity> = {
   teamId: 'EQHXZ8M8AV',
   path: '/opt/tools/bin/tool',
 };
-const FIELD: Record<RuleType, keyof FileIdentity> = {
-  CDHASH: 'cdhash',
-  BINARY: 'sha256',
-  SIGNINGID: 'signingId',
-  CERTIFICATE: 'certificateSha256',
-  TEAMID: 'teamId',
-};
+const FIELD: Record<RuleType, 'cdhash' | 'sha256' | 'signingId' | 'certificateSha256' | 'teamId'> =
+  {
+    CDHASH: 'cdhash',
+    BINARY: 'sha256',
+    SIGNINGID: 'signingId',
+    CERTIFICATE: 'certificateSha256',
+    TEAMID: 'teamId',
+  };
 const rule = (type: RuleType, policy: Policy): RuleIdentity => ({
   type,
   identifier: IDENTITY[FIELD[type]],
@@ -77,6 +78,22 @@ describe('rule precedence: CDHASH > BINARY > SIGNINGID > CERTIFICATE > TEAMID > 
     expect(both([], 'LOCKDOWN', { allowed: ['/opt/tool'] }).decision).toBe('BLOCK_UNKNOWN');
     expect(both([], 'MONITOR', {}).decision).toBe('ALLOW_UNKNOWN');
     expect(both([], 'LOCKDOWN', { allowed: ['/'] }).decision).toBe('ALLOW_SCOPE');
+  });
+
+  it('package trust comes after both scopes and before the mode', () => {
+    const trusted = { ...IDENTITY, packageIntact: true };
+    const check = (rules: RuleIdentity[], scopes: PathScopes) => {
+      const explained = explainDecision(trusted, rules, 'LOCKDOWN', scopes);
+      expect({ decision: explained.decision, rule: explained.rule }).toEqual(
+        nativeAddon().evaluate(trusted, rules, 'LOCKDOWN', scopes),
+      );
+      return explained.decision;
+    };
+    expect(check([], {})).toBe('ALLOW_PLATFORM');
+    expect(check([rule('BINARY', 'BLOCKLIST')], {})).toBe('BLOCK_BINARY');
+    expect(check([], { blocked: ['/opt'] })).toBe('BLOCK_SCOPE');
+    expect(check([], { allowed: ['/opt'] })).toBe('ALLOW_SCOPE');
+    expect(both([], 'LOCKDOWN').decision).toBe('BLOCK_UNKNOWN');
   });
 
   it('digests match whatever their case', () => {

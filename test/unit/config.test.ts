@@ -200,13 +200,11 @@ describe('agent configuration', () => {
     expect(problems({ ClientMode: 'x', DeadlineMs: 'y', StateDir: 'z' })).toHaveLength(3);
   });
 
-  it('warns about unknown keys, and about package trust it does not enforce', () => {
+  it('warns about unknown keys', () => {
     expect(parse({ ClientMod: 'LOCKDOWN' }).warnings).toEqual([
       `config: unknown key "ClientMod" ignored (${FILE})`,
     ]);
-    expect(parse({ TrustPackageManagedBinaries: true }).warnings[0]).toContain(
-      'is not enforced by this version',
-    );
+    expect(parse({ TrustPackageManagedBinaries: true }).warnings).toEqual([]);
   });
 
   it('says what is wrong with a file that is not JSON, or not an object', () => {

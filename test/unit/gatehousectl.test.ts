@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { classify, fileInfo } from '../../main/cli/fileinfo';
 import { describe, expect, it } from 'vitest';
 import { runCtl } from '../../main/cli/gatehousectl';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -48,6 +50,21 @@ describe('gatehousectl', () => {
     expect(out).toContain(
       'the Gatehouse service is not running (nothing listens on /nonexistent/gatehouse.sock)',
     );
+  });
+});
+
+describe.runIf(existsSync('/var/lib/dpkg/info'))('fileinfo on a Debian machine', () => {
+  it("names /bin/true's package and finds its content intact", async () => {
+    const info = await fileInfo('/bin/true');
+    expect(info).toMatchObject({ kind: 'ELF', package: 'coreutils', packageIntact: true });
+    expect(info.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('tells a script by its interpreter', () => {
+    expect(classify(Buffer.from('#!/usr/bin/env python3\nprint(1)\n'))).toEqual({
+      kind: 'script',
+      interpreter: '/usr/bin/env',
+    });
   });
 });
 

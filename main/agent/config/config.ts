@@ -266,11 +266,6 @@ export function parseConfig(
   }
 
   const trustPackageManagedBinaries = bool('TrustPackageManagedBinaries', false);
-  if (trustPackageManagedBinaries) {
-    warnings.push(
-      `config: TrustPackageManagedBinaries is not enforced by this version; package-managed binaries are decided by rules, scopes and ClientMode (${path})`,
-    );
-  }
   const watchPaths = pathList('WatchPaths', true);
   const failClosed = bool('FailClosed', false);
   const allowedPathPrefixes = pathList('AllowedPathPrefixes') ?? [];

@@ -148,6 +148,13 @@ void Authorizer::PutBinaryRules(const std::vector<std::pair<Digest, Policy>>& ru
   Invalidate();
 }
 
+void Authorizer::SetPackages(PackageTable packages, bool enabled) {
+  std::unique_lock<std::shared_mutex> lock(policy_mutex_);
+  packages_ = std::move(packages);
+  trust_packages_ = enabled;
+  Invalidate();
+}
+
 void Authorizer::SetScopes(Scopes scopes) {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
   scopes_ = std::move(scopes);
@@ -331,10 +338,12 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
   work_ready_.notify_one();
 }
 
-bool Authorizer::HashFile(int fd, Digest* digest, uint64_t* bytes) {
+// SHA-256 of the whole file; when md5 is given, its MD5 too, from the same reads.
+bool Authorizer::HashFile(int fd, Digest* digest, uint64_t* bytes, Md5Digest* md5) {
   static thread_local std::vector<uint8_t> buffer(1 << 20);
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   Sha256 hasher;
+  Md5 md5_hasher;
   uint64_t offset = 0;
   for (;;) {
     ssize_t n = pread(fd, buffer.data(), buffer.size(), off_t(offset));
@@ -344,6 +353,7 @@ bool Authorizer::HashFile(int fd, Digest* digest, uint64_t* bytes) {
     }
     if (n == 0) break;
     hasher.Update(buffer.data(), size_t(n));
+    if (md5) md5_hasher.Update(buffer.data(), size_t(n));
     offset += uint64_t(n);
     if (stopping_) {
       errno = ECANCELED;
@@ -351,6 +361,7 @@ bool Authorizer::HashFile(int fd, Digest* digest, uint64_t* bytes) {
     }
   }
   *digest = hasher.Finish();
+  if (md5) *md5 = md5_hasher.Finish();
   *bytes = offset;
   return true;
 }
@@ -365,9 +376,22 @@ void Authorizer::WorkerLoop() {
       leader = std::move(work_.front());
       work_.pop_front();
     }
+    // The path is needed only for scopes and package trust; the MD5 only for a file a package
+    // claims.
+    std::string path;
+    bool package_claimed = false;
+    {
+      std::shared_lock<std::shared_mutex> policy(policy_mutex_);
+      const bool trusting = trust_packages_ && !packages_.empty();
+      if (trusting || !scopes_.blocked.empty() || !scopes_.allowed.empty()) {
+        path = PathOfFd(leader->event.fd);
+      }
+      package_claimed = trusting && packages_.count(path) > 0;
+    }
     Digest digest{};
+    Md5Digest md5{};
     uint64_t bytes = 0;
-    const bool hashed = HashFile(leader->event.fd, &digest, &bytes);
+    const bool hashed = HashFile(leader->event.fd, &digest, &bytes, package_claimed ? &md5 : nullptr);
     const std::string hash_error = hashed ? std::string() : std::string("read failed: ") + strerror(errno);
     if (hashed) {
       counters_.files_hashed++;
@@ -391,9 +415,12 @@ void Authorizer::WorkerLoop() {
       } else {
         Identity identity;
         identity.sha256 = digest;
-        const bool scoped = !scopes_.blocked.empty() || !scopes_.allowed.empty();
-        const Verdict verdict =
-            Decide(rules_, identity, mode_, scopes_, scoped ? PathOfFd(leader->event.fd) : std::string());
+        bool package_intact = false;
+        if (package_claimed && trust_packages_) {
+          auto claimed = packages_.find(path);
+          package_intact = claimed != packages_.end() && claimed->second == md5;
+        }
+        const Verdict verdict = Decide(rules_, identity, mode_, scopes_, path, package_intact);
         const bool allow = IsAllow(verdict.decision);
         const uint64_t expires =
             allow ? 0 : MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "event_source.h"
+#include "md5.h"
 #include "policy.h"
 
 namespace gatehouse {
@@ -83,6 +84,9 @@ class Authorizer : public EventSink {
   // Adds BINARY rules in bulk (a million at start-up without a JavaScript object each).
   void PutBinaryRules(const std::vector<std::pair<Digest, Policy>>& rules);
   void SetScopes(Scopes scopes);
+  // Package trust: path → the MD5 its package installed (dpkg's md5sums). Empty or disabled: off.
+  using PackageTable = std::unordered_map<std::string, Md5Digest>;
+  void SetPackages(PackageTable packages, bool enabled);
   void ApplyRuleChanges(const std::vector<RuleChange>& changes);
   void FlushCaches();
   size_t RuleCount() const;
@@ -131,7 +135,7 @@ class Authorizer : public EventSink {
   void Finish(Pending& pending, const std::string& sha256, const std::string& error);
   Decision FailDecision() const;
   void Invalidate();
-  bool HashFile(int fd, Digest* digest, uint64_t* bytes);
+  bool HashFile(int fd, Digest* digest, uint64_t* bytes, Md5Digest* md5);
 
   std::unique_ptr<EventSource> source_;
   AuthorizerOptions options_;
@@ -144,6 +148,8 @@ class Authorizer : public EventSink {
   mutable std::shared_mutex policy_mutex_;
   RuleTable rules_;
   Scopes scopes_;
+  PackageTable packages_;
+  bool trust_packages_ = false;
   std::atomic<ClientMode> mode_;
   std::atomic<bool> fail_closed_;
 

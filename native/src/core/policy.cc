@@ -34,6 +34,7 @@ const char* DecisionName(Decision decision) {
     case Decision::kAllowSigningId: return "ALLOW_SIGNINGID";
     case Decision::kAllowCdHash: return "ALLOW_CDHASH";
     case Decision::kAllowScope: return "ALLOW_SCOPE";
+    case Decision::kAllowPlatform: return "ALLOW_PLATFORM";
     case Decision::kBlockUnknown: return "BLOCK_UNKNOWN";
     case Decision::kBlockBinary: return "BLOCK_BINARY";
     case Decision::kBlockCertificate: return "BLOCK_CERTIFICATE";
@@ -60,7 +61,7 @@ std::optional<Policy> ParsePolicy(const std::string& name) {
   return std::nullopt;
 }
 
-bool IsAllow(Decision decision) { return decision <= Decision::kAllowScope; }
+bool IsAllow(Decision decision) { return decision <= Decision::kAllowPlatform; }
 
 std::string Scopes::Normalize(const std::string& prefix) {
   std::string normalized = prefix;
@@ -205,7 +206,7 @@ std::optional<Policy> RuleTable::Find(RuleType type, const Identity& identity) c
 }
 
 Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode,
-               const Scopes& scopes, const std::string& path) {
+               const Scopes& scopes, const std::string& path, bool package_intact) {
   for (RuleType type : kRuleTypesByPrecedence) {
     if (auto policy = rules.Find(type, identity)) {
       std::string identifier;
@@ -221,6 +222,7 @@ Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode
   }
   if (!path.empty() && Scopes::Matches(scopes.blocked, path)) return {Decision::kBlockScope, std::nullopt};
   if (!path.empty() && Scopes::Matches(scopes.allowed, path)) return {Decision::kAllowScope, std::nullopt};
+  if (package_intact) return {Decision::kAllowPlatform, std::nullopt};
   return {mode == ClientMode::kLockdown ? Decision::kBlockUnknown : Decision::kAllowUnknown,
           std::nullopt};
 }

@@ -28,6 +28,7 @@ enum class Decision : uint8_t {
   kAllowSigningId,
   kAllowCdHash,
   kAllowScope,
+  kAllowPlatform,
   kBlockUnknown,
   kBlockBinary,
   kBlockCertificate,
@@ -106,8 +107,10 @@ struct Scopes {
   static bool Matches(const std::vector<std::string>& prefixes, const std::string& path);
 };
 
-// Santa's precedence over the rule types, then blocked scope, allowed scope, then the mode.
+// Santa's precedence over the rule types, then blocked scope, allowed scope, a package-managed
+// file whose content still matches its package (ALLOW_PLATFORM), then the mode.
 Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode,
-               const Scopes& scopes = Scopes(), const std::string& path = std::string());
+               const Scopes& scopes = Scopes(), const std::string& path = std::string(),
+               bool package_intact = false);
 
 }  // namespace gatehouse
