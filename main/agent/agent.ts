@@ -15,7 +15,7 @@ import { EventStore, type StoredEvent } from './store/events';
 import { RequestStore } from './store/requests';
 import { RuleStore } from './store/rules';
 import { digestMap, dpkgStatusStamp, loadDpkgDigests, loadDpkgDigestsAsync } from './packages';
-import { processName, userName } from './users';
+import { currentSessions, processName, userName } from './users';
 
 export interface AgentStatus {
   readonly version: string;
@@ -242,6 +242,7 @@ export class Agent {
       ...(parentName ? { parentName } : {}),
       decision: decision.decision,
       size: decision.size,
+      ...currentSessions(),
     });
     const event = this.events.get(id);
     if (event) this.#emit({ kind: 'event', uid: decision.uid, event });
