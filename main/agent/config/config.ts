@@ -159,6 +159,14 @@ export function parseConfig(
     bad(key, 'a list of absolute paths');
     return undefined;
   };
+  const integer = (key: string, min: number, max: number, fallback: number): number => {
+    const value = o[key];
+    if (value === undefined) return fallback;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max)
+      return value;
+    bad(key, `an integer from ${min} to ${max}`);
+    return fallback;
+  };
   const url = (key: string, httpsOnly: boolean): string | undefined => {
     const value = o[key];
     if (value === undefined) return undefined;
@@ -184,28 +192,8 @@ export function parseConfig(
   else if (mode === 'LOCKDOWN' || mode === 2) clientMode = 'LOCKDOWN';
   else if (mode !== undefined) bad('ClientMode', "MONITOR or LOCKDOWN (or Santa's 1 or 2)");
 
-  let deadlineMs = 5000;
-  if (o.DeadlineMs !== undefined) {
-    if (
-      typeof o.DeadlineMs === 'number' &&
-      Number.isInteger(o.DeadlineMs) &&
-      o.DeadlineMs >= 100 &&
-      o.DeadlineMs <= 600_000
-    ) {
-      deadlineMs = o.DeadlineMs;
-    } else bad('DeadlineMs', 'an integer from 100 to 600000');
-  }
-  let eventStoreLimit = 100_000;
-  if (o.EventStoreLimit !== undefined) {
-    if (
-      typeof o.EventStoreLimit === 'number' &&
-      Number.isInteger(o.EventStoreLimit) &&
-      o.EventStoreLimit >= 100 &&
-      o.EventStoreLimit <= 10_000_000
-    ) {
-      eventStoreLimit = o.EventStoreLimit;
-    } else bad('EventStoreLimit', 'an integer from 100 to 10000000');
-  }
+  const deadlineMs = integer('DeadlineMs', 100, 600_000, 5000);
+  const eventStoreLimit = integer('EventStoreLimit', 100, 10_000_000, 100_000);
 
   const staticRules: StaticRule[] = [];
   if (o.StaticRules !== undefined) {
