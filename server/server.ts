@@ -1,10 +1,48 @@
-// `npm run server`: boots the backend. Only booting belongs here.
+// `npm run server`: boots the backend on 127.0.0.1:8080 (GATEHOUSE_SERVER_HOST/PORT), with its
+// SQLite data in GATEHOUSE_DATA_DIR (./data). Only booting belongs here.
+import { randomBytes } from 'node:crypto';
 import { PRODUCT_VERSION } from '../common/version';
+import { buildApp } from './app';
+import { openServerDatabase } from './db/connect';
 
-export function describeServer(): string {
-  return `gatehouse-server ${PRODUCT_VERSION}: no routes are served in this version; nothing to run.`;
+export async function startServer(env: NodeJS.ProcessEnv = process.env) {
+  const host = env.GATEHOUSE_SERVER_HOST ?? '127.0.0.1';
+  const port = Number(env.GATEHOUSE_SERVER_PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(
+      `server: GATEHOUSE_SERVER_PORT must be a port number, got "${env.GATEHOUSE_SERVER_PORT}"`,
+    );
+  }
+  const secret = env.GATEHOUSE_ENROLLMENT_SECRET ?? randomBytes(18).toString('base64url');
+  const db = await openServerDatabase(env.GATEHOUSE_DATA_DIR ?? './data');
+  const { app } = buildApp({ db, enrollmentSecret: secret });
+  const address = await app.listen({ host, port });
+  return {
+    app,
+    db,
+    address,
+    secret,
+    generatedSecret: env.GATEHOUSE_ENROLLMENT_SECRET === undefined,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(describeServer());
+  try {
+    const { app, db, address, secret, generatedSecret } = await startServer();
+    console.log(`gatehouse-server ${PRODUCT_VERSION} listening on ${address}`);
+    console.log(`  Santa sync base URL: ${address}/santa/`);
+    console.log(
+      `  enrollment secret: ${generatedSecret ? `${secret} (generated for this run; set GATEHOUSE_ENROLLMENT_SECRET to keep one)` : 'from GATEHOUSE_ENROLLMENT_SECRET'}`,
+    );
+    const stop = async () => {
+      await app.close();
+      await db.destroy();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop());
+    process.once('SIGINT', () => void stop());
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exitCode = 1;
+  }
 }

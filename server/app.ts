@@ -1,0 +1,39 @@
+// The Fastify application: plugins first, then routes. server.ts only boots it.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Db } from './db/connect';
+import { EventRepository } from './db/events';
+import { MachineRepository } from './db/machines';
+import { RuleRepository } from './db/rules';
+import { BODY_LIMIT, registerBodyDecoding } from './plugins/body';
+import { registerEnrollRoutes } from './routes/enroll';
+import { registerSantaRoutes, type SantaOptions } from './routes/santa';
+
+export interface Repositories {
+  readonly machines: MachineRepository;
+  readonly rules: RuleRepository;
+  readonly events: EventRepository;
+}
+
+export interface AppOptions extends Partial<SantaOptions> {
+  readonly db: Db;
+  readonly enrollmentSecret: string;
+  readonly logger?: boolean;
+}
+
+export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Repositories } {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT });
+  const repos: Repositories = {
+    machines: new MachineRepository(options.db),
+    rules: new RuleRepository(options.db),
+    events: new EventRepository(options.db),
+  };
+  registerBodyDecoding(app);
+  registerEnrollRoutes(app, repos, options.enrollmentSecret);
+  registerSantaRoutes(app, repos, {
+    pageSize: options.pageSize ?? 1000,
+    batchSize: options.batchSize ?? 50,
+    fullSyncIntervalS: options.fullSyncIntervalS ?? 600,
+    ...(options.eventDetailUrl ? { eventDetailUrl: options.eventDetailUrl } : {}),
+  });
+  return { app, repos };
+}

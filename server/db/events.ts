@@ -1,0 +1,99 @@
+// Events from machines, stored once however often they are resubmitted, and the binaries
+// catalog they feed (name, path, first and last seen, blocks).
+import type { Db } from './connect';
+
+export interface IncomingEvent {
+  file_sha256: string;
+  file_path: string;
+  file_name: string;
+  executing_user?: string | undefined;
+  execution_time: number;
+  decision: string;
+  pid?: number | undefined;
+  ppid?: number | undefined;
+  parent_name?: string | undefined;
+  logged_in_users: string[];
+  current_sessions: string[];
+}
+
+export class EventRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Stores a batch in one transaction; returns how many were new. */
+  async ingest(
+    machineId: string,
+    events: readonly IncomingEvent[],
+    now = Date.now(),
+  ): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      let fresh = 0;
+      for (const event of events) {
+        const inserted = await trx
+          .insertInto('events')
+          .values({
+            machine_id: machineId,
+            file_sha256: event.file_sha256,
+            file_path: event.file_path,
+            file_name: event.file_name,
+            executing_user: event.executing_user ?? null,
+            execution_time: event.execution_time,
+            decision: event.decision,
+            pid: event.pid ?? null,
+            ppid: event.ppid ?? null,
+            parent_name: event.parent_name ?? null,
+            logged_in_users: JSON.stringify(event.logged_in_users),
+            current_sessions: JSON.stringify(event.current_sessions),
+            received_at: now,
+          })
+          .onConflict((conflict) => conflict.doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) continue;
+        fresh++;
+        const blocked = event.decision.startsWith('BLOCK_') ? 1 : 0;
+        await trx
+          .insertInto('binaries')
+          .values({
+            sha256: event.file_sha256,
+            file_name: event.file_name,
+            file_path: event.file_path,
+            first_seen: event.execution_time,
+            last_seen: event.execution_time,
+            block_count: blocked,
+          })
+          .onConflict((conflict) =>
+            conflict.column('sha256').doUpdateSet((eb) => ({
+              last_seen: eb.fn('max', ['binaries.last_seen', eb.ref('excluded.last_seen')]),
+              first_seen: eb.fn('min', ['binaries.first_seen', eb.ref('excluded.first_seen')]),
+              block_count: eb('binaries.block_count', '+', blocked),
+            })),
+          )
+          .execute();
+      }
+      return fresh;
+    });
+  }
+
+  /** Distinct machines that ran or were blocked on this binary. */
+  async prevalence(sha256: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.count<number>('machine_id').distinct().as('machines'))
+      .where('file_sha256', '=', sha256)
+      .executeTakeFirstOrThrow();
+    return Number(row.machines);
+  }
+
+  async binary(sha256: string) {
+    return this.db
+      .selectFrom('binaries')
+      .selectAll()
+      .where('sha256', '=', sha256)
+      .executeTakeFirst();
+  }
+
+  async count(machineId?: string): Promise<number> {
+    let query = this.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (machineId) query = query.where('machine_id', '=', machineId);
+    return Number((await query.executeTakeFirstOrThrow()).n);
+  }
+}

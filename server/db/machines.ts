@@ -1,0 +1,76 @@
+// Machines: enrollment with a per-machine token (only its SHA-256 is stored), and the state of
+// each machine's sync.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Db } from './connect';
+import type { MachinesTable } from './schema';
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export interface MachineFacts {
+  serial_num?: string | undefined;
+  hostname?: string | undefined;
+  os_version?: string | undefined;
+  os_build?: string | undefined;
+  model_identifier?: string | undefined;
+  agent_version?: string | undefined;
+  primary_user?: string | undefined;
+}
+
+export class MachineRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Enrolls (or re-enrolls) a machine; returns its new token, shown only this once. */
+  async enroll(machineId: string, facts: MachineFacts, now = Date.now()): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    const row = { token_hash: hashToken(token), ...facts };
+    await this.db
+      .insertInto('machines')
+      .values({
+        machine_id: machineId,
+        enrolled_at: now,
+        rule_counts: '{}',
+        acked_version: 0,
+        clean_requested: 1,
+        ...row,
+      })
+      .onConflict((conflict) =>
+        conflict.column('machine_id').doUpdateSet({ ...row, clean_requested: 1, acked_version: 0 }),
+      )
+      .execute();
+    return token;
+  }
+
+  /** The machine whose token this is, if the token is valid for that machine id. */
+  async authenticate(machineId: string, token: string): Promise<MachinesTable | undefined> {
+    const machine = await this.db
+      .selectFrom('machines')
+      .selectAll()
+      .where('machine_id', '=', machineId)
+      .executeTakeFirst();
+    if (!machine) return undefined;
+    const given = Buffer.from(hashToken(token), 'hex');
+    const stored = Buffer.from(machine.token_hash, 'hex');
+    return given.length === stored.length && timingSafeEqual(given, stored) ? machine : undefined;
+  }
+
+  async tokenOwner(token: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('machines')
+      .select('machine_id')
+      .where('token_hash', '=', hashToken(token))
+      .executeTakeFirst();
+    return row?.machine_id;
+  }
+
+  async get(machineId: string): Promise<MachinesTable | undefined> {
+    return this.db
+      .selectFrom('machines')
+      .selectAll()
+      .where('machine_id', '=', machineId)
+      .executeTakeFirst();
+  }
+
+  async update(machineId: string, values: Partial<MachinesTable>): Promise<void> {
+    await this.db.updateTable('machines').set(values).where('machine_id', '=', machineId).execute();
+  }
+}

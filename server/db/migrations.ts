@@ -1,0 +1,96 @@
+// Frozen in time: add a migration, never edit one that has shipped.
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '001_sync': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('machines')
+        .addColumn('machine_id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('serial_num', 'text')
+        .addColumn('hostname', 'text')
+        .addColumn('os_version', 'text')
+        .addColumn('os_build', 'text')
+        .addColumn('model_identifier', 'text')
+        .addColumn('agent_version', 'text')
+        .addColumn('primary_user', 'text')
+        .addColumn('client_mode', 'text')
+        .addColumn('rule_counts', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('rules_hash', 'text')
+        .addColumn('enrolled_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_preflight_at', 'bigint')
+        .addColumn('last_sync_at', 'bigint')
+        .addColumn('acked_version', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('sync_type', 'text')
+        .addColumn('sync_version', 'bigint')
+        .addColumn('clean_requested', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .createTable('rules')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('identifier', 'text', (c) => c.notNull())
+        .addColumn('rule_type', 'text', (c) => c.notNull())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('custom_msg', 'text')
+        .addColumn('custom_url', 'text')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('scope_value', 'text')
+        .addColumn('expires_at', 'bigint')
+        .addColumn('comment', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('version', 'bigint', (c) => c.notNull().unique())
+        .execute();
+      await db.schema
+        .createIndex('rules_target')
+        .on('rules')
+        .columns(['rule_type', 'identifier', 'scope', 'scope_value'])
+        .execute();
+      await db.schema
+        .createTable('events')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('machine_id', 'text', (c) => c.notNull())
+        .addColumn('file_sha256', 'text', (c) => c.notNull())
+        .addColumn('file_path', 'text', (c) => c.notNull())
+        .addColumn('file_name', 'text', (c) => c.notNull())
+        .addColumn('executing_user', 'text')
+        .addColumn('execution_time', 'double precision', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer')
+        .addColumn('ppid', 'integer')
+        .addColumn('parent_name', 'text')
+        .addColumn('logged_in_users', 'text', (c) => c.notNull())
+        .addColumn('current_sessions', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // A resubmitted event is the same event: ingestion is idempotent.
+      await db.schema
+        .createIndex('events_identity')
+        .on('events')
+        .columns(['machine_id', 'file_sha256', 'execution_time', 'pid', 'decision'])
+        .unique()
+        .execute();
+      await db.schema
+        .createTable('binaries')
+        .addColumn('sha256', 'text', (c) => c.primaryKey())
+        .addColumn('file_name', 'text', (c) => c.notNull())
+        .addColumn('file_path', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'double precision', (c) => c.notNull())
+        .addColumn('last_seen', 'double precision', (c) => c.notNull())
+        .addColumn('block_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('counters')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'bigint', (c) => c.notNull())
+        .execute();
+      await sql`INSERT INTO counters (name, value) VALUES ('rule_version', 0)`.execute(db);
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

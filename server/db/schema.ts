@@ -1,0 +1,84 @@
+// The backend's tables, as Kysely sees them.
+import type { Generated } from 'kysely';
+
+export interface MachinesTable {
+  machine_id: string;
+  token_hash: string;
+  serial_num: string | null;
+  hostname: string | null;
+  os_version: string | null;
+  os_build: string | null;
+  model_identifier: string | null;
+  agent_version: string | null;
+  primary_user: string | null;
+  client_mode: string | null;
+  rule_counts: string; // JSON
+  rules_hash: string | null;
+  enrolled_at: number;
+  last_preflight_at: number | null;
+  last_sync_at: number | null;
+  /** The rule version this machine has acknowledged (postflight of its last completed sync). */
+  acked_version: number;
+  /** Set by preflight for the sync in progress. */
+  sync_type: string | null;
+  sync_version: number | null;
+  /** A clean sync is owed until one completes. */
+  clean_requested: number;
+}
+
+export interface RulesTable {
+  id: Generated<number>;
+  identifier: string;
+  rule_type: string;
+  policy: string;
+  custom_msg: string | null;
+  custom_url: string | null;
+  scope: string; // 'global' | 'machine'
+  scope_value: string | null;
+  expires_at: number | null;
+  comment: string | null;
+  created_by: string;
+  created_at: number;
+  deleted: number;
+  /** Bumped on every change, from one sequence: what a machine has not yet seen is version > acked. */
+  version: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  machine_id: string;
+  file_sha256: string;
+  file_path: string;
+  file_name: string;
+  executing_user: string | null;
+  execution_time: number;
+  decision: string;
+  pid: number | null;
+  ppid: number | null;
+  parent_name: string | null;
+  logged_in_users: string;
+  current_sessions: string;
+  received_at: number;
+}
+
+export interface BinariesTable {
+  sha256: string;
+  file_name: string;
+  file_path: string;
+  first_seen: number;
+  last_seen: number;
+  block_count: number;
+}
+
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
+export interface Database {
+  machines: MachinesTable;
+  rules: RulesTable;
+  events: EventsTable;
+  binaries: BinariesTable;
+  counters: CountersTable;
+}

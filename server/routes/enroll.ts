@@ -1,0 +1,49 @@
+// POST /api/v1/enroll: a machine with the enrollment secret gets its own token.
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { normalizeKeys, optionalString, SantaRequestError } from '../../common/santa';
+import type { Repositories } from '../app';
+
+export function registerEnrollRoutes(
+  app: FastifyInstance,
+  repos: Repositories,
+  enrollmentSecret: string,
+): void {
+  const secret = Buffer.from(enrollmentSecret);
+  app.post('/api/v1/enroll', async (request, reply) => {
+    let body: Record<string, unknown>;
+    try {
+      body = normalizeKeys(request.body, 'enroll');
+    } catch (error) {
+      return reply.code(400).send({ error: (error as Error).message });
+    }
+    const given = Buffer.from(
+      typeof body.enrollment_secret === 'string' ? body.enrollment_secret : '',
+    );
+    if (given.length !== secret.length || !timingSafeEqual(given, secret)) {
+      return reply.code(401).send({ error: 'enroll: wrong enrollment secret' });
+    }
+    try {
+      const where = 'enroll';
+      const machineId = optionalString(body, 'machine_id', where, 256);
+      if (!machineId || !/^[A-Za-z0-9._:-]+$/.test(machineId)) {
+        throw new SantaRequestError(
+          'enroll: machine_id is required: letters, digits and . _ : - only',
+        );
+      }
+      const token = await repos.machines.enroll(machineId, {
+        serial_num: optionalString(body, 'serial_num', where),
+        hostname: optionalString(body, 'hostname', where),
+        os_version: optionalString(body, 'os_version', where),
+        os_build: optionalString(body, 'os_build', where),
+        model_identifier: optionalString(body, 'model_identifier', where),
+        agent_version: optionalString(body, 'agent_version', where),
+        primary_user: optionalString(body, 'primary_user', where),
+      });
+      return { machine_id: machineId, token };
+    } catch (error) {
+      if (error instanceof SantaRequestError) return reply.code(400).send({ error: error.message });
+      throw error;
+    }
+  });
+}
