@@ -153,6 +153,14 @@ export class Agent {
     return notes;
   }
 
+  #lastSync: number | null = null;
+
+  /** When the last sync completed (milliseconds since the epoch). */
+  recordSync(at: number): void {
+    this.#lastSync = at;
+    this.#emit({ kind: 'status' });
+  }
+
   setMode(mode: ClientMode): void {
     this.#mode = mode;
     this.monitor.setMode(mode, this.#config.failClosed);
@@ -218,7 +226,7 @@ export class Agent {
       watched: this.monitor.running ? this.monitor.watched() : [],
       eventsPendingUpload: this.events.countPendingUpload(),
       eventsDropped: this.events.dropped(),
-      lastSync: null,
+      lastSync: this.#lastSync,
       syncBaseUrl: this.#config.syncBaseUrl ?? null,
       machineId: this.#config.machineId,
     };

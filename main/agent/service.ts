@@ -6,6 +6,7 @@ import { nativeAddon } from '../../native/index';
 import { Agent } from './agent';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/config';
 import { ControlServer } from './control/server';
+import { SyncScheduler } from './sync/scheduler';
 
 const USAGE = `usage: gatehouse --service [--config FILE] [--backend fanotify|fake]
 
@@ -15,6 +16,7 @@ const USAGE = `usage: gatehouse --service [--config FILE] [--backend fanotify|fa
 export interface RunningService {
   readonly agent: Agent;
   readonly server: ControlServer;
+  readonly scheduler: SyncScheduler | undefined;
   stop(): Promise<void>;
 }
 
@@ -54,7 +56,13 @@ export async function startService(
     agent.stop();
     throw error;
   }
-  const server = new ControlServer(agent, config.socketPath);
+  const scheduler = config.syncBaseUrl ? new SyncScheduler(agent) : undefined;
+  const server = new ControlServer(
+    agent,
+    config.socketPath,
+    undefined,
+    scheduler && (() => void scheduler.syncNow()),
+  );
   try {
     await server.listen();
   } catch (error) {
@@ -67,6 +75,7 @@ export async function startService(
   );
   // Under systemd (Type=notify): ready now, and a watchdog ping from the event loop, so that a
   // wedged service is restarted (its exit releases every exec the kernel holds for it).
+  scheduler?.start();
   const notify = (state: string) => nativeAddon().notifySystemd(state);
   notify(`READY=1\nSTATUS=${agent.mode}`);
   const watchdogUs = Number(process.env.WATCHDOG_USEC);
@@ -78,10 +87,12 @@ export async function startService(
   return {
     agent,
     server,
+    scheduler,
     stop: () =>
       (stopping ??= (async () => {
         notify('STOPPING=1');
         if (watchdog) clearInterval(watchdog);
+        scheduler?.stop();
         agent.stop(); // the kernel is let go first
         await server.close();
       })()),

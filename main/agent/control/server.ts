@@ -92,14 +92,18 @@ export class ControlServer {
   #server: Server | undefined;
   #unsubscribe: (() => void) | undefined;
 
+  readonly #requestSync: (() => void) | undefined;
+
   constructor(
     agent: Agent,
     path: string,
     peerCredentials: PeerCredentials = (fd) => nativeAddon().peerCredentials(fd),
+    requestSync?: () => void,
   ) {
     this.#agent = agent;
     this.#path = path;
     this.#peerCredentials = peerCredentials;
+    this.#requestSync = requestSync;
     this.#methods = this.#defineMethods();
   }
 
@@ -388,7 +392,10 @@ export class ControlServer {
           this.#lastSync.set(caller.uid, now);
           if (!agent.config.syncBaseUrl)
             return { started: false, reason: 'SyncBaseURL is not set in the config' };
-          return { started: false, reason: 'this version of the agent has no sync client' };
+          if (!this.#requestSync)
+            return { started: false, reason: 'this service runs without a sync client' };
+          this.#requestSync();
+          return { started: true };
         },
       },
     };

@@ -141,6 +141,23 @@ export class EventStore {
     ).n;
   }
 
+  /**
+   * After the server has accepted them (HTTP 200): uploaded events are deleted, except those an
+   * approval request still points at, which are only marked.
+   */
+  markUploaded(ids: readonly number[]): void {
+    const mark = this.#db.prepare('UPDATE events SET uploaded = 1 WHERE id = ?');
+    const drop = this.#db.prepare(
+      'DELETE FROM events WHERE id = ? AND id NOT IN (SELECT event_id FROM requests)',
+    );
+    this.#db.transaction(() => {
+      for (const id of ids) {
+        mark.run(id);
+        drop.run(id);
+      }
+    })();
+  }
+
   /** Events the store had to drop because it was full. */
   dropped(): number {
     const row = this.#db

@@ -1,0 +1,257 @@
+// The agent's sync client: Santa's protocol (preflight → eventupload → ruledownload →
+// postflight), so that it works against any server that follows it, ours included. Request
+// bodies are deflated as Santa's are; events are deleted only after a 200; every rule page is
+// gathered before any is applied, in one transaction; settings from preflight are applied after
+// postflight.
+import { hostname, release } from 'node:os';
+import { deflateSync } from 'node:zlib';
+import { normalizeKeys, policyName, SANTA_RULE_TYPES } from '../../../common/santa';
+import { RULE_TYPES, type ClientMode, type RuleType } from '../../../common/rules';
+import { PRODUCT_VERSION } from '../../../common/version';
+import type { Agent } from '../agent';
+import type { StoreChange } from '../store/rules';
+
+export class SyncError extends Error {}
+
+export interface SyncResult {
+  readonly syncType: 'NORMAL' | 'CLEAN' | 'CLEAN_ALL';
+  readonly eventsUploaded: number;
+  readonly rulesReceived: number;
+  readonly rulesProcessed: number;
+  readonly clientMode?: ClientMode;
+  readonly fullSyncIntervalS: number;
+}
+
+export interface SyncClientOptions {
+  readonly baseUrl: string;
+  readonly machineId: string;
+  /** Sent as Authorization: Bearer (a Gatehouse machine token, or one from SyncExtraHeaders). */
+  readonly token?: string;
+  readonly fetch?: typeof fetch;
+  readonly retries?: number;
+  readonly retryDelayMs?: number;
+  readonly timeoutMs?: number;
+}
+
+export class SyncClient {
+  readonly #agent: Agent;
+  readonly #base: URL;
+  readonly #options: SyncClientOptions;
+  #cleanRequested = false;
+
+  constructor(agent: Agent, options: SyncClientOptions) {
+    this.#agent = agent;
+    const base = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+    this.#base = new URL(base);
+    this.#options = options;
+  }
+
+  /** The next sync asks the server for every rule again. */
+  requestCleanSync(): void {
+    this.#cleanRequested = true;
+  }
+
+  async sync(): Promise<SyncResult> {
+    const agent = this.#agent;
+    const counts = agent.rules.counts();
+    const preflight = normalizeKeys(
+      await this.#post('preflight', {
+        serial_num: agent.config.machineId,
+        hostname: hostname(),
+        os_version: release(),
+        santa_version: PRODUCT_VERSION,
+        ...(agent.config.machineOwner ? { primary_user: agent.config.machineOwner } : {}),
+        client_mode: agent.mode,
+        request_clean_sync: this.#cleanRequested,
+        binary_rule_count: counts.BINARY,
+        certificate_rule_count: counts.CERTIFICATE,
+        teamid_rule_count: counts.TEAMID,
+        signingid_rule_count: counts.SIGNINGID,
+        cdhash_rule_count: counts.CDHASH,
+        machine_id: this.#options.machineId,
+        rules_hash: agent.rules.rulesHash(),
+      }),
+      'preflight response',
+    );
+    const syncType = this.#syncType(preflight);
+    const batchSize =
+      typeof preflight.batch_size === 'number' && preflight.batch_size > 0
+        ? preflight.batch_size
+        : 50;
+    const clientMode =
+      preflight.client_mode === 'MONITOR' || preflight.client_mode === 'LOCKDOWN'
+        ? preflight.client_mode
+        : undefined;
+    const interval = preflight.full_sync_interval ?? preflight.full_sync_interval_seconds;
+    const fullSyncIntervalS = typeof interval === 'number' ? Math.max(60, interval) : 600;
+
+    let eventsUploaded = 0;
+    for (;;) {
+      const events = agent.events.pendingUpload(batchSize);
+      if (events.length === 0) break;
+      await this.#post('eventupload', {
+        machine_id: this.#options.machineId,
+        events: events.map((event) => ({
+          file_sha256: event.fileSha256,
+          file_path: event.filePath,
+          file_name: event.fileName,
+          ...(event.executingUser ? { executing_user: event.executingUser } : {}),
+          execution_time: event.executionTime,
+          decision: event.decision,
+          ...(event.pid !== null ? { pid: event.pid } : {}),
+          ...(event.ppid !== null ? { ppid: event.ppid } : {}),
+          ...(event.parentName ? { parent_name: event.parentName } : {}),
+          logged_in_users: event.loggedInUsers,
+          current_sessions: event.currentSessions,
+        })),
+      });
+      agent.events.markUploaded(events.map((event) => event.id)); // only after the server's 200
+      eventsUploaded += events.length;
+    }
+
+    const received: unknown[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; ; page++) {
+      if (page > 100_000) throw new SyncError('ruledownload: the server never stopped paginating');
+      const response = normalizeKeys(
+        await this.#post('ruledownload', {
+          machine_id: this.#options.machineId,
+          ...(cursor ? { cursor } : {}),
+        }),
+        'ruledownload response',
+      );
+      const rules = response.rules ?? [];
+      if (!Array.isArray(rules))
+        throw new SyncError(
+          'ruledownload: the server sent "rules" that is not a list; nothing was applied',
+        );
+      received.push(...rules);
+      if (response.cursor === undefined || response.cursor === null || response.cursor === '')
+        break;
+      if (typeof response.cursor !== 'string')
+        throw new SyncError(
+          'ruledownload: the server sent a cursor that is not a string; nothing was applied',
+        );
+      cursor = response.cursor;
+    }
+    const changes = received
+      .map((rule) => this.#rule(rule))
+      .filter((change): change is StoreChange => change !== undefined);
+    if (syncType === 'NORMAL') agent.rules.apply(changes, 'sync');
+    else
+      agent.rules.replace(
+        changes.filter((change) => change.policy !== 'REMOVE'),
+        'sync',
+      );
+
+    await this.#post('postflight', {
+      machine_id: this.#options.machineId,
+      rules_received: received.length,
+      rules_processed: changes.length,
+      sync_type: syncType,
+      rules_hash: agent.rules.rulesHash(),
+    });
+    this.#cleanRequested = false;
+    if (clientMode && clientMode !== agent.mode) agent.setMode(clientMode);
+    agent.recordSync(Date.now());
+    return {
+      syncType,
+      eventsUploaded,
+      rulesReceived: received.length,
+      rulesProcessed: changes.length,
+      ...(clientMode ? { clientMode } : {}),
+      fullSyncIntervalS,
+    };
+  }
+
+  #syncType(preflight: Record<string, unknown>): SyncResult['syncType'] {
+    const type =
+      typeof preflight.sync_type === 'string' ? preflight.sync_type.toUpperCase() : undefined;
+    if (type === 'CLEAN' || type === 'CLEAN_ALL') return type;
+    if (type === undefined && preflight.clean_sync === true) return 'CLEAN'; // deprecated
+    return 'NORMAL';
+  }
+
+  /** A rule from the server, or undefined for one Santa would skip as bad. */
+  #rule(raw: unknown): StoreChange | undefined {
+    if (typeof raw !== 'object' || raw === null) return undefined;
+    const rule = normalizeKeys(raw, 'rule');
+    const identifier =
+      typeof rule.identifier === 'string' && rule.identifier
+        ? rule.identifier
+        : typeof rule.sha256 === 'string'
+          ? rule.sha256
+          : '';
+    const type = typeof rule.rule_type === 'string' ? rule.rule_type.toUpperCase() : '';
+    const policy = typeof rule.policy === 'string' ? policyName(rule.policy) : undefined;
+    if (
+      !identifier ||
+      !policy ||
+      !(SANTA_RULE_TYPES as readonly string[]).includes(type) ||
+      !RULE_TYPES.includes(type as RuleType)
+    )
+      return undefined;
+    if ((type === 'BINARY' || type === 'CERTIFICATE') && !/^[0-9a-fA-F]{64}$/.test(identifier))
+      return undefined;
+    return {
+      type: type as RuleType,
+      identifier,
+      policy,
+      customMsg: typeof rule.custom_msg === 'string' ? rule.custom_msg : null,
+      customUrl: typeof rule.custom_url === 'string' ? rule.custom_url : null,
+    };
+  }
+
+  async #post(stage: string, body: unknown): Promise<unknown> {
+    const url = new URL(`${stage}/${encodeURIComponent(this.#options.machineId)}`, this.#base);
+    const payload = deflateSync(Buffer.from(JSON.stringify(body)));
+    const attempts = (this.#options.retries ?? 3) + 1;
+    let lastError = '';
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0)
+        await new Promise((resolve) =>
+          setTimeout(resolve, (this.#options.retryDelayMs ?? 500) * 2 ** (attempt - 1)),
+        );
+      let response: Response;
+      try {
+        response = await (this.#options.fetch ?? fetch)(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-encoding': 'deflate',
+            'user-agent': `gatehouse-sync/${PRODUCT_VERSION}`,
+            ...(this.#options.token ? { authorization: `Bearer ${this.#options.token}` } : {}),
+          },
+          body: new Uint8Array(payload),
+          redirect: 'error',
+          signal: AbortSignal.timeout(this.#options.timeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        lastError = `${stage}: cannot reach ${url.origin} (${(error as Error).message})`;
+        continue;
+      }
+      const text = await response.text();
+      if (response.status === 200) {
+        // Santa strips an XSSI prefix before parsing.
+        const json = text.replace(/^\)\]\}'\n|^\]\)\}/, '');
+        if (json.trim() === '') return {};
+        try {
+          return JSON.parse(json);
+        } catch {
+          throw new SyncError(
+            `${stage}: the server's answer is not JSON; nothing from this sync was applied`,
+          );
+        }
+      }
+      lastError = `${stage}: the server answered ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+      if (
+        response.status >= 400 &&
+        response.status < 500 &&
+        response.status !== 408 &&
+        response.status !== 429
+      )
+        break;
+    }
+    throw new SyncError(lastError);
+  }
+}

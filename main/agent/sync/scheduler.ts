@@ -1,0 +1,124 @@
+// When the agent syncs: 15 s after start, then at the server's full-sync interval, at once when
+// asked (gatehousectl sync, the menu bar), and soon after a block (at most once a minute), so a
+// user's request reaches the helpdesk quickly. One sync at a time; failures back off.
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, release } from 'node:os';
+import { join } from 'node:path';
+import { PRODUCT_VERSION } from '../../../common/version';
+import type { Agent } from '../agent';
+import { SyncClient, SyncError, type SyncResult } from './client';
+
+/** Gatehouse servers enroll at /api/v1/enroll beside /santa/; the token is kept in StateDir. */
+export async function enrollMachine(
+  agent: Agent,
+  fetchImpl: typeof fetch = fetch,
+): Promise<string | undefined> {
+  const config = agent.config;
+  const tokenFile = join(config.stateDir, 'sync-token');
+  try {
+    const stored = readFileSync(tokenFile, 'utf8').trim();
+    if (stored) return stored;
+  } catch {
+    // not enrolled yet
+  }
+  if (!config.syncBaseUrl || !config.enrollmentSecret) return undefined;
+  const url = new URL(
+    '../api/v1/enroll',
+    config.syncBaseUrl.endsWith('/') ? config.syncBaseUrl : `${config.syncBaseUrl}/`,
+  );
+  const response = await fetchImpl(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      enrollment_secret: config.enrollmentSecret,
+      machine_id: config.machineId,
+      hostname: hostname(),
+      os_version: release(),
+      agent_version: PRODUCT_VERSION,
+      ...(config.machineOwner ? { primary_user: config.machineOwner } : {}),
+    }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  if (response.status !== 200)
+    throw new SyncError(`enroll: the server answered ${response.status}: ${text.slice(0, 200)}`);
+  const token = (JSON.parse(text) as { token?: unknown }).token;
+  if (typeof token !== 'string' || !token) throw new SyncError('enroll: the server sent no token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  chmodSync(tokenFile, 0o600);
+  return token;
+}
+
+export class SyncScheduler {
+  readonly #agent: Agent;
+  #client: SyncClient | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<SyncResult | undefined> | undefined;
+  #intervalS = 600;
+  #failures = 0;
+  #lastBlockSync = 0;
+  #stopped = false;
+  lastError: string | undefined;
+
+  constructor(agent: Agent) {
+    this.#agent = agent;
+  }
+
+  start(firstDelayMs = 15_000): void {
+    this.#schedule(firstDelayMs);
+    this.#agent.onMessage((message) => {
+      if (message.kind !== 'event' || !message.event.decision.startsWith('BLOCK_')) return;
+      const now = Date.now();
+      if (now - this.#lastBlockSync < 60_000) return;
+      this.#lastBlockSync = now;
+      this.#schedule(2_000);
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  /** Runs a sync now (or joins the one running). */
+  syncNow(): Promise<SyncResult | undefined> {
+    this.#running ??= this.#run().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #run(): Promise<SyncResult | undefined> {
+    const config = this.#agent.config;
+    if (!config.syncBaseUrl) return undefined;
+    try {
+      if (!this.#client) {
+        const token = await enrollMachine(this.#agent);
+        this.#client = new SyncClient(this.#agent, {
+          baseUrl: config.syncBaseUrl,
+          machineId: config.machineId,
+          ...(token ? { token } : {}),
+        });
+      }
+      const result = await this.#client.sync();
+      this.#intervalS = result.fullSyncIntervalS;
+      this.#failures = 0;
+      this.lastError = undefined;
+      this.#schedule(this.#intervalS * 1000);
+      return result;
+    } catch (error) {
+      this.#failures++;
+      this.lastError = (error as Error).message;
+      console.error(`gatehouse sync: ${this.lastError}`);
+      this.#schedule(Math.min(this.#intervalS * 1000, 5_000 * 2 ** Math.min(this.#failures, 7)));
+      return undefined;
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.syncNow(), delayMs);
+    this.#timer.unref();
+  }
+}
