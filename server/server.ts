@@ -14,7 +14,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env) {
     );
   }
   const secret = env.GATEHOUSE_ENROLLMENT_SECRET ?? randomBytes(18).toString('base64url');
-  const db = await openServerDatabase(env.GATEHOUSE_DATA_DIR ?? './data');
+  const db = await openServerDatabase(env.GATEHOUSE_DATA_DIR ?? './data', env.DATABASE_URL);
   const { app } = buildApp({ db, enrollmentSecret: secret });
   const address = await app.listen({ host, port });
   return {

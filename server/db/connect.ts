@@ -2,19 +2,34 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
+import pg from 'pg';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
 
 export type Db = Kysely<Database>;
 
-export async function openServerDatabase(dataDir: string): Promise<Db> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const sqlite = new Sqlite(join(dataDir, 'gatehouse-server.db'));
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+/** A SQLite file in dataDir, or PostgreSQL when databaseUrl is postgres://… (DATABASE_URL). */
+export async function openServerDatabase(dataDir: string, databaseUrl?: string): Promise<Db> {
+  let dialect: Dialect;
+  if (databaseUrl) {
+    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+      throw new Error(
+        `server: DATABASE_URL must be postgres://user:password@host:port/database, got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}"`,
+      );
+    }
+    dialect = new PostgresDialect({
+      pool: new pg.Pool({ connectionString: databaseUrl, max: 10 }),
+    });
+  } else {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const sqlite = new Sqlite(join(dataDir, 'gatehouse-server.db'));
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    dialect = new SqliteDialect({ database: sqlite });
+  }
+  const db = new Kysely<Database>({ dialect });
   const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   if (error) {
     await db.destroy();

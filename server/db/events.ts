@@ -1,5 +1,6 @@
 // Events from machines, stored once however often they are resubmitted, and the binaries
 // catalog they feed (name, path, first and last seen, blocks).
+import { sql } from 'kysely';
 import type { Db } from './connect';
 
 export interface IncomingEvent {
@@ -62,8 +63,9 @@ export class EventRepository {
           })
           .onConflict((conflict) =>
             conflict.column('sha256').doUpdateSet((eb) => ({
-              last_seen: eb.fn('max', ['binaries.last_seen', eb.ref('excluded.last_seen')]),
-              first_seen: eb.fn('min', ['binaries.first_seen', eb.ref('excluded.first_seen')]),
+              // CASE rather than max()/GREATEST(): the same SQL on SQLite and PostgreSQL.
+              last_seen: sql<number>`CASE WHEN excluded.last_seen > binaries.last_seen THEN excluded.last_seen ELSE binaries.last_seen END`,
+              first_seen: sql<number>`CASE WHEN excluded.first_seen < binaries.first_seen THEN excluded.first_seen ELSE binaries.first_seen END`,
               block_count: eb('binaries.block_count', '+', blocked),
             })),
           )

@@ -1,5 +1,21 @@
 // Frozen in time: add a migration, never edit one that has shipped.
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  PostgresAdapter,
+  sql,
+  type ColumnDefinitionBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
+
+/** An auto-numbered primary key, spelled as each engine wants it. */
+function serialId(
+  db: Kysely<unknown>,
+): ['integer' | 'serial', (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder] {
+  return db.getExecutor().adapter instanceof PostgresAdapter
+    ? ['serial', (column) => column.primaryKey()]
+    : ['integer', (column) => column.primaryKey().autoIncrement()];
+}
 
 const migrations: Record<string, Migration> = {
   '001_sync': {
@@ -28,7 +44,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('rules')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', ...serialId(db))
         .addColumn('identifier', 'text', (c) => c.notNull())
         .addColumn('rule_type', 'text', (c) => c.notNull())
         .addColumn('policy', 'text', (c) => c.notNull())
@@ -50,7 +66,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('events')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', ...serialId(db))
         .addColumn('machine_id', 'text', (c) => c.notNull())
         .addColumn('file_sha256', 'text', (c) => c.notNull())
         .addColumn('file_path', 'text', (c) => c.notNull())

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type Repositories } from '../../server/app';
 import { openServerDatabase, type Db } from '../../server/db/connect';
 import { tempDir } from '../helpers/files';
+import { startPostgres, type TestPostgres } from '../helpers/postgres';
 
 const SECRET = 'enroll-me-please';
 const sha = (n: number) => n.toString(16).padStart(64, '0');
@@ -24,15 +25,18 @@ function restyle(value: unknown, style: Style): unknown {
   return value;
 }
 
-describe('Santa sync protocol', () => {
+// Every test runs once per engine, as Kysely's own suite does.
+describe.each(['sqlite', 'postgres'] as const)('Santa sync protocol on %s', (engine) => {
   const dir = tempDir('server');
   let db: Db;
   let base: string;
   let repos: Repositories;
   let close: () => Promise<void>;
+  let postgres: TestPostgres | undefined;
 
   beforeAll(async () => {
-    db = await openServerDatabase(dir.dir);
+    if (engine === 'postgres') postgres = await startPostgres();
+    db = await openServerDatabase(dir.dir, postgres ? await postgres.database('sync') : undefined);
     const built = buildApp({ db, enrollmentSecret: SECRET, pageSize: 2 });
     repos = built.repos;
     base = await built.app.listen({ host: '127.0.0.1', port: 0 });
@@ -40,9 +44,10 @@ describe('Santa sync protocol', () => {
       await built.app.close();
       await db.destroy();
     };
-  });
+  }, 60_000);
   afterAll(async () => {
     await close?.();
+    await postgres?.stop();
     dir.remove();
   });
 
