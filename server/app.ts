@@ -3,15 +3,18 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Db } from './db/connect';
 import { EventRepository } from './db/events';
 import { MachineRepository } from './db/machines';
+import { RequestRepository } from './db/requests';
 import { RuleRepository } from './db/rules';
 import { BODY_LIMIT, registerBodyDecoding } from './plugins/body';
 import { registerEnrollRoutes } from './routes/enroll';
+import { registerRequestRoutes } from './routes/requests';
 import { registerSantaRoutes, type SantaOptions } from './routes/santa';
 
 export interface Repositories {
   readonly machines: MachineRepository;
   readonly rules: RuleRepository;
   readonly events: EventRepository;
+  readonly requests: RequestRepository;
 }
 
 export interface AppOptions extends Partial<SantaOptions> {
@@ -26,9 +29,11 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
     machines: new MachineRepository(options.db),
     rules: new RuleRepository(options.db),
     events: new EventRepository(options.db),
+    requests: new RequestRepository(options.db),
   };
   registerBodyDecoding(app);
   registerEnrollRoutes(app, repos, options.enrollmentSecret);
+  registerRequestRoutes(app, repos);
   registerSantaRoutes(app, repos, {
     pageSize: options.pageSize ?? 1000,
     batchSize: options.batchSize ?? 50,

@@ -12,7 +12,7 @@ import {
 import type { AgentConfig } from './config/config';
 import { openDatabase, type Db } from './store/database';
 import { EventStore, type StoredEvent } from './store/events';
-import { RequestStore } from './store/requests';
+import { RequestStore, type StoredRequest } from './store/requests';
 import { RuleStore } from './store/rules';
 import { digestMap, dpkgStatusStamp, loadDpkgDigests, loadDpkgDigestsAsync } from './packages';
 import { currentSessions, processName, userName } from './users';
@@ -38,9 +38,11 @@ export interface AgentStatus {
   readonly machineId: string;
 }
 
-export type AgentListener = (
-  message: { kind: 'event'; uid: number; event: StoredEvent } | { kind: 'status' },
-) => void;
+export type AgentMessage =
+  | { kind: 'event'; uid: number; event: StoredEvent }
+  | { kind: 'request'; uid: number; request: StoredRequest }
+  | { kind: 'status' };
+export type AgentListener = (message: AgentMessage) => void;
 
 export class Agent {
   readonly db: Db;
@@ -256,7 +258,12 @@ export class Agent {
     if (event) this.#emit({ kind: 'event', uid: decision.uid, event });
   }
 
-  #emit(message: Parameters<AgentListener>[0]): void {
+  /** Tells the user's menu bar that one of their requests changed (state or conversation). */
+  requestChanged(request: StoredRequest): void {
+    this.#emit({ kind: 'request', uid: request.uid, request });
+  }
+
+  #emit(message: AgentMessage): void {
     for (const listener of this.#listeners) listener(message);
   }
 }

@@ -105,6 +105,58 @@ const migrations: Record<string, Migration> = {
       await sql`INSERT INTO counters (name, value) VALUES ('rule_version', 0)`.execute(db);
     },
   },
+  '002_requests_audit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('approval_requests')
+        .addColumn('id', ...serialId(db))
+        .addColumn('machine_id', 'text', (c) => c.notNull())
+        .addColumn('client_request_id', 'text', (c) => c.notNull())
+        .addColumn('requester', 'text', (c) => c.notNull())
+        .addColumn('file_sha256', 'text', (c) => c.notNull())
+        .addColumn('file_path', 'text', (c) => c.notNull())
+        .addColumn('file_name', 'text', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('execution_time', 'double precision')
+        .addColumn('justification', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'integer')
+        .addColumn('decided_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // A request resubmitted after a lost answer is the same request.
+      await db.schema
+        .createIndex('requests_client_id')
+        .on('approval_requests')
+        .columns(['machine_id', 'client_request_id'])
+        .unique()
+        .execute();
+      await db.schema
+        .createIndex('requests_state')
+        .on('approval_requests')
+        .columns(['state', 'created_at'])
+        .execute();
+      await db.schema
+        .createTable('request_messages')
+        .addColumn('id', ...serialId(db))
+        .addColumn('request_id', 'integer', (c) => c.notNull())
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('author_name', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', ...serialId(db))
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

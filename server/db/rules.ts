@@ -10,7 +10,7 @@ export interface NewRule {
   policy: string;
   custom_msg?: string | null;
   custom_url?: string | null;
-  scope: 'global' | 'machine';
+  scope: 'global' | 'machine' | 'user';
   scope_value?: string | null;
   expires_at?: number | null;
   comment?: string | null;
@@ -106,6 +106,7 @@ export class RuleRepository {
     afterVersion: number,
     limit: number,
     clean: boolean,
+    primaryUser: string | null = null,
   ): Promise<RuleRow[]> {
     let query = this.db
       .selectFrom('rules')
@@ -116,6 +117,10 @@ export class RuleRepository {
         eb.or([
           eb('scope', '=', 'global'),
           eb.and([eb('scope', '=', 'machine'), eb('scope_value', '=', machineId)]),
+          // A user-scoped rule reaches the machines whose primary user that is.
+          ...(primaryUser
+            ? [eb.and([eb('scope', '=', 'user'), eb('scope_value', '=', primaryUser)])]
+            : []),
         ]),
       );
     if (clean) query = query.where('deleted', '=', 0);

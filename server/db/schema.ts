@@ -75,7 +75,47 @@ export interface CountersTable {
   value: number;
 }
 
+export interface ApprovalRequestsTable {
+  id: Generated<number>;
+  machine_id: string;
+  client_request_id: string;
+  requester: string;
+  file_sha256: string;
+  file_path: string;
+  file_name: string;
+  decision: string;
+  execution_time: number | null;
+  justification: string;
+  state: string; // pending | approved | denied | needs-info
+  rule_id: number | null;
+  decided_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RequestMessagesTable {
+  id: Generated<number>;
+  request_id: number;
+  author: string; // user | helpdesk
+  author_name: string;
+  body: string;
+  created_at: number;
+}
+
+/** Appended to, never updated or deleted: no API does either. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  details: string;
+}
+
 export interface Database {
+  approval_requests: ApprovalRequestsTable;
+  request_messages: RequestMessagesTable;
+  audit_log: AuditLogTable;
   machines: MachinesTable;
   rules: RulesTable;
   events: EventsTable;

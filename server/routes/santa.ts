@@ -188,6 +188,7 @@ export function registerSantaRoutes(
         cursor ? Number(cursor) : 0,
         options.pageSize + 1,
         clean,
+        machine.primary_user,
       );
       const page = rows.slice(0, options.pageSize);
       return {

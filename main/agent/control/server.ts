@@ -273,9 +273,13 @@ export class ControlServer {
   #push(message: Parameters<Parameters<Agent['onMessage']>[0]>[0]): void {
     for (const connection of this.#connections) {
       if (!connection.subscribed) continue;
-      if (message.kind === 'event') {
-        if (message.uid !== connection.caller.uid) continue; // only one's own events, root included
-        this.#send(connection, { jsonrpc: '2.0', method: 'event', params: message.event });
+      if (message.kind === 'event' || message.kind === 'request') {
+        if (message.uid !== connection.caller.uid) continue; // only one's own, root included
+        this.#send(connection, {
+          jsonrpc: '2.0',
+          method: message.kind,
+          params: message.kind === 'event' ? message.event : message.request,
+        });
       } else {
         this.#send(connection, { jsonrpc: '2.0', method: 'status', params: this.#agent.status() });
       }

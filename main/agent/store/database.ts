@@ -54,6 +54,7 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX requests_by_uid ON requests (uid, id);
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
+  `ALTER TABLE requests ADD COLUMN messages TEXT NOT NULL DEFAULT '[]';`,
 ];
 
 export function openDatabase(stateDir: string, file = 'gatehouse.db'): Db {

@@ -4,12 +4,21 @@ import type { Db } from './database';
 
 export type RequestState = 'queued' | 'pending' | 'approved' | 'denied' | 'needs-info';
 
+export interface RequestMessage {
+  readonly author: 'user' | 'helpdesk';
+  readonly authorName: string;
+  readonly body: string;
+  readonly at: number;
+}
+
 export interface StoredRequest {
   readonly id: number;
   readonly eventId: number;
   readonly uid: number;
   readonly justification: string;
   readonly state: RequestState;
+  readonly serverId: string | null;
+  readonly messages: RequestMessage[];
   readonly createdAt: number;
 }
 
@@ -34,7 +43,64 @@ export class RequestStore {
         )
         .run(eventId, uid, justification, now, now).lastInsertRowid,
     );
-    return { id, eventId, uid, justification, state: 'queued', createdAt: now };
+    return {
+      id,
+      eventId,
+      uid,
+      justification,
+      state: 'queued',
+      serverId: null,
+      messages: [],
+      createdAt: now,
+    };
+  }
+
+  get(id: number): StoredRequest | undefined {
+    const row = this.#db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as
+      Record<string, unknown> | undefined;
+    return row ? toRequest(row) : undefined;
+  }
+
+  /** Written by users, not yet delivered to the backend. */
+  queued(): StoredRequest[] {
+    return (
+      this.#db.prepare("SELECT * FROM requests WHERE state = 'queued' ORDER BY id").all() as Record<
+        string,
+        unknown
+      >[]
+    ).map(toRequest);
+  }
+
+  /** Delivered, and not yet decided for good. */
+  open(): StoredRequest[] {
+    return (
+      this.#db
+        .prepare("SELECT * FROM requests WHERE state IN ('pending', 'needs-info') ORDER BY id")
+        .all() as Record<string, unknown>[]
+    ).map(toRequest);
+  }
+
+  /** What the backend says of a request; returns the request when anything changed. */
+  update(
+    id: number,
+    changes: { serverId?: string; state: RequestState; messages: RequestMessage[] },
+    now = Date.now() / 1000,
+  ): StoredRequest | undefined {
+    const before = this.get(id);
+    if (!before) return undefined;
+    const messages = JSON.stringify(changes.messages);
+    if (
+      before.state === changes.state &&
+      JSON.stringify(before.messages) === messages &&
+      (changes.serverId ?? before.serverId) === before.serverId
+    )
+      return undefined;
+    this.#db
+      .prepare(
+        'UPDATE requests SET state = ?, messages = ?, server_id = coalesce(?, server_id), updated_at = ? WHERE id = ?',
+      )
+      .run(changes.state, messages, changes.serverId ?? null, now, id);
+    return this.get(id);
   }
 
   list(uid: number | undefined, limit = 100): StoredRequest[] {
@@ -45,13 +111,19 @@ export class RequestStore {
             .prepare('SELECT * FROM requests WHERE uid = ? ORDER BY id DESC LIMIT ?')
             .all(uid, limit)
     ) as Record<string, unknown>[];
-    return rows.map((row) => ({
-      id: row.id as number,
-      eventId: row.event_id as number,
-      uid: row.uid as number,
-      justification: row.justification as string,
-      state: row.state as RequestState,
-      createdAt: row.created_at as number,
-    }));
+    return rows.map(toRequest);
   }
+}
+
+function toRequest(row: Record<string, unknown>): StoredRequest {
+  return {
+    id: row.id as number,
+    eventId: row.event_id as number,
+    uid: row.uid as number,
+    justification: row.justification as string,
+    state: row.state as RequestState,
+    serverId: (row.server_id as string | null) ?? null,
+    messages: JSON.parse((row.messages as string | undefined) ?? '[]') as RequestMessage[],
+    createdAt: row.created_at as number,
+  };
 }

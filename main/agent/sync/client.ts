@@ -9,7 +9,9 @@ import { normalizeKeys, policyName, SANTA_RULE_TYPES } from '../../../common/san
 import { RULE_TYPES, type ClientMode, type RuleType } from '../../../common/rules';
 import { PRODUCT_VERSION } from '../../../common/version';
 import type { Agent } from '../agent';
+import type { RequestMessage, RequestState } from '../store/requests';
 import type { StoreChange } from '../store/rules';
+import { userName } from '../users';
 
 export class SyncError extends Error {}
 
@@ -18,6 +20,9 @@ export interface SyncResult {
   readonly eventsUploaded: number;
   readonly rulesReceived: number;
   readonly rulesProcessed: number;
+  /** Approval requests delivered to the backend, and ones whose state came back changed. */
+  readonly requestsDelivered: number;
+  readonly requestsUpdated: number;
   readonly clientMode?: ClientMode;
   readonly fullSyncIntervalS: number;
 }
@@ -109,6 +114,8 @@ export class SyncClient {
       eventsUploaded += events.length;
     }
 
+    const requests = await this.#syncRequests();
+
     const received: unknown[] = [];
     let cursor: string | undefined;
     for (let page = 0; ; page++) {
@@ -159,9 +166,71 @@ export class SyncClient {
       eventsUploaded,
       rulesReceived: received.length,
       rulesProcessed: changes.length,
+      requestsDelivered: requests.delivered,
+      requestsUpdated: requests.updated,
       ...(clientMode ? { clientMode } : {}),
       fullSyncIntervalS,
     };
+  }
+
+  /**
+   * Gatehouse's approval requests (beside Santa's protocol, never inside it): queued ones are
+   * delivered, open ones are brought up to date. A server without the API is left alone.
+   */
+  async #syncRequests(): Promise<{ delivered: number; updated: number }> {
+    const agent = this.#agent;
+    let delivered = 0;
+    let updated = 0;
+    if (!this.#options.token) return { delivered, updated };
+    const api = new URL('../api/v1/requests', this.#base);
+    const apply = (localId: number, remote: RemoteRequest) => {
+      const changed = agent.requests.update(localId, {
+        serverId: String(remote.id),
+        state: remoteState(remote.state),
+        messages: remoteMessages(remote.messages),
+      });
+      if (changed) agent.requestChanged(changed);
+      return changed !== undefined;
+    };
+    for (const request of agent.requests.queued()) {
+      const event = agent.events.get(request.eventId);
+      if (!event) continue;
+      const reply = await this.#send(
+        'POST',
+        api,
+        {
+          client_request_id: String(request.id),
+          requester: userName(request.uid) ?? `uid ${request.uid}`,
+          justification: request.justification,
+          event: {
+            file_sha256: event.fileSha256,
+            file_path: event.filePath,
+            file_name: event.fileName,
+            decision: event.decision,
+            execution_time: event.executionTime,
+          },
+        },
+        'requests',
+        [200, 201, 404],
+      );
+      if (reply.status === 404) return { delivered, updated }; // not a Gatehouse server
+      apply(request.id, reply.body as RemoteRequest);
+      delivered++;
+    }
+    if (agent.requests.open().length === 0) return { delivered, updated };
+    const list = await this.#send('GET', api, undefined, 'requests', [200, 404]);
+    if (list.status === 404) return { delivered, updated };
+    const remote = new Map(
+      ((list.body as { requests?: RemoteRequest[] }).requests ?? []).map((r) => [
+        String(r.client_request_id),
+        r,
+      ]),
+    );
+    for (const request of agent.requests.open()) {
+      const match = remote.get(String(request.id));
+      if (match && apply(request.id, match)) updated++;
+    }
+    return { delivered, updated };
   }
 
   #syncType(preflight: Record<string, unknown>): SyncResult['syncType'] {
@@ -204,7 +273,18 @@ export class SyncClient {
 
   async #post(stage: string, body: unknown): Promise<unknown> {
     const url = new URL(`${stage}/${encodeURIComponent(this.#options.machineId)}`, this.#base);
-    const payload = deflateSync(Buffer.from(JSON.stringify(body)));
+    return (await this.#send('POST', url, body, stage, [200])).body;
+  }
+
+  /** One request with retries; the answer when its status is one of `accept`. */
+  async #send(
+    method: 'GET' | 'POST',
+    url: URL,
+    body: unknown,
+    stage: string,
+    accept: number[],
+  ): Promise<{ status: number; body: unknown }> {
+    const payload = body === undefined ? undefined : deflateSync(Buffer.from(JSON.stringify(body)));
     const attempts = (this.#options.retries ?? 3) + 1;
     let lastError = '';
     for (let attempt = 0; attempt < attempts; attempt++) {
@@ -215,14 +295,15 @@ export class SyncClient {
       let response: Response;
       try {
         response = await (this.#options.fetch ?? fetch)(url, {
-          method: 'POST',
+          method,
           headers: {
-            'content-type': 'application/json',
-            'content-encoding': 'deflate',
+            ...(payload
+              ? { 'content-type': 'application/json', 'content-encoding': 'deflate' }
+              : {}),
             'user-agent': `gatehouse-sync/${PRODUCT_VERSION}`,
             ...(this.#options.token ? { authorization: `Bearer ${this.#options.token}` } : {}),
           },
-          body: new Uint8Array(payload),
+          ...(payload ? { body: new Uint8Array(payload) } : {}),
           redirect: 'error',
           signal: AbortSignal.timeout(this.#options.timeoutMs ?? 30_000),
         });
@@ -231,12 +312,12 @@ export class SyncClient {
         continue;
       }
       const text = await response.text();
-      if (response.status === 200) {
+      if (accept.includes(response.status)) {
         // Santa strips an XSSI prefix before parsing.
-        const json = text.replace(/^\)\]\}'\n|^\]\)\}/, '');
-        if (json.trim() === '') return {};
+        const json = response.status === 404 ? '' : text.replace(/^\)\]\}'\n|^\]\)\}/, '');
+        if (json.trim() === '') return { status: response.status, body: {} };
         try {
-          return JSON.parse(json);
+          return { status: response.status, body: JSON.parse(json) as unknown };
         } catch {
           throw new SyncError(
             `${stage}: the server's answer is not JSON; nothing from this sync was applied`,
@@ -254,4 +335,26 @@ export class SyncClient {
     }
     throw new SyncError(lastError);
   }
+}
+
+interface RemoteRequest {
+  id: number | string;
+  client_request_id?: string;
+  state?: string;
+  messages?: { author?: string; author_name?: string; body?: string; at?: number }[];
+}
+
+function remoteState(state: unknown): RequestState {
+  return state === 'approved' || state === 'denied' || state === 'needs-info' ? state : 'pending';
+}
+
+function remoteMessages(messages: RemoteRequest['messages']): RequestMessage[] {
+  return (Array.isArray(messages) ? messages : [])
+    .filter((m) => typeof m?.body === 'string')
+    .map((m) => ({
+      author: m.author === 'user' ? 'user' : 'helpdesk',
+      authorName: typeof m.author_name === 'string' ? m.author_name : '',
+      body: m.body!,
+      at: typeof m.at === 'number' ? m.at : 0,
+    }));
 }

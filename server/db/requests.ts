@@ -1,0 +1,311 @@
+// Approval requests: created by a machine for a blocked event, with the user's justification;
+// decided by the helpdesk. pending → approved | denied | needs-info (a question) → pending (the
+// user's answer). Approving creates the rule in the same transaction.
+import { PostgresAdapter, type Kysely } from 'kysely';
+import type { Db } from './connect';
+import { audit } from './audit';
+import type { ApprovalRequestsTable, RequestMessagesTable } from './schema';
+
+/** Row locks where the engine has them (PostgreSQL); SQLite serializes its transactions anyway. */
+const lockRows = (db: Pick<Kysely<unknown>, 'getExecutor'>) =>
+  db.getExecutor().adapter instanceof PostgresAdapter;
+
+export type RequestState = 'pending' | 'approved' | 'denied' | 'needs-info';
+export type ApprovalScope = 'machine' | 'user' | 'global';
+
+export interface NewRequest {
+  client_request_id: string;
+  requester: string;
+  file_sha256: string;
+  file_path: string;
+  file_name: string;
+  decision: string;
+  execution_time: number | null;
+  justification: string;
+}
+
+export type RequestRow = Omit<ApprovalRequestsTable, 'id'> & { id: number };
+export type MessageRow = Omit<RequestMessagesTable, 'id'> & { id: number };
+
+export class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class RequestRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Creates a request, or returns the one this machine already sent with that client id. */
+  async create(
+    machineId: string,
+    request: NewRequest,
+    now = Date.now(),
+  ): Promise<{ row: RequestRow; created: boolean }> {
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('machine_id', '=', machineId)
+        .where('client_request_id', '=', request.client_request_id)
+        .executeTakeFirst();
+      if (existing) return { row: existing as RequestRow, created: false };
+      const row = (await trx
+        .insertInto('approval_requests')
+        .values({
+          ...request,
+          machine_id: machineId,
+          state: 'pending',
+          rule_id: null,
+          decided_by: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()) as RequestRow;
+      await audit(
+        trx,
+        {
+          actor: `machine:${machineId}`,
+          action: 'request.create',
+          target: `request:${row.id}`,
+          details: { requester: request.requester, file_sha256: request.file_sha256 },
+        },
+        now,
+      );
+      return { row, created: true };
+    });
+  }
+
+  async get(id: number): Promise<RequestRow | undefined> {
+    return (await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst()) as RequestRow | undefined;
+  }
+
+  async listForMachine(machineId: string, requester?: string): Promise<RequestRow[]> {
+    let query = this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('machine_id', '=', machineId);
+    if (requester) query = query.where('requester', '=', requester);
+    return (await query.orderBy('id', 'desc').limit(500).execute()) as RequestRow[];
+  }
+
+  /** The helpdesk's queue: oldest pending first. */
+  async queue(state: RequestState = 'pending'): Promise<RequestRow[]> {
+    return (await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('state', '=', state)
+      .orderBy('created_at')
+      .limit(500)
+      .execute()) as RequestRow[];
+  }
+
+  async messages(requestId: number): Promise<MessageRow[]> {
+    return (await this.db
+      .selectFrom('request_messages')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .orderBy('id')
+      .execute()) as MessageRow[];
+  }
+
+  /** Approves: the rule and the decision land together, or neither does. */
+  async approve(
+    id: number,
+    options: { scope: ApprovalScope; expiresAt?: number | null; actor: string; message?: string },
+    now = Date.now(),
+  ): Promise<RequestRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const request = await trx
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('id', '=', id)
+        .$if(lockRows(trx), (query) => query.forUpdate())
+        .executeTakeFirst();
+      if (!request) throw new RequestError(404, `no request ${id}`);
+      if (request.state === 'approved' || request.state === 'denied')
+        throw new RequestError(409, `request ${id} is already ${request.state}`);
+      const version = Number(
+        (
+          await trx
+            .updateTable('counters')
+            .set((eb) => ({ value: eb('value', '+', 1) }))
+            .where('name', '=', 'rule_version')
+            .returning('value')
+            .executeTakeFirstOrThrow()
+        ).value,
+      );
+      const machine = await trx
+        .selectFrom('machines')
+        .select('primary_user')
+        .where('machine_id', '=', request.machine_id)
+        .executeTakeFirst();
+      const scopeValue =
+        options.scope === 'machine'
+          ? request.machine_id
+          : options.scope === 'user'
+            ? (machine?.primary_user ?? request.requester)
+            : null;
+      const rule = await trx
+        .insertInto('rules')
+        .values({
+          identifier: request.file_sha256,
+          rule_type: 'BINARY',
+          policy: 'ALLOWLIST',
+          custom_msg: null,
+          custom_url: null,
+          scope: options.scope === 'user' ? 'user' : options.scope,
+          scope_value: scopeValue,
+          expires_at: options.expiresAt ?? null,
+          comment: `approved request ${id}: ${request.justification.slice(0, 200)}`,
+          created_by: options.actor,
+          created_at: now,
+          deleted: 0,
+          version,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const updated = (await trx
+        .updateTable('approval_requests')
+        .set({ state: 'approved', rule_id: rule.id, decided_by: options.actor, updated_at: now })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()) as RequestRow;
+      if (options.message) {
+        await trx
+          .insertInto('request_messages')
+          .values({
+            request_id: id,
+            author: 'helpdesk',
+            author_name: options.actor,
+            body: options.message,
+            created_at: now,
+          })
+          .execute();
+      }
+      await audit(
+        trx,
+        {
+          actor: options.actor,
+          action: 'request.approve',
+          target: `request:${id}`,
+          details: {
+            scope: options.scope,
+            scope_value: scopeValue,
+            rule_id: rule.id,
+            expires_at: options.expiresAt ?? null,
+          },
+        },
+        now,
+      );
+      return updated;
+    });
+  }
+
+  async deny(
+    id: number,
+    options: { actor: string; message: string },
+    now = Date.now(),
+  ): Promise<RequestRow> {
+    return this.#transition(
+      id,
+      'denied',
+      ['pending', 'needs-info'],
+      options.actor,
+      'helpdesk',
+      options.message,
+      'request.deny',
+      now,
+    );
+  }
+
+  async ask(
+    id: number,
+    options: { actor: string; question: string },
+    now = Date.now(),
+  ): Promise<RequestRow> {
+    return this.#transition(
+      id,
+      'needs-info',
+      ['pending', 'needs-info'],
+      options.actor,
+      'helpdesk',
+      options.question,
+      'request.ask',
+      now,
+    );
+  }
+
+  /** The user's answer to a question puts the request back in the queue. */
+  async reply(
+    id: number,
+    machineId: string,
+    options: { requester: string; body: string },
+    now = Date.now(),
+  ): Promise<RequestRow> {
+    const request = await this.get(id);
+    if (!request || request.machine_id !== machineId)
+      throw new RequestError(404, `no request ${id} from this machine`);
+    return this.#transition(
+      id,
+      'pending',
+      ['needs-info'],
+      options.requester,
+      'user',
+      options.body,
+      'request.reply',
+      now,
+    );
+  }
+
+  async #transition(
+    id: number,
+    to: RequestState,
+    from: RequestState[],
+    actor: string,
+    author: 'user' | 'helpdesk',
+    body: string,
+    action: string,
+    now: number,
+  ): Promise<RequestRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const request = await trx
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('id', '=', id)
+        .$if(lockRows(trx), (query) => query.forUpdate())
+        .executeTakeFirst();
+      if (!request) throw new RequestError(404, `no request ${id}`);
+      if (!from.includes(request.state as RequestState))
+        throw new RequestError(409, `request ${id} is ${request.state}; it cannot become ${to}`);
+      const updated = (await trx
+        .updateTable('approval_requests')
+        .set({
+          state: to,
+          decided_by: author === 'helpdesk' ? actor : request.decided_by,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()) as RequestRow;
+      await trx
+        .insertInto('request_messages')
+        .values({ request_id: id, author, author_name: actor, body, created_at: now })
+        .execute();
+      await audit(
+        trx,
+        { actor, action, target: `request:${id}`, details: { from: request.state, to } },
+        now,
+      );
+      return updated;
+    });
+  }
+}
