@@ -9,31 +9,44 @@ import { BODY_LIMIT, registerBodyDecoding } from './plugins/body';
 import { registerEnrollRoutes } from './routes/enroll';
 import { registerRequestRoutes } from './routes/requests';
 import { registerSantaRoutes, type SantaOptions } from './routes/santa';
+import { registerStreamRoutes } from './routes/stream';
+import { PushHub } from './push';
 
 export interface Repositories {
   readonly machines: MachineRepository;
   readonly rules: RuleRepository;
   readonly events: EventRepository;
   readonly requests: RequestRepository;
+  readonly push: PushHub;
 }
 
 export interface AppOptions extends Partial<SantaOptions> {
   readonly db: Db;
   readonly enrollmentSecret: string;
   readonly logger?: boolean;
+  /** Set on PostgreSQL, so that pushes reach machines connected to any server process. */
+  readonly push?: PushHub;
 }
 
 export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Repositories } {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT });
+  // Push streams are long-lived: closing the server must not wait for them.
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    forceCloseConnections: true,
+  });
+  const push = options.push ?? new PushHub();
   const repos: Repositories = {
     machines: new MachineRepository(options.db),
-    rules: new RuleRepository(options.db),
+    rules: new RuleRepository(options.db, push),
     events: new EventRepository(options.db),
-    requests: new RequestRepository(options.db),
+    requests: new RequestRepository(options.db, push),
+    push,
   };
   registerBodyDecoding(app);
   registerEnrollRoutes(app, repos, options.enrollmentSecret);
   registerRequestRoutes(app, repos);
+  registerStreamRoutes(app, repos, push);
   registerSantaRoutes(app, repos, {
     pageSize: options.pageSize ?? 1000,
     batchSize: options.batchSize ?? 50,

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { PRODUCT_VERSION } from '../common/version';
 import { buildApp } from './app';
 import { openServerDatabase } from './db/connect';
+import { PushHub } from './push';
 
 export async function startServer(env: NodeJS.ProcessEnv = process.env) {
   const host = env.GATEHOUSE_SERVER_HOST ?? '127.0.0.1';
@@ -15,7 +16,13 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env) {
   }
   const secret = env.GATEHOUSE_ENROLLMENT_SECRET ?? randomBytes(18).toString('base64url');
   const db = await openServerDatabase(env.GATEHOUSE_DATA_DIR ?? './data', env.DATABASE_URL);
-  const { app } = buildApp({ db, enrollmentSecret: secret });
+  // On PostgreSQL, pushes reach machines connected to any server process (LISTEN/NOTIFY).
+  const push = new PushHub(env.DATABASE_URL);
+  await push.start();
+  const { app } = buildApp({ db, enrollmentSecret: secret, push });
+  app.addHook('onClose', async () => {
+    await push.stop();
+  });
   const address = await app.listen({ host, port });
   return {
     app,

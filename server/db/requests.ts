@@ -2,6 +2,7 @@
 // decided by the helpdesk. pending → approved | denied | needs-info (a question) → pending (the
 // user's answer). Approving creates the rule in the same transaction.
 import { PostgresAdapter, type Kysely } from 'kysely';
+import { ruleTarget, type PushHub } from '../push';
 import type { Db } from './connect';
 import { audit } from './audit';
 import type { ApprovalRequestsTable, RequestMessagesTable } from './schema';
@@ -37,7 +38,27 @@ export class RequestError extends Error {
 }
 
 export class RequestRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly push?: PushHub,
+  ) {}
+
+  async #announce(
+    request: RequestRow,
+    ruleScope?: { scope: string; value: string | null },
+  ): Promise<void> {
+    if (!this.push) return;
+    if (ruleScope)
+      await this.push.publish({
+        kind: 'rules-changed',
+        target: ruleTarget(ruleScope.scope, ruleScope.value),
+      });
+    await this.push.publish({
+      kind: 'request-updated',
+      target: { machines: [request.machine_id] },
+      detail: { id: request.id, state: request.state },
+    });
+  }
 
   /** Creates a request, or returns the one this machine already sent with that client id. */
   async create(
@@ -123,7 +144,7 @@ export class RequestRepository {
     options: { scope: ApprovalScope; expiresAt?: number | null; actor: string; message?: string },
     now = Date.now(),
   ): Promise<RequestRow> {
-    return this.db.transaction().execute(async (trx) => {
+    const { updated, scope, scopeValue } = await this.db.transaction().execute(async (trx) => {
       const request = await trx
         .selectFrom('approval_requests')
         .selectAll()
@@ -206,8 +227,10 @@ export class RequestRepository {
         },
         now,
       );
-      return updated;
+      return { updated, scope: options.scope as string, scopeValue };
     });
+    await this.#announce(updated, { scope, value: scopeValue });
+    return updated;
   }
 
   async deny(
@@ -276,7 +299,7 @@ export class RequestRepository {
     action: string,
     now: number,
   ): Promise<RequestRow> {
-    return this.db.transaction().execute(async (trx) => {
+    const updated = await this.db.transaction().execute(async (trx) => {
       const request = await trx
         .selectFrom('approval_requests')
         .selectAll()
@@ -307,5 +330,7 @@ export class RequestRepository {
       );
       return updated;
     });
+    await this.#announce(updated);
+    return updated;
   }
 }

@@ -1,6 +1,7 @@
 // Rules with scopes and expiry. Every change takes the next version from one sequence, so that a
 // machine gets exactly what changed since the version it last acknowledged.
 import { sql } from 'kysely';
+import { ruleTarget, type PushHub } from '../push';
 import type { Db } from './connect';
 import type { RulesTable } from './schema';
 
@@ -20,7 +21,10 @@ export interface NewRule {
 export type RuleRow = Omit<RulesTable, 'id'> & { id: number };
 
 export class RuleRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly push?: PushHub,
+  ) {}
 
   async #nextVersion(trx: Db): Promise<number> {
     const row = await sql<{
@@ -42,7 +46,7 @@ export class RuleRepository {
 
   /** Puts a rule (replacing one for the same target and scope). */
   async put(rule: NewRule, now = Date.now()): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    const id = await this.db.transaction().execute(async (trx) => {
       const version = await this.#nextVersion(trx);
       await trx
         .updateTable('rules')
@@ -70,6 +74,11 @@ export class RuleRepository {
         .executeTakeFirstOrThrow();
       return inserted.id;
     });
+    await this.push?.publish({
+      kind: 'rules-changed',
+      target: ruleTarget(rule.scope, rule.scope_value ?? null),
+    });
+    return id;
   }
 
   /** Deletes a rule: machines that had it get a REMOVE at their next sync. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PRODUCT_VERSION } from '../../../common/version';
 import type { Agent } from '../agent';
 import { SyncClient, SyncError, type SyncResult } from './client';
+import { PushStream } from './push';
 
 /** Gatehouse servers enroll at /api/v1/enroll beside /santa/; the token is kept in StateDir. */
 export async function enrollMachine(
@@ -58,6 +59,8 @@ export class SyncScheduler {
   #failures = 0;
   #lastBlockSync = 0;
   #stopped = false;
+  #push: PushStream | undefined;
+  #pushAgain = false;
   lastError: string | undefined;
 
   constructor(agent: Agent) {
@@ -78,6 +81,11 @@ export class SyncScheduler {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#push?.stop();
+  }
+
+  get pushConnected(): boolean {
+    return this.#push?.connected ?? false;
   }
 
   /** Runs a sync now (or joins the one running). */
@@ -86,6 +94,21 @@ export class SyncScheduler {
       this.#running = undefined;
     });
     return this.#running;
+  }
+
+  /** A push arrived: sync now, and once more after a sync already running, so nothing is missed. */
+  #onPush(): void {
+    if (this.#running) {
+      if (!this.#pushAgain) {
+        this.#pushAgain = true;
+        void this.#running.then(() => {
+          this.#pushAgain = false;
+          void this.syncNow();
+        });
+      }
+      return;
+    }
+    void this.syncNow();
   }
 
   async #run(): Promise<SyncResult | undefined> {
@@ -99,6 +122,17 @@ export class SyncScheduler {
           machineId: config.machineId,
           ...(token ? { token } : {}),
         });
+        if (token && !this.#stopped) {
+          const base = config.syncBaseUrl.endsWith('/')
+            ? config.syncBaseUrl
+            : `${config.syncBaseUrl}/`;
+          const url = new URL(
+            `../api/v1/machines/${encodeURIComponent(config.machineId)}/stream`,
+            base,
+          );
+          this.#push = new PushStream(url, token, () => this.#onPush());
+          this.#push.start();
+        }
       }
       const result = await this.#client.sync();
       this.#intervalS = result.fullSyncIntervalS;

@@ -301,6 +301,8 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
   }
   if (hit) {
     counters_.cache_hits++;
+    // Read while the process is still waiting on us: a blocked one may be gone a moment later.
+    if (!pending->event.credentials) pending->event.credentials = ReadCredentials(event.pid);
     Answer(*pending, hit->verdict.decision, hit->verdict.rule, AnsweredBy::kCache);
     Finish(*pending, ToHex(hit->sha256), std::string());
     return;
@@ -443,7 +445,11 @@ void Authorizer::WorkerLoop() {
             Invalidate();
           }
         }
-        for (auto& pending : group) Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy);
+        for (auto& pending : group) {
+          // Read while the process is still waiting on us: a blocked one may be gone a moment later.
+          if (!pending->event.credentials) pending->event.credentials = ReadCredentials(pending->event.pid);
+          Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy);
+        }
       }
     }
     const std::string hex = hashed ? ToHex(digest) : std::string();

@@ -1,0 +1,77 @@
+// The agent's end of the backend's push stream (Server-Sent Events), reconnecting with backoff
+// for as long as the agent runs. What arrives is only a nudge: the agent then syncs, over the
+// same authenticated protocol as always.
+export class PushStream {
+  readonly #url: URL;
+  readonly #token: string;
+  readonly #onEvent: (kind: string) => void;
+  readonly #fetch: typeof fetch;
+  #abort: AbortController | undefined;
+  #stopped = false;
+  connected = false;
+
+  constructor(
+    url: URL,
+    token: string,
+    onEvent: (kind: string) => void,
+    fetchImpl: typeof fetch = fetch,
+  ) {
+    this.#url = url;
+    this.#token = token;
+    this.#onEvent = onEvent;
+    this.#fetch = fetchImpl;
+  }
+
+  start(): void {
+    void this.#loop();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#abort?.abort();
+  }
+
+  async #loop(): Promise<void> {
+    let delayMs = 1000;
+    while (!this.#stopped) {
+      this.#abort = new AbortController();
+      try {
+        const response = await this.#fetch(this.#url, {
+          headers: { authorization: `Bearer ${this.#token}`, accept: 'text/event-stream' },
+          signal: this.#abort.signal,
+        });
+        if (response.status === 200 && response.body) {
+          this.connected = true;
+          delayMs = 1000;
+          await this.#read(response.body);
+        }
+      } catch {
+        // reconnect below
+      }
+      this.connected = false;
+      if (this.#stopped) return;
+      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      delayMs = Math.min(delayMs * 2, 30_000);
+    }
+  }
+
+  async #read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let kind = 'message';
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline).replace(/\r$/, '');
+        buffer = buffer.slice(newline + 1);
+        if (line === '') {
+          if (kind !== 'message') this.#onEvent(kind);
+          kind = 'message';
+        } else if (line.startsWith('event:')) {
+          kind = line.slice(6).trim();
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,49 @@
+// GET /api/v1/machines/:machine_id/stream: Server-Sent Events for one machine, authenticated by
+// its token. The agent answers "rules changed" with a rule sync, "request updated" with a sync.
+import type { FastifyInstance } from 'fastify';
+import type { Repositories } from '../app';
+import type { PushHub, PushMessage } from '../push';
+
+const HEARTBEAT_MS = 25_000;
+
+export function registerStreamRoutes(
+  app: FastifyInstance,
+  repos: Repositories,
+  hub: PushHub,
+): void {
+  app.get<{ Params: { machine_id: string } }>(
+    '/api/v1/machines/:machine_id/stream',
+    async (request, reply) => {
+      const header = request.headers.authorization ?? '';
+      const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+      const machine = token
+        ? await repos.machines.authenticate(request.params.machine_id, token)
+        : undefined;
+      if (!machine)
+        return reply
+          .code(401)
+          .send({ error: "the stream needs this machine's token: Authorization: Bearer <token>" });
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(': connected\n\n');
+      const send = (message: PushMessage) =>
+        raw.write(`event: ${message.kind}\ndata: ${JSON.stringify(message.detail ?? {})}\n\n`);
+      const unsubscribe = hub.subscribe({
+        machineId: machine.machine_id,
+        primaryUser: machine.primary_user,
+        send,
+      });
+      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      request.raw.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      });
+    },
+  );
+}
