@@ -70,7 +70,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['renderer/**'],
+    files: ['renderer/**', 'server/console/src/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': [
@@ -90,6 +90,7 @@ export default tseslint.config(
   },
   {
     files: ['main/agent/**', 'main/cli/**', 'server/**', 'native/**'],
+    ignores: ['server/console/src/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [electron] }] },
   },
 );

@@ -1,11 +1,14 @@
 // The Fastify application: plugins first, then routes. server.ts only boots it.
 import Fastify, { type FastifyInstance } from 'fastify';
+import { join } from 'node:path';
 import type { Db } from './db/connect';
+import { UserRepository } from './db/users';
 import { EventRepository } from './db/events';
 import { MachineRepository } from './db/machines';
 import { RequestRepository } from './db/requests';
 import { RuleRepository } from './db/rules';
 import { BODY_LIMIT, registerBodyDecoding } from './plugins/body';
+import { registerConsoleRoutes } from './routes/console';
 import { registerEnrollRoutes } from './routes/enroll';
 import { registerRequestRoutes } from './routes/requests';
 import { registerSantaRoutes, type SantaOptions } from './routes/santa';
@@ -18,6 +21,7 @@ export interface Repositories {
   readonly events: EventRepository;
   readonly requests: RequestRepository;
   readonly push: PushHub;
+  readonly users: UserRepository;
 }
 
 export interface AppOptions extends Partial<SantaOptions> {
@@ -26,6 +30,8 @@ export interface AppOptions extends Partial<SantaOptions> {
   readonly logger?: boolean;
   /** Set on PostgreSQL, so that pushes reach machines connected to any server process. */
   readonly push?: PushHub;
+  /** The built console (default: out/console in this checkout). */
+  readonly consoleDir?: string;
 }
 
 export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Repositories } {
@@ -41,12 +47,19 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
     rules: new RuleRepository(options.db, push),
     events: new EventRepository(options.db),
     requests: new RequestRepository(options.db, push),
+    users: new UserRepository(options.db),
     push,
   };
   registerBodyDecoding(app);
   registerEnrollRoutes(app, repos, options.enrollmentSecret);
   registerRequestRoutes(app, repos);
   registerStreamRoutes(app, repos, push);
+  registerConsoleRoutes(
+    app,
+    options.db,
+    repos,
+    options.consoleDir ?? join(import.meta.dirname, '../out/console'),
+  );
   registerSantaRoutes(app, repos, {
     pageSize: options.pageSize ?? 1000,
     batchSize: options.batchSize ?? 50,

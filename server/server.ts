@@ -19,24 +19,38 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env) {
   // On PostgreSQL, pushes reach machines connected to any server process (LISTEN/NOTIFY).
   const push = new PushHub(env.DATABASE_URL);
   await push.start();
-  const { app } = buildApp({ db, enrollmentSecret: secret, push });
+  const built = buildApp({ db, enrollmentSecret: secret, push });
+  const { app } = built;
   app.addHook('onClose', async () => {
     await push.stop();
   });
+  // The first start creates the admin account; its password is shown once (or comes from the env).
+  let adminPassword: string | undefined;
+  if ((await built.repos.users.count()) === 0) {
+    adminPassword = env.GATEHOUSE_ADMIN_PASSWORD ?? randomBytes(15).toString('base64url');
+    await built.repos.users.create('admin', adminPassword, 'admin', 'server:first-start');
+  }
   const address = await app.listen({ host, port });
   return {
     app,
     db,
+    repos: built.repos,
     address,
     secret,
     generatedSecret: env.GATEHOUSE_ENROLLMENT_SECRET === undefined,
+    adminPassword,
+    adminPasswordFromEnv: env.GATEHOUSE_ADMIN_PASSWORD !== undefined,
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    const { app, db, address, secret, generatedSecret } = await startServer();
+    const { app, db, address, secret, generatedSecret, adminPassword, adminPasswordFromEnv } =
+      await startServer();
     console.log(`gatehouse-server ${PRODUCT_VERSION} listening on ${address}`);
+    console.log(`  helpdesk console: ${address}/console`);
+    if (adminPassword && !adminPasswordFromEnv)
+      console.log(`  first start: user admin, password ${adminPassword} (shown once; change it)`);
     console.log(`  Santa sync base URL: ${address}/santa/`);
     console.log(
       `  enrollment secret: ${generatedSecret ? `${secret} (generated for this run; set GATEHOUSE_ENROLLMENT_SECRET to keep one)` : 'from GATEHOUSE_ENROLLMENT_SECRET'}`,

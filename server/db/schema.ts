@@ -112,7 +112,25 @@ export interface AuditLogTable {
   details: string;
 }
 
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  password_hash: string;
+  role: string; // viewer | helpdesk | admin
+  created_at: number;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
   approval_requests: ApprovalRequestsTable;
   request_messages: RequestMessagesTable;
   audit_log: AuditLogTable;

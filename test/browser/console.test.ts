@@ -1,0 +1,107 @@
+// The helpdesk console in Chromium against the real backend: log in, open the oldest pending
+// request, approve it for this machine; the approval and its rule are in the database.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type Repositories } from '../../server/app';
+import { openServerDatabase, type Db } from '../../server/db/connect';
+import { launchChromium, screenshotPath } from '../helpers/chromium';
+import { tempDir } from '../helpers/files';
+
+const consoleDir = join(import.meta.dirname, '../../out/console');
+
+describe('helpdesk console in Chromium', () => {
+  const dir = tempDir('console-ui');
+  let db: Db;
+  let repos: Repositories;
+  let base: string;
+  let close: () => Promise<void>;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+  beforeAll(async () => {
+    if (!existsSync(join(consoleDir, 'index.html')))
+      throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
+    db = await openServerDatabase(dir.dir);
+    const built = buildApp({ db, enrollmentSecret: 's', consoleDir });
+    repos = built.repos;
+    base = await built.app.listen({ host: '127.0.0.1', port: 0 });
+    close = async () => {
+      await built.app.close();
+      await db.destroy();
+    };
+    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
+    await repos.machines.enroll('ada-laptop', {
+      primary_user: 'ada',
+      hostname: 'ada-laptop.example',
+    });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await close?.();
+    dir.remove();
+  });
+
+  it('approves the pending request with two clicks after logging in', async () => {
+    const { row } = await repos.requests.create('ada-laptop', {
+      client_request_id: '1',
+      requester: 'ada',
+      file_sha256: 'b'.repeat(64),
+      file_path: '/home/ada/bin',
+      file_name: 'release-tool',
+      decision: 'BLOCK_UNKNOWN',
+      execution_time: null,
+      justification: 'I need this to cut the release tonight.',
+    });
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${base}/console`);
+    await page.getByLabel('User').fill('grace');
+    await page.getByLabel('Password').fill('helpdesk-password-1');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: /release-tool/ }).click();
+    await expect
+      .poll(() => page.locator('.justification').textContent())
+      .toBe('I need this to cut the release tonight.');
+    await page.screenshot({ path: screenshotPath('console-request') });
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toBe(`Request ${row.id} is now approved.`);
+    expect(await repos.requests.get(row.id)).toMatchObject({
+      state: 'approved',
+      decided_by: 'grace',
+    });
+    const rules = await repos.rules.changesFor(
+      'ada-laptop',
+      0,
+      await repos.rules.currentVersion(),
+      0,
+      10,
+      true,
+    );
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        identifier: 'b'.repeat(64),
+        policy: 'ALLOWLIST',
+        scope: 'machine',
+      }),
+    );
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a wrong password as an error, and serves its pages with a strict CSP', async () => {
+    const response = await fetch(`${base}/console`);
+    expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+    await browser.context.clearCookies(); // signed out
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/console`);
+    await page.getByLabel('User').fill('grace');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toBe('wrong username or password');
+  });
+});

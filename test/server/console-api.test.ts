@@ -1,0 +1,179 @@
+// The console API's guards, on both engines: no route without a session, no change without the
+// CSRF token, no decision for a viewer, and a limit on failed logins.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type Repositories } from '../../server/app';
+import { openServerDatabase, type Db } from '../../server/db/connect';
+import { tempDir } from '../helpers/files';
+import { startPostgres, type TestPostgres } from '../helpers/postgres';
+
+describe.each(['sqlite', 'postgres'] as const)('console API on %s', (engine) => {
+  const dir = tempDir('console-api');
+  let db: Db;
+  let repos: Repositories;
+  let base: string;
+  let close: () => Promise<void>;
+  let postgres: TestPostgres | undefined;
+  let requestId: number;
+
+  beforeAll(async () => {
+    if (engine === 'postgres') postgres = await startPostgres();
+    db = await openServerDatabase(
+      dir.dir,
+      postgres ? await postgres.database('console') : undefined,
+    );
+    const built = buildApp({ db, enrollmentSecret: 's' });
+    repos = built.repos;
+    base = await built.app.listen({ host: '127.0.0.1', port: 0 });
+    close = async () => {
+      await built.app.close();
+      await db.destroy();
+    };
+    await repos.users.create('vera', 'viewer-password-1', 'viewer', 'test');
+    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
+    await repos.machines.enroll('mac-1', { primary_user: 'ada' });
+    requestId = (
+      await repos.requests.create('mac-1', {
+        client_request_id: '1',
+        requester: 'ada',
+        file_sha256: 'a'.repeat(64),
+        file_path: '/x',
+        file_name: 'tool',
+        decision: 'BLOCK_UNKNOWN',
+        execution_time: null,
+        justification: 'Needed for the release.',
+      })
+    ).row.id;
+  }, 60_000);
+  afterAll(async () => {
+    await close?.();
+    await postgres?.stop();
+    dir.remove();
+  });
+
+  async function call(
+    method: string,
+    path: string,
+    options: { cookie?: string; csrf?: string; body?: unknown } = {},
+  ) {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(options.cookie ? { cookie: options.cookie } : {}),
+        ...(options.csrf ? { 'x-csrf-token': options.csrf } : {}),
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    return {
+      status: response.status,
+      body: (await response.json().catch(() => ({}))) as Record<string, unknown>,
+      setCookie: response.headers.get('set-cookie'),
+    };
+  }
+
+  async function login(username: string, password: string) {
+    const reply = await call('POST', '/console/api/login', { body: { username, password } });
+    expect(reply.status).toBe(200);
+    expect(reply.setCookie).toMatch(
+      /gh_session=[^;]+; Max-Age=43200; Path=\/console; HttpOnly; SameSite=Strict/,
+    );
+    return { cookie: reply.setCookie!.split(';')[0]!, csrf: reply.body.csrfToken as string };
+  }
+
+  it.each([
+    ['GET', '/console/api/me'],
+    ['GET', '/console/api/requests'],
+    ['GET', '/console/api/requests/1'],
+    ['POST', '/console/api/requests/1/approve'],
+    ['POST', '/console/api/requests/1/deny'],
+    ['POST', '/console/api/requests/1/ask'],
+    ['GET', '/console/api/audit'],
+    ['GET', '/console/api/machines'],
+    ['POST', '/console/api/rules'],
+    ['DELETE', '/console/api/rules/1'],
+    ['POST', '/console/api/logout'],
+  ])('%s %s needs a session', async (method, path) => {
+    expect(
+      (await call(method, path, method === 'GET' || method === 'DELETE' ? {} : { body: {} }))
+        .status,
+    ).toBe(401);
+  });
+
+  it('refuses a POST without the CSRF token, even with a session', async () => {
+    const grace = await login('grace', 'helpdesk-password-1');
+    const reply = await call('POST', `/console/api/requests/${requestId}/ask`, {
+      cookie: grace.cookie,
+      body: { question: 'why?' },
+    });
+    expect(reply).toMatchObject({
+      status: 403,
+      body: { error: 'missing or wrong CSRF token: reload the console' },
+    });
+    expect((await repos.requests.get(requestId))?.state).toBe('pending');
+  });
+
+  it('lets a viewer read but not approve', async () => {
+    const vera = await login('vera', 'viewer-password-1');
+    expect(
+      (await call('GET', '/console/api/requests', { cookie: vera.cookie })).body.requests,
+    ).toHaveLength(1);
+    const reply = await call('POST', `/console/api/requests/${requestId}/approve`, {
+      ...vera,
+      body: { scope: 'machine' },
+    });
+    expect(reply).toMatchObject({
+      status: 403,
+      body: { error: 'this needs the helpdesk role; you are viewer' },
+    });
+    expect((await repos.requests.get(requestId))?.state).toBe('pending');
+  });
+
+  it('lets the helpdesk approve with the token, and audits it', async () => {
+    const grace = await login('grace', 'helpdesk-password-1');
+    const detail = await call('GET', `/console/api/requests/${requestId}`, {
+      cookie: grace.cookie,
+    });
+    expect(detail.body).toMatchObject({
+      request: { file_name: 'tool', justification: 'Needed for the release.' },
+      machine: { primary_user: 'ada' },
+    });
+    const reply = await call('POST', `/console/api/requests/${requestId}/approve`, {
+      ...grace,
+      body: { scope: 'machine', expires: '1d' },
+    });
+    expect(reply).toMatchObject({ status: 200, body: { state: 'approved', decided_by: 'grace' } });
+    const audit = await call('GET', '/console/api/audit?action=request.approve', {
+      cookie: grace.cookie,
+    });
+    expect(audit.body.entries).toEqual([
+      expect.objectContaining({ actor: 'grace', target: `request:${requestId}` }),
+    ]);
+  });
+
+  it('limits failed logins and never says which part was wrong', async () => {
+    for (let i = 0; i < 5; i++) {
+      expect(
+        await call('POST', '/console/api/login', {
+          body: { username: 'grace', password: 'wrong' },
+        }),
+      ).toMatchObject({
+        status: 401,
+        body: { error: 'wrong username or password' },
+      });
+    }
+    expect(
+      (
+        await call('POST', '/console/api/login', {
+          body: { username: 'grace', password: 'helpdesk-password-1' },
+        })
+      ).status,
+    ).toBe(429);
+    expect(
+      (
+        await call('POST', '/console/api/login', {
+          body: { username: 'nobody-here', password: 'x' },
+        })
+      ).body.error,
+    ).toBe('wrong username or password');
+  });
+});
