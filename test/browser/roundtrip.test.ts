@@ -1,0 +1,107 @@
+// One machine's round trip with the helpdesk in a real browser: a blocked exec (fake exec
+// source), its request delivered by the sync, approved with a click in the console in Chromium,
+// pushed to the agent, synced, and the rule in the agent's store and native table.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Agent } from '../../main/agent/agent';
+import { parseConfig } from '../../main/agent/config/config';
+import { SyncScheduler } from '../../main/agent/sync/scheduler';
+import { buildApp } from '../../server/app';
+import { openServerDatabase } from '../../server/db/connect';
+import { launchChromium } from '../helpers/chromium';
+import { copyExecutable, sha256sum, tempDir } from '../helpers/files';
+
+const consoleDir = join(import.meta.dirname, '../../out/console');
+
+async function until(probe: () => boolean, what: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('round trip through the console', () => {
+  const dir = tempDir('roundtrip-ui');
+  const cleanups: (() => unknown)[] = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    dir.remove();
+  });
+
+  it('event → request → approval clicked in Chromium → push → sync → rule in the agent', async () => {
+    if (!existsSync(join(consoleDir, 'index.html')))
+      throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
+    const db = await openServerDatabase(join(dir.dir, 'server'));
+    const { app, repos } = buildApp({ db, enrollmentSecret: 'team-secret', consoleDir });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(async () => {
+      await app.close();
+      await db.destroy();
+    });
+    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
+
+    const { config } = parseConfig(
+      JSON.stringify({
+        ClientMode: 'LOCKDOWN',
+        StateDir: join(dir.dir, 'agent'),
+        MachineID: 'ada-laptop',
+        MachineOwner: 'ada',
+        SyncBaseURL: `${base}/santa/`,
+        EnrollmentSecret: 'team-secret',
+      }),
+      '/t',
+      () => 'm',
+    );
+    const agent = new Agent(config, { backend: 'fake' });
+    agent.start();
+    cleanups.push(() => agent.stop());
+    const scheduler = new SyncScheduler(agent);
+    scheduler.start(0);
+    cleanups.push(() => scheduler.stop());
+    await until(() => scheduler.pushConnected, 'the push stream');
+
+    const ada = { pid: 9001, ppid: 1, uid: 1000, gid: 1000 };
+    const tool = copyExecutable(
+      '/bin/true',
+      join(dir.dir, 'release-tool'),
+      `roundtrip-${Date.now()}`,
+    );
+    expect(await agent.monitor.inject(tool, ada)).toBe(false);
+    await until(() => agent.events.list({ uid: 1000 }).length === 1, 'the block event');
+    const request = agent.requests.create(
+      agent.events.list({ uid: 1000 })[0]!.id,
+      1000,
+      'I need this to cut the release tonight.',
+    );
+    await scheduler.syncNow();
+    expect(agent.requests.get(request.id)?.state).toBe('pending');
+
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/console`);
+    await page.getByLabel('User').fill('grace');
+    await page.getByLabel('Password').fill('helpdesk-password-1');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: /release-tool/ }).click();
+    await expect
+      .poll(() => page.locator('.justification').textContent())
+      .toBe('I need this to cut the release tonight.');
+
+    const clicked = performance.now();
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await until(
+      () => agent.rules.get('BINARY', sha256sum(tool)) !== undefined,
+      'the rule in the agent store',
+    );
+    const ms = performance.now() - clicked;
+    await until(
+      () => agent.requests.get(request.id)?.state === 'approved',
+      'the approval on the agent',
+    );
+    expect(await agent.monitor.inject(tool, ada)).toBe(true);
+    console.log(`approve click → rule in the agent's store: ${ms.toFixed(0)} ms`);
+  });
+});
