@@ -1,0 +1,205 @@
+// npm run bench:server [-- --json] [--machines N] [--roundtrips N] [--rules N]
+// The backend under load from this process, on SQLite and on PostgreSQL: sync round trips per
+// second (preflight + ruledownload with nothing new + postflight) across many enrolled
+// machines; events ingested per second; a clean sync of 100,000 rules (seconds, and the server's
+// peak memory, VmHWM, read from /proc).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openServerDatabase } from '../../server/db/connect';
+import { MachineRepository } from '../../server/db/machines';
+import { startPostgres } from '../helpers/postgres';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const option = (name: string, fallback: number) =>
+  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback;
+const MACHINES = option('--machines', 1000);
+const ROUNDTRIPS = option('--roundtrips', 4000);
+const RULES = option('--rules', 100_000);
+const CONCURRENCY = 32;
+const log = (line: string) => {
+  if (!json) console.log(line);
+};
+
+async function startServer(
+  dataDir: string,
+  databaseUrl?: string,
+): Promise<{ base: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'server-process.ts'), dataDir, databaseUrl ?? ''],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const base = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`bench:server: the server exited (${code})`)));
+  });
+  return { base, child };
+}
+
+const peakMb = (pid: number) => {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
+};
+
+async function pool(total: number, work: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < total) await work(next++);
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+
+async function measure(engine: 'sqlite' | 'postgres') {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-server-'));
+  const postgres = engine === 'postgres' ? await startPostgres() : undefined;
+  const url = postgres ? await postgres.database('bench') : undefined;
+  try {
+    // Machines are enrolled straight into the database: enrollment is not what is measured.
+    const db = await openServerDatabase(dataDir, url);
+    const machines = new MachineRepository(db);
+    const tokens: string[] = [];
+    for (let i = 0; i < MACHINES; i++) tokens.push(await machines.enroll(`m-${i}`, {}));
+    await db.destroy();
+    const { base, child } = await startServer(dataDir, url);
+    try {
+      const post = async (stage: string, i: number, body: unknown) => {
+        const response = await fetch(`${base}/santa/${stage}/m-${i}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
+          body: JSON.stringify(body),
+        });
+        const text = await response.text();
+        if (response.status !== 200)
+          throw new Error(`bench:server: ${stage} answered ${response.status}: ${text}`);
+        return JSON.parse(text) as Record<string, unknown>;
+      };
+      const roundtrip = async (i: number) => {
+        await post('preflight', i, {
+          client_mode: 'LOCKDOWN',
+          serial_num: 's',
+          machine_id: `m-${i}`,
+        });
+        await post('ruledownload', i, { machine_id: `m-${i}` });
+        await post('postflight', i, {
+          machine_id: `m-${i}`,
+          rules_received: 0,
+          rules_processed: 0,
+        });
+      };
+      // Every machine syncs once (its first, clean, sync), then the measured round trips.
+      await pool(MACHINES, roundtrip);
+      const roundtripS = await pool(ROUNDTRIPS, (n) => roundtrip(n % MACHINES));
+      log(`${engine}: ${ROUNDTRIPS} round trips in ${roundtripS.toFixed(2)} s`);
+
+      const BATCH = 50;
+      const batches = 400;
+      const eventsS = await pool(batches, async (n) => {
+        const machine = n % MACHINES;
+        await post('eventupload', machine, {
+          events: Array.from({ length: BATCH }, (_, k) => ({
+            file_sha256: ((n * BATCH + k) % 5000).toString(16).padStart(64, '0'),
+            file_path: '/usr/local/bin',
+            file_name: `tool-${k}`,
+            execution_time: 1_700_000_000 + n * BATCH + k,
+            decision: 'BLOCK_UNKNOWN',
+            pid: k,
+          })),
+        });
+      });
+      log(`${engine}: ${batches * BATCH} events in ${eventsS.toFixed(2)} s`);
+
+      // 100,000 rules written straight to the database, then one machine's clean sync.
+      const writer = await openServerDatabase(dataDir, url);
+      const now = Date.now();
+      const start = Number(
+        (
+          await writer
+            .selectFrom('counters')
+            .select('value')
+            .where('name', '=', 'rule_version')
+            .executeTakeFirstOrThrow()
+        ).value,
+      );
+      for (let offset = 0; offset < RULES; offset += 1000) {
+        await writer
+          .insertInto('rules')
+          .values(
+            Array.from({ length: Math.min(1000, RULES - offset) }, (_, k) => ({
+              identifier: (offset + k).toString(16).padStart(64, 'f'),
+              rule_type: 'BINARY',
+              policy: 'ALLOWLIST',
+              custom_msg: null,
+              custom_url: null,
+              scope: 'global',
+              scope_value: null,
+              expires_at: null,
+              comment: null,
+              created_by: 'bench',
+              created_at: now,
+              deleted: 0,
+              version: start + offset + k + 1,
+            })),
+          )
+          .execute();
+      }
+      await writer
+        .updateTable('counters')
+        .set({ value: start + RULES })
+        .where('name', '=', 'rule_version')
+        .execute();
+      await writer.destroy();
+      const clean = performance.now();
+      const received = await (async () => {
+        await post('preflight', 0, { request_clean_sync: true });
+        let count = 0;
+        let cursor: unknown;
+        do {
+          const page = await post('ruledownload', 0, cursor ? { cursor } : {});
+          count += (page.rules as unknown[]).length;
+          cursor = page.cursor;
+        } while (cursor);
+        await post('postflight', 0, { rules_received: count });
+        return count;
+      })();
+      const cleanS = (performance.now() - clean) / 1000;
+      if (received < RULES)
+        throw new Error(`bench:server: the clean sync brought ${received} rules, not ${RULES}`);
+      const peak = peakMb(child.pid!);
+      log(
+        `${engine}: clean sync of ${received} rules in ${cleanS.toFixed(2)} s, server peak ${peak} MB`,
+      );
+      return {
+        roundtrips_per_s: Math.round(ROUNDTRIPS / roundtripS),
+        events_per_s: Math.round((batches * BATCH) / eventsS),
+        clean_sync_100k_s: Math.round(cleanS * 100) / 100,
+        clean_sync_peak_mb: peak,
+      };
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  } finally {
+    await postgres?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const result = {
+  sqlite: await measure('sqlite'),
+  postgres: await measure('postgres'),
+  machines: MACHINES,
+  concurrency: CONCURRENCY,
+};
+console.log(json ? JSON.stringify(result, null, 2) : JSON.stringify(result));
