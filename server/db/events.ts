@@ -26,47 +26,72 @@ export class EventRepository {
     events: readonly IncomingEvent[],
     now = Date.now(),
   ): Promise<number> {
+    if (events.length === 0) return 0;
     return this.db.transaction().execute(async (trx) => {
       let fresh = 0;
-      for (const event of events) {
+      for (let offset = 0; offset < events.length; offset += 200) {
+        // Only the rows that were new come back, so a resubmitted event changes nothing.
         const inserted = await trx
           .insertInto('events')
-          .values({
-            machine_id: machineId,
-            file_sha256: event.file_sha256,
-            file_path: event.file_path,
-            file_name: event.file_name,
-            executing_user: event.executing_user ?? null,
-            execution_time: event.execution_time,
-            decision: event.decision,
-            pid: event.pid ?? null,
-            ppid: event.ppid ?? null,
-            parent_name: event.parent_name ?? null,
-            logged_in_users: JSON.stringify(event.logged_in_users),
-            current_sessions: JSON.stringify(event.current_sessions),
-            received_at: now,
-          })
+          .values(
+            events.slice(offset, offset + 200).map((event) => ({
+              machine_id: machineId,
+              file_sha256: event.file_sha256,
+              file_path: event.file_path,
+              file_name: event.file_name,
+              executing_user: event.executing_user ?? null,
+              execution_time: event.execution_time,
+              decision: event.decision,
+              pid: event.pid ?? null,
+              ppid: event.ppid ?? null,
+              parent_name: event.parent_name ?? null,
+              logged_in_users: JSON.stringify(event.logged_in_users),
+              current_sessions: JSON.stringify(event.current_sessions),
+              received_at: now,
+            })),
+          )
           .onConflict((conflict) => conflict.doNothing())
-          .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) continue;
-        fresh++;
-        const blocked = event.decision.startsWith('BLOCK_') ? 1 : 0;
+          .returning(['file_sha256', 'file_name', 'file_path', 'execution_time', 'decision'])
+          .execute();
+        fresh += inserted.length;
+        // One catalog row per binary in this batch.
+        const byBinary = new Map<
+          string,
+          { file_name: string; file_path: string; first: number; last: number; blocks: number }
+        >();
+        for (const row of inserted) {
+          const time = Number(row.execution_time);
+          const entry = byBinary.get(row.file_sha256) ?? {
+            file_name: row.file_name,
+            file_path: row.file_path,
+            first: time,
+            last: time,
+            blocks: 0,
+          };
+          entry.first = Math.min(entry.first, time);
+          entry.last = Math.max(entry.last, time);
+          if (row.decision.startsWith('BLOCK_')) entry.blocks++;
+          byBinary.set(row.file_sha256, entry);
+        }
+        if (byBinary.size === 0) continue;
         await trx
           .insertInto('binaries')
-          .values({
-            sha256: event.file_sha256,
-            file_name: event.file_name,
-            file_path: event.file_path,
-            first_seen: event.execution_time,
-            last_seen: event.execution_time,
-            block_count: blocked,
-          })
+          .values(
+            [...byBinary].map(([sha256, b]) => ({
+              sha256,
+              file_name: b.file_name,
+              file_path: b.file_path,
+              first_seen: b.first,
+              last_seen: b.last,
+              block_count: b.blocks,
+            })),
+          )
           .onConflict((conflict) =>
             conflict.column('sha256').doUpdateSet((eb) => ({
               // CASE rather than max()/GREATEST(): the same SQL on SQLite and PostgreSQL.
               last_seen: sql<number>`CASE WHEN excluded.last_seen > binaries.last_seen THEN excluded.last_seen ELSE binaries.last_seen END`,
               first_seen: sql<number>`CASE WHEN excluded.first_seen < binaries.first_seen THEN excluded.first_seen ELSE binaries.first_seen END`,
-              block_count: eb('binaries.block_count', '+', blocked),
+              block_count: eb('binaries.block_count', '+', eb.ref('excluded.block_count')),
             })),
           )
           .execute();

@@ -11,6 +11,7 @@ import {
   SantaRequestError,
 } from '../../common/santa';
 import type { IncomingEvent } from '../db/events';
+import type { MachinesTable } from '../db/schema';
 import type { Repositories } from '../app';
 
 const RULE_COUNT_KEYS = [
@@ -61,13 +62,19 @@ export function registerSantaRoutes(
         body: Record<string, unknown>,
         machineId: string,
         reply: FastifyReply,
+        machine: MachinesTable,
       ) => Promise<unknown>,
     ) =>
     async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
       const machine = await authenticate(request, reply);
       if (!machine || reply.sent) return reply;
       try {
-        return await work(normalizeKeys(request.body, stage), request.params.machine_id, reply);
+        return await work(
+          normalizeKeys(request.body, stage),
+          request.params.machine_id,
+          reply,
+          machine as MachinesTable,
+        );
       } catch (error) {
         if (error instanceof SantaRequestError)
           return reply.code(400).send({ error: error.message });
@@ -77,7 +84,7 @@ export function registerSantaRoutes(
 
   app.post<{ Params: Params }>(
     '/santa/preflight/:machine_id',
-    handle('preflight', async (body, machineId) => {
+    handle('preflight', async (body, machineId, _reply, machine) => {
       const where = 'preflight';
       const counts: Record<string, number> = {};
       for (const kind of RULE_COUNT_KEYS) {
@@ -86,7 +93,6 @@ export function registerSantaRoutes(
       }
       const clientMode = clientModeName(body.client_mode, where);
       const requestClean = optionalBoolean(body, 'request_clean_sync', where) ?? false;
-      const machine = (await repos.machines.get(machineId))!;
       await repos.rules.expire();
       const clean = requestClean || machine.clean_requested === 1;
       const version = await repos.rules.currentVersion();
@@ -171,8 +177,7 @@ export function registerSantaRoutes(
 
   app.post<{ Params: Params }>(
     '/santa/ruledownload/:machine_id',
-    handle('ruledownload', async (body, machineId, reply) => {
-      const machine = (await repos.machines.get(machineId))!;
+    handle('ruledownload', async (body, machineId, reply, machine) => {
       if (machine.sync_version === null) {
         return reply.code(409).send({ error: 'ruledownload: run preflight first' });
       }
@@ -209,10 +214,9 @@ export function registerSantaRoutes(
 
   app.post<{ Params: Params }>(
     '/santa/postflight/:machine_id',
-    handle('postflight', async (body, machineId, reply) => {
+    handle('postflight', async (body, machineId, reply, machine) => {
       optionalCount(body, 'rules_received', 'postflight');
       optionalCount(body, 'rules_processed', 'postflight');
-      const machine = (await repos.machines.get(machineId))!;
       if (machine.sync_version === null)
         return reply.code(409).send({ error: 'postflight: run preflight first' });
       await repos.machines.update(machineId, {
