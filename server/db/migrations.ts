@@ -177,6 +177,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '004_rule_expiry_index': {
+    async up(db: Kysely<unknown>) {
+      // Every preflight looks for expired rules: an index keeps that a lookup, not a scan.
+      await db.schema
+        .createIndex('rules_expiry')
+        .on('rules')
+        .columns(['deleted', 'expires_at'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -186,6 +186,9 @@ export function registerSantaRoutes(
         throw new SantaRequestError('ruledownload: cursor must be the string this server returned');
       }
       const clean = machine.sync_type === 'CLEAN';
+      // Nothing has changed since this machine's last sync: no query needed.
+      if (!clean && Number(machine.acked_version) >= Number(machine.sync_version))
+        return { rules: [] };
       const rows = await repos.rules.changesFor(
         machineId,
         clean ? 0 : Number(machine.acked_version),
