@@ -14,16 +14,17 @@ const lockRows = (db: Pick<Kysely<unknown>, 'getExecutor'>) =>
 export type RequestState = 'pending' | 'approved' | 'denied' | 'needs-info';
 export type ApprovalScope = 'machine' | 'user' | 'global';
 
-export interface NewRequest {
-  client_request_id: string;
-  requester: string;
-  file_sha256: string;
-  file_path: string;
-  file_name: string;
-  decision: string;
-  execution_time: number | null;
-  justification: string;
-}
+export type NewRequest = Pick<
+  ApprovalRequestsTable,
+  | 'client_request_id'
+  | 'requester'
+  | 'file_sha256'
+  | 'file_path'
+  | 'file_name'
+  | 'decision'
+  | 'execution_time'
+  | 'justification'
+>;
 
 export type RequestRow = Omit<ApprovalRequestsTable, 'id'> & { id: number };
 export type MessageRow = Omit<RequestMessagesTable, 'id'> & { id: number };

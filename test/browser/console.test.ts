@@ -3,32 +3,23 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type Repositories } from '../../server/app';
-import { openServerDatabase, type Db } from '../../server/db/connect';
+import type { Repositories } from '../../server/app';
 import { launchChromium, screenshotPath } from '../helpers/chromium';
-import { tempDir } from '../helpers/files';
+import { startTestServer, type TestServer } from '../helpers/server';
 
 const consoleDir = join(import.meta.dirname, '../../out/console');
 
 describe('helpdesk console in Chromium', () => {
-  const dir = tempDir('console-ui');
-  let db: Db;
+  let server: TestServer;
   let repos: Repositories;
   let base: string;
-  let close: () => Promise<void>;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 
   beforeAll(async () => {
     if (!existsSync(join(consoleDir, 'index.html')))
       throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
-    db = await openServerDatabase(dir.dir);
-    const built = buildApp({ db, enrollmentSecret: 's', consoleDir });
-    repos = built.repos;
-    base = await built.app.listen({ host: '127.0.0.1', port: 0 });
-    close = async () => {
-      await built.app.close();
-      await db.destroy();
-    };
+    server = await startTestServer('sqlite', { consoleDir });
+    ({ repos, base } = server);
     await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
     await repos.machines.enroll('ada-laptop', {
       primary_user: 'ada',
@@ -38,8 +29,7 @@ describe('helpdesk console in Chromium', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await close?.();
-    dir.remove();
+    await server?.close();
   });
 
   it('approves the pending request with two clicks after logging in', async () => {

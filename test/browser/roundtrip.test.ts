@@ -10,17 +10,10 @@ import { SyncScheduler } from '../../main/agent/sync/scheduler';
 import { buildApp } from '../../server/app';
 import { openServerDatabase } from '../../server/db/connect';
 import { launchChromium } from '../helpers/chromium';
+import { until } from '../helpers/wait';
 import { copyExecutable, sha256sum, tempDir } from '../helpers/files';
 
 const consoleDir = join(import.meta.dirname, '../../out/console');
-
-async function until(probe: () => boolean, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('round trip through the console', () => {
   const dir = tempDir('roundtrip-ui');

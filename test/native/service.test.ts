@@ -8,6 +8,7 @@ import { ControlClient } from '../../main/agent/control/client';
 import { startService, type RunningService } from '../../main/agent/service';
 import { copyExecutable, mountTmpfs, run, sha256sum, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
+import { until } from '../helpers/wait';
 
 const root = join(import.meta.dirname, '../..');
 const serviceScript = join(root, 'main/agent/service.ts');
@@ -20,14 +21,6 @@ function collect(child: ChildProcess): { stderr(): string; exit: Promise<number 
     stderr: () => stderr,
     exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
   };
-}
-
-async function waitFor(probe: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('gatehouse --service process', () => {
@@ -85,7 +78,7 @@ describe('gatehouse --service process', () => {
     children.push(listener);
     let out = '';
     listener.stdout.on('data', (data: Buffer) => (out += data.toString()));
-    await waitFor(() => out.includes('bound'), 'the notify socket');
+    await until(() => out.includes('bound'), 'the notify socket');
     return { path, messages: () => out.split('\n').slice(1).filter(Boolean) };
   }
 
@@ -93,10 +86,10 @@ describe('gatehouse --service process', () => {
     writeFileSync(configPath, good('MONITOR'));
     const systemd = await notifySocket();
     const service = startProcess({ NOTIFY_SOCKET: systemd.path, WATCHDOG_USEC: '1000000' });
-    await waitFor(() => service.stderr().includes('gatehouse service'), 'the service to start');
+    await until(() => service.stderr().includes('gatehouse service'), 'the service to start');
     writeFileSync(configPath, '{ "ClientMode": ');
     service.child.kill('SIGHUP');
-    await waitFor(
+    await until(
       () => service.stderr().includes('kept the last good configuration'),
       'the bad reload',
     );
@@ -105,7 +98,7 @@ describe('gatehouse --service process', () => {
       expect((await client.call<{ mode: string }>('status')).mode).toBe('MONITOR');
       writeFileSync(configPath, good('LOCKDOWN'));
       service.child.kill('SIGHUP');
-      await waitFor(
+      await until(
         () => service.stderr().includes('configuration reloaded (LOCKDOWN)'),
         'the good reload',
       );
@@ -113,10 +106,10 @@ describe('gatehouse --service process', () => {
     } finally {
       client.close();
     }
-    await waitFor(() => systemd.messages().includes('WATCHDOG=1'), 'a watchdog ping');
+    await until(() => systemd.messages().includes('WATCHDOG=1'), 'a watchdog ping');
     service.child.kill('SIGTERM');
     expect(await service.exit).toBe(0);
-    await waitFor(() => systemd.messages().includes('STOPPING=1'), 'STOPPING=1');
+    await until(() => systemd.messages().includes('STOPPING=1'), 'STOPPING=1');
     expect(systemd.messages()).toEqual(
       expect.arrayContaining(['READY=1|STATUS=MONITOR', 'RELOADING=1', 'READY=1']),
     );

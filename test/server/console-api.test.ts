@@ -1,33 +1,18 @@
 // The console API's guards, on both engines: no route without a session, no change without the
 // CSRF token, no decision for a viewer, and a limit on failed logins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type Repositories } from '../../server/app';
-import { openServerDatabase, type Db } from '../../server/db/connect';
-import { tempDir } from '../helpers/files';
-import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import type { Repositories } from '../../server/app';
+import { ENGINES, startTestServer, type TestServer } from '../helpers/server';
 
-describe.each(['sqlite', 'postgres'] as const)('console API on %s', (engine) => {
-  const dir = tempDir('console-api');
-  let db: Db;
+describe.each(ENGINES)('console API on %s', (engine) => {
+  let server: TestServer;
   let repos: Repositories;
   let base: string;
-  let close: () => Promise<void>;
-  let postgres: TestPostgres | undefined;
   let requestId: number;
 
   beforeAll(async () => {
-    if (engine === 'postgres') postgres = await startPostgres();
-    db = await openServerDatabase(
-      dir.dir,
-      postgres ? await postgres.database('console') : undefined,
-    );
-    const built = buildApp({ db, enrollmentSecret: 's' });
-    repos = built.repos;
-    base = await built.app.listen({ host: '127.0.0.1', port: 0 });
-    close = async () => {
-      await built.app.close();
-      await db.destroy();
-    };
+    server = await startTestServer(engine);
+    ({ repos, base } = server);
     await repos.users.create('vera', 'viewer-password-1', 'viewer', 'test');
     await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
     await repos.machines.enroll('mac-1', { primary_user: 'ada' });
@@ -44,11 +29,7 @@ describe.each(['sqlite', 'postgres'] as const)('console API on %s', (engine) => 
       })
     ).row.id;
   }, 60_000);
-  afterAll(async () => {
-    await close?.();
-    await postgres?.stop();
-    dir.remove();
-  });
+  afterAll(() => server?.close());
 
   async function call(
     method: string,

@@ -9,6 +9,7 @@ import { SyncScheduler } from '../../main/agent/sync/scheduler';
 import { buildApp } from '../../server/app';
 import { openServerDatabase } from '../../server/db/connect';
 import { PushHub } from '../../server/push';
+import { until } from '../helpers/wait';
 import { copyExecutable, tempDir } from '../helpers/files';
 import { startPostgres } from '../helpers/postgres';
 
@@ -32,14 +33,6 @@ function listen(url: string, token: string) {
     }
   })().catch(() => undefined);
   return { events, status: () => status, stop: () => abort.abort(), done };
-}
-
-async function until(probe: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const cleanups: (() => unknown)[] = [];

@@ -1,35 +1,22 @@
 // Approval requests on both engines: machines create and read only their own; the helpdesk
 // approves (the rule lands in the same transaction), denies or asks; every change is audited.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type Repositories } from '../../server/app';
-import { openServerDatabase, type Db } from '../../server/db/connect';
-import { tempDir } from '../helpers/files';
-import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import type { Repositories } from '../../server/app';
+import type { Db } from '../../server/db/connect';
+import { ENGINES, startTestServer, type TestServer } from '../helpers/server';
 
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 
-describe.each(['sqlite', 'postgres'] as const)('approval requests on %s', (engine) => {
-  const dir = tempDir('requests');
+describe.each(ENGINES)('approval requests on %s', (engine) => {
+  let server: TestServer;
   let db: Db;
   let repos: Repositories;
   let base: string;
-  let close: () => Promise<void>;
-  let postgres: TestPostgres | undefined;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    if (engine === 'postgres') postgres = await startPostgres();
-    db = await openServerDatabase(
-      dir.dir,
-      postgres ? await postgres.database('requests') : undefined,
-    );
-    const built = buildApp({ db, enrollmentSecret: 's' });
-    repos = built.repos;
-    base = await built.app.listen({ host: '127.0.0.1', port: 0 });
-    close = async () => {
-      await built.app.close();
-      await db.destroy();
-    };
+    server = await startTestServer(engine);
+    ({ db, repos, base } = server);
     for (const [machine, user] of [
       ['mac-a', 'ada'],
       ['mac-b', 'bob'],
@@ -38,11 +25,7 @@ describe.each(['sqlite', 'postgres'] as const)('approval requests on %s', (engin
       tokens[machine] = await repos.machines.enroll(machine, { primary_user: user });
     }
   }, 60_000);
-  afterAll(async () => {
-    await close?.();
-    await postgres?.stop();
-    dir.remove();
-  });
+  afterAll(() => server?.close());
 
   async function api(method: string, path: string, machine: string | undefined, body?: unknown) {
     const response = await fetch(`${base}${path}`, {

@@ -3,10 +3,9 @@
 // authorization, and malformed bodies.
 import { gzipSync, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type Repositories } from '../../server/app';
-import { openServerDatabase, type Db } from '../../server/db/connect';
+import type { Repositories } from '../../server/app';
 import { tempDir } from '../helpers/files';
-import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import { ENGINES, startTestServer, type TestServer } from '../helpers/server';
 
 const SECRET = 'enroll-me-please';
 const sha = (n: number) => n.toString(16).padStart(64, '0');
@@ -26,30 +25,16 @@ function restyle(value: unknown, style: Style): unknown {
 }
 
 // Every test runs once per engine, as Kysely's own suite does.
-describe.each(['sqlite', 'postgres'] as const)('Santa sync protocol on %s', (engine) => {
-  const dir = tempDir('server');
-  let db: Db;
+describe.each(ENGINES)('Santa sync protocol on %s', (engine) => {
+  let server: TestServer;
   let base: string;
   let repos: Repositories;
-  let close: () => Promise<void>;
-  let postgres: TestPostgres | undefined;
 
   beforeAll(async () => {
-    if (engine === 'postgres') postgres = await startPostgres();
-    db = await openServerDatabase(dir.dir, postgres ? await postgres.database('sync') : undefined);
-    const built = buildApp({ db, enrollmentSecret: SECRET, pageSize: 2 });
-    repos = built.repos;
-    base = await built.app.listen({ host: '127.0.0.1', port: 0 });
-    close = async () => {
-      await built.app.close();
-      await db.destroy();
-    };
+    server = await startTestServer(engine, { enrollmentSecret: SECRET, pageSize: 2 });
+    ({ base, repos } = server);
   }, 60_000);
-  afterAll(async () => {
-    await close?.();
-    await postgres?.stop();
-    dir.remove();
-  });
+  afterAll(() => server?.close());
 
   async function send(
     path: string,
