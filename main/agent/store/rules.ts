@@ -52,6 +52,7 @@ export class RuleStore {
   readonly #db: Db;
   #static = new Map<string, StaticRule>();
   readonly #listeners = new Set<RuleListener>();
+  #hash: string | undefined;
 
   constructor(db: Db, staticRules: readonly StaticRule[] = []) {
     this.#db = db;
@@ -138,6 +139,7 @@ export class RuleStore {
       }
       for (let i = 0; i < batch.length; i += 9) insertOne.run(...batch.slice(i, i + 9));
     })();
+    this.#hash = undefined;
     this.#emit(touched, outcome);
     return { put: putCount, removed: removedCount };
   }
@@ -151,6 +153,7 @@ export class RuleStore {
       this.#db.prepare('DELETE FROM rules WHERE source = ?').run(source);
       this.apply(rules, source);
     })();
+    this.#hash = undefined;
     this.#emit(before.map((row) => key(row.rule_type, row.identifier)));
   }
 
@@ -161,6 +164,7 @@ export class RuleStore {
         'DELETE FROM rules WHERE expires_at IS NOT NULL AND expires_at <= ? RETURNING rule_type, identifier',
       )
       .all(now) as Row[];
+    if (rows.length > 0) this.#hash = undefined;
     this.#emit(rows.map((row) => key(row.rule_type, row.identifier)));
     return rows.length;
   }
@@ -256,13 +260,17 @@ export class RuleStore {
 
   /** Order-independent digest of the rule set: the same rules give the same hash however added. */
   rulesHash(): string {
+    // Every sync asks twice; with a million rules a hash is a second of work, so it is kept until
+    // the stored rules change.
+    if (this.#hash !== undefined) return this.#hash;
     const hash = createHash('sha256');
     for (const row of this.#db
       .prepare('SELECT rule_type, identifier, policy FROM rules ORDER BY rule_type, identifier')
       .iterate() as IterableIterator<Row>) {
       hash.update(`${row.rule_type}\t${row.identifier}\t${row.policy}\n`);
     }
-    return hash.digest('hex');
+    this.#hash = hash.digest('hex');
+    return this.#hash;
   }
 
   /** Tells listeners what the effective table now says for each touched target. */
