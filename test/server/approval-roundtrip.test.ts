@@ -106,6 +106,7 @@ describe('approval round trip (fake exec source, real backend, real socket)', ()
     expect(await agent.monitor.inject(tool, me)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(pushed.filter((p) => p.method === 'request').map((p) => p.params.state)).toEqual([
+      'queued',
       'pending',
       'approved',
     ]);

@@ -326,7 +326,9 @@ export class ControlServer {
           if (!event || (event.uid !== caller.uid && !isRoot(caller))) {
             throw new RpcError(ERROR.notFound, `no event ${eventId} of yours`);
           }
-          return agent.requests.create(eventId, caller.uid, justification);
+          const created = agent.requests.create(eventId, caller.uid, justification);
+          agent.requestChanged(created); // the user's other windows hear of it; the sync sends it
+          return created;
         },
       },
       'requests.list': {

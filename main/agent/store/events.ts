@@ -142,13 +142,14 @@ export class EventStore {
   }
 
   /**
-   * After the server has accepted them (HTTP 200): uploaded events are deleted, except those an
-   * approval request still points at, which are only marked.
+   * After the server has accepted them (HTTP 200). Allow events are deleted; blocks are kept,
+   * marked uploaded, because the user may still ask for approval of one (the block dialog holds
+   * its id); the store's limit retires them later, uploaded ones first.
    */
   markUploaded(ids: readonly number[]): void {
     const mark = this.#db.prepare('UPDATE events SET uploaded = 1 WHERE id = ?');
     const drop = this.#db.prepare(
-      'DELETE FROM events WHERE id = ? AND id NOT IN (SELECT event_id FROM requests)',
+      "DELETE FROM events WHERE id = ? AND decision NOT LIKE 'BLOCK_%' AND id NOT IN (SELECT event_id FROM requests)",
     );
     this.#db.transaction(() => {
       for (const id of ids) {
@@ -170,12 +171,12 @@ export class EventStore {
     const { n } = this.#db.prepare('SELECT count(*) AS n FROM events').get() as { n: number };
     const excess = n - this.#limit;
     if (excess <= 0) return;
-    // Allows go first (oldest first), blocks only when nothing else is left; events with a pending
-    // approval request are kept.
+    // Uploaded events go first, then allows (oldest first), blocks only when nothing else is
+    // left; events with an approval request are kept.
     const victims = this.#db
       .prepare(
         `SELECT id FROM events WHERE id NOT IN (SELECT event_id FROM requests)
-         ORDER BY (decision LIKE 'ALLOW_%') DESC, id ASC LIMIT ?`,
+         ORDER BY uploaded DESC, (decision LIKE 'ALLOW_%') DESC, id ASC LIMIT ?`,
       )
       .all(excess) as { id: number }[];
     const remove = this.#db.prepare('DELETE FROM events WHERE id = ?');

@@ -60,7 +60,7 @@ export class SyncScheduler {
   #lastBlockSync = 0;
   #stopped = false;
   #push: PushStream | undefined;
-  #pushAgain = false;
+  #followUp: Promise<SyncResult | undefined> | undefined;
   lastError: string | undefined;
 
   constructor(agent: Agent) {
@@ -70,6 +70,9 @@ export class SyncScheduler {
   start(firstDelayMs = 15_000): void {
     this.#schedule(firstDelayMs);
     this.#agent.onMessage((message) => {
+      // A request the user just wrote goes to the helpdesk at once.
+      if (message.kind === 'request' && message.request.state === 'queued')
+        return this.#schedule(200);
       if (message.kind !== 'event' || !message.event.decision.startsWith('BLOCK_')) return;
       const now = Date.now();
       if (now - this.#lastBlockSync < 60_000) return;
@@ -88,27 +91,22 @@ export class SyncScheduler {
     return this.#push?.connected ?? false;
   }
 
-  /** Runs a sync now (or joins the one running). */
+  /**
+   * Runs a sync now; when one is already running, runs another right after it, so that whatever
+   * changed meanwhile (a request just written, a push) is not left for the next interval.
+   */
   syncNow(): Promise<SyncResult | undefined> {
-    this.#running ??= this.#run().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
-  }
-
-  /** A push arrived: sync now, and once more after a sync already running, so nothing is missed. */
-  #onPush(): void {
-    if (this.#running) {
-      if (!this.#pushAgain) {
-        this.#pushAgain = true;
-        void this.#running.then(() => {
-          this.#pushAgain = false;
-          void this.syncNow();
-        });
-      }
-      return;
+    if (!this.#running) {
+      this.#running = this.#run().finally(() => {
+        this.#running = undefined;
+      });
+      return this.#running;
     }
-    void this.syncNow();
+    this.#followUp ??= this.#running.then(() => {
+      this.#followUp = undefined;
+      return this.syncNow();
+    });
+    return this.#followUp;
   }
 
   async #run(): Promise<SyncResult | undefined> {
@@ -130,7 +128,7 @@ export class SyncScheduler {
             `../api/v1/machines/${encodeURIComponent(config.machineId)}/stream`,
             base,
           );
-          this.#push = new PushStream(url, token, () => this.#onPush());
+          this.#push = new PushStream(url, token, () => void this.syncNow());
           this.#push.start();
         }
       }
