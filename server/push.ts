@@ -6,7 +6,8 @@ import pg from 'pg';
 
 export type PushKind = 'rules-changed' | 'request-updated';
 /** Which machines: all of them, some by id, or those whose primary user is one of these. */
-export type PushTarget = { all: true } | { machines: string[] } | { users: string[] };
+export type PushTarget =
+  { all: true } | { machines: string[] } | { users: string[] } | { tags: string[] };
 export interface PushMessage {
   readonly kind: PushKind;
   readonly target: PushTarget;
@@ -16,6 +17,7 @@ export interface PushMessage {
 type Subscriber = {
   machineId: string;
   primaryUser: string | null;
+  tags: readonly string[];
   send(message: PushMessage): void;
 };
 
@@ -79,7 +81,8 @@ export class PushHub {
         ('machines' in target && target.machines.includes(subscriber.machineId)) ||
         ('users' in target &&
           subscriber.primaryUser !== null &&
-          target.users.includes(subscriber.primaryUser));
+          target.users.includes(subscriber.primaryUser)) ||
+        ('tags' in target && target.tags.some((tag) => subscriber.tags.includes(tag)));
       if (hit) subscriber.send(message);
     }
   }
@@ -89,5 +92,6 @@ export class PushHub {
 export function ruleTarget(scope: string, scopeValue: string | null): PushTarget {
   if (scope === 'machine' && scopeValue) return { machines: [scopeValue] };
   if (scope === 'user' && scopeValue) return { users: [scopeValue] };
+  if (scope === 'tag' && scopeValue) return { tags: [scopeValue] };
   return { all: true };
 }

@@ -14,6 +14,7 @@ export interface MachineFacts {
   model_identifier?: string | undefined;
   agent_version?: string | undefined;
   primary_user?: string | undefined;
+  tags?: string[] | undefined;
 }
 
 export class MachineRepository {
@@ -22,7 +23,8 @@ export class MachineRepository {
   /** Enrolls (or re-enrolls) a machine; returns its new token, shown only this once. */
   async enroll(machineId: string, facts: MachineFacts, now = Date.now()): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    const row = { token_hash: hashToken(token), ...facts };
+    const { tags, ...rest } = facts;
+    const row = { token_hash: hashToken(token), ...rest, tags: JSON.stringify(tags ?? []) };
     await this.db
       .insertInto('machines')
       .values({

@@ -187,6 +187,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '005_machine_tags': {
+    async up(db: Kysely<unknown>) {
+      // JSON list of tag names; a tag-scoped rule reaches every machine that carries the tag.
+      await db.schema
+        .alterTable('machines')
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -11,7 +11,7 @@ export interface NewRule {
   policy: string;
   custom_msg?: string | null;
   custom_url?: string | null;
-  scope: 'global' | 'machine' | 'user';
+  scope: 'global' | 'machine' | 'user' | 'tag';
   scope_value?: string | null;
   expires_at?: number | null;
   comment?: string | null;
@@ -116,6 +116,7 @@ export class RuleRepository {
     limit: number,
     clean: boolean,
     primaryUser: string | null = null,
+    tags: readonly string[] = [],
   ): Promise<RuleRow[]> {
     let query = this.db
       .selectFrom('rules')
@@ -129,6 +130,10 @@ export class RuleRepository {
           // A user-scoped rule reaches the machines whose primary user that is.
           ...(primaryUser
             ? [eb.and([eb('scope', '=', 'user'), eb('scope_value', '=', primaryUser)])]
+            : []),
+          // A tag-scoped rule reaches every machine that carries the tag.
+          ...(tags.length > 0
+            ? [eb.and([eb('scope', '=', 'tag'), eb('scope_value', 'in', [...tags])])]
             : []),
         ]),
       );

@@ -24,6 +24,8 @@ export interface MachinesTable {
   sync_version: number | null;
   /** A clean sync is owed until one completes. */
   clean_requested: number;
+  /** JSON list of tag names. */
+  tags: string;
 }
 
 export interface RulesTable {
@@ -33,7 +35,7 @@ export interface RulesTable {
   policy: string;
   custom_msg: string | null;
   custom_url: string | null;
-  scope: string; // 'global' | 'machine'
+  scope: string; // 'global' | 'machine' | 'user' | 'tag'
   scope_value: string | null;
   expires_at: number | null;
   comment: string | null;

@@ -291,8 +291,8 @@ export function registerConsoleRoutes(
           'policy must be ALLOWLIST, ALLOWLIST_COMPILER, BLOCKLIST or SILENT_BLOCKLIST',
         );
       const scope = b.scope ?? 'global';
-      if (scope !== 'global' && scope !== 'machine' && scope !== 'user')
-        throw new RequestError(400, 'scope must be global, machine or user');
+      if (scope !== 'global' && scope !== 'machine' && scope !== 'user' && scope !== 'tag')
+        throw new RequestError(400, 'scope must be global, machine, user or tag');
       const id = await repos.rules.put({
         identifier: ruleType === 'BINARY' ? identifier.toLowerCase() : identifier,
         rule_type: String(ruleType),

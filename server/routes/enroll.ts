@@ -31,7 +31,18 @@ export function registerEnrollRoutes(
           'enroll: machine_id is required: letters, digits and . _ : - only',
         );
       }
+      const tags = body.tags ?? [];
+      if (
+        !Array.isArray(tags) ||
+        tags.length > 50 ||
+        tags.some((tag) => typeof tag !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(tag))
+      ) {
+        throw new SantaRequestError(
+          'enroll: tags must be a list of at most 50 names (letters, digits and . _ - only)',
+        );
+      }
       const token = await repos.machines.enroll(machineId, {
+        tags: tags as string[],
         serial_num: optionalString(body, 'serial_num', where),
         hostname: optionalString(body, 'hostname', where),
         os_version: optionalString(body, 'os_version', where),

@@ -197,6 +197,7 @@ export function registerSantaRoutes(
         options.pageSize + 1,
         clean,
         machine.primary_user,
+        JSON.parse(machine.tags) as string[],
       );
       const page = rows.slice(0, options.pageSize);
       return {

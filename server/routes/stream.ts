@@ -37,6 +37,7 @@ export function registerStreamRoutes(
       const unsubscribe = hub.subscribe({
         machineId: machine.machine_id,
         primaryUser: machine.primary_user,
+        tags: JSON.parse(machine.tags) as string[],
         send,
       });
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);

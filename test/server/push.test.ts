@@ -12,6 +12,7 @@ import { PushHub } from '../../server/push';
 import { until } from '../helpers/wait';
 import { copyExecutable, tempDir } from '../helpers/files';
 import { startPostgres } from '../helpers/postgres';
+import { startTestServer } from '../helpers/server';
 
 /** Reads an SSE stream, collecting event names until stopped. */
 function listen(url: string, token: string) {
@@ -74,9 +75,35 @@ describe('push stream', () => {
       scope_value: 'ada',
       created_by: 't',
     });
+    await repos.rules.put({
+      identifier: 'c'.repeat(64),
+      rule_type: 'BINARY',
+      policy: 'ALLOWLIST',
+      scope: 'tag',
+      scope_value: 'not-this-machine',
+      created_by: 't',
+    });
     await until(() => stream.events.length >= 1, 'a push');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(stream.events).toEqual(['rules-changed']); // the other machine's rule was not announced here
+  });
+
+  it('tells the machines that carry a tag of a rule for that tag', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.close());
+    const token = await server.repos.machines.enroll('push-tagged', { tags: ['build-servers'] });
+    const stream = listen(`${server.base}/api/v1/machines/push-tagged/stream`, token);
+    cleanups.push(() => stream.stop());
+    await until(() => server.repos.push.connected === 1, 'the stream to connect');
+    await server.repos.rules.put({
+      identifier: 'd'.repeat(64),
+      rule_type: 'BINARY',
+      policy: 'ALLOWLIST',
+      scope: 'tag',
+      scope_value: 'build-servers',
+      created_by: 't',
+    });
+    await until(() => stream.events.includes('rules-changed'), 'the push for the tag');
   });
 
   it('reaches a machine connected to another server process, through PostgreSQL', async () => {

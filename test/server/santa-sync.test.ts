@@ -230,6 +230,42 @@ describe.each(ENGINES)('Santa sync protocol on %s', (engine) => {
     await repos.rules.remove(id);
   });
 
+  it('delivers a tag-scoped rule only to machines that carry the tag', async () => {
+    const tagged = await send('/api/v1/enroll', {
+      enrollment_secret: SECRET,
+      machine_id: 'm-tag-1',
+      tags: ['build-servers'],
+    });
+    const plain = await enroll('m-tag-2');
+    const id = await repos.rules.put({
+      identifier: sha(77),
+      rule_type: 'BINARY',
+      policy: 'ALLOWLIST',
+      scope: 'tag',
+      scope_value: 'build-servers',
+      created_by: 'test',
+    });
+    const withTag = await sync('m-tag-1', tagged.body.token as string, {
+      encoding: 'identity',
+      style: 'snake',
+    });
+    const without = await sync('m-tag-2', plain, { encoding: 'identity', style: 'snake' });
+    expect(withTag.rules.map((rule) => rule.identifier)).toContain(sha(77));
+    expect(without.rules.map((rule) => rule.identifier)).not.toContain(sha(77));
+    await repos.rules.remove(id);
+    const bad = await send('/api/v1/enroll', {
+      enrollment_secret: SECRET,
+      machine_id: 'm-tag-3',
+      tags: ['has spaces'],
+    });
+    expect(bad).toEqual({
+      status: 400,
+      body: {
+        error: 'enroll: tags must be a list of at most 50 names (letters, digits and . _ - only)',
+      },
+    });
+  });
+
   it('removes an expired rule from each machine that had it, at its next sync', async () => {
     const token = await enroll('m-expiry');
     await repos.rules.put({
