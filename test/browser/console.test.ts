@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../server/app';
 import { launchChromium, screenshotPath } from '../helpers/chromium';
+import { openRequestInConsole } from '../helpers/console-page';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const consoleDir = join(import.meta.dirname, '../../out/console');
@@ -46,11 +47,7 @@ describe('helpdesk console in Chromium', () => {
     const page = await browser.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${base}/console`);
-    await page.getByLabel('User').fill('grace');
-    await page.getByLabel('Password').fill('helpdesk-password-1');
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: /release-tool/ }).click();
+    await openRequestInConsole(page, base, 'release-tool');
     await expect
       .poll(() => page.locator('.justification').textContent())
       .toBe('I need this to cut the release tonight.');

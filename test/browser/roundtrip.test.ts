@@ -4,12 +4,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Agent } from '../../main/agent/agent';
-import { parseConfig } from '../../main/agent/config/config';
-import { SyncScheduler } from '../../main/agent/sync/scheduler';
 import { buildApp } from '../../server/app';
 import { openServerDatabase } from '../../server/db/connect';
+import { startSyncingAgent } from '../helpers/agent';
 import { launchChromium } from '../helpers/chromium';
+import { openRequestInConsole } from '../helpers/console-page';
 import { until } from '../helpers/wait';
 import { copyExecutable, sha256sum, tempDir } from '../helpers/files';
 
@@ -35,25 +34,11 @@ describe('round trip through the console', () => {
     });
     await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
 
-    const { config } = parseConfig(
-      JSON.stringify({
-        ClientMode: 'LOCKDOWN',
-        StateDir: join(dir.dir, 'agent'),
-        MachineID: 'ada-laptop',
-        MachineOwner: 'ada',
-        SyncBaseURL: `${base}/santa/`,
-        EnrollmentSecret: 'team-secret',
-      }),
-      '/t',
-      () => 'm',
-    );
-    const agent = new Agent(config, { backend: 'fake' });
-    agent.start();
-    cleanups.push(() => agent.stop());
-    const scheduler = new SyncScheduler(agent);
-    scheduler.start(0);
-    cleanups.push(() => scheduler.stop());
-    await until(() => scheduler.pushConnected, 'the push stream');
+    const { agent, scheduler, stop } = await startSyncingAgent(dir.dir, base, {
+      MachineID: 'ada-laptop',
+      MachineOwner: 'ada',
+    });
+    cleanups.push(stop);
 
     const ada = { pid: 9001, ppid: 1, uid: 1000, gid: 1000 };
     const tool = copyExecutable(
@@ -74,11 +59,7 @@ describe('round trip through the console', () => {
     const browser = await launchChromium();
     cleanups.push(() => browser.close());
     const page = await browser.context.newPage();
-    await page.goto(`${base}/console`);
-    await page.getByLabel('User').fill('grace');
-    await page.getByLabel('Password').fill('helpdesk-password-1');
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: /release-tool/ }).click();
+    await openRequestInConsole(page, base, 'release-tool');
     await expect
       .poll(() => page.locator('.justification').textContent())
       .toBe('I need this to cut the release tonight.');

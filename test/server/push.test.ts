@@ -1,11 +1,8 @@
 // Push: a machine's event stream hears of rule changes and request updates; on PostgreSQL, from
 // any server process (LISTEN/NOTIFY). And the agent, nudged, syncs by itself.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Agent } from '../../main/agent/agent';
-import { parseConfig } from '../../main/agent/config/config';
-import { SyncScheduler } from '../../main/agent/sync/scheduler';
+import { startSyncingAgent } from '../helpers/agent';
 import { buildApp } from '../../server/app';
 import { openServerDatabase } from '../../server/db/connect';
 import { PushHub } from '../../server/push';
@@ -154,26 +151,10 @@ describe('push stream', () => {
       await app.close();
       await db.destroy();
     });
-    const configPath = join(dir.dir, 'config.json');
-    writeFileSync(configPath, '{}');
-    const { config } = parseConfig(
-      JSON.stringify({
-        ClientMode: 'LOCKDOWN',
-        StateDir: join(dir.dir, 'agent'),
-        MachineID: 'push-agent',
-        SyncBaseURL: `${base}/santa/`,
-        EnrollmentSecret: 'team-secret',
-      }),
-      configPath,
-      () => 'm',
-    );
-    const agent = new Agent(config, { backend: 'fake' });
-    agent.start();
-    cleanups.push(() => agent.stop());
-    const scheduler = new SyncScheduler(agent);
-    scheduler.start(0);
-    cleanups.push(() => scheduler.stop());
-    await until(() => scheduler.pushConnected, 'the push stream');
+    const { agent, scheduler, stop } = await startSyncingAgent(dir.dir, base, {
+      MachineID: 'push-agent',
+    });
+    cleanups.push(stop);
 
     const who = { pid: 8001, ppid: 1, uid: 1000, gid: 1000 };
     const tool = copyExecutable('/bin/true', join(dir.dir, 'pushed-tool'), `push-${Date.now()}`);
