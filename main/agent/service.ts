@@ -105,7 +105,35 @@ export async function runService(argv: readonly string[]): Promise<number> {
     console.error(parsed);
     return 2;
   }
-  let service: RunningService;
+  // Signal handlers come first: a SIGHUP that arrives while the service is starting must not
+  // take the default action (terminate), and a SIGTERM then stops it once it is up.
+  let service: RunningService | undefined;
+  let stopRequested: string | undefined;
+  let finish: (code: number) => void = () => undefined;
+  const stop = (signal: string) => {
+    if (!service) {
+      stopRequested = signal;
+      return;
+    }
+    console.error(`gatehouse service: ${signal}, stopping`);
+    void service.stop().then(() => finish(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (!service) return; // still starting: the configuration is being read anyway
+    nativeAddon().notifySystemd('RELOADING=1');
+    try {
+      const { config, warnings } = loadConfig(parsed.configPath);
+      for (const line of [...warnings, ...service.agent.reload(config)]) console.error(line);
+      console.error(`gatehouse service: configuration reloaded (${config.clientMode})`);
+    } catch (error) {
+      console.error(
+        `${(error as Error).message}\ngatehouse service: kept the last good configuration`,
+      );
+    }
+    nativeAddon().notifySystemd('READY=1');
+  });
   try {
     service = await startService(parsed.configPath, parsed.backend);
   } catch (error) {
@@ -117,25 +145,8 @@ export async function runService(argv: readonly string[]): Promise<number> {
     return error instanceof ConfigError ? 78 : 1; // 78: EX_CONFIG, as systemd expects
   }
   return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      console.error(`gatehouse service: ${signal}, stopping`);
-      void service.stop().then(() => resolve(0));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      nativeAddon().notifySystemd('RELOADING=1');
-      try {
-        const { config, warnings } = loadConfig(parsed.configPath);
-        for (const line of [...warnings, ...service.agent.reload(config)]) console.error(line);
-        console.error(`gatehouse service: configuration reloaded (${config.clientMode})`);
-      } catch (error) {
-        console.error(
-          `${(error as Error).message}\ngatehouse service: kept the last good configuration`,
-        );
-      }
-      nativeAddon().notifySystemd('READY=1');
-    });
+    finish = resolve;
+    if (stopRequested) stop(stopRequested);
   });
 }
 

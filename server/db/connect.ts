@@ -19,7 +19,17 @@ export async function openServerDatabase(dataDir: string, databaseUrl?: string):
       );
     }
     dialect = new PostgresDialect({
-      pool: new pg.Pool({ connectionString: databaseUrl, max: 10 }),
+      pool: (() => {
+        const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+        // An idle connection the database closed (restart, failover) is replaced on next use;
+        // it must not take the server down.
+        pool.on('error', (error) =>
+          console.error(
+            `server: a database connection was lost (${error.message}); reconnecting on next use`,
+          ),
+        );
+        return pool;
+      })(),
     });
   } else {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
