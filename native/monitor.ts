@@ -116,9 +116,9 @@ export function validateMonitorOptions(options: unknown): string[] {
 
 export type DecisionListener = (decision: ExecDecision) => void;
 
-/** BINARY rules in bulk: 64 hex digits per rule, one policy byte per rule (see POLICY_CODES). */
+/** BINARY rules in bulk: 32 SHA-256 bytes and one policy byte per rule (see POLICY_CODES). */
 export interface BinaryRuleChunk {
-  readonly hex: string;
+  readonly digests: Uint8Array;
   readonly policies: Uint8Array;
 }
 
@@ -181,7 +181,7 @@ export class ExecMonitor {
     );
     // The whole table is in place before the kernel is asked to send anything.
     raw.setRules(initialRules);
-    for (const chunk of binaryRules) raw.addBinaryRules(chunk.hex, chunk.policies);
+    for (const chunk of binaryRules) raw.addBinaryRules(chunk.digests, chunk.policies);
     if (packages) raw.setPackages(true, packages.paths.join('\0'), packages.md5);
     raw.start();
     this.#raw = raw;
@@ -217,6 +217,12 @@ export class ExecMonitor {
   /** Applies puts and removals in one step; caches and kernel ignore marks are flushed. */
   applyRuleChanges(delta: readonly RuleChange[]): void {
     this.#running('applyRuleChanges').applyRuleChanges(delta);
+  }
+
+  /** Puts BINARY rules in bulk (a large sync); caches and kernel ignore marks are flushed. */
+  addBinaryRules(chunks: Iterable<BinaryRuleChunk>): void {
+    const raw = this.#running('addBinaryRules');
+    for (const chunk of chunks) raw.addBinaryRules(chunk.digests, chunk.policies);
   }
 
   setMode(mode: ClientMode, failClosed = false): void {

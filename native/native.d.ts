@@ -87,8 +87,8 @@ export interface RawMonitor {
   setDeadline(ms: number): void;
   setRules(rules: readonly RuleIdentity[]): void;
   setScopes(scopes: RawScopes): void;
-  /** n SHA-256s as 64·n hex digits and n policy bytes (0 ALLOWLIST … 3 SILENT_BLOCKLIST). */
-  addBinaryRules(hex: string, policies: Uint8Array): void;
+  /** n SHA-256s as 32·n bytes and n policy bytes (0 ALLOWLIST … 3 SILENT_BLOCKLIST). */
+  addBinaryRules(digests: Uint8Array, policies: Uint8Array): void;
   /** Package trust: paths joined by NUL, 16 MD5 bytes per path. */
   setPackages(enabled: boolean, paths: string, md5s: Uint8Array): void;
   applyRuleChanges(changes: readonly RuleChange[]): void;

@@ -116,7 +116,11 @@ export class Agent {
       this.#packageTimer.unref();
     }
     this.#unsubscribe.push(
-      this.rules.onChange((delta) => this.monitor.running && this.monitor.applyRuleChanges(delta)),
+      this.rules.onChange((delta, bulk) => {
+        if (!this.monitor.running) return;
+        if (delta.length > 0) this.monitor.applyRuleChanges(delta);
+        if (bulk.length > 0) this.monitor.addBinaryRules(bulk);
+      }),
       this.monitor.onDecision((decision) => this.#record(decision)),
     );
     this.#expiryTimer = setInterval(() => this.rules.expire(), 60_000);

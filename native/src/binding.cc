@@ -323,24 +323,26 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   // they join the table the monitor starts with; after, they are added in one step.
   Napi::Value AddBinaryRules(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsString() || !info[1].IsTypedArray()) {
-      return ThrowType(env, "addBinaryRules(hex, policies): a string and a Uint8Array are required");
+    if (!info[0].IsTypedArray() || !info[1].IsTypedArray()) {
+      return ThrowType(env, "addBinaryRules(digests, policies): two Uint8Arrays are required");
     }
-    const std::string hex = info[0].As<Napi::String>().Utf8Value();
+    Napi::Uint8Array digests = info[0].As<Napi::Uint8Array>();
     Napi::Uint8Array policies = info[1].As<Napi::Uint8Array>();
-    if (hex.size() != policies.ElementLength() * 64) {
-      return ThrowType(env, "addBinaryRules: need 64 hex digits per policy byte");
+    if (digests.ElementLength() != policies.ElementLength() * 32) {
+      return ThrowType(env, "addBinaryRules: need 32 digest bytes per policy byte");
     }
     std::vector<std::pair<Digest, Policy>> rules(policies.ElementLength());
     for (size_t i = 0; i < rules.size(); ++i) {
-      if (!FromHex(hex.substr(i * 64, 64), &rules[i].first) || policies[i] > 3) {
-        return ThrowType(env, "addBinaryRules: rule " + std::to_string(i) + " is malformed");
+      if (policies[i] > 3) {
+        return ThrowType(env, "addBinaryRules: rule " + std::to_string(i) + " has no such policy");
       }
+      std::memcpy(rules[i].first.data(), digests.Data() + i * 32, 32);
       rules[i].second = static_cast<Policy>(policies[i]);
     }
     if (authorizer_) {
       authorizer_->PutBinaryRules(rules);
     } else {
+      pending_rules_.ReserveMoreBinary(rules.size());
       for (const auto& [digest, policy] : rules) pending_rules_.PutBinary(digest, policy);
     }
     return env.Undefined();

@@ -7,7 +7,7 @@ import { Agent } from '../../main/agent/agent';
 import { parseConfig, type AgentConfig } from '../../main/agent/config/config';
 import { openDatabase } from '../../main/agent/store/database';
 import { EventStore } from '../../main/agent/store/events';
-import { RuleStore } from '../../main/agent/store/rules';
+import { RuleStore, type StoreChange } from '../../main/agent/store/rules';
 import { copyExecutable, sha256sum, tempDir } from '../helpers/files';
 
 const cleanups: (() => void)[] = [];
@@ -46,6 +46,60 @@ describe('rule store', () => {
       ],
       [{ type: 'BINARY', identifier: sha(1), policy: 'REMOVE' }],
     ]);
+  });
+
+  it('refuses a change holding a malformed BINARY identifier, and keeps none of it', () => {
+    const db = openDatabase(scratch());
+    cleanups.push(() => db.close());
+    const store = new RuleStore(db);
+    for (const listening of [false, true]) {
+      if (listening) store.onChange(() => undefined);
+      expect(() =>
+        store.apply(
+          [
+            { type: 'BINARY', identifier: sha(1), policy: 'ALLOWLIST' },
+            { type: 'BINARY', identifier: `${sha(2).slice(1)}g`, policy: 'ALLOWLIST' },
+          ],
+          'sync',
+        ),
+      ).toThrow(/BINARY identifier "0+2g?".*not a SHA-256.*no rule of this change was applied/);
+      expect(store.counts().BINARY).toBe(0);
+    }
+  });
+
+  it('keeps the last change to each target in a large change, whatever the case or order', () => {
+    const db = openDatabase(scratch());
+    cleanups.push(() => db.close());
+    const store = new RuleStore(db);
+    // 3,000 targets, each named up to three times (upper and lower case), shuffled; the last
+    // change given for a target is the one that must hold.
+    const changes: StoreChange[] = [];
+    const expected = new Map<string, string>();
+    const policies = ['ALLOWLIST', 'BLOCKLIST', 'REMOVE'] as const;
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 3; round++) {
+      for (let n = 0; n < 3_000; n++) {
+        if (round > 0 && random() < 0.5) continue;
+        // Shares its leading digits with its neighbours, so the full comparison is needed too.
+        const identifier = `${(n >> 4).toString(16).padStart(8, '0')}${sha(n).slice(8)}`;
+        const policy = policies[Math.floor(random() * 3)]!;
+        changes.push({
+          type: 'BINARY',
+          identifier: random() < 0.5 ? identifier.toUpperCase() : identifier,
+          policy,
+        });
+        expected.set(identifier, policy);
+      }
+    }
+    store.apply(changes, 'sync');
+    const kept = [...expected].filter(([, policy]) => policy !== 'REMOVE');
+    expect(store.counts().BINARY).toBe(kept.length);
+    for (const [identifier, policy] of expected)
+      expect(store.get('BINARY', identifier)?.policy ?? 'REMOVE').toBe(policy);
+    expect(store.list(10_000).map((rule) => rule.identifier)).toEqual(
+      kept.map(([identifier]) => identifier).sort(),
+    );
   });
 
   it('lets static rules win over synced ones for the same target', () => {
@@ -215,6 +269,50 @@ describe('agent with the fake exec source', () => {
       monitorRunning: true,
       ruleCounts: { BINARY: 1 },
     });
+  });
+
+  it('hands a large sync to the native table in bulk, and a clean sync removes what it lacks', async () => {
+    const dir = scratch();
+    const [kept, dropped, shadowed] = ['kept', 'dropped', 'shadowed'].map((name) =>
+      copyExecutable('/bin/true', join(dir, name), `${name}-${Date.now()}`),
+    ) as [string, string, string];
+    // A static BLOCKLIST rule wins over the synced ALLOWLIST for the same binary.
+    const agent = new Agent(
+      config({
+        StaticRules: [
+          { identifier: sha256sum(shadowed), policy: 'BLOCKLIST', rule_type: 'BINARY' },
+        ],
+      }),
+      { backend: 'fake' },
+    );
+    agent.start();
+    cleanups.push(() => agent.stop());
+    const who = { pid: 4243, ppid: 1, uid: 1000, gid: 1000 };
+    const many = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        type: 'BINARY' as const,
+        identifier: sha(from + i),
+        policy: 'ALLOWLIST' as const,
+      }));
+    const allow = (path: string) => ({
+      type: 'BINARY' as const,
+      identifier: sha256sum(path),
+      policy: 'ALLOWLIST' as const,
+    });
+    const bulk: number[] = [];
+    agent.rules.onChange((_delta, chunks) => bulk.push(chunks.length));
+    agent.rules.replace([...many(1, 5_000), allow(kept), allow(dropped), allow(shadowed)], 'sync');
+    expect(bulk).toEqual([1]);
+    expect(agent.monitor.metrics().rules).toBe(5_003);
+    expect(await agent.monitor.inject(kept, who)).toBe(true);
+    expect(await agent.monitor.inject(dropped, who)).toBe(true);
+    expect(await agent.monitor.inject(shadowed, who)).toBe(false);
+    agent.rules.replace([...many(2_001, 5_000), allow(kept)], 'sync');
+    expect(agent.monitor.metrics().rules).toBe(5_002);
+    expect(await agent.monitor.inject(kept, who)).toBe(true);
+    expect(await agent.monitor.inject(dropped, who)).toBe(false);
+    expect(await agent.monitor.inject(shadowed, who)).toBe(false);
+    expect(agent.rules.counts().BINARY).toBe(5_002);
   });
 
   it('trusts a package-managed file only while it matches what its package installed', async () => {

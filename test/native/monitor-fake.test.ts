@@ -1,8 +1,14 @@
 // The native authorizer driven by scripted execs: everything but the kernel, without root.
+import { createHash } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExecMonitor, type ExecDecision, type ExecMonitorOptions } from '../../native/index';
+import {
+  ExecMonitor,
+  POLICY_CODES,
+  type ExecDecision,
+  type ExecMonitorOptions,
+} from '../../native/index';
 import { copyExecutable, sha256sum, sparseExecutable, tempDir } from '../helpers/files';
 
 const OTHER_PROCESS = { pid: 999_999, ppid: 1, uid: 1000, gid: 1000 };
@@ -192,6 +198,44 @@ describe('ExecMonitor on the fake backend', () => {
     );
     expect(m.pendingAnswers).toBe(0);
     expect(m.kernelSkips).toBe(9);
+  });
+
+  it('keeps a bulk table exact through growth, removals and re-adds', async () => {
+    const { monitor } = start({ mode: 'LOCKDOWN' });
+    const allowed = binary('bulk-allowed');
+    const removed = binary('bulk-removed');
+    const readded = binary('bulk-readded');
+    const noise = (n: number) => createHash('sha256').update(`noise ${n}`).digest('hex');
+    // 200,000 rules in chunks: the table grows many times while holding the three real digests.
+    const digests = [sha256sum(allowed), sha256sum(removed), sha256sum(readded)];
+    for (let chunk = 0; chunk < 4; chunk++) {
+      const hex = Array.from({ length: 50_000 }, (_, i) =>
+        chunk === 0 && i < 3 ? digests[i]! : noise(chunk * 50_000 + i),
+      );
+      monitor.addBinaryRules([
+        { digests: Buffer.from(hex.join(''), 'hex'), policies: new Uint8Array(50_000) },
+      ]);
+    }
+    expect(monitor.metrics().rules).toBe(200_000);
+    const remove = (ids: string[]) =>
+      monitor.applyRuleChanges(
+        ids.map((identifier) => ({ type: 'BINARY', identifier, policy: 'REMOVE' as const })),
+      );
+    // Removals leave tombstones on the probe paths of the digests that stay.
+    remove([digests[1]!, digests[2]!, ...Array.from({ length: 20_000 }, (_, i) => noise(i + 3))]);
+    expect(monitor.metrics().rules).toBe(200_000 - 20_002);
+    expect(await monitor.inject(allowed, OTHER_PROCESS)).toBe(true);
+    expect(await monitor.inject(removed, OTHER_PROCESS)).toBe(false);
+    expect(await monitor.inject(readded, OTHER_PROCESS)).toBe(false);
+    monitor.addBinaryRules([
+      { digests: Buffer.from(digests[2]!, 'hex'), policies: Uint8Array.of(POLICY_CODES.ALLOWLIST) },
+    ]);
+    expect(await monitor.inject(readded, OTHER_PROCESS)).toBe(true);
+    monitor.addBinaryRules([
+      { digests: Buffer.from(digests[0]!, 'hex'), policies: Uint8Array.of(POLICY_CODES.BLOCKLIST) },
+    ]);
+    expect(await monitor.inject(allowed, OTHER_PROCESS)).toBe(false);
+    expect(monitor.metrics().rules).toBe(200_000 - 20_001);
   });
 
   it('rejects a malformed rule with its index and what was wrong', () => {

@@ -144,6 +144,7 @@ void Authorizer::SetTable(RuleTable table) {
 
 void Authorizer::PutBinaryRules(const std::vector<std::pair<Digest, Policy>>& rules) {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
+  rules_.ReserveMoreBinary(rules.size());
   for (const auto& [digest, policy] : rules) rules_.PutBinary(digest, policy);
   Invalidate();
 }

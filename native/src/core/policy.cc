@@ -143,15 +143,15 @@ void RuleTable::Put(const Rule& rule) {
   switch (rule.type) {
     case RuleType::kBinary:
       FromHex(rule.identifier, &digest);
-      binary_[digest] = rule.policy;
+      binary_.put(digest, rule.policy);
       break;
     case RuleType::kCertificate:
       FromHex(rule.identifier, &digest);
-      certificate_[digest] = rule.policy;
+      certificate_.put(digest, rule.policy);
       break;
     case RuleType::kCdHash:
       ParseCdHash(rule.identifier, &digest);
-      cdhash_[digest] = rule.policy;
+      cdhash_.put(digest, rule.policy);
       break;
     case RuleType::kSigningId: signing_id_[rule.identifier] = rule.policy; break;
     case RuleType::kTeamId: team_id_[rule.identifier] = rule.policy; break;
@@ -161,10 +161,10 @@ void RuleTable::Put(const Rule& rule) {
 bool RuleTable::Remove(RuleType type, const std::string& identifier) {
   Digest digest{};
   switch (type) {
-    case RuleType::kBinary: return FromHex(identifier, &digest) && binary_.erase(digest) > 0;
+    case RuleType::kBinary: return FromHex(identifier, &digest) && binary_.erase(digest);
     case RuleType::kCertificate:
-      return FromHex(identifier, &digest) && certificate_.erase(digest) > 0;
-    case RuleType::kCdHash: return ParseCdHash(identifier, &digest) && cdhash_.erase(digest) > 0;
+      return FromHex(identifier, &digest) && certificate_.erase(digest);
+    case RuleType::kCdHash: return ParseCdHash(identifier, &digest) && cdhash_.erase(digest);
     case RuleType::kSigningId: return signing_id_.erase(identifier) > 0;
     case RuleType::kTeamId: return team_id_.erase(identifier) > 0;
   }
@@ -185,10 +185,9 @@ size_t RuleTable::Size() const {
 }
 
 std::optional<Policy> RuleTable::Find(RuleType type, const Identity& identity) const {
-  auto find_digest = [](const auto& map, const std::optional<Digest>& key) -> std::optional<Policy> {
-    if (!key || map.empty()) return std::nullopt;
-    auto it = map.find(*key);
-    return it == map.end() ? std::nullopt : std::optional<Policy>(it->second);
+  auto find_digest = [](const DigestMap<Policy>& map,
+                        const std::optional<Digest>& key) -> std::optional<Policy> {
+    return key ? map.find(*key) : std::nullopt;
   };
   auto find_string = [](const auto& map, const std::string& key) -> std::optional<Policy> {
     if (key.empty() || map.empty()) return std::nullopt;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "digest_map.h"
 #include "sha256.h"
 
 namespace gatehouse {
@@ -74,25 +75,18 @@ class RuleTable {
                            std::string* error);
 
   void Put(const Rule& rule);
-  void PutBinary(const Digest& sha256, Policy policy) { binary_[sha256] = policy; }
-  void Reserve(size_t binary_rules) { binary_.reserve(binary_rules); }
+  void PutBinary(const Digest& sha256, Policy policy) { binary_.put(sha256, policy); }
+  // Room for this many more BINARY rules, so that a bulk load grows the table once.
+  void ReserveMoreBinary(size_t more) { binary_.reserve_more(more); }
   bool Remove(RuleType type, const std::string& canonical_identifier);
   void Clear();
   size_t Size() const;
   std::optional<Policy> Find(RuleType type, const Identity& identity) const;
 
  private:
-  struct DigestHash {
-    size_t operator()(const Digest& d) const noexcept {
-      size_t h;
-      static_assert(sizeof(h) <= sizeof(Digest));
-      __builtin_memcpy(&h, d.data(), sizeof(h));
-      return h;
-    }
-  };
-  std::unordered_map<Digest, Policy, DigestHash> binary_;
-  std::unordered_map<Digest, Policy, DigestHash> cdhash_;
-  std::unordered_map<Digest, Policy, DigestHash> certificate_;
+  DigestMap<Policy> binary_;
+  DigestMap<Policy> cdhash_;
+  DigestMap<Policy> certificate_;
   std::unordered_map<std::string, Policy> signing_id_;
   std::unordered_map<std::string, Policy> team_id_;
 };

@@ -183,8 +183,7 @@ std::string ToHex(const Digest& digest) {
   return hex;
 }
 
-bool FromHex(const std::string& hex, Digest* out) {
-  if (hex.size() != 64) return false;
+bool FromHex64(const char* hex, Digest* out) {
   auto nibble = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -197,6 +196,10 @@ bool FromHex(const std::string& hex, Digest* out) {
     (*out)[i] = uint8_t(high << 4 | low);
   }
   return true;
+}
+
+bool FromHex(const std::string& hex, Digest* out) {
+  return hex.size() == 64 && FromHex64(hex.data(), out);
 }
 
 }  // namespace gatehouse

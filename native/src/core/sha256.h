@@ -28,5 +28,7 @@ class Sha256 {
 std::string ToHex(const Digest& digest);
 // Parses 64 hex digits (either case); false on anything else.
 bool FromHex(const std::string& hex, Digest* out);
+// The same for exactly 64 characters at hex (no length check, no copy).
+bool FromHex64(const char* hex, Digest* out);
 
 }  // namespace gatehouse
