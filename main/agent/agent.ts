@@ -14,7 +14,14 @@ import { openDatabase, type Db } from './store/database';
 import { EventStore, type StoredEvent } from './store/events';
 import { RequestStore, type StoredRequest } from './store/requests';
 import { RuleStore } from './store/rules';
-import { digestMap, dpkgStatusStamp, loadDpkgDigests, loadDpkgDigestsAsync } from './packages';
+import {
+  dpkgStatusStamp,
+  loadDpkgDigests,
+  loadDpkgDigestsAsync,
+  packageIndex,
+  type DpkgTable,
+  type PackagedFile,
+} from './packages';
 import { currentSessions, processName, userName } from './users';
 
 export interface AgentStatus {
@@ -56,7 +63,8 @@ export class Agent {
   readonly #listeners = new Set<AgentListener>();
   #expiryTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void)[] = [];
-  #packages = new Map<string, string>();
+  #packages = new Map<string, PackagedFile>();
+  #packageTable: DpkgTable | undefined;
   #packagesStamp = 0;
   #packageTimer: NodeJS.Timeout | undefined;
   readonly #dpkgInfoDir: string | undefined;
@@ -91,7 +99,8 @@ export class Agent {
       ? loadDpkgDigests(this.#dpkgInfoDir)
       : undefined;
     if (packages) {
-      this.#packages = digestMap(packages);
+      this.#packageTable = packages;
+      this.#packages = packageIndex(packages);
       this.#packagesStamp = dpkgStatusStamp();
     }
     this.monitor.start(
@@ -110,11 +119,12 @@ export class Agent {
       table.binary,
       packages,
     );
-    if (packages) {
-      // dpkg touches its status file on every install and removal: then the table is re-read.
-      this.#packageTimer = setInterval(() => void this.#refreshPackages(), 30_000);
-      this.#packageTimer.unref();
-    }
+    // Events name the package a file came from, so the table is read even without package
+    // trust (then off the start-up path). dpkg touches its status file on every install and
+    // removal: then the table is read again.
+    if (!packages) void this.#refreshPackages(true);
+    this.#packageTimer = setInterval(() => void this.#refreshPackages(), 30_000);
+    this.#packageTimer.unref();
     this.#unsubscribe.push(
       this.rules.onChange((delta, bulk) => {
         if (!this.monitor.running) return;
@@ -145,6 +155,8 @@ export class Agent {
       }
     }
     const modeChanged = next.clientMode !== this.#config.clientMode;
+    const trustChanged =
+      next.trustPackageManagedBinaries !== this.#config.trustPackageManagedBinaries;
     this.#config = next;
     if (modeChanged) this.#mode = next.clientMode;
     this.rules.setStaticRules(next.staticRules);
@@ -154,6 +166,13 @@ export class Agent {
         allowed: next.allowedPathPrefixes,
         blocked: next.blockedPathPrefixes,
       });
+      if (trustChanged) {
+        if (next.trustPackageManagedBinaries) {
+          this.#packageTable ??= loadDpkgDigests(this.#dpkgInfoDir);
+          this.#packages = packageIndex(this.#packageTable);
+        }
+        this.monitor.setPackages(next.trustPackageManagedBinaries ? this.#packageTable! : null);
+      }
     }
     this.#emit({ kind: 'status' });
     return notes;
@@ -178,14 +197,21 @@ export class Agent {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The package that installed this path, as dpkg names it. */
+  packageOf(path: string): string | undefined {
+    return this.#packages.get(path)?.owner;
+  }
+
   /** Reads dpkg's md5sums again when dpkg has changed something; returns whether it did. */
   async #refreshPackages(force = false): Promise<boolean> {
     const stamp = dpkgStatusStamp();
     if (!force && stamp === this.#packagesStamp) return false;
     const packages = await loadDpkgDigestsAsync(this.#dpkgInfoDir);
     this.#packagesStamp = stamp;
-    this.#packages = digestMap(packages);
-    if (this.monitor.running) this.monitor.setPackages(packages);
+    this.#packageTable = packages;
+    this.#packages = packageIndex(packages);
+    if (this.monitor.running && this.#config.trustPackageManagedBinaries)
+      this.monitor.setPackages(packages);
     return true;
   }
 
@@ -199,7 +225,7 @@ export class Agent {
       this.#config.trustPackageManagedBinaries &&
       identity.path !== undefined &&
       identity.md5 !== undefined &&
-      this.#packages.get(identity.path) === identity.md5.toLowerCase();
+      this.#packages.get(identity.path)?.md5 === identity.md5.toLowerCase();
     const explanation = explainDecision(
       { ...identity, packageIntact },
       rule ? [rule] : [],
@@ -246,6 +272,7 @@ export class Agent {
     if (!kept || !decision.sha256) return;
     const user = userName(decision.uid);
     const parentName = processName(decision.ppid);
+    const owner = this.packageOf(decision.path);
     const { id } = this.events.record({
       sha256: decision.sha256,
       path: decision.path,
@@ -256,6 +283,7 @@ export class Agent {
       ...(parentName ? { parentName } : {}),
       decision: decision.decision,
       size: decision.size,
+      ...(owner ? { package: owner } : {}),
       ...currentSessions(),
     });
     const event = this.events.get(id);

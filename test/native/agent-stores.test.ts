@@ -9,6 +9,7 @@ import { openDatabase } from '../../main/agent/store/database';
 import { EventStore } from '../../main/agent/store/events';
 import { RuleStore, type StoreChange } from '../../main/agent/store/rules';
 import { copyExecutable, sha256sum, tempDir } from '../helpers/files';
+import { until } from '../helpers/wait';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -343,6 +344,32 @@ describe('agent with the fake exec source', () => {
     expect(await agent.monitor.inject(path, who)).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(decisions).toEqual(['ALLOW_PLATFORM', 'BLOCK_UNKNOWN']);
+  });
+
+  it('names the package a blocked file came from, and takes package trust from a reload', async () => {
+    const dir = scratch();
+    const path = copyExecutable('/bin/true', join(dir, 'packaged'), `owned-${Date.now()}`);
+    const info = join(dir, 'dpkg-info');
+    mkdirSync(info);
+    const md5 = execFileSync('md5sum', [path], { encoding: 'utf8' }).split(' ')[0];
+    writeFileSync(join(info, 'tool:amd64.md5sums'), `${md5}  ${path.slice(1)}\n`);
+    const initial = config();
+    const agent = new Agent(initial, { backend: 'fake', dpkgInfoDir: info });
+    agent.start();
+    cleanups.push(() => agent.stop());
+    const who = { pid: 4244, ppid: 1, uid: 1000, gid: 1000 };
+    // Without package trust the table is read after start-up; the block still names the package.
+    await until(() => agent.packageOf(path) === 'tool:amd64', 'the dpkg table');
+    expect(await agent.monitor.inject(path, who)).toBe(false);
+    await until(() => agent.events.list({ uid: 1000 }).length > 0, 'the block event');
+    expect(agent.events.list({ uid: 1000 })[0]).toMatchObject({
+      decision: 'BLOCK_UNKNOWN',
+      package: 'tool:amd64',
+    });
+    agent.reload({ ...initial, trustPackageManagedBinaries: true });
+    expect(await agent.monitor.inject(path, who)).toBe(true);
+    agent.reload(initial);
+    expect(await agent.monitor.inject(path, who)).toBe(false);
   });
 
   it('applies scopes and static rules from a reloaded config without a restart', async () => {

@@ -106,6 +106,8 @@ export class SyncClient {
           ...(event.pid !== null ? { pid: event.pid } : {}),
           ...(event.ppid !== null ? { ppid: event.ppid } : {}),
           ...(event.parentName ? { parent_name: event.parentName } : {}),
+          // Gatehouse's addition: the Linux package the file came from (Santa servers ignore it).
+          ...(event.package ? { package: event.package } : {}),
           logged_in_users: event.loggedInUsers,
           current_sessions: event.currentSessions,
         })),
