@@ -2,12 +2,42 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type Dialect,
+  type SqliteDatabase,
+} from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
 
 export type Db = Kysely<Database>;
+
+/**
+ * Kysely prepares every query afresh; on SQLite that compile is most of a small query's cost.
+ * The same SQL text gets the same prepared statement back (at most 500 kept, oldest out).
+ * Safe because the SQLite driver runs each statement to completion before the next begins.
+ */
+function withStatementCache(sqlite: Sqlite.Database): SqliteDatabase {
+  const cache = new Map<string, Sqlite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (statement) {
+        cache.delete(text); // most recently used goes last
+      } else {
+        statement = sqlite.prepare(text);
+        if (cache.size >= 500) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, statement);
+      return statement;
+    },
+  };
+}
 
 /** A SQLite file in dataDir, or PostgreSQL when databaseUrl is postgres://… (DATABASE_URL). */
 export async function openServerDatabase(dataDir: string, databaseUrl?: string): Promise<Db> {
@@ -37,7 +67,7 @@ export async function openServerDatabase(dataDir: string, databaseUrl?: string):
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    dialect = new SqliteDialect({ database: sqlite });
+    dialect = new SqliteDialect({ database: withStatementCache(sqlite) });
   }
   const db = new Kysely<Database>({ dialect });
   const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();

@@ -4,6 +4,7 @@
 // machines; events ingested per second; a clean sync of 100,000 rules (seconds, and the server's
 // peak memory, VmHWM, read from /proc).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,12 +26,12 @@ const log = (line: string) => {
 };
 
 async function startServer(
-  dataDir: string,
-  databaseUrl?: string,
+  script: string,
+  ...argv: string[]
 ): Promise<{ base: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'server-process.ts'), dataDir, databaseUrl ?? ''],
+    ['--import', 'tsx', join(import.meta.dirname, script), ...argv],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -40,6 +41,81 @@ async function startServer(
     child.once('exit', (code) => reject(new Error(`bench:server: the server exited (${code})`)));
   });
   return { base, child };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+// node:http with keep-alive: the load generator shares the 2 cores with the server, so it
+// should spend as little of them as it can.
+const keepAlive = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+function postJson(
+  base: string,
+  path: string,
+  token: string | undefined,
+  body: unknown,
+): Promise<Record<string, unknown>> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${base}${path}`,
+      {
+        method: 'POST',
+        agent: keepAlive,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (response.statusCode !== 200)
+            reject(new Error(`bench:server: ${path} answered ${response.statusCode}: ${text}`));
+          else resolve(JSON.parse(text) as Record<string, unknown>);
+        });
+        response.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** One sync round trip without rules to fetch: preflight, ruledownload, postflight. */
+async function roundtrip(base: string, i: number, token?: string): Promise<void> {
+  const machine = `m-${i}`;
+  await postJson(base, `/santa/preflight/${machine}`, token, {
+    client_mode: 'LOCKDOWN',
+    serial_num: 's',
+    machine_id: machine,
+  });
+  await postJson(base, `/santa/ruledownload/${machine}`, token, { machine_id: machine });
+  await postJson(base, `/santa/postflight/${machine}`, token, {
+    machine_id: machine,
+    rules_received: 0,
+    rules_processed: 0,
+  });
+}
+
+/** The same round trips against Fastify alone, measured in the same run. */
+async function measureBaseline(): Promise<number> {
+  const { base, child } = await startServer('baseline-server.ts');
+  try {
+    await pool(MACHINES, (i) => roundtrip(base, i));
+    const seconds = await pool(ROUNDTRIPS, (n) => roundtrip(base, n % MACHINES));
+    log(`baseline (Fastify alone): ${ROUNDTRIPS} round trips in ${seconds.toFixed(2)} s`);
+    return Math.round(ROUNDTRIPS / seconds);
+  } finally {
+    await stopServer(child);
+  }
 }
 
 const peakMb = (pid: number) => {
@@ -71,35 +147,15 @@ async function measure(engine: 'sqlite' | 'postgres') {
     const tokens: string[] = [];
     for (let i = 0; i < MACHINES; i++) tokens.push(await machines.enroll(`m-${i}`, {}));
     await db.destroy();
-    const { base, child } = await startServer(dataDir, url);
+    const { base, child } = await startServer('server-process.ts', dataDir, url ?? '');
     try {
-      const post = async (stage: string, i: number, body: unknown) => {
-        const response = await fetch(`${base}/santa/${stage}/m-${i}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
-          body: JSON.stringify(body),
-        });
-        const text = await response.text();
-        if (response.status !== 200)
-          throw new Error(`bench:server: ${stage} answered ${response.status}: ${text}`);
-        return JSON.parse(text) as Record<string, unknown>;
-      };
-      const roundtrip = async (i: number) => {
-        await post('preflight', i, {
-          client_mode: 'LOCKDOWN',
-          serial_num: 's',
-          machine_id: `m-${i}`,
-        });
-        await post('ruledownload', i, { machine_id: `m-${i}` });
-        await post('postflight', i, {
-          machine_id: `m-${i}`,
-          rules_received: 0,
-          rules_processed: 0,
-        });
-      };
+      const post = (stage: string, i: number, body: unknown) =>
+        postJson(base, `/santa/${stage}/m-${i}`, tokens[i], body);
       // Every machine syncs once (its first, clean, sync), then the measured round trips.
-      await pool(MACHINES, roundtrip);
-      const roundtripS = await pool(ROUNDTRIPS, (n) => roundtrip(n % MACHINES));
+      await pool(MACHINES, (i) => roundtrip(base, i, tokens[i]));
+      const roundtripS = await pool(ROUNDTRIPS, (n) =>
+        roundtrip(base, n % MACHINES, tokens[n % MACHINES]),
+      );
       log(`${engine}: ${ROUNDTRIPS} round trips in ${roundtripS.toFixed(2)} s`);
 
       const BATCH = 50;
@@ -186,9 +242,7 @@ async function measure(engine: 'sqlite' | 'postgres') {
         clean_sync_peak_mb: peak,
       };
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await stopServer(child);
     }
   } finally {
     await postgres?.stop();
@@ -196,10 +250,21 @@ async function measure(engine: 'sqlite' | 'postgres') {
   }
 }
 
+const baseline = await measureBaseline();
+const sqlite = await measure('sqlite');
+const postgres = await measure('postgres');
 const result = {
-  sqlite: await measure('sqlite'),
-  postgres: await measure('postgres'),
+  sqlite: {
+    ...sqlite,
+    roundtrips_vs_baseline: Math.round((sqlite.roundtrips_per_s / baseline) * 100) / 100,
+  },
+  postgres: {
+    ...postgres,
+    roundtrips_vs_baseline: Math.round((postgres.roundtrips_per_s / baseline) * 100) / 100,
+  },
+  baseline_roundtrips_per_s: baseline,
   machines: MACHINES,
   concurrency: CONCURRENCY,
 };
+keepAlive.destroy();
 console.log(json ? JSON.stringify(result, null, 2) : JSON.stringify(result));
