@@ -182,4 +182,38 @@ describe('push stream', () => {
       `approve → allowed on the agent, by push: ${(performance.now() - clicked).toFixed(0)} ms`,
     );
   });
+
+  it('enrolls an agent with the tags in its config, and a rule for its tag reaches it', async () => {
+    const dir = tempDir('push-tags');
+    cleanups.push(() => dir.remove());
+    const db = await openServerDatabase(join(dir.dir, 'server'));
+    const { app, repos } = buildApp({ db, enrollmentSecret: 'team-secret' });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(async () => {
+      await app.close();
+      await db.destroy();
+    });
+    const { agent, stop } = await startSyncingAgent(dir.dir, base, {
+      MachineID: 'tagged-agent',
+      MachineTags: ['build-servers', 'eu'],
+    });
+    cleanups.push(stop);
+    expect(JSON.parse((await repos.machines.get('tagged-agent'))!.tags)).toEqual([
+      'build-servers',
+      'eu',
+    ]);
+    const rule = (tag: string, identifier: string) =>
+      repos.rules.put({
+        identifier,
+        rule_type: 'BINARY',
+        policy: 'ALLOWLIST',
+        scope: 'tag',
+        scope_value: tag,
+        created_by: 't',
+      });
+    await rule('laptops', 'e'.repeat(64));
+    await rule('build-servers', 'f'.repeat(64));
+    await until(() => agent.rules.get('BINARY', 'f'.repeat(64)) !== undefined, 'the tag rule');
+    expect(agent.rules.get('BINARY', 'e'.repeat(64))).toBeUndefined();
+  });
 });

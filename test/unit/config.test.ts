@@ -46,6 +46,7 @@ describe('agent configuration', () => {
       EnrollmentSecret: 's3cret',
       MachineID: 'm-1',
       MachineOwner: 'ada',
+      MachineTags: ['engineering', 'eu-west', 'engineering'],
       EventDetailURL: 'https://helpdesk.example.com/e/%file_sha%',
       EventDetailText: 'Open',
       AllowedPathPrefixes: ['/opt/tools'],
@@ -72,6 +73,7 @@ describe('agent configuration', () => {
       failClosed: true,
       syncBaseUrl: 'https://sync.example.com/santa/',
       machineId: 'm-1',
+      machineTags: ['engineering', 'eu-west'],
       staticRules: [{ type: 'BINARY', identifier: SHA, policy: 'BLOCKLIST', customMsg: 'No' }],
       deadlineMs: 2000,
       watchPaths: ['/home'],
@@ -115,6 +117,11 @@ describe('agent configuration', () => {
       'MachineOwner',
       ['ada'],
       `config: MachineOwner must be a string of 1 to 256 characters, got ["ada"] (${FILE})`,
+    ],
+    [
+      'MachineTags',
+      ['ok', 'has space'],
+      `config: MachineTags must be a list of at most 50 tags (1 to 64 letters, digits, ".", "_" or "-"), got ["ok","has space"] (${FILE})`,
     ],
     [
       'EventDetailURL',

@@ -30,6 +30,8 @@ export interface AgentConfig {
   readonly enrollmentSecret?: string;
   readonly machineId: string;
   readonly machineOwner?: string;
+  /** Gatehouse: tags sent at enrollment; tag-scoped rules reach machines carrying the tag. */
+  readonly machineTags: readonly string[];
   readonly eventDetailUrl?: string;
   readonly eventDetailText?: string;
   readonly allowedPathPrefixes: readonly string[];
@@ -70,6 +72,7 @@ const KNOWN_KEYS = [
   'EnrollmentSecret',
   'MachineID',
   'MachineOwner',
+  'MachineTags',
   'EventDetailURL',
   'EventDetailText',
   'AllowedPathPrefixes',
@@ -265,6 +268,19 @@ export function parseConfig(
   const syncBaseUrl = url('SyncBaseURL', false);
   const enrollmentSecret = text_('EnrollmentSecret', 1024);
   const machineOwner = text_('MachineOwner', 256);
+  const machineTags = ((): string[] => {
+    const value = o.MachineTags;
+    if (value === undefined) return [];
+    if (
+      Array.isArray(value) &&
+      value.length <= 50 &&
+      value.every((tag) => typeof tag === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(tag))
+    ) {
+      return [...new Set(value as string[])];
+    }
+    bad('MachineTags', 'a list of at most 50 tags (1 to 64 letters, digits, ".", "_" or "-")');
+    return [];
+  })();
   const eventDetailUrl = url('EventDetailURL', true);
   const eventDetailText = text_('EventDetailText', 64);
 
@@ -280,6 +296,7 @@ export function parseConfig(
       ...(enrollmentSecret ? { enrollmentSecret } : {}),
       machineId: machineId ?? '',
       ...(machineOwner ? { machineOwner } : {}),
+      machineTags,
       ...(eventDetailUrl ? { eventDetailUrl } : {}),
       ...(eventDetailText ? { eventDetailText } : {}),
       allowedPathPrefixes,

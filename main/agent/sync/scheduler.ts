@@ -37,6 +37,7 @@ export async function enrollMachine(
       os_version: release(),
       agent_version: PRODUCT_VERSION,
       ...(config.machineOwner ? { primary_user: config.machineOwner } : {}),
+      ...(config.machineTags.length > 0 ? { tags: config.machineTags } : {}),
     }),
     signal: AbortSignal.timeout(30_000),
   });
