@@ -45,3 +45,16 @@ export function queryString(values: Record<string, string | number | undefined |
 }
 
 export const searchParams = (search: string): URLSearchParams => new URLSearchParams(search);
+
+/** "Approved by grace for user ada", "Denied by grace", "Pending". */
+export function decisionText(
+  state: string,
+  decidedBy: string | null,
+  ruleScope: string | null = null,
+  ruleScopeValue: string | null = null,
+): string {
+  const parts = [STATE_LABELS[state] ?? state];
+  if (decidedBy) parts.push(`by ${decidedBy}`);
+  if (ruleScope) parts.push(`for ${scopeText(ruleScope, ruleScopeValue)}`);
+  return parts.join(' ');
+}
