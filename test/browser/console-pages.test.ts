@@ -98,6 +98,27 @@ describe('console pages in Chromium', () => {
         team_id: TEAM,
       },
     ]);
+    await repos.events.ingest('m-ada', [
+      {
+        file_sha256: 'c'.repeat(64),
+        file_path: '/tmp/miner',
+        file_name: 'miner',
+        executing_user: 'ada',
+        execution_time: now / 1000 - 30,
+        decision: 'BLOCK_UNKNOWN',
+        logged_in_users: ['ada'],
+        current_sessions: [],
+      },
+    ]);
+    await repos.rules.put({
+      identifier: 'd'.repeat(64),
+      rule_type: 'BINARY',
+      policy: 'ALLOWLIST',
+      scope: 'tag',
+      scope_value: 'engineering',
+      comment: 'build tools',
+      created_by: 'test',
+    });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -185,6 +206,14 @@ describe('console pages in Chromium', () => {
     await page.getByRole('heading', { level: 2, name: 'ada-laptop.example' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/console/machines/m-ada');
     expect(await page.locator('dd.mode').textContent()).toBe('LOCKDOWN');
+    const blocks = await rowTexts(page, 'blocks');
+    expect(blocks).toHaveLength(1);
+    expect(blocks[0]).toContain('miner');
+    expect(blocks[0]).toContain('BLOCK_UNKNOWN');
+    const rules = await rowTexts(page, 'machine-rules');
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toContain('tag engineering');
+    expect(rules[0]).toContain('build tools');
     expect(await rowTexts(page, 'machine-requests')).toEqual([
       expect.stringContaining('plain-tool'),
       expect.stringContaining('signed-tool'),
@@ -285,6 +314,51 @@ describe('console pages in Chromium', () => {
     await expect
       .poll(() => page.locator('.justification').textContent())
       .toBe('I need signed-tool for work.');
+  });
+
+  it('narrows the audit log to a time range kept in the link', async () => {
+    const page = await freshPage();
+    await logIntoConsole(page, base, 'grace', 'helpdesk-password-1', '/console/audit');
+    await expect.poll(async () => (await rowTexts(page, 'audit')).length).toBeGreaterThan(4);
+    const filters = page.getByRole('form', { name: 'Filter the audit log' });
+    await filters.getByLabel('From').fill('2099-01-01T00:00');
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await expect
+      .poll(() => page.getByText('No audit entries match these filters.').count())
+      .toBe(1);
+    const from = await page.evaluate(() => new Date('2099-01-01T00:00').toISOString());
+    expect(new URL(page.url()).searchParams.get('from')).toBe(from);
+    expect(await filters.getByLabel('From').inputValue()).toBe('2099-01-01T00:00');
+    await filters.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(async () => (await rowTexts(page, 'audit')).length).toBeGreaterThan(4);
+  });
+
+  it('approves for the user until a chosen date', async () => {
+    const page = await freshPage();
+    await logIntoConsole(
+      page,
+      base,
+      'grace',
+      'helpdesk-password-1',
+      `/console/requests/${ids.plain}`,
+    );
+    const decide = page.getByRole('region', { name: 'Decide' });
+    await decide.getByLabel('Approve for').selectOption('user');
+    await decide.getByLabel('until').selectOption('custom');
+    await decide.getByLabel('Expires at').fill('2099-01-01T12:30');
+    await decide.getByRole('button', { name: 'Approve' }).click();
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toBe(`Request ${ids.plain} is now approved.`);
+    const expected = await page.evaluate(() => new Date('2099-01-01T12:30').getTime());
+    const { rows } = await repos.rules.list(
+      { identifier: 'b'.repeat(64) },
+      { limit: 10, offset: 0 },
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({ scope: 'user', scope_value: 'ada', created_by: 'grace' }),
+    ]);
+    expect(Number(rows[0]!.expires_at)).toBe(expected);
   });
 
   it('follows the light or dark setting of the system', async () => {
