@@ -204,8 +204,7 @@ const migrations: Record<string, Migration> = {
       for (const column of ['signer', 'team_id', 'signing_id', 'package'])
         await db.schema.alterTable('binaries').addColumn(column, 'text').execute();
       await db.schema.alterTable('binaries').addColumn('file_size', 'bigint').execute();
-      // The console's lookups: earlier requests for a file, a machine's requests and blocks, the
-      // audit log by time and by target.
+      // The console's lookups: earlier requests for a file, the audit log by time and by target.
       await db.schema
         .createIndex('requests_file')
         .on('approval_requests')
@@ -213,6 +212,12 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('audit_at').on('audit_log').columns(['at']).execute();
       await db.schema.createIndex('audit_target').on('audit_log').columns(['target']).execute();
+      // Prevalence (distinct machines per file) on every request detail.
+      await db.schema
+        .createIndex('events_file')
+        .on('events')
+        .columns(['file_sha256', 'machine_id'])
+        .execute();
       await db.schema
         .createIndex('events_machine_time')
         .on('events')
