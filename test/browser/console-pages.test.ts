@@ -193,6 +193,7 @@ describe('console pages in Chromium', () => {
     await logIntoConsole(page, base, 'vera', 'viewer-password-1');
     await page.getByRole('link', { name: 'Machines' }).click();
     await expect.poll(() => rowTexts(page, 'machines')).toHaveLength(2);
+    expect(await page.title()).toBe('Machines · Gatehouse helpdesk');
     await page.getByRole('searchbox', { name: 'Search' }).fill('engineer');
     await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
     await expect.poll(() => rowTexts(page, 'machines')).toHaveLength(1);
@@ -225,7 +226,7 @@ describe('console pages in Chromium', () => {
       .toBe('I need plain-tool for work.');
   });
 
-  it('creates a rule from the keyboard and removes it with clicks, as an admin', async () => {
+  it('creates a rule from the keyboard and removes it after a confirmation, as an admin', async () => {
     const page = await freshPage();
     await logIntoConsole(page, base, 'root', 'admin-password-12', '/console/rules');
     const form = page.getByRole('form', { name: 'New rule' });
@@ -276,7 +277,11 @@ describe('console pages in Chromium', () => {
     expect(new URL(page.url()).searchParams.get('type')).toBe('TEAMID');
     await page.screenshot({ path: screenshotPath('console-rules'), fullPage: true });
     await page.getByRole('button', { name: `Remove rule ${ruleId} (TEAMID ${TEAM})` }).click();
-    await page.getByRole('button', { name: `Remove rule ${ruleId}`, exact: true }).click();
+    const confirm = page.getByRole('button', { name: `Remove rule ${ruleId}`, exact: true });
+    await expect
+      .poll(() => confirm.evaluate((button) => button === document.activeElement))
+      .toBe(true);
+    await page.keyboard.press('Enter');
     await expect.poll(() => page.getByRole('status').textContent()).toBe(`Rule ${ruleId} removed.`);
     expect(await repos.rules.get(ruleId)).toMatchObject({ deleted: 1 });
     expect(await page.getByText('No rules in force match these filters.').count()).toBe(1);

@@ -24,6 +24,7 @@ export class AuditPage {
   constructor(private readonly desk: ConsoleState) {}
 
   async load(params: URLSearchParams): Promise<void> {
+    const stale = this.desk.stale;
     this.filters = {
       actor: params.get('actor') ?? '',
       action: params.get('action') ?? '',
@@ -37,6 +38,7 @@ export class AuditPage {
       'GET',
       `/audit${queryString({ ...this.filters, before: this.before, limit: 50 })}`,
     );
+    if (stale()) return;
     this.entries = page.entries;
     this.next = page.next;
   }

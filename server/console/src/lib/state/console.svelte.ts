@@ -16,7 +16,7 @@ export class ConsoleState {
   readonly requests = new RequestsPage(this);
   readonly audit = new AuditPage(this);
   readonly machines = new MachinesPage(this);
-  readonly machine = new MachinePage();
+  readonly machine = new MachinePage(this);
   readonly rules = new RulesPage(this);
   canDecide = $derived(this.me !== null && this.me.role !== 'viewer');
   isAdmin = $derived(this.me?.role === 'admin');
@@ -60,9 +60,13 @@ export class ConsoleState {
     await this.show();
   }
 
+  #shown = 0;
+
   /** Loads the page the URL names. */
   async show(): Promise<void> {
     if (!this.me) return;
+    const shown = ++this.#shown;
+    this.stale = () => shown !== this.#shown;
     this.error = '';
     const route = this.router.route;
     const params = this.router.params;
@@ -74,8 +78,11 @@ export class ConsoleState {
       else if (route.page === 'machine') await this.machine.load(route.id);
       else if (route.page === 'rules') await this.rules.load(params);
     });
-    this.loading = false;
+    if (shown === this.#shown) this.loading = false;
   }
+
+  /** True once a newer page load has started: an older answer must not overwrite it. */
+  stale: () => boolean = () => false;
 
   /** Runs a call to the API; its error is shown, and an expired session asks for a login. */
   async run(work: () => Promise<void>): Promise<boolean> {

@@ -14,12 +14,14 @@ export class MachinesPage {
   constructor(private readonly desk: ConsoleState) {}
 
   async load(params: URLSearchParams): Promise<void> {
+    const stale = this.desk.stale;
     this.q = params.get('q') ?? '';
     this.offset = Number(params.get('offset')) || 0;
     const page = await api<{ machines: Machine[]; total: number }>(
       'GET',
       `/machines${queryString({ q: this.q, offset: this.offset || '', limit: MACHINES_PER_PAGE })}`,
     );
+    if (stale()) return;
     this.list = page.machines;
     this.total = page.total;
   }
@@ -36,8 +38,12 @@ export class MachinesPage {
 export class MachinePage {
   detail = $state<MachineDetail | null>(null);
 
+  constructor(private readonly desk: ConsoleState) {}
+
   async load(id: string): Promise<void> {
-    this.detail = null;
-    this.detail = await api<MachineDetail>('GET', `/machines/${encodeURIComponent(id)}`);
+    const stale = this.desk.stale;
+    if (this.detail?.machine.machine_id !== id) this.detail = null;
+    const detail = await api<MachineDetail>('GET', `/machines/${encodeURIComponent(id)}`);
+    if (!stale()) this.detail = detail;
   }
 }

@@ -28,6 +28,7 @@ export class RequestsPage {
   constructor(private readonly desk: ConsoleState) {}
 
   async load(params: URLSearchParams, id?: number): Promise<void> {
+    const stale = this.desk.stale;
     this.filters = {
       state: params.get('state') || EMPTY.state,
       older_than: params.get('older_than') ?? '',
@@ -42,6 +43,7 @@ export class RequestsPage {
       ),
       id === undefined ? Promise.resolve(null) : api<RequestDetail>('GET', `/requests/${id}`),
     ]);
+    if (stale()) return;
     this.list = list.requests;
     this.total = list.total;
     if (this.selected?.request.id !== detail?.request.id) this.desk.notice = '';

@@ -51,6 +51,7 @@ export class RulesPage {
   constructor(private readonly desk: ConsoleState) {}
 
   async load(params: URLSearchParams): Promise<void> {
+    const stale = this.desk.stale;
     this.filters = {
       scope: params.get('scope') ?? '',
       target: params.get('target') ?? '',
@@ -64,6 +65,7 @@ export class RulesPage {
       'GET',
       `/rules${queryString({ ...this.filters, offset: this.offset || '', limit: RULES_PER_PAGE })}`,
     );
+    if (stale()) return;
     this.list = page.rules;
     this.total = page.total;
   }
