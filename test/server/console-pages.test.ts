@@ -143,6 +143,15 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
   const names = (body: { requests: { file_name: string }[] }) =>
     body.requests.map((r) => r.file_name);
 
+  it.each([
+    ['GET', '/console/api/requests?state=all'],
+    ['GET', '/console/api/machines/m-ada'],
+    ['GET', '/console/api/rules'],
+    ['GET', '/console/api/audit?action=rule'],
+  ])('%s %s needs a session', async (method, path) => {
+    expect(await call(method, path)).toEqual({ status: 401, body: { error: 'log in first' } });
+  });
+
   describe('request queue', () => {
     it('lists pending requests oldest first by default', async () => {
       const reply = await call('GET', '/console/api/requests', viewer);
