@@ -351,6 +351,7 @@ describe('console pages in Chromium', () => {
     await decide.getByLabel('Approve for').selectOption('user');
     await decide.getByLabel('until').selectOption('custom');
     await decide.getByLabel('Expires at').fill('2099-01-01T12:30');
+    await decide.getByLabel('Message to the user').fill('Approved until the new year.');
     await decide.getByRole('button', { name: 'Approve' }).click();
     await expect
       .poll(() => page.getByRole('status').textContent())
@@ -364,6 +365,9 @@ describe('console pages in Chromium', () => {
       expect.objectContaining({ scope: 'user', scope_value: 'ada', created_by: 'grace' }),
     ]);
     expect(Number(rows[0]!.expires_at)).toBe(expected);
+    expect(await page.locator('.conversation').textContent()).toContain(
+      'Approved until the new year.',
+    );
   });
 
   it('follows the light or dark setting of the system', async () => {
