@@ -15,6 +15,30 @@ export interface IncomingEvent {
   parent_name?: string | undefined;
   logged_in_users: string[];
   current_sessions: string[];
+  /** Where the binary comes from, when the agent knows: it goes to the catalog, not the event. */
+  file_size?: number | undefined;
+  signer?: string | undefined;
+  team_id?: string | undefined;
+  signing_id?: string | undefined;
+  package?: string | undefined;
+}
+
+const ORIGIN_KEYS = ['signer', 'team_id', 'signing_id', 'package', 'file_size'] as const;
+type Origin = { [K in (typeof ORIGIN_KEYS)[number]]: IncomingEvent[K] | null };
+
+/** The binaries catalog as the console shows it. */
+export interface BinaryInfo {
+  sha256: string;
+  file_name: string;
+  file_path: string;
+  first_seen: number;
+  last_seen: number;
+  block_count: number;
+  signer: string | null;
+  team_id: string | null;
+  signing_id: string | null;
+  package: string | null;
+  file_size: number | null;
 }
 
 export class EventRepository {
@@ -54,6 +78,21 @@ export class EventRepository {
           .returning(['file_sha256', 'file_name', 'file_path', 'execution_time', 'decision'])
           .execute();
         fresh += inserted.length;
+        // The latest origin each binary was reported with in this batch.
+        const origins = new Map<string, Origin>();
+        for (const event of events.slice(offset, offset + 200)) {
+          if (ORIGIN_KEYS.every((key) => event[key] === undefined)) continue;
+          const origin = origins.get(event.file_sha256) ?? {
+            signer: null,
+            team_id: null,
+            signing_id: null,
+            package: null,
+            file_size: null,
+          };
+          for (const key of ORIGIN_KEYS)
+            if (event[key] !== undefined) (origin as Record<string, unknown>)[key] = event[key];
+          origins.set(event.file_sha256, origin);
+        }
         // One catalog row per binary in this batch.
         const byBinary = new Map<
           string,
@@ -84,6 +123,7 @@ export class EventRepository {
               first_seen: b.first,
               last_seen: b.last,
               block_count: b.blocks,
+              ...(origins.get(sha256) ?? {}),
             })),
           )
           .onConflict((conflict) =>
@@ -92,6 +132,13 @@ export class EventRepository {
               last_seen: sql<number>`CASE WHEN excluded.last_seen > binaries.last_seen THEN excluded.last_seen ELSE binaries.last_seen END`,
               first_seen: sql<number>`CASE WHEN excluded.first_seen < binaries.first_seen THEN excluded.first_seen ELSE binaries.first_seen END`,
               block_count: eb('binaries.block_count', '+', eb.ref('excluded.block_count')),
+              // What an agent did not say now leaves what another said before.
+              ...Object.fromEntries(
+                ORIGIN_KEYS.map((key) => [
+                  key,
+                  sql`coalesce(excluded.${sql.ref(key)}, binaries.${sql.ref(key)})`,
+                ]),
+              ),
             })),
           )
           .execute();
@@ -110,12 +157,42 @@ export class EventRepository {
     return Number(row.machines);
   }
 
-  async binary(sha256: string) {
-    return this.db
+  async binary(sha256: string): Promise<BinaryInfo | undefined> {
+    const row = await this.db
       .selectFrom('binaries')
       .selectAll()
       .where('sha256', '=', sha256)
       .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      ...row,
+      first_seen: Number(row.first_seen),
+      last_seen: Number(row.last_seen),
+      block_count: Number(row.block_count),
+      file_size: row.file_size === null ? null : Number(row.file_size),
+    };
+  }
+
+  /** A machine's latest blocked executions, newest first. */
+  async recentBlocks(machineId: string, limit = 50) {
+    const rows = await this.db
+      .selectFrom('events')
+      .select([
+        'id',
+        'file_sha256',
+        'file_name',
+        'file_path',
+        'executing_user',
+        'execution_time',
+        'decision',
+        'parent_name',
+      ])
+      .where('machine_id', '=', machineId)
+      .where('decision', 'like', 'BLOCK_%')
+      .orderBy('execution_time', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ ...row, execution_time: Number(row.execution_time) }));
   }
 
   async count(machineId?: string): Promise<number> {

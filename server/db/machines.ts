@@ -1,8 +1,44 @@
 // Machines: enrollment with a per-machine token (only its SHA-256 is stored), and the state of
 // each machine's sync.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db } from './connect';
 import type { MachinesTable } from './schema';
+import { containsText, type Page, type PageOf } from './search';
+
+/** What the console shows of a machine: its facts, never its token or sync bookkeeping. */
+export type MachineSummary = Pick<
+  MachinesTable,
+  | 'machine_id'
+  | 'serial_num'
+  | 'hostname'
+  | 'os_version'
+  | 'os_build'
+  | 'model_identifier'
+  | 'agent_version'
+  | 'primary_user'
+  | 'client_mode'
+  | 'rule_counts'
+  | 'enrolled_at'
+  | 'last_sync_at'
+  | 'tags'
+>;
+
+const SUMMARY_COLUMNS = [
+  'machine_id',
+  'serial_num',
+  'hostname',
+  'os_version',
+  'os_build',
+  'model_identifier',
+  'agent_version',
+  'primary_user',
+  'client_mode',
+  'rule_counts',
+  'enrolled_at',
+  'last_sync_at',
+  'tags',
+] as const;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -74,5 +110,39 @@ export class MachineRepository {
 
   async update(machineId: string, values: Partial<MachinesTable>): Promise<void> {
     await this.db.updateTable('machines').set(values).where('machine_id', '=', machineId).execute();
+  }
+
+  /** Machines whose id, hostname, serial, primary user or tags contain `text`, by hostname. */
+  async search(text: string | undefined, page: Page): Promise<PageOf<MachineSummary>> {
+    const base = this.db
+      .selectFrom('machines')
+      .$if(Boolean(text), (q) =>
+        q.where((eb) =>
+          eb.or(
+            ['machine_id', 'hostname', 'serial_num', 'primary_user', 'tags'].map((column) =>
+              containsText(column, text!),
+            ),
+          ),
+        ),
+      );
+    const [rows, count] = await Promise.all([
+      base
+        .select(SUMMARY_COLUMNS)
+        .orderBy(sql`coalesce(hostname, machine_id)`)
+        .orderBy('machine_id')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.n) };
+  }
+
+  async summary(machineId: string): Promise<MachineSummary | undefined> {
+    return this.db
+      .selectFrom('machines')
+      .select(SUMMARY_COLUMNS)
+      .where('machine_id', '=', machineId)
+      .executeTakeFirst();
   }
 }

@@ -196,6 +196,35 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '006_console': {
+    async up(db: Kysely<unknown>) {
+      // What a binary is and who made it, as agents report it: a signer (Santa's signing chain,
+      // team and signing ids) or the package that installed it.
+      // One column per statement: SQLite adds one at a time.
+      for (const column of ['signer', 'team_id', 'signing_id', 'package'])
+        await db.schema.alterTable('binaries').addColumn(column, 'text').execute();
+      await db.schema.alterTable('binaries').addColumn('file_size', 'bigint').execute();
+      // The console's lookups: earlier requests for a file, the audit log by time and by target.
+      await db.schema
+        .createIndex('requests_file')
+        .on('approval_requests')
+        .columns(['file_sha256', 'id'])
+        .execute();
+      await db.schema.createIndex('audit_at').on('audit_log').columns(['at']).execute();
+      await db.schema.createIndex('audit_target').on('audit_log').columns(['target']).execute();
+      // Prevalence (distinct machines per file) on every request detail.
+      await db.schema
+        .createIndex('events_file')
+        .on('events')
+        .columns(['file_sha256', 'machine_id'])
+        .execute();
+      await db.schema
+        .createIndex('events_machine_time')
+        .on('events')
+        .columns(['machine_id', 'execution_time'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -5,6 +5,7 @@ import { PostgresAdapter, type Kysely } from 'kysely';
 import { ruleTarget, type PushHub } from '../push';
 import type { Db } from './connect';
 import { audit } from './audit';
+import { containsText, type Page, type PageOf } from './search';
 import type { ApprovalRequestsTable, RequestMessagesTable } from './schema';
 
 /** Row locks where the engine has them (PostgreSQL); SQLite serializes its transactions anyway. */
@@ -12,6 +13,27 @@ const lockRows = (db: Pick<Kysely<unknown>, 'getExecutor'>) =>
   db.getExecutor().adapter instanceof PostgresAdapter;
 
 export type RequestState = 'pending' | 'approved' | 'denied' | 'needs-info';
+export const REQUEST_STATES: readonly RequestState[] = [
+  'pending',
+  'needs-info',
+  'approved',
+  'denied',
+];
+
+/** What the helpdesk's queue can be narrowed to. Times are milliseconds since the epoch. */
+export interface RequestFilter {
+  readonly states: readonly RequestState[];
+  /** Created at or before this time. */
+  readonly createdUpTo?: number;
+  /** Created at or after this time. */
+  readonly createdFrom?: number;
+  /** Part of the machine id or its hostname. */
+  readonly machine?: string;
+  /** Part of the requesting user's name. */
+  readonly user?: string;
+}
+
+export type QueueRow = RequestRow & { hostname: string | null };
 export type ApprovalScope = 'machine' | 'user' | 'global';
 
 export type NewRequest = Pick<
@@ -110,13 +132,74 @@ export class RequestRepository {
       .executeTakeFirst()) as RequestRow | undefined;
   }
 
-  async listForMachine(machineId: string, requester?: string): Promise<RequestRow[]> {
+  async listForMachine(machineId: string, requester?: string, limit = 500): Promise<RequestRow[]> {
     let query = this.db
       .selectFrom('approval_requests')
       .selectAll()
       .where('machine_id', '=', machineId);
     if (requester) query = query.where('requester', '=', requester);
-    return (await query.orderBy('id', 'desc').limit(500).execute()) as RequestRow[];
+    return (await query.orderBy('id', 'desc').limit(limit).execute()) as RequestRow[];
+  }
+
+  /** The queue, filtered: oldest first, so that nobody waits behind newer requests. */
+  async search(filter: RequestFilter, page: Page): Promise<PageOf<QueueRow>> {
+    const base = this.db
+      .selectFrom('approval_requests as r')
+      .leftJoin('machines as m', 'm.machine_id', 'r.machine_id')
+      .where('r.state', 'in', [...filter.states])
+      .$if(filter.createdUpTo !== undefined, (q) =>
+        q.where('r.created_at', '<=', filter.createdUpTo!),
+      )
+      .$if(filter.createdFrom !== undefined, (q) =>
+        q.where('r.created_at', '>=', filter.createdFrom!),
+      )
+      .$if(Boolean(filter.machine), (q) =>
+        q.where((eb) =>
+          eb.or([
+            containsText('r.machine_id', filter.machine!),
+            containsText('m.hostname', filter.machine!),
+          ]),
+        ),
+      )
+      .$if(Boolean(filter.user), (q) => q.where(containsText('r.requester', filter.user!)));
+    const [rows, count] = await Promise.all([
+      base
+        .selectAll('r')
+        .select('m.hostname')
+        .orderBy('r.created_at')
+        .orderBy('r.id')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: rows as QueueRow[], total: Number(count.n) };
+  }
+
+  /** Other requests for the same file, newest first, with who decided them. */
+  async forFile(sha256: string, exceptId: number, limit = 20) {
+    return this.db
+      .selectFrom('approval_requests as r')
+      .leftJoin('machines as m', 'm.machine_id', 'r.machine_id')
+      .leftJoin('rules as rule', 'rule.id', 'r.rule_id')
+      .select([
+        'r.id',
+        'r.state',
+        'r.machine_id',
+        'm.hostname',
+        'r.requester',
+        'r.decided_by',
+        'r.created_at',
+        'r.updated_at',
+        'rule.scope as rule_scope',
+        'rule.scope_value as rule_scope_value',
+        'rule.expires_at as rule_expires_at',
+      ])
+      .where('r.file_sha256', '=', sha256)
+      .where('r.id', '!=', exceptId)
+      .orderBy('r.id', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   /** The helpdesk's queue: oldest pending first. */

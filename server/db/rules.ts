@@ -2,8 +2,10 @@
 // machine gets exactly what changed since the version it last acknowledged.
 import { sql } from 'kysely';
 import { ruleTarget, type PushHub } from '../push';
+import { audit } from './audit';
 import type { Db } from './connect';
 import type { RulesTable } from './schema';
+import { containsText, type Page, type PageOf } from './search';
 
 export interface NewRule {
   identifier: string;
@@ -19,6 +21,26 @@ export interface NewRule {
 }
 
 export type RuleRow = Omit<RulesTable, 'id'> & { id: number };
+
+export type RuleScope = NewRule['scope'];
+
+/** Who made a change from the console, and why: audited in the change's own transaction. */
+export interface RuleChangeBy {
+  readonly actor: string;
+  readonly details?: Record<string, unknown>;
+}
+
+/** What the rules list can be narrowed to. Only rules in force are listed. */
+export interface RuleFilter {
+  readonly scope?: RuleScope;
+  /** The scope's machine id, user or tag, exactly. */
+  readonly scopeValue?: string;
+  readonly ruleType?: string;
+  readonly policy?: string;
+  readonly identifier?: string;
+  /** Part of the identifier, the comment or the custom message. */
+  readonly text?: string;
+}
 
 export class RuleRepository {
   constructor(
@@ -45,7 +67,7 @@ export class RuleRepository {
   }
 
   /** Puts a rule (replacing one for the same target and scope). */
-  async put(rule: NewRule, now = Date.now()): Promise<number> {
+  async put(rule: NewRule, now = Date.now(), by?: RuleChangeBy): Promise<number> {
     const id = await this.db.transaction().execute(async (trx) => {
       const version = await this.#nextVersion(trx);
       await trx
@@ -72,6 +94,25 @@ export class RuleRepository {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
+      if (by)
+        await audit(
+          trx,
+          {
+            actor: by.actor,
+            action: 'rule.create',
+            target: `rule:${inserted.id}`,
+            details: {
+              rule_type: rule.rule_type,
+              identifier: rule.identifier,
+              policy: rule.policy,
+              scope: rule.scope,
+              scope_value: rule.scope_value ?? null,
+              expires_at: rule.expires_at ?? null,
+              ...by.details,
+            },
+          },
+          now,
+        );
       return inserted.id;
     });
     await this.push?.publish({
@@ -81,18 +122,103 @@ export class RuleRepository {
     return id;
   }
 
-  /** Deletes a rule: machines that had it get a REMOVE at their next sync. */
-  async remove(id: number): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+  /**
+   * Deletes a rule: machines that had it get a REMOVE at their next sync. Removed from the
+   * console (`by`), it is audited with it and the machines it reached are told at once.
+   */
+  async remove(id: number, by?: RuleChangeBy, now = Date.now()): Promise<boolean> {
+    const removed = await this.db.transaction().execute(async (trx) => {
       const version = await this.#nextVersion(trx);
-      const result = await trx
+      const row = await trx
         .updateTable('rules')
         .set({ deleted: 1, version })
         .where('id', '=', id)
         .where('deleted', '=', 0)
+        .returning(['rule_type', 'identifier', 'policy', 'scope', 'scope_value'])
         .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      if (row && by)
+        await audit(
+          trx,
+          {
+            actor: by.actor,
+            action: 'rule.remove',
+            target: `rule:${id}`,
+            details: { ...row, ...by.details },
+          },
+          now,
+        );
+      return row;
     });
+    if (removed && by)
+      await this.push?.publish({
+        kind: 'rules-changed',
+        target: ruleTarget(removed.scope, removed.scope_value),
+      });
+    return removed !== undefined;
+  }
+
+  async get(id: number): Promise<RuleRow | undefined> {
+    return (await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst()) as RuleRow | undefined;
+  }
+
+  /** Rules in force (not removed, not expired), newest first. */
+  async list(filter: RuleFilter, page: Page, now = Date.now()): Promise<PageOf<RuleRow>> {
+    const base = this.db
+      .selectFrom('rules')
+      .where('deleted', '=', 0)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .$if(filter.scope !== undefined, (q) => q.where('scope', '=', filter.scope!))
+      .$if(filter.scopeValue !== undefined, (q) => q.where('scope_value', '=', filter.scopeValue!))
+      .$if(filter.ruleType !== undefined, (q) => q.where('rule_type', '=', filter.ruleType!))
+      .$if(filter.policy !== undefined, (q) => q.where('policy', '=', filter.policy!))
+      .$if(filter.identifier !== undefined, (q) => q.where('identifier', '=', filter.identifier!))
+      .$if(Boolean(filter.text), (q) =>
+        q.where((eb) =>
+          eb.or(
+            ['identifier', 'comment', 'custom_msg'].map((column) =>
+              containsText(column, filter.text!),
+            ),
+          ),
+        ),
+      );
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: rows as RuleRow[], total: Number(count.n) };
+  }
+
+  /** The rules in force that reach this machine: global, its own, its user's and its tags'. */
+  async inForceFor(
+    machineId: string,
+    primaryUser: string | null,
+    tags: readonly string[],
+    now = Date.now(),
+  ): Promise<RuleRow[]> {
+    return (await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('deleted', '=', 0)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .where((eb) =>
+        eb.or([
+          eb('scope', '=', 'global'),
+          eb.and([eb('scope', '=', 'machine'), eb('scope_value', '=', machineId)]),
+          ...(primaryUser
+            ? [eb.and([eb('scope', '=', 'user'), eb('scope_value', '=', primaryUser)])]
+            : []),
+          ...(tags.length > 0
+            ? [eb.and([eb('scope', '=', 'tag'), eb('scope_value', 'in', [...tags])])]
+            : []),
+        ]),
+      )
+      .orderBy('id', 'desc')
+      .limit(1000)
+      .execute()) as RuleRow[];
   }
 
   /** Marks expired rules deleted, with new versions, so that their removal reaches machines. */

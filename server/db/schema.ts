@@ -70,6 +70,13 @@ export interface BinariesTable {
   first_seen: number;
   last_seen: number;
   block_count: number;
+  /** The leaf certificate's common name and organization, when the agent sent a signing chain. */
+  signer: Generated<string | null>;
+  team_id: Generated<string | null>;
+  signing_id: Generated<string | null>;
+  /** The package that installed the file (name and version), when the agent knows it. */
+  package: Generated<string | null>;
+  file_size: Generated<number | null>;
 }
 
 export interface CountersTable {

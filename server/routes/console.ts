@@ -1,26 +1,46 @@
 // The helpdesk console's API under /console/api and its pages under /console. A session cookie
 // (HttpOnly, SameSite=Strict) says who is logged in; every state-changing call also carries the
-// session's CSRF token; roles: viewer (reads), helpdesk (decides requests), admin (also rules).
+// session's CSRF token; roles: viewer (reads), helpdesk (decides requests, reads the audit log),
+// admin (also rules).
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Repositories } from '../app';
-import { audit } from '../db/audit';
 import type { Db } from '../db/connect';
-import { RequestError, type ApprovalScope, type RequestState } from '../db/requests';
+import {
+  REQUEST_STATES,
+  RequestError,
+  type ApprovalScope,
+  type RequestState,
+} from '../db/requests';
 import type { Role, SessionUser } from '../db/users';
+import { registerAuditRoutes } from './console-audit';
+import {
+  expiryOf,
+  onlyKnown,
+  optionalChoice,
+  optionalDuration,
+  optionalText,
+  page,
+  queryOf,
+} from './console-input';
+import { machineView, registerMachineRoutes } from './console-machines';
+import { registerRuleRoutes, ruleView } from './console-rules';
 
 const COOKIE = 'gh_session';
 const RANK: Record<Role, number> = { viewer: 0, helpdesk: 1, admin: 2 };
 const LOGIN_LIMIT = { attempts: 5, windowMs: 15 * 60_000 };
-const EXPIRY: Record<string, number | null> = {
-  none: null,
-  '1h': 3600_000,
-  '1d': 86_400_000,
-  '1w': 604_800_000,
-};
-const STATES: readonly RequestState[] = ['pending', 'needs-info', 'approved', 'denied'];
+/** `open` is what still needs the helpdesk or the user: pending and needs-info. */
+const STATE_CHOICES = [...REQUEST_STATES, 'open', 'all'] as const;
+
+/** What the console's route files share: the session guard and the input helpers. */
+export interface ConsoleKit {
+  guard(role: Role): (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  body(request: FastifyRequest): Record<string, unknown>;
+  text(value: unknown, what: string, max?: number): string;
+  handle<T>(reply: FastifyReply, work: () => Promise<T>): Promise<T | FastifyReply>;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -123,22 +143,40 @@ export function registerConsoleRoutes(
     csrfToken: request.consoleUser!.csrfToken,
   }));
 
-  app.get<{ Querystring: { state?: string } }>(
-    '/console/api/requests',
-    { preHandler: guard('viewer') },
-    async (request, reply) => {
-      const state = (request.query.state ?? 'pending') as RequestState;
-      if (!STATES.includes(state))
-        return reply.code(400).send({ error: `state must be one of ${STATES.join(', ')}` });
-      const rows = await repos.requests.queue(state);
+  app.get('/console/api/requests', { preHandler: guard('viewer') }, async (request, reply) =>
+    handle(reply, async () => {
+      const query = queryOf(request.query);
+      onlyKnown(query, ['state', 'older_than', 'newer_than', 'machine', 'user', 'limit', 'offset']);
+      const state = optionalChoice(query, 'state', STATE_CHOICES) ?? 'pending';
+      const olderThan = optionalDuration(query, 'older_than');
+      const newerThan = optionalDuration(query, 'newer_than');
+      const now = Date.now();
+      const machine = optionalText(query, 'machine');
+      const user = optionalText(query, 'user');
+      const { rows, total } = await repos.requests.search(
+        {
+          states:
+            state === 'all'
+              ? REQUEST_STATES
+              : state === 'open'
+                ? ['pending', 'needs-info']
+                : [state as RequestState],
+          ...(olderThan !== undefined ? { createdUpTo: now - olderThan } : {}),
+          ...(newerThan !== undefined ? { createdFrom: now - newerThan } : {}),
+          ...(machine ? { machine } : {}),
+          ...(user ? { user } : {}),
+        },
+        page(query, 200, 500),
+      );
       return {
+        total,
         requests: rows.map((row) => ({
           ...row,
           created_at: Number(row.created_at),
           updated_at: Number(row.updated_at),
         })),
       };
-    },
+    }),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -149,36 +187,30 @@ export function registerConsoleRoutes(
         ? await repos.requests.get(Number(request.params.id))
         : undefined;
       if (!row) return reply.code(404).send({ error: `no request ${request.params.id}` });
-      const [messages, prevalence, binary, machine, earlier] = await Promise.all([
+      const [messages, prevalence, binary, machine, earlier, rules] = await Promise.all([
         repos.requests.messages(row.id),
         repos.events.prevalence(row.file_sha256),
         repos.events.binary(row.file_sha256),
-        repos.machines.get(row.machine_id),
-        db
-          .selectFrom('approval_requests')
-          .select(['id', 'state', 'machine_id', 'requester', 'created_at'])
-          .where('file_sha256', '=', row.file_sha256)
-          .where('id', '!=', row.id)
-          .orderBy('id', 'desc')
-          .limit(20)
-          .execute(),
+        repos.machines.summary(row.machine_id),
+        repos.requests.forFile(row.file_sha256, row.id),
+        repos.rules.list(
+          { ruleType: 'BINARY', identifier: row.file_sha256 },
+          { limit: 50, offset: 0 },
+        ),
       ]);
       return {
         request: { ...row, created_at: Number(row.created_at), updated_at: Number(row.updated_at) },
         messages: messages.map((m) => ({ ...m, created_at: Number(m.created_at) })),
         prevalence,
         binary: binary ?? null,
-        machine: machine
-          ? {
-              machine_id: machine.machine_id,
-              hostname: machine.hostname,
-              primary_user: machine.primary_user,
-              client_mode: machine.client_mode,
-              os_version: machine.os_version,
-              last_sync_at: machine.last_sync_at === null ? null : Number(machine.last_sync_at),
-            }
-          : null,
-        earlier: earlier.map((e) => ({ ...e, created_at: Number(e.created_at) })),
+        machine: machine ? machineView(machine) : null,
+        earlier: earlier.map((e) => ({
+          ...e,
+          created_at: Number(e.created_at),
+          updated_at: Number(e.updated_at),
+          rule_expires_at: e.rule_expires_at === null ? null : Number(e.rule_expires_at),
+        })),
+        rules: rules.rows.map(ruleView),
       };
     },
   );
@@ -191,17 +223,7 @@ export function registerConsoleRoutes(
         const { scope, expires, message } = body(request);
         if (scope !== 'machine' && scope !== 'user' && scope !== 'global')
           throw new RequestError(400, 'scope must be machine, user or global');
-        let expiresAt: number | null;
-        if (typeof expires === 'number' && Number.isInteger(expires) && expires > Date.now())
-          expiresAt = expires;
-        else if (typeof expires === 'string' && expires in EXPIRY)
-          expiresAt = EXPIRY[expires] === null ? null : Date.now() + EXPIRY[expires]!;
-        else if (expires === undefined) expiresAt = null;
-        else
-          throw new RequestError(
-            400,
-            'expires must be none, 1h, 1d, 1w or a future time in milliseconds',
-          );
+        const expiresAt = expiryOf(expires);
         return repos.requests.approve(Number(request.params.id), {
           scope: scope as ApprovalScope,
           expiresAt,
@@ -235,101 +257,10 @@ export function registerConsoleRoutes(
       ),
   );
 
-  app.get<{ Querystring: { action?: string } }>(
-    '/console/api/audit',
-    { preHandler: guard('helpdesk') },
-    async (request) => {
-      let query = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(500);
-      if (request.query.action) query = query.where('action', '=', request.query.action);
-      return {
-        entries: (await query.execute()).map((e) => ({
-          ...e,
-          at: Number(e.at),
-          details: JSON.parse(e.details) as unknown,
-        })),
-      };
-    },
-  );
-
-  app.get('/console/api/machines', { preHandler: guard('viewer') }, async () => ({
-    machines: (
-      await db
-        .selectFrom('machines')
-        .select([
-          'machine_id',
-          'hostname',
-          'primary_user',
-          'client_mode',
-          'os_version',
-          'agent_version',
-          'last_sync_at',
-          'rule_counts',
-        ])
-        .orderBy('machine_id')
-        .execute()
-    ).map((m) => ({
-      ...m,
-      last_sync_at: m.last_sync_at === null ? null : Number(m.last_sync_at),
-      rule_counts: JSON.parse(m.rule_counts) as unknown,
-    })),
-  }));
-
-  app.post('/console/api/rules', { preHandler: guard('admin') }, async (request, reply) =>
-    handle(reply, async () => {
-      const b = body(request);
-      const identifier = text(b.identifier, 'identifier', 512);
-      const ruleType = b.rule_type ?? 'BINARY';
-      if (ruleType === 'BINARY' && !/^[0-9a-fA-F]{64}$/.test(identifier))
-        throw new RequestError(400, 'a BINARY rule needs a SHA-256 (64 hex digits)');
-      if (
-        !['ALLOWLIST', 'BLOCKLIST', 'SILENT_BLOCKLIST', 'ALLOWLIST_COMPILER'].includes(
-          String(b.policy),
-        )
-      )
-        throw new RequestError(
-          400,
-          'policy must be ALLOWLIST, ALLOWLIST_COMPILER, BLOCKLIST or SILENT_BLOCKLIST',
-        );
-      const scope = b.scope ?? 'global';
-      if (scope !== 'global' && scope !== 'machine' && scope !== 'user' && scope !== 'tag')
-        throw new RequestError(400, 'scope must be global, machine, user or tag');
-      const id = await repos.rules.put({
-        identifier: ruleType === 'BINARY' ? identifier.toLowerCase() : identifier,
-        rule_type: String(ruleType),
-        policy: String(b.policy),
-        scope,
-        scope_value: scope === 'global' ? null : text(b.scope_value, 'scope_value', 256),
-        custom_msg: typeof b.custom_msg === 'string' ? b.custom_msg : null,
-        comment: typeof b.comment === 'string' ? b.comment : null,
-        created_by: request.consoleUser!.username,
-      });
-      await audit(db, {
-        actor: request.consoleUser!.username,
-        action: 'rule.create',
-        target: `rule:${id}`,
-        details: { identifier, policy: b.policy, scope },
-      });
-      return { id };
-    }),
-  );
-
-  app.delete<{ Params: { id: string } }>(
-    '/console/api/rules/:id',
-    { preHandler: guard('admin') },
-    async (request, reply) => {
-      if (
-        !/^\d+$/.test(request.params.id) ||
-        !(await repos.rules.remove(Number(request.params.id)))
-      )
-        return reply.code(404).send({ error: `no rule ${request.params.id}` });
-      await audit(db, {
-        actor: request.consoleUser!.username,
-        action: 'rule.remove',
-        target: `rule:${request.params.id}`,
-      });
-      return { removed: true };
-    },
-  );
+  const kit: ConsoleKit = { guard, body, text, handle };
+  registerAuditRoutes(app, db, kit);
+  registerMachineRoutes(app, repos, kit);
+  registerRuleRoutes(app, repos, kit);
 
   // The console's pages: the built Svelte app, with a strict CSP.
   const TYPES: Record<string, string> = {
@@ -338,7 +269,7 @@ export function registerConsoleRoutes(
     '.css': 'text/css; charset=utf-8',
     '.svg': 'image/svg+xml',
   };
-  const page = async (request: FastifyRequest, reply: FastifyReply) => {
+  const servePage = async (request: FastifyRequest, reply: FastifyReply) => {
     const wanted = (request.params as { '*'?: string })['*'] || 'index.html';
     let file = normalize(join(consoleDir, wanted));
     if (!file.startsWith(consoleDir + sep) || !existsSync(file))
@@ -355,6 +286,6 @@ export function registerConsoleRoutes(
       .type(TYPES[extname(file)] ?? 'application/octet-stream')
       .send(readFileSync(file));
   };
-  app.get('/console', page);
-  app.get('/console/*', page);
+  app.get('/console', servePage);
+  app.get('/console/*', servePage);
 }

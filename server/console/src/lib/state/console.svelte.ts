@@ -1,49 +1,34 @@
 import { api, ApiError, setCsrfToken } from '../api';
-
-export interface Me {
-  username: string;
-  role: 'viewer' | 'helpdesk' | 'admin';
-  csrfToken: string;
-}
-
-export interface RequestSummary {
-  id: number;
-  machine_id: string;
-  requester: string;
-  file_name: string;
-  file_path: string;
-  file_sha256: string;
-  justification: string;
-  state: string;
-  created_at: number;
-}
-
-export interface RequestDetail {
-  request: RequestSummary;
-  messages: { author: string; author_name: string; body: string; created_at: number }[];
-  prevalence: number;
-  machine: {
-    hostname: string | null;
-    primary_user: string | null;
-    client_mode: string | null;
-  } | null;
-  earlier: { id: number; state: string; machine_id: string }[];
-}
+import type { Me } from '../types';
+import { AuditPage } from './audit.svelte';
+import { MachinePage, MachinesPage } from './machines.svelte';
+import { RequestsPage } from './requests.svelte';
+import { Router } from './router.svelte';
+import { RulesPage } from './rules.svelte';
 
 export class ConsoleState {
   me = $state<Me | null>(null);
   checked = $state(false);
-  filter = $state('pending');
-  requests = $state<RequestSummary[]>([]);
-  selected = $state<RequestDetail | null>(null);
   error = $state('');
   notice = $state('');
+  loading = $state(false);
+  readonly router = new Router();
+  readonly requests = new RequestsPage(this);
+  readonly audit = new AuditPage(this);
+  readonly machines = new MachinesPage(this);
+  readonly machine = new MachinePage(this);
+  readonly rules = new RulesPage(this);
   canDecide = $derived(this.me !== null && this.me.role !== 'viewer');
+  isAdmin = $derived(this.me?.role === 'admin');
 
   async restore(): Promise<void> {
+    addEventListener('popstate', () => {
+      this.router.sync();
+      void this.show();
+    });
     try {
       this.#signedIn(await api<Me>('GET', '/me'));
-      await this.load();
+      await this.show();
     } catch {
       this.me = null;
     } finally {
@@ -55,37 +40,59 @@ export class ConsoleState {
     this.error = '';
     try {
       this.#signedIn(await api<Me>('POST', '/login', { username, password }));
-      await this.load();
+      await this.show();
     } catch (error) {
       this.error = (error as Error).message;
     }
   }
 
-  async load(): Promise<void> {
-    const { requests } = await api<{ requests: RequestSummary[] }>(
-      'GET',
-      `/requests?state=${encodeURIComponent(this.filter)}`,
-    );
-    this.requests = requests;
+  async logout(): Promise<void> {
+    await this.run(async () => {
+      await api('POST', '/logout', {});
+      this.me = null;
+      setCsrfToken('');
+    });
   }
 
-  async open(id: number): Promise<void> {
-    this.notice = '';
-    this.selected = await api<RequestDetail>('GET', `/requests/${id}`);
+  /** Goes to a console URL and loads what it shows. */
+  async go(url: string, replace = false): Promise<void> {
+    this.router.go(url, replace);
+    await this.show();
   }
 
-  async decide(action: 'approve' | 'deny' | 'ask', body: Record<string, unknown>): Promise<void> {
-    if (!this.selected) return;
+  #shown = 0;
+
+  /** Loads the page the URL names. */
+  async show(): Promise<void> {
+    if (!this.me) return;
+    const shown = ++this.#shown;
+    this.stale = () => shown !== this.#shown;
     this.error = '';
+    const route = this.router.route;
+    const params = this.router.params;
+    this.loading = true;
+    await this.run(async () => {
+      if (route.page === 'requests') await this.requests.load(params, route.id);
+      else if (route.page === 'audit') await this.audit.load(params);
+      else if (route.page === 'machines') await this.machines.load(params);
+      else if (route.page === 'machine') await this.machine.load(route.id);
+      else if (route.page === 'rules') await this.rules.load(params);
+    });
+    if (shown === this.#shown) this.loading = false;
+  }
+
+  /** True once a newer page load has started: an older answer must not overwrite it. */
+  stale: () => boolean = () => false;
+
+  /** Runs a call to the API; its error is shown, and an expired session asks for a login. */
+  async run(work: () => Promise<void>): Promise<boolean> {
     try {
-      const id = this.selected.request.id;
-      const updated = await api<{ state: string }>('POST', `/requests/${id}/${action}`, body);
-      // Said after the refresh: opening a request clears the last notice.
-      await this.open(id);
-      await this.load();
-      this.notice = `Request ${id} is now ${updated.state}.`;
+      await work();
+      return true;
     } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
+      if (error instanceof ApiError && error.status === 401) this.me = null;
+      this.error = error instanceof Error ? error.message : String(error);
+      return false;
     }
   }
 

@@ -1,0 +1,60 @@
+// How times, ages and sizes read in the console.
+export const when = (ms: number): string =>
+  new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+export function ago(ms: number, now = Date.now()): string {
+  const minutes = Math.round((now - ms) / 60_000);
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.round(hours / 24)} days ago`;
+}
+
+export function bytes(size: number): string {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 ** 2) return `${(size / 1024).toFixed(1)} KiB`;
+  return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+export const STATE_LABELS: Record<string, string> = {
+  pending: 'Pending',
+  'needs-info': 'Waiting for an answer',
+  approved: 'Approved',
+  denied: 'Denied',
+};
+
+export const SCOPE_LABELS: Record<string, string> = {
+  global: 'Everyone',
+  tag: 'Tag',
+  user: 'User',
+  machine: 'Machine',
+};
+
+export function scopeText(scope: string, value: string | null): string {
+  return scope === 'global' ? 'everyone' : `${scope} ${value ?? ''}`.trim();
+}
+
+/** A query string from the values that are set, in a stable order. */
+export function queryString(values: Record<string, string | number | undefined | null>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(values))
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+export const searchParams = (search: string): URLSearchParams => new URLSearchParams(search);
+
+/** "Approved by grace for user ada", "Denied by grace", "Pending". */
+export function decisionText(
+  state: string,
+  decidedBy: string | null,
+  ruleScope: string | null = null,
+  ruleScopeValue: string | null = null,
+): string {
+  const parts = [STATE_LABELS[state] ?? state];
+  if (decidedBy) parts.push(`by ${decidedBy}`);
+  if (ruleScope) parts.push(`for ${scopeText(ruleScope, ruleScopeValue)}`);
+  return parts.join(' ');
+}

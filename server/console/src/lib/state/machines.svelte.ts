@@ -1,0 +1,49 @@
+import { api } from '../api';
+import { queryString } from '../format';
+import type { Machine, MachineDetail } from '../types';
+import type { ConsoleState } from './console.svelte';
+
+export const MACHINES_PER_PAGE = 50;
+
+export class MachinesPage {
+  q = $state('');
+  offset = $state(0);
+  list = $state<Machine[]>([]);
+  total = $state(0);
+
+  constructor(private readonly desk: ConsoleState) {}
+
+  async load(params: URLSearchParams): Promise<void> {
+    const stale = this.desk.stale;
+    this.q = params.get('q') ?? '';
+    this.offset = Number(params.get('offset')) || 0;
+    const page = await api<{ machines: Machine[]; total: number }>(
+      'GET',
+      `/machines${queryString({ q: this.q, offset: this.offset || '', limit: MACHINES_PER_PAGE })}`,
+    );
+    if (stale()) return;
+    this.list = page.machines;
+    this.total = page.total;
+  }
+
+  href(q = this.q, offset = 0): string {
+    return `/console/machines${queryString({ q, offset: offset || '' })}`;
+  }
+
+  async search(): Promise<void> {
+    await this.desk.go(this.href());
+  }
+}
+
+export class MachinePage {
+  detail = $state<MachineDetail | null>(null);
+
+  constructor(private readonly desk: ConsoleState) {}
+
+  async load(id: string): Promise<void> {
+    const stale = this.desk.stale;
+    if (this.detail?.machine.machine_id !== id) this.detail = null;
+    const detail = await api<MachineDetail>('GET', `/machines/${encodeURIComponent(id)}`);
+    if (!stale()) this.detail = detail;
+  }
+}

@@ -1,0 +1,76 @@
+// Machines for the console: a searchable list, and one machine with its facts, the rules that
+// reach it, its latest blocks and its requests.
+import type { FastifyInstance } from 'fastify';
+import type { Repositories } from '../app';
+import type { MachineSummary } from '../db/machines';
+import type { ConsoleKit } from './console';
+import { onlyKnown, optionalText, page, queryOf } from './console-input';
+import { ruleView } from './console-rules';
+
+const parseJson = <T>(text: string, fallback: T): T => {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+};
+
+export function machineView(machine: MachineSummary) {
+  const ruleCounts = parseJson<Record<string, number>>(machine.rule_counts, {});
+  return {
+    ...machine,
+    enrolled_at: Number(machine.enrolled_at),
+    last_sync_at: machine.last_sync_at === null ? null : Number(machine.last_sync_at),
+    rule_counts: ruleCounts,
+    rule_total: Object.values(ruleCounts).reduce((sum, n) => sum + Number(n), 0),
+    tags: parseJson<string[]>(machine.tags, []),
+  };
+}
+
+export function registerMachineRoutes(
+  app: FastifyInstance,
+  repos: Repositories,
+  kit: ConsoleKit,
+): void {
+  app.get('/console/api/machines', { preHandler: kit.guard('viewer') }, async (request, reply) =>
+    kit.handle(reply, async () => {
+      const query = queryOf(request.query);
+      onlyKnown(query, ['q', 'limit', 'offset']);
+      const { rows, total } = await repos.machines.search(
+        optionalText(query, 'q'),
+        page(query, 100, 500),
+      );
+      return { total, machines: rows.map(machineView) };
+    }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/console/api/machines/:id',
+    { preHandler: kit.guard('viewer') },
+    async (request, reply) => {
+      const machine = await repos.machines.summary(request.params.id);
+      if (!machine) return reply.code(404).send({ error: `no machine ${request.params.id}` });
+      const view = machineView(machine);
+      const [rules, blocks, requests] = await Promise.all([
+        repos.rules.inForceFor(machine.machine_id, machine.primary_user, view.tags),
+        repos.events.recentBlocks(machine.machine_id, 50),
+        repos.requests.listForMachine(machine.machine_id, undefined, 50),
+      ]);
+      return {
+        machine: view,
+        rules: rules.map(ruleView),
+        blocks,
+        requests: requests.map((row) => ({
+          id: row.id,
+          state: row.state,
+          requester: row.requester,
+          file_name: row.file_name,
+          file_sha256: row.file_sha256,
+          decided_by: row.decided_by,
+          created_at: Number(row.created_at),
+          updated_at: Number(row.updated_at),
+        })),
+      };
+    },
+  );
+}
