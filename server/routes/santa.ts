@@ -33,6 +33,22 @@ export interface SantaOptions {
 
 type Params = { machine_id: string };
 
+/** The leaf certificate of Santa's signing_chain, as "common name (organisation)". */
+function signerOf(chain: unknown, at: string): string | undefined {
+  if (chain === undefined || chain === null) return undefined;
+  if (!Array.isArray(chain))
+    throw new SantaRequestError(`${at}: signing_chain must be a list of certificates`);
+  const leaf = chain[0] as unknown;
+  if (leaf === undefined) return undefined;
+  if (typeof leaf !== 'object' || leaf === null)
+    throw new SantaRequestError(`${at}: signing_chain[0] must be a certificate object`);
+  const certificate = normalizeKeys(leaf, `${at}: signing_chain[0]`);
+  const name = optionalString(certificate, 'cn', `${at}: signing_chain[0]`, 512);
+  const org = optionalString(certificate, 'org', `${at}: signing_chain[0]`, 512);
+  if (!name && !org) return undefined;
+  return name && org ? `${name} (${org})` : (name ?? org);
+}
+
 export function registerSantaRoutes(
   app: FastifyInstance,
   repos: Repositories,
@@ -168,6 +184,13 @@ export function registerSantaRoutes(
           parent_name: optionalString(event, 'parent_name', at, 1024),
           logged_in_users: list('logged_in_users'),
           current_sessions: list('current_sessions'),
+          // Where the binary comes from, for the catalog: Santa's signing fields, and the Linux
+          // package and size Gatehouse agents add.
+          signer: signerOf(event.signing_chain, at),
+          team_id: optionalString(event, 'team_id', at, 64),
+          signing_id: optionalString(event, 'signing_id', at, 512),
+          package: optionalString(event, 'package', at, 256),
+          file_size: int('file_size'),
         };
       });
       await repos.events.ingest(machineId, events);

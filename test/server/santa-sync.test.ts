@@ -314,6 +314,60 @@ describe.each(ENGINES)('Santa sync protocol on %s', (engine) => {
     expect(await repos.events.binary(sha(70))).toMatchObject({ file_name: 'x', block_count: 2 });
   });
 
+  it("puts Santa's signer and team ID, and Gatehouse's package and size, in the catalog", async () => {
+    const token = await enroll('m-origin');
+    const base = {
+      file_path: '/usr/bin',
+      execution_time: 1_700_000_100,
+      decision: 'BLOCK_UNKNOWN',
+    };
+    const reply = await send(
+      '/santa/eventupload/m-origin',
+      {
+        events: [
+          {
+            ...base,
+            file_sha256: sha(71),
+            file_name: 'signed',
+            teamId: 'EQHXZ8M8AV',
+            signing_id: 'EQHXZ8M8AV:com.example.tool',
+            signing_chain: [
+              { cn: 'Developer ID Application: Example', org: 'Example Inc', sha256: sha(1) },
+              { cn: 'Developer ID Certification Authority', org: 'Apple Inc.' },
+            ],
+          },
+          {
+            ...base,
+            file_sha256: sha(72),
+            file_name: 'packaged',
+            package: 'coreutils',
+            file_size: 4096,
+          },
+        ],
+      },
+      { token },
+    );
+    expect(reply.status).toBe(200);
+    expect(await repos.events.binary(sha(71))).toMatchObject({
+      signer: 'Developer ID Application: Example (Example Inc)',
+      team_id: 'EQHXZ8M8AV',
+      signing_id: 'EQHXZ8M8AV:com.example.tool',
+    });
+    expect(await repos.events.binary(sha(72))).toMatchObject({
+      package: 'coreutils',
+      file_size: 4096,
+    });
+    const bad = await send(
+      '/santa/eventupload/m-origin',
+      { events: [{ ...base, file_sha256: sha(73), file_name: 'x', signing_chain: 'me' }] },
+      { token },
+    );
+    expect(bad).toEqual({
+      status: 400,
+      body: { error: 'eventupload: events[0]: signing_chain must be a list of certificates' },
+    });
+  });
+
   describe('authorization', () => {
     it("refuses a missing or unknown token, and one machine's token for another", async () => {
       const a = await enroll('m-auth-a');

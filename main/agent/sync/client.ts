@@ -108,6 +108,7 @@ export class SyncClient {
           ...(event.parentName ? { parent_name: event.parentName } : {}),
           // Gatehouse's addition: the Linux package the file came from (Santa servers ignore it).
           ...(event.package ? { package: event.package } : {}),
+          ...(event.fileSize !== null ? { file_size: event.fileSize } : {}),
           logged_in_users: event.loggedInUsers,
           current_sessions: event.currentSessions,
         })),
