@@ -33,6 +33,7 @@ export class PushStream {
 
   async #loop(): Promise<void> {
     let delayMs = 1000;
+    let connectedBefore = false;
     while (!this.#stopped) {
       this.#abort = new AbortController();
       try {
@@ -43,6 +44,9 @@ export class PushStream {
         if (response.status === 200 && response.body) {
           this.connected = true;
           delayMs = 1000;
+          // Pushes sent while the stream was down are lost: a sync on reconnecting catches up.
+          if (connectedBefore) this.#onEvent('reconnected');
+          connectedBefore = true;
           await this.#read(response.body);
         }
       } catch {
