@@ -7,6 +7,7 @@ import type { AgentStatus } from '../agent/agent';
 import { ControlClient, ControlError, DEFAULT_SOCKET_PATH } from '../agent/control/client';
 import { ERROR } from '../agent/control/protocol';
 import type { StoredEvent } from '../agent/store/events';
+import type { StoredRequest } from '../agent/store/requests';
 import { fileInfo } from './fileinfo';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, forbidden: 4 } as const;
@@ -18,7 +19,9 @@ commands:
   fileinfo PATH [--check]      SHA-256, size, kind, package; --check: the decision and why
   rule --allow|--block|--remove (--sha256 HEX | --path FILE) [--message TEXT] [--comment TEXT]
                                add or remove a BINARY rule (root)
-  events [--limit N]           recent events (yours; all of them for root)
+  events [--limit N]           recent events (yours; all of them for root), with their ids
+  request EVENT_ID TEXT…       ask the helpdesk to approve a blocked program, saying why
+  requests                     your approval requests, their state and the helpdesk's messages
   sync                         ask the service to sync now
   version                      versions of gatehousectl and the native addon
 
@@ -78,7 +81,23 @@ function formatStatus(s: AgentStatus): string {
 function formatEvent(e: StoredEvent): string {
   const when = new Date(e.lastSeen * 1000).toISOString();
   const count = e.occurrences > 1 ? ` ×${e.occurrences}` : '';
-  return `${when}  ${e.decision.padEnd(15)} ${e.filePath}/${e.fileName}${count}  user=${e.executingUser ?? e.uid} sha256=${e.fileSha256}`;
+  return `#${e.id}  ${when}  ${e.decision.padEnd(15)} ${e.filePath}/${e.fileName}${count}  user=${e.executingUser ?? e.uid} sha256=${e.fileSha256}`;
+}
+
+const STATE_TEXT: Record<string, string> = {
+  queued: 'queued (goes to the helpdesk with the next sync)',
+  pending: 'waiting for the helpdesk',
+  'needs-info': 'the helpdesk asked a question',
+  approved: 'approved',
+  denied: 'denied',
+};
+
+function formatRequest(r: StoredRequest): string {
+  return [
+    `request #${r.id} for event #${r.eventId}: ${STATE_TEXT[r.state] ?? r.state}`,
+    `  you: ${r.justification}`,
+    ...r.messages.map((m) => `  ${m.author === 'helpdesk' ? m.authorName : 'you'}: ${m.body}`),
+  ].join('\n');
 }
 
 export async function runCtl(
@@ -122,11 +141,17 @@ export async function runCtl(
     );
     return EXIT.ok;
   }
-  if (!['status', 'fileinfo', 'rule', 'events', 'sync'].includes(command)) {
+  if (!['status', 'fileinfo', 'rule', 'events', 'sync', 'request', 'requests'].includes(command)) {
     return usage(`unknown command "${[command, ...positional].join(' ')}"`);
   }
 
   // Work that needs no service comes first, so that a usage error never waits on a socket.
+  let eventId: number | undefined;
+  if (command === 'request') {
+    eventId = Number(positional[0]);
+    if (!Number.isSafeInteger(eventId) || eventId < 1 || positional.length < 2)
+      return usage('request needs an EVENT_ID (from gatehousectl events) and why you need it');
+  }
   let ruleRequest:
     { method: 'rules.add' | 'rules.remove'; params: Record<string, unknown> } | undefined;
   let info: Awaited<ReturnType<typeof fileInfo>> | undefined;
@@ -217,6 +242,21 @@ export async function runCtl(
         const limit = flags.has('--limit') ? Number(flags.get('--limit')) : 50;
         const events = await client.call<StoredEvent[]>('events', { limit });
         print(events, () => (events.length ? events.map(formatEvent).join('\n') : 'no events'));
+        break;
+      }
+      case 'request': {
+        const request = await client.call<StoredRequest>('requests.create', {
+          eventId: eventId!,
+          justification: positional.slice(1).join(' '),
+        });
+        print(request, () => formatRequest(request));
+        break;
+      }
+      case 'requests': {
+        const requests = await client.call<StoredRequest[]>('requests.list');
+        print(requests, () =>
+          requests.length ? requests.map(formatRequest).join('\n') : 'no requests',
+        );
         break;
       }
       case 'sync': {
