@@ -16,7 +16,15 @@ import { until } from './wait';
 /** Execs a program without blocking the event loop; the errno code when the exec is refused. */
 export function execute(path: string): Promise<{ code: number | null; error?: string }> {
   return new Promise((resolve) => {
-    const child = spawn(path, [], { stdio: 'ignore' });
+    let child;
+    try {
+      child = spawn(path, [], { stdio: 'ignore' });
+    } catch (error) {
+      // Some exec failures (EPERM among them) are thrown rather than emitted.
+      const { code, message } = error as NodeJS.ErrnoException;
+      resolve({ code: null, error: code ?? message });
+      return;
+    }
     child.once('error', (error: NodeJS.ErrnoException) =>
       resolve({ code: null, error: error.code ?? error.message }),
     );
@@ -82,7 +90,7 @@ export async function startRealStack(prefix: string): Promise<RealStack> {
     };
   } catch (error) {
     await stop();
-    throw new Error(`${(error as Error).message}\n${log.join('\n')}`);
+    throw new Error(`${(error as Error).message}\n${log.join('\\n')}`, { cause: error });
   }
 }
 
@@ -140,8 +148,9 @@ export async function approveInConsole(
   page?: Page,
 ): Promise<number> {
   const name = path.slice(path.lastIndexOf('/') + 1);
-  const tab =
-    page ?? (await ('context' in browser ? browser.context : browser.contexts()[0]!).newPage());
+  const context = 'context' in browser ? browser.context : browser.contexts()[0]!;
+  await context.clearCookies(); // a fresh login each time
+  const tab = page ?? (await context.newPage());
   await openRequestInConsole(tab, real.base, name, 'admin', real.stack.adminPassword!);
   await tab.getByRole('button', { name: 'Approve' }).click();
   const clicked = performance.now();
