@@ -1,6 +1,7 @@
 // The agent core: configuration, stores and the exec monitor, wired together. The control socket
 // and the service entry sit on top of this; everything here runs under plain Node.
 import { explainDecision, type Explanation } from '../../common/policy';
+import type { PostureResult } from '../../common/posture';
 import type { ClientMode, RuleType } from '../../common/rules';
 import { PRODUCT_VERSION } from '../../common/version';
 import {
@@ -36,6 +37,8 @@ export interface AgentStatus {
   readonly lastSync: number | null;
   readonly syncBaseUrl: string | null;
   readonly machineId: string;
+  /** The last posture check results (empty until the first run finishes). */
+  readonly posture: PostureResult[];
 }
 
 export type AgentMessage =
@@ -156,6 +159,18 @@ export class Agent {
   }
 
   #lastSync: number | null = null;
+  #posture: PostureResult[] = [];
+
+  /** Keeps the latest posture results; the menu bar hears of them when they changed. */
+  setPosture(results: readonly PostureResult[]): void {
+    const changed = postureKey(results) !== postureKey(this.#posture);
+    this.#posture = [...results];
+    if (changed) this.#emit({ kind: 'status' });
+  }
+
+  get posture(): readonly PostureResult[] {
+    return this.#posture;
+  }
 
   /** When the last sync completed (milliseconds since the epoch). */
   recordSync(at: number): void {
@@ -231,6 +246,7 @@ export class Agent {
       lastSync: this.#lastSync,
       syncBaseUrl: this.#config.syncBaseUrl ?? null,
       machineId: this.#config.machineId,
+      posture: [...this.#posture],
     };
   }
 
@@ -266,4 +282,9 @@ export class Agent {
   #emit(message: AgentMessage): void {
     for (const listener of this.#listeners) listener(message);
   }
+}
+
+/** What makes posture results different for the user: not when they were checked. */
+function postureKey(results: readonly PostureResult[]): string {
+  return JSON.stringify(results.map((r) => [r.id, r.title, r.status, r.evidence, r.remediation]));
 }
