@@ -10,6 +10,7 @@ import { audit } from '../db/audit';
 import type { Db } from '../db/connect';
 import { RequestError, type ApprovalScope, type RequestState } from '../db/requests';
 import type { Role, SessionUser } from '../db/users';
+import { registerPostureConsoleRoutes } from './posture';
 
 const COOKIE = 'gh_session';
 const RANK: Record<Role, number> = { viewer: 0, helpdesk: 1, admin: 2 };
@@ -330,6 +331,8 @@ export function registerConsoleRoutes(
       return { removed: true };
     },
   );
+
+  registerPostureConsoleRoutes(app, repos, guard);
 
   // The console's pages: the built Svelte app, with a strict CSP.
   const TYPES: Record<string, string> = {
