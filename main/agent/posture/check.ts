@@ -42,6 +42,8 @@ export interface PostureCheck {
   readonly title: string;
   /** One line: what to do when the check does not pass. */
   readonly remediation: string;
+  /** Its own deadline, when it needs one other than the runner's. */
+  readonly timeoutMs?: number;
   run(context: CheckContext): Promise<Verdict>;
 }
 
@@ -60,7 +62,7 @@ export async function runChecks(
   context: CheckContext,
   timeoutMs = DEFAULT_CHECK_TIMEOUT_MS,
 ): Promise<PostureResult[]> {
-  return Promise.all(checks.map((check) => runOne(check, context, timeoutMs)));
+  return Promise.all(checks.map((check) => runOne(check, context, check.timeoutMs ?? timeoutMs)));
 }
 
 async function runOne(

@@ -248,7 +248,7 @@ export const linuxAutomaticUpdates: PostureCheck = {
     const origins = [
       ...(config.get('Unattended-Upgrade::Origins-Pattern') ?? []),
       ...(config.get('Unattended-Upgrade::Allowed-Origins') ?? []),
-    ];
+    ].filter((origin) => origin !== '');
     if (origins.length > 0 && !origins.some((origin) => /security/i.test(origin)))
       return fail(
         `unattended-upgrades is on but none of its origins is a security archive (${origins.join('; ')})`,
