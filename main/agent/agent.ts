@@ -138,7 +138,7 @@ export class Agent {
   /** Applies a reloaded config. What cannot change while running is reported, not applied. */
   reload(next: AgentConfig): string[] {
     const notes: string[] = [];
-    for (const key of ['stateDir', 'socketPath', 'watchPaths'] as const) {
+    for (const key of ['stateDir', 'socketPath', 'watchPaths', 'postureIntervalS'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
         notes.push(`config: ${key} changes take effect after a restart`);
       }

@@ -65,9 +65,12 @@ export async function startService(
     checks: checksFor(),
     context: {
       host: systemHost(),
-      settings: {
-        minimumMacOSVersion: config.postureMinimumMacOSVersion,
-        minimumXProtectVersion: config.postureMinimumXProtectVersion,
+      // Read at each run, so that a reloaded configuration applies to the next one.
+      get settings() {
+        return {
+          minimumMacOSVersion: agent.config.postureMinimumMacOSVersion,
+          minimumXProtectVersion: agent.config.postureMinimumXProtectVersion,
+        };
       },
       gatehouse: () => {
         const status = agent.status();
@@ -84,7 +87,7 @@ export async function startService(
       now: Date.now,
     },
     intervalMs: config.postureIntervalS * 1000,
-    timeoutMs: config.postureTimeoutS * 1000,
+    timeoutMs: () => agent.config.postureTimeoutS * 1000,
     onResults: (results) => agent.setPosture(results),
   });
   const server = new ControlServer(

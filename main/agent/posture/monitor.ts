@@ -17,7 +17,8 @@ export interface PostureMonitorOptions {
   readonly checks: readonly PostureCheck[];
   readonly context: CheckContext;
   readonly intervalMs: number;
-  readonly timeoutMs: number;
+  /** Each check's deadline, read at every run. */
+  readonly timeoutMs: number | (() => number);
   readonly onResults: (results: PostureResult[]) => void;
 }
 
@@ -44,10 +45,11 @@ export class PostureMonitor {
 
   /** Runs every check now, or joins the run in progress. */
   runNow(): Promise<PostureResult[]> {
+    const { timeoutMs } = this.#options;
     this.#running ??= runChecks(
       this.#options.checks,
       this.#options.context,
-      this.#options.timeoutMs,
+      typeof timeoutMs === 'function' ? timeoutMs() : timeoutMs,
     )
       .then((results) => {
         if (!this.#stopped) this.#options.onResults(results);
