@@ -126,7 +126,9 @@ export function systemHost(options: { root?: string; run?: Host['run'] } = {}): 
     readDir: (path) => readdir(at(path)),
     realpath: async (path) => {
       const resolved = await realpath(at(path));
-      return options.root ? resolved.slice(options.root.length) || '/' : resolved;
+      if (!options.root) return resolved;
+      const root = await realpath(options.root);
+      return resolved.startsWith(`${root}/`) ? resolved.slice(root.length) : '/';
     },
     mtime: async (path) => {
       try {
