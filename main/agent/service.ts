@@ -7,7 +7,7 @@ import { Agent } from './agent';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/config';
 import { ControlServer } from './control/server';
 import { systemHost } from './posture/host';
-import { checksFor, PostureMonitor } from './posture/monitor';
+import { checksFor, PostureMonitor, statusesChanged } from './posture/monitor';
 import { SyncScheduler } from './sync/scheduler';
 
 const USAGE = `usage: gatehouse --service [--config FILE] [--backend fanotify|fake]
@@ -88,7 +88,12 @@ export async function startService(
     },
     intervalMs: config.postureIntervalS * 1000,
     timeoutMs: () => agent.config.postureTimeoutS * 1000,
-    onResults: (results) => agent.setPosture(results),
+    onResults: (results) => {
+      const before = agent.posture;
+      agent.setPosture(results);
+      // The helpdesk sees a changed status soon, not at the next full sync.
+      if (scheduler && statusesChanged(before, results)) void scheduler.syncNow();
+    },
   });
   const server = new ControlServer(
     agent,

@@ -1,9 +1,11 @@
 // Posture on the backend, on both engines: a machine delivers its results with its own token
 // (and only its own), each delivery replaces the last, and the console reads fleet posture per
 // check and each machine's results. Then the agent's sync delivers them for real.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostureResult } from '../../common/posture';
+import { startService } from '../../main/agent/service';
 import type { Repositories } from '../../server/app';
 import { tempDir } from '../helpers/files';
 import { startSyncingAgent } from '../helpers/agent';
@@ -174,7 +176,7 @@ describe.each(ENGINES)('posture on %s', (engine) => {
   });
 });
 
-describe('the agent delivers posture with its sync', () => {
+describe.runIf(process.platform === 'linux')('the agent delivers posture with its sync', () => {
   let server: TestServer;
   const dir = tempDir('posture-sync');
 
@@ -184,6 +186,32 @@ describe('the agent delivers posture with its sync', () => {
   afterAll(async () => {
     await server?.close();
     dir.remove();
+  });
+
+  it('the service sends its first results soon after start, not at the next full sync', async () => {
+    const configPath = join(dir.dir, 'service.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        StateDir: join(dir.dir, 'service-state'),
+        SocketPath: join(dir.dir, 'service.sock'),
+        MachineID: 'posture-service',
+        SyncBaseURL: `${server.base}/santa/`,
+        EnrollmentSecret: 'team-secret',
+        PostureIntervalSeconds: 3600,
+      }),
+    );
+    const service = await startService(configPath, 'fake', () => {});
+    try {
+      const stored = async () => (await server.repos.posture.forMachine('posture-service')).results;
+      await expect
+        .poll(async () => (await stored()).length, { timeout: 50_000 })
+        .toBeGreaterThan(0);
+      expect(await stored()).toEqual(service.agent.posture);
+      expect((await stored()).map((r) => r.id)).toContain('gatehouse.healthy');
+    } finally {
+      await service.stop();
+    }
   });
 
   it('sends results once they exist, and again only after the checks ran again', async () => {

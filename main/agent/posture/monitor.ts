@@ -13,6 +13,16 @@ export function checksFor(platform: NodeJS.Platform = process.platform): readonl
   return [];
 }
 
+/** Whether any check's status differs (a check appearing or going counts). */
+export function statusesChanged(
+  before: readonly PostureResult[],
+  after: readonly PostureResult[],
+): boolean {
+  const key = (results: readonly PostureResult[]) =>
+    results.map((result) => `${result.id}=${result.status}`).join('\n');
+  return key(before) !== key(after);
+}
+
 export interface PostureMonitorOptions {
   readonly checks: readonly PostureCheck[];
   readonly context: CheckContext;
