@@ -39,7 +39,7 @@ describe.runIf(process.platform === 'linux')('posture checks in the service', ()
     );
     service = await startService(configPath, 'fake', () => {});
     await until(() => service.agent.posture.length > 0, 'the start-up posture run', 50_000);
-  });
+  }, 60_000);
   afterAll(async () => {
     await service?.stop();
     dir.remove();

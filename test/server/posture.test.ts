@@ -182,7 +182,7 @@ describe.runIf(process.platform === 'linux')('the agent delivers posture with it
 
   beforeAll(async () => {
     server = await startTestServer('sqlite', { enrollmentSecret: 'team-secret' });
-  });
+  }, 60_000);
   afterAll(async () => {
     await server?.close();
     dir.remove();
@@ -212,7 +212,7 @@ describe.runIf(process.platform === 'linux')('the agent delivers posture with it
     } finally {
       await service.stop();
     }
-  });
+  }, 60_000);
 
   it('sends results once they exist, and again only after the checks ran again', async () => {
     const { agent, scheduler, stop } = await startSyncingAgent(join(dir.dir, 'a'), server.base);
