@@ -25,7 +25,7 @@ import { fixture, runOn } from '../helpers/posture';
 
 const mac = (name: string) => fixture(`macos/${name}`);
 
-describe('macOS parsers on recorded outputs', () => {
+describe('macOS parsers on outputs in each command’s format', () => {
   it('fdesetup status', () => {
     expect(parseFdesetup(mac('fdesetup-status.on.txt'))).toBe('on');
     expect(parseFdesetup(mac('fdesetup-status.off.txt'))).toBe('off');
