@@ -5,11 +5,13 @@ import type { Db } from './db/connect';
 import { UserRepository } from './db/users';
 import { EventRepository } from './db/events';
 import { MachineRepository } from './db/machines';
+import { PostureRepository } from './db/posture';
 import { RequestRepository } from './db/requests';
 import { RuleRepository } from './db/rules';
 import { BODY_LIMIT, registerBodyDecoding } from './plugins/body';
 import { registerConsoleRoutes } from './routes/console';
 import { registerEnrollRoutes } from './routes/enroll';
+import { registerPostureRoutes } from './routes/posture';
 import { registerRequestRoutes } from './routes/requests';
 import { registerSantaRoutes, type SantaOptions } from './routes/santa';
 import { registerStreamRoutes } from './routes/stream';
@@ -22,6 +24,7 @@ export interface Repositories {
   readonly requests: RequestRepository;
   readonly push: PushHub;
   readonly users: UserRepository;
+  readonly posture: PostureRepository;
 }
 
 export interface AppOptions extends Partial<SantaOptions> {
@@ -48,11 +51,13 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
     events: new EventRepository(options.db),
     requests: new RequestRepository(options.db, push),
     users: new UserRepository(options.db),
+    posture: new PostureRepository(options.db),
     push,
   };
   registerBodyDecoding(app);
   registerEnrollRoutes(app, repos, options.enrollmentSecret);
   registerRequestRoutes(app, repos);
+  registerPostureRoutes(app, repos);
   registerStreamRoutes(app, repos, push);
   registerConsoleRoutes(
     app,

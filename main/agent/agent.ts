@@ -1,6 +1,7 @@
 // The agent core: configuration, stores and the exec monitor, wired together. The control socket
 // and the service entry sit on top of this; everything here runs under plain Node.
 import { explainDecision, type Explanation } from '../../common/policy';
+import type { PostureResult } from '../../common/posture';
 import type { ClientMode, RuleType } from '../../common/rules';
 import { PRODUCT_VERSION } from '../../common/version';
 import {
@@ -43,6 +44,8 @@ export interface AgentStatus {
   readonly lastSync: number | null;
   readonly syncBaseUrl: string | null;
   readonly machineId: string;
+  /** The last posture check results (empty until the first run finishes). */
+  readonly posture: PostureResult[];
 }
 
 export type AgentMessage =
@@ -149,7 +152,7 @@ export class Agent {
   /** Applies a reloaded config. What cannot change while running is reported, not applied. */
   reload(next: AgentConfig): string[] {
     const notes: string[] = [];
-    for (const key of ['stateDir', 'socketPath', 'watchPaths'] as const) {
+    for (const key of ['stateDir', 'socketPath', 'watchPaths', 'postureIntervalS'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
         notes.push(`config: ${key} changes take effect after a restart`);
       }
@@ -179,6 +182,18 @@ export class Agent {
   }
 
   #lastSync: number | null = null;
+  #posture: PostureResult[] = [];
+
+  /** Keeps the latest posture results; the menu bar hears of them when they changed. */
+  setPosture(results: readonly PostureResult[]): void {
+    const changed = postureKey(results) !== postureKey(this.#posture);
+    this.#posture = [...results];
+    if (changed) this.#emit({ kind: 'status' });
+  }
+
+  get posture(): readonly PostureResult[] {
+    return this.#posture;
+  }
 
   /** When the last sync completed (milliseconds since the epoch). */
   recordSync(at: number): void {
@@ -261,6 +276,7 @@ export class Agent {
       lastSync: this.#lastSync,
       syncBaseUrl: this.#config.syncBaseUrl ?? null,
       machineId: this.#config.machineId,
+      posture: [...this.#posture],
     };
   }
 
@@ -298,4 +314,9 @@ export class Agent {
   #emit(message: AgentMessage): void {
     for (const listener of this.#listeners) listener(message);
   }
+}
+
+/** What makes posture results different for the user: not when they were checked. */
+function postureKey(results: readonly PostureResult[]): string {
+  return JSON.stringify(results.map((r) => [r.id, r.title, r.status, r.evidence, r.remediation]));
 }

@@ -6,6 +6,8 @@ import { nativeAddon } from '../../native/index';
 import { Agent } from './agent';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/config';
 import { ControlServer } from './control/server';
+import { systemHost } from './posture/host';
+import { checksFor, PostureMonitor, statusesChanged } from './posture/monitor';
 import { SyncScheduler } from './sync/scheduler';
 
 const USAGE = `usage: gatehouse --service [--config FILE] [--backend fanotify|fake]
@@ -17,6 +19,7 @@ export interface RunningService {
   readonly agent: Agent;
   readonly server: ControlServer;
   readonly scheduler: SyncScheduler | undefined;
+  readonly posture: PostureMonitor;
   stop(): Promise<void>;
 }
 
@@ -57,11 +60,47 @@ export async function startService(
     throw error;
   }
   const scheduler = config.syncBaseUrl ? new SyncScheduler(agent) : undefined;
+  const startedAt = Date.now();
+  const posture = new PostureMonitor({
+    checks: checksFor(),
+    context: {
+      host: systemHost(),
+      // Read at each run, so that a reloaded configuration applies to the next one.
+      get settings() {
+        return {
+          minimumMacOSVersion: agent.config.postureMinimumMacOSVersion,
+          minimumXProtectVersion: agent.config.postureMinimumXProtectVersion,
+        };
+      },
+      gatehouse: () => {
+        const status = agent.status();
+        return {
+          mode: status.mode,
+          monitorRunning: status.monitorRunning,
+          backend: status.backend,
+          syncBaseUrl: status.syncBaseUrl,
+          lastSync: status.lastSync,
+          lastSyncError: scheduler?.lastError,
+          startedAt,
+        };
+      },
+      now: Date.now,
+    },
+    intervalMs: config.postureIntervalS * 1000,
+    timeoutMs: () => agent.config.postureTimeoutS * 1000,
+    onResults: (results) => {
+      const before = agent.posture;
+      agent.setPosture(results);
+      // The helpdesk sees a changed status soon, not at the next full sync.
+      if (scheduler && statusesChanged(before, results)) void scheduler.syncNow();
+    },
+  });
   const server = new ControlServer(
     agent,
     config.socketPath,
     undefined,
     scheduler && (() => void scheduler.syncNow()),
+    () => posture.runNow(),
   );
   try {
     await server.listen();
@@ -76,6 +115,7 @@ export async function startService(
   // Under systemd (Type=notify): ready now, and a watchdog ping from the event loop, so that a
   // wedged service is restarted (its exit releases every exec the kernel holds for it).
   scheduler?.start();
+  posture.start();
   const notify = (state: string) => nativeAddon().notifySystemd(state);
   notify(`READY=1\nSTATUS=${agent.mode}`);
   const watchdogUs = Number(process.env.WATCHDOG_USEC);
@@ -88,11 +128,13 @@ export async function startService(
     agent,
     server,
     scheduler,
+    posture,
     stop: () =>
       (stopping ??= (async () => {
         notify('STOPPING=1');
         if (watchdog) clearInterval(watchdog);
         scheduler?.stop();
+        posture.stop();
         agent.stop(); // the kernel is let go first
         await server.close();
       })()),

@@ -1,6 +1,7 @@
 // gatehousectl: the command line for the Gatehouse service.
 // Exit codes: 0 success; 1 the service refused or failed; 2 usage error; 3 the service is not
 // reachable; 4 permission denied (the command needs root).
+import type { PostureResult } from '../../common/posture';
 import { PRODUCT_VERSION } from '../../common/version';
 import { nativeAddon } from '../../native/index';
 import type { AgentStatus } from '../agent/agent';
@@ -23,6 +24,7 @@ commands:
   request EVENT_ID TEXT…       ask the helpdesk to approve a blocked program, saying why
   requests                     your approval requests, their state and the helpdesk's messages
   sync                         ask the service to sync now
+  posture [--run]              security posture checks; --run: run them now and wait
   version                      versions of gatehousectl and the native addon
 
 exit codes: 0 ok, 1 refused or failed, 2 usage, 3 service not reachable, 4 needs root`;
@@ -74,8 +76,23 @@ function formatStatus(s: AgentStatus): string {
     '>>> Sync Info',
     `  Sync server               | ${s.syncBaseUrl ?? 'none'}`,
     `  Last sync                 | ${s.lastSync ? new Date(s.lastSync).toISOString() : 'never'}`,
+    '>>> Posture',
+    ...formatPosture(s.posture ?? []),
   ];
   return lines.join('\n');
+}
+
+const MARK = { pass: 'pass', fail: 'FAIL', unknown: '?   ' } as const;
+
+/** One line per check; a check that does not pass gets its evidence and remediation below. */
+export function formatPosture(results: readonly PostureResult[]): string[] {
+  if (results.length === 0) return ['  not checked yet'];
+  return results.flatMap((r) => [
+    `  ${r.title.padEnd(26)}| ${MARK[r.status]} ${r.status === 'pass' ? r.evidence : ''}`.trimEnd(),
+    ...(r.status === 'pass'
+      ? []
+      : [`  ${''.padEnd(26)}|      ${r.evidence}`, `  ${''.padEnd(26)}|      → ${r.remediation}`]),
+  ]);
 }
 
 function formatEvent(e: StoredEvent): string {
@@ -141,7 +158,11 @@ export async function runCtl(
     );
     return EXIT.ok;
   }
-  if (!['status', 'fileinfo', 'rule', 'events', 'sync', 'request', 'requests'].includes(command)) {
+  if (
+    !['status', 'fileinfo', 'rule', 'events', 'sync', 'request', 'requests', 'posture'].includes(
+      command,
+    )
+  ) {
     return usage(`unknown command "${[command, ...positional].join(' ')}"`);
   }
 
@@ -257,6 +278,13 @@ export async function runCtl(
         print(requests, () =>
           requests.length ? requests.map(formatRequest).join('\n') : 'no requests',
         );
+        break;
+      }
+      case 'posture': {
+        const posture = flags.has('--run')
+          ? await client.call<PostureResult[]>('posture.run')
+          : (await client.call<AgentStatus>('status')).posture;
+        print(posture, () => formatPosture(posture).join('\n'));
         break;
       }
       case 'sync': {

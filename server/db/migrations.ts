@@ -225,6 +225,29 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '007_posture': {
+    async up(db: Kysely<unknown>) {
+      // The latest result of each posture check on each machine; a delivery replaces them all.
+      await db.schema
+        .createTable('machine_posture')
+        .addColumn('machine_id', 'text', (c) => c.notNull())
+        .addColumn('check_id', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('evidence', 'text', (c) => c.notNull())
+        .addColumn('remediation', 'text', (c) => c.notNull())
+        .addColumn('checked_at', 'bigint', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('machine_posture_pk', ['machine_id', 'check_id'])
+        .execute();
+      await db.schema
+        .createIndex('machine_posture_check')
+        .on('machine_posture')
+        .columns(['check_id', 'status'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -137,6 +137,20 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+/** The latest result of each posture check on each machine. */
+export interface MachinePostureTable {
+  machine_id: string;
+  check_id: string;
+  /** Where the machine listed the check, so its results read in the agent's order. */
+  position: number;
+  title: string;
+  status: string; // pass | fail | unknown
+  evidence: string;
+  remediation: string;
+  checked_at: number;
+  received_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -148,4 +162,5 @@ export interface Database {
   events: EventsTable;
   binaries: BinariesTable;
   counters: CountersTable;
+  machine_posture: MachinePostureTable;
 }

@@ -27,6 +27,7 @@ import {
 } from './console-input';
 import { machineView, registerMachineRoutes } from './console-machines';
 import { registerRuleRoutes, ruleView } from './console-rules';
+import { registerPostureConsoleRoutes } from './posture';
 
 const COOKIE = 'gh_session';
 const RANK: Record<Role, number> = { viewer: 0, helpdesk: 1, admin: 2 };
@@ -261,6 +262,8 @@ export function registerConsoleRoutes(
   registerAuditRoutes(app, db, kit);
   registerMachineRoutes(app, repos, kit);
   registerRuleRoutes(app, repos, kit);
+
+  registerPostureConsoleRoutes(app, repos, guard);
 
   // The console's pages: the built Svelte app, with a strict CSP.
   const TYPES: Record<string, string> = {

@@ -90,7 +90,7 @@ export async function startRealStack(prefix: string): Promise<RealStack> {
     };
   } catch (error) {
     await stop();
-    throw new Error(`${(error as Error).message}\n${log.join('\\n')}`, { cause: error });
+    throw new Error(`${(error as Error).message}\n${log.join('\n')}`, { cause: error });
   }
 }
 

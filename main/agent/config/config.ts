@@ -47,6 +47,14 @@ export interface AgentConfig {
   readonly watchPaths?: readonly string[];
   /** Gatehouse: how many events the store keeps before the oldest allows go. */
   readonly eventStoreLimit: number;
+  /** Gatehouse: seconds between posture check runs. */
+  readonly postureIntervalS: number;
+  /** Gatehouse: seconds a posture check may take before it is reported unknown. */
+  readonly postureTimeoutS: number;
+  /** Gatehouse, macOS: the oldest macOS version the posture check passes. */
+  readonly postureMinimumMacOSVersion: string;
+  /** Gatehouse, macOS: the oldest XProtect version the posture check passes. */
+  readonly postureMinimumXProtectVersion: number;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +94,10 @@ const KNOWN_KEYS = [
   'SocketPath',
   'WatchPaths',
   'EventStoreLimit',
+  'PostureIntervalSeconds',
+  'PostureCheckTimeoutSeconds',
+  'PostureMinimumMacOSVersion',
+  'PostureMinimumXProtectVersion',
 ] as const;
 
 const show = (value: unknown) => JSON.stringify(value) ?? String(value);
@@ -197,6 +209,23 @@ export function parseConfig(
 
   const deadlineMs = integer('DeadlineMs', 100, 600_000, 5000);
   const eventStoreLimit = integer('EventStoreLimit', 100, 10_000_000, 100_000);
+  const postureIntervalS = integer('PostureIntervalSeconds', 60, 86_400, 900);
+  const postureTimeoutS = integer('PostureCheckTimeoutSeconds', 1, 300, 30);
+  const postureMinimumXProtectVersion = integer(
+    'PostureMinimumXProtectVersion',
+    0,
+    1_000_000,
+    2162,
+  );
+  let postureMinimumMacOSVersion = '14.0';
+  if (o.PostureMinimumMacOSVersion !== undefined) {
+    if (
+      typeof o.PostureMinimumMacOSVersion === 'string' &&
+      /^\d+(\.\d+){0,2}$/.test(o.PostureMinimumMacOSVersion)
+    )
+      postureMinimumMacOSVersion = o.PostureMinimumMacOSVersion;
+    else bad('PostureMinimumMacOSVersion', 'a macOS version such as "14.0" or "15.3.1"');
+  }
 
   const staticRules: StaticRule[] = [];
   if (o.StaticRules !== undefined) {
@@ -310,6 +339,10 @@ export function parseConfig(
       socketPath,
       ...(watchPaths ? { watchPaths } : {}),
       eventStoreLimit,
+      postureIntervalS,
+      postureTimeoutS,
+      postureMinimumMacOSVersion,
+      postureMinimumXProtectVersion,
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   type Policy,
   type RuleType,
 } from '../../../common/rules';
+import type { PostureResult } from '../../../common/posture';
 import { nativeAddon } from '../../../native/index';
 import type { Agent } from '../agent';
 import { JUSTIFICATION_LIMITS } from '../store/requests';
@@ -37,6 +38,8 @@ interface Method {
 }
 
 const SYNC_INTERVAL_MS = 10_000;
+/** How often a user other than root may ask for the posture checks to run. */
+export const POSTURE_RUN_INTERVAL_MS = 30_000;
 
 function params(value: unknown): Params {
   if (value === undefined) return {};
@@ -88,22 +91,26 @@ export class ControlServer {
   readonly #peerCredentials: PeerCredentials;
   readonly #connections = new Set<Connection>();
   readonly #lastSync = new Map<number, number>();
+  readonly #lastPostureRun = new Map<number, number>();
   readonly #methods: Record<string, Method>;
   #server: Server | undefined;
   #unsubscribe: (() => void) | undefined;
 
   readonly #requestSync: (() => void) | undefined;
+  readonly #runPosture: (() => Promise<PostureResult[]>) | undefined;
 
   constructor(
     agent: Agent,
     path: string,
     peerCredentials: PeerCredentials = (fd) => nativeAddon().peerCredentials(fd),
     requestSync?: () => void,
+    runPosture?: () => Promise<PostureResult[]>,
   ) {
     this.#agent = agent;
     this.#path = path;
     this.#peerCredentials = peerCredentials;
     this.#requestSync = requestSync;
+    this.#runPosture = runPosture;
     this.#methods = this.#defineMethods();
   }
 
@@ -234,14 +241,7 @@ export class ControlServer {
       );
       return;
     }
-    try {
-      this.#reply(
-        connection,
-        id,
-        undefined,
-        method.run(params(request.params), connection.caller, connection) ?? null,
-      );
-    } catch (error) {
+    const failed = (error: unknown) =>
       this.#reply(
         connection,
         id,
@@ -249,6 +249,14 @@ export class ControlServer {
           ? error
           : new RpcError(ERROR.internal, `internal error: ${(error as Error).message}`),
       );
+    try {
+      const result = method.run(params(request.params), connection.caller, connection);
+      // A method that waits on work (posture checks) answers when it is done; others at once.
+      if (result instanceof Promise)
+        result.then((value) => this.#reply(connection, id, undefined, value ?? null), failed);
+      else this.#reply(connection, id, undefined, result ?? null);
+    } catch (error) {
+      failed(error);
     }
   }
 
@@ -402,6 +410,25 @@ export class ControlServer {
             return { started: false, reason: 'this service runs without a sync client' };
           this.#requestSync();
           return { started: true };
+        },
+      },
+      'posture.run': {
+        // Runs every check now and answers with the results; root may ask at any time.
+        run: (_p, caller) => {
+          if (!this.#runPosture)
+            throw new RpcError(ERROR.internal, 'this service runs without posture checks');
+          if (!isRoot(caller)) {
+            const now = Date.now();
+            const last = this.#lastPostureRun.get(caller.uid) ?? 0;
+            if (now - last < POSTURE_RUN_INTERVAL_MS) {
+              throw new RpcError(
+                ERROR.rateLimited,
+                `posture checks were asked for ${Math.round((now - last) / 1000)} s ago; wait ${POSTURE_RUN_INTERVAL_MS / 1000} s between runs`,
+              );
+            }
+            this.#lastPostureRun.set(caller.uid, now);
+          }
+          return this.#runPosture();
         },
       },
     };

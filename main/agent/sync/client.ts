@@ -23,6 +23,8 @@ export interface SyncResult {
   /** Approval requests delivered to the backend, and ones whose state came back changed. */
   readonly requestsDelivered: number;
   readonly requestsUpdated: number;
+  /** Whether this sync delivered posture results (only ones not delivered before). */
+  readonly postureDelivered: boolean;
   readonly clientMode?: ClientMode;
   readonly fullSyncIntervalS: number;
 }
@@ -43,6 +45,7 @@ export class SyncClient {
   readonly #base: URL;
   readonly #options: SyncClientOptions;
   #cleanRequested = false;
+  #postureSent: string | undefined;
 
   constructor(agent: Agent, options: SyncClientOptions) {
     this.#agent = agent;
@@ -118,6 +121,7 @@ export class SyncClient {
     }
 
     const requests = await this.#syncRequests();
+    const postureDelivered = await this.#syncPosture();
 
     const received: unknown[] = [];
     let cursor: string | undefined;
@@ -171,6 +175,7 @@ export class SyncClient {
       rulesProcessed: changes.length,
       requestsDelivered: requests.delivered,
       requestsUpdated: requests.updated,
+      postureDelivered,
       ...(clientMode ? { clientMode } : {}),
       fullSyncIntervalS,
     };
@@ -234,6 +239,27 @@ export class SyncClient {
       if (match && apply(request.id, match)) updated++;
     }
     return { delivered, updated };
+  }
+
+  /**
+   * Posture results, a Gatehouse extension beside Santa's protocol: POST
+   * /api/v1/machines/:id/posture with the machine token, when the checks have run since the
+   * last delivery. A server without the endpoint (404) is left alone.
+   */
+  async #syncPosture(): Promise<boolean> {
+    const results = this.#agent.posture;
+    if (!this.#options.token || results.length === 0) return false;
+    const body = { results };
+    const key = JSON.stringify(body);
+    if (key === this.#postureSent) return false;
+    const url = new URL(
+      `../api/v1/machines/${encodeURIComponent(this.#options.machineId)}/posture`,
+      this.#base,
+    );
+    const reply = await this.#send('POST', url, body, 'posture', [200, 404]);
+    if (reply.status === 404) return false;
+    this.#postureSent = key;
+    return true;
   }
 
   #syncType(preflight: Record<string, unknown>): SyncResult['syncType'] {

@@ -9,6 +9,7 @@ export type Route =
   | { page: 'machines' }
   | { page: 'machine'; id: string }
   | { page: 'rules' }
+  | { page: 'posture' }
   | { page: 'missing' };
 
 export function parseRoute(path: string): Route {
@@ -29,6 +30,7 @@ export function parseRoute(path: string): Route {
     }
   }
   if (first === 'rules' && parts.length === 1) return { page: 'rules' };
+  if (first === 'posture' && parts.length === 1) return { page: 'posture' };
   return { page: 'missing' };
 }
 

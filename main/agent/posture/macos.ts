@@ -1,0 +1,307 @@
+// macOS posture checks. They run only on macOS; the parsers are exported so that recorded
+// command outputs test them anywhere.
+import { fail, pass, unknown, type PostureCheck, type Verdict } from './check';
+import { gatehouseHealthy } from './gatehouse';
+import { describeFailure, oneLine, type CommandResult } from './host';
+
+const said = (result: CommandResult) => oneLine(`${result.stdout}\n${result.stderr}`);
+
+// ---------------------------------------------------------------------------------------------
+// Parsers
+
+export type FileVaultState = 'on' | 'off' | 'encrypting' | 'decrypting';
+
+/** `fdesetup status`. */
+export function parseFdesetup(output: string): FileVaultState | undefined {
+  if (/Encryption in progress/i.test(output)) return 'encrypting';
+  if (/Decryption in progress/i.test(output)) return 'decrypting';
+  if (/FileVault is On\b/i.test(output)) return 'on';
+  if (/FileVault is Off\b/i.test(output)) return 'off';
+  return undefined;
+}
+
+/** `csrutil status`: enabled, disabled, or a custom configuration (some protections off). */
+export function parseCsrutil(
+  output: string,
+): { state: 'enabled' | 'disabled' | 'custom'; disabled: string[] } | undefined {
+  const status = /System Integrity Protection status:\s*([a-z]+)/i.exec(output)?.[1]?.toLowerCase();
+  const disabled = [...output.matchAll(/^\s*([A-Za-z][\w ]+?):\s*disabled\b/gm)]
+    .map((match) => match[1]!.trim())
+    .filter((name) => name !== 'System Integrity Protection status');
+  if (/Custom Configuration/i.test(output) || (status === 'enabled' && disabled.length > 0))
+    return { state: 'custom', disabled };
+  if (status === 'enabled') return { state: 'enabled', disabled };
+  if (status === 'disabled') return { state: 'disabled', disabled };
+  return undefined;
+}
+
+/** `spctl --status`. */
+export function parseSpctl(output: string): boolean | undefined {
+  if (/assessments enabled/i.test(output)) return true;
+  if (/assessments disabled/i.test(output)) return false;
+  return undefined;
+}
+
+/** `socketfilterfw --getglobalstate`: 0 off, 1 on, 2 blocking all incoming connections. */
+export function parseFirewallState(output: string): number | undefined {
+  const state = /State\s*=\s*(\d)/.exec(output)?.[1];
+  if (state !== undefined) return Number(state);
+  if (/Firewall is enabled/i.test(output)) return 1;
+  if (/Firewall is disabled/i.test(output)) return 0;
+  return undefined;
+}
+
+/** `defaults read DOMAIN`: the top-level scalar values of the dictionary it prints. */
+export function parseDefaults(output: string): Map<string, string> {
+  const values = new Map<string, string>();
+  let depth = 0;
+  for (const line of output.split('\n')) {
+    const trimmed = line.trim();
+    if (depth === 1) {
+      const match = /^"?([^"=]+?)"?\s*=\s*(.*?);?$/.exec(trimmed);
+      if (match && !/^[({]/.test(match[2]!)) values.set(match[1]!, match[2]!.replace(/^"|"$/g, ''));
+    }
+    for (const char of trimmed) {
+      if (char === '{' || char === '(') depth++;
+      else if (char === '}' || char === ')') depth--;
+    }
+  }
+  return values;
+}
+
+/** Compares dotted versions numerically: negative when a is older than b. */
+export function compareVersions(a: string, b: string): number {
+  const left = a.split('.').map(Number);
+  const right = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    const difference = (left[i] ?? 0) - (right[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+export const VERSION_PATTERN = /^\d+(\.\d+){0,2}$/;
+
+/** `sysadminctl -screenLock status` (it prints to stderr): off, or the delay in seconds. */
+export function parseScreenLock(
+  output: string,
+): { off: true } | { off: false; delayS: number } | undefined {
+  if (/screenLock is off/i.test(output)) return { off: true };
+  if (/screenLock delay is immediate/i.test(output)) return { off: false, delayS: 0 };
+  const delay = /screenLock delay is (\d+) seconds?/i.exec(output)?.[1];
+  return delay === undefined ? undefined : { off: false, delayS: Number(delay) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+export const macFileVault: PostureCheck = {
+  id: 'macos.filevault',
+  title: 'Disk encryption (FileVault)',
+  remediation: 'System Settings → Privacy & Security → FileVault: Turn On.',
+  async run({ host }) {
+    const result = await host.run('/usr/bin/fdesetup', ['status']);
+    const state = parseFdesetup(result.stdout);
+    const evidence = `\`fdesetup status\`: ${said(result)}`;
+    if (state === 'on') return pass(evidence);
+    if (state === 'off' || state === 'decrypting') return fail(evidence);
+    if (state === 'encrypting') return fail(`${evidence} (not finished yet)`);
+    return unknown(describeFailure('fdesetup status', result));
+  },
+};
+
+export const macSip: PostureCheck = {
+  id: 'macos.sip',
+  title: 'System Integrity Protection',
+  remediation: 'Start up in macOS Recovery, open Terminal and run: csrutil enable; then restart.',
+  async run({ host }) {
+    const result = await host.run('/usr/bin/csrutil', ['status']);
+    const parsed = parseCsrutil(result.stdout);
+    if (!parsed) return unknown(describeFailure('csrutil status', result));
+    const evidence = `\`csrutil status\`: ${said(result)}`;
+    if (parsed.state === 'enabled') return pass(evidence);
+    if (parsed.state === 'custom')
+      return fail(
+        `custom configuration${parsed.disabled.length ? `, disabled: ${parsed.disabled.join(', ')}` : ''} (${evidence})`,
+      );
+    return fail(evidence);
+  },
+};
+
+export const macGatekeeper: PostureCheck = {
+  id: 'macos.gatekeeper',
+  title: 'Gatekeeper',
+  remediation:
+    'Run: sudo spctl --master-enable (or allow apps from the App Store and identified developers).',
+  async run({ host }) {
+    const result = await host.run('/usr/sbin/spctl', ['--status']);
+    const enabled = parseSpctl(`${result.stdout}\n${result.stderr}`);
+    const evidence = `\`spctl --status\`: ${said(result)}`;
+    if (enabled === true) return pass(evidence);
+    if (enabled === false) return fail(evidence);
+    return unknown(describeFailure('spctl --status', result));
+  },
+};
+
+export const macFirewall: PostureCheck = {
+  id: 'macos.firewall',
+  title: 'Firewall',
+  remediation: 'System Settings → Network → Firewall: turn it on.',
+  async run({ host }) {
+    const result = await host.run('/usr/libexec/ApplicationFirewall/socketfilterfw', [
+      '--getglobalstate',
+    ]);
+    const state = parseFirewallState(result.stdout);
+    const evidence = `\`socketfilterfw --getglobalstate\`: ${said(result)}`;
+    if (state === undefined)
+      return unknown(describeFailure('socketfilterfw --getglobalstate', result));
+    return state >= 1 ? pass(evidence) : fail(evidence);
+  },
+};
+
+const UPDATE_KEYS = [
+  'AutomaticCheckEnabled',
+  'AutomaticDownload',
+  'CriticalUpdateInstall',
+  'ConfigDataInstall',
+] as const;
+const MANAGED_UPDATES = '/Library/Managed Preferences/com.apple.SoftwareUpdate';
+const USER_UPDATES = '/Library/Preferences/com.apple.SoftwareUpdate';
+
+/** Automatic updates from the managed (MDM) and local SoftwareUpdate preferences. */
+export function evaluateSoftwareUpdate(
+  managed: Map<string, string>,
+  local: Map<string, string>,
+): Verdict {
+  const parts: string[] = [];
+  const off: string[] = [];
+  const missing: string[] = [];
+  for (const key of UPDATE_KEYS) {
+    const value = managed.get(key) ?? local.get(key);
+    const where = managed.has(key) ? ' (managed)' : '';
+    if (value === undefined) missing.push(key);
+    else {
+      parts.push(`${key} = ${value}${where}`);
+      if (value !== '1' && value.toLowerCase() !== 'true') off.push(key);
+    }
+  }
+  const evidence = `${parts.join(', ') || 'no keys set'}${missing.length ? `; not set: ${missing.join(', ')}` : ''}`;
+  if (off.length > 0) return fail(`turned off: ${off.join(', ')} (${evidence})`);
+  if (missing.length > 0)
+    return unknown(`${evidence}: the system default for unset keys cannot be read`);
+  return pass(evidence);
+}
+
+export const macAutomaticUpdates: PostureCheck = {
+  id: 'macos.automatic-updates',
+  title: 'Automatic updates',
+  remediation:
+    'System Settings → General → Software Update → Automatic Updates: turn on every option.',
+  async run({ host }) {
+    const read = async (domain: string) => {
+      const result = await host.run('/usr/bin/defaults', ['read', domain]);
+      if (result.failure) throw new Error(describeFailure('defaults read', result));
+      return result.code === 0 ? parseDefaults(result.stdout) : new Map<string, string>();
+    };
+    return evaluateSoftwareUpdate(await read(MANAGED_UPDATES), await read(USER_UPDATES));
+  },
+};
+
+export const macOsVersion: PostureCheck = {
+  id: 'macos.os-version',
+  title: 'macOS up to date',
+  remediation: 'System Settings → General → Software Update: install the latest macOS.',
+  async run({ host, settings }) {
+    const result = await host.run('/usr/bin/sw_vers', ['-productVersion']);
+    const version = result.stdout.trim();
+    if (result.code !== 0 || !VERSION_PATTERN.test(version))
+      return unknown(describeFailure('sw_vers -productVersion', result));
+    const floor = settings.minimumMacOSVersion;
+    return compareVersions(version, floor) >= 0
+      ? pass(`macOS ${version}; the minimum is ${floor}`)
+      : fail(`macOS ${version} is older than the minimum ${floor}`);
+  },
+};
+
+const MAX_SCREEN_LOCK_DELAY_S = 300;
+
+export const macScreenLock: PostureCheck = {
+  id: 'macos.screen-lock',
+  title: 'Screen lock',
+  remediation:
+    'System Settings → Lock Screen: require a password immediately (or within 5 minutes) after the screen saver starts.',
+  async run({ host }) {
+    const consoleUser = await host.run('/usr/bin/stat', ['-f', '%u %Su', '/dev/console']);
+    const [uid, user] = consoleUser.stdout.trim().split(' ');
+    if (consoleUser.code !== 0 || !uid || !user)
+      return unknown(describeFailure('stat /dev/console', consoleUser));
+    if (user === 'root' || uid === '0')
+      return unknown('no one is logged in at the console: screen lock does not apply');
+    if (!/^\d+$/.test(uid) || !/^[\w.-]+$/.test(user))
+      return unknown(`the console user "${user}" (${uid}) is not one this check can ask`);
+    const result = await host.run('/bin/launchctl', [
+      'asuser',
+      uid,
+      '/usr/bin/sudo',
+      '-u',
+      user,
+      '/usr/sbin/sysadminctl',
+      '-screenLock',
+      'status',
+    ]);
+    const parsed = parseScreenLock(`${result.stderr}\n${result.stdout}`);
+    if (!parsed) return unknown(describeFailure('sysadminctl -screenLock status', result));
+    if (parsed.off) return fail(`${user}: the screen lock is off (sysadminctl)`);
+    const delay = parsed.delayS === 0 ? 'immediately' : `${parsed.delayS} s`;
+    return parsed.delayS <= MAX_SCREEN_LOCK_DELAY_S
+      ? pass(`${user}: a password is required ${delay} after the screen saver starts`)
+      : fail(
+          `${user}: a password is required only ${delay} after the screen saver starts, more than ${MAX_SCREEN_LOCK_DELAY_S} s`,
+        );
+  },
+};
+
+const XPROTECT_BUNDLES = [
+  '/Library/Apple/System/Library/CoreServices/XProtect.bundle/Contents/Info',
+  // macOS 15 keeps the active bundle here; it may be newer than the one above.
+  '/var/protected/xprotect/XProtect.bundle/Contents/Info',
+];
+
+export const macXProtect: PostureCheck = {
+  id: 'macos.xprotect',
+  title: 'XProtect up to date',
+  remediation:
+    'System Settings → General → Software Update → Automatic Updates: turn on "Install Security Responses and system files".',
+  async run({ host, settings }) {
+    const found: { path: string; version: number }[] = [];
+    const problems: string[] = [];
+    for (const path of XPROTECT_BUNDLES) {
+      const result = await host.run('/usr/bin/defaults', [
+        'read',
+        path,
+        'CFBundleShortVersionString',
+      ]);
+      const version = result.stdout.trim();
+      if (result.code === 0 && /^\d+$/.test(version))
+        found.push({ path, version: Number(version) });
+      else problems.push(describeFailure(`defaults read ${path}`, result));
+    }
+    if (found.length === 0) return unknown(`no XProtect version found: ${problems.join('; ')}`);
+    const newest = found.reduce((a, b) => (b.version > a.version ? b : a));
+    const floor = settings.minimumXProtectVersion;
+    const evidence = `XProtect ${newest.version} (${newest.path}.plist); the minimum is ${floor}`;
+    return newest.version >= floor ? pass(evidence) : fail(evidence);
+  },
+};
+
+export const MACOS_CHECKS: readonly PostureCheck[] = [
+  macFileVault,
+  macSip,
+  macGatekeeper,
+  macFirewall,
+  macAutomaticUpdates,
+  macOsVersion,
+  macScreenLock,
+  macXProtect,
+  gatehouseHealthy,
+];

@@ -1,0 +1,94 @@
+// Fleet posture (per check: how many machines pass, fail, cannot tell; who they are) and one
+// machine's posture.
+import type { PostureResult, PostureStatus } from '../../../../../common/posture';
+import { api } from '../api';
+
+export interface CheckSummary {
+  id: string;
+  title: string;
+  pass: number;
+  fail: number;
+  unknown: number;
+}
+
+export interface FleetSummary {
+  checks: CheckSummary[];
+  machinesReporting: number;
+  machinesEnrolled: number;
+}
+
+export interface MachineCheckResult {
+  machine_id: string;
+  hostname: string | null;
+  primary_user: string | null;
+  evidence: string;
+  checked_at: number;
+}
+
+export interface MachinePostureView {
+  machine_id: string;
+  hostname: string | null;
+  results: PostureResult[];
+  received_at: number | null;
+}
+
+export const STATUS_LABEL: Record<PostureStatus, string> = {
+  pass: 'passing',
+  fail: 'failing',
+  unknown: 'unknown',
+};
+
+export class FleetPostureState {
+  fleet = $state<FleetSummary | null>(null);
+  /** The check and status whose machines are listed. */
+  shown = $state<{ check: CheckSummary; status: PostureStatus } | null>(null);
+  machines = $state<MachineCheckResult[]>([]);
+  /** The machine whose posture is open. */
+  machineId = $state<string | null>(null);
+  error = $state('');
+
+  async load(): Promise<void> {
+    this.error = '';
+    try {
+      this.fleet = await api<FleetSummary>('GET', '/posture');
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
+  async show(check: CheckSummary, status: PostureStatus): Promise<void> {
+    this.error = '';
+    try {
+      const { machines } = await api<{ machines: MachineCheckResult[] }>(
+        'GET',
+        `/posture/${encodeURIComponent(check.id)}/machines?status=${status}`,
+      );
+      this.shown = { check, status };
+      this.machines = machines;
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
+  openMachine(machineId: string): void {
+    this.machineId = machineId;
+  }
+}
+
+export class MachinePostureState {
+  view = $state<MachinePostureView | null>(null);
+  error = $state('');
+
+  async load(machineId: string): Promise<void> {
+    this.error = '';
+    try {
+      this.view = await api<MachinePostureView>(
+        'GET',
+        `/machines/${encodeURIComponent(machineId)}/posture`,
+      );
+    } catch (error) {
+      this.view = null;
+      this.error = (error as Error).message;
+    }
+  }
+}
