@@ -17,19 +17,21 @@ function runScript(script: string, env: NodeJS.ProcessEnv) {
   });
 }
 
-describe('npm start without the Electron binary', () => {
+describe('npm start and npm run dist without the Electron binary', () => {
   const noElectron = { ELECTRON_OVERRIDE_DIST_PATH: mkdtempSync(join(tmpdir(), 'no-electron-')) };
 
-  it('says so in one line, shows what runs without it, and exits 0', () => {
-    const result = runScript('start.ts', noElectron);
-    expect(result.status).toBe(0);
-    const [first, ...rest] = result.stdout.trim().split('\n');
-    expect(first).toMatch(
-      /^gatehouse: the menu-bar app cannot open here: Electron's binary is not installed/,
+  it('npm start says what is wrong with its arguments, and starts nothing', () => {
+    const result = spawnSync(tsx, [join(root, 'scripts/start.ts'), '--port', 'eighty'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      'gatehouse: --port must be a port number (0 to 65535), got "eighty"',
     );
-    expect(rest.join('\n')).toContain('gatehousectl 0.');
-    expect(rest.join('\n')).toContain('npm run service');
-    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stderr).toContain('usage: npm start');
+    expect(result.stdout).toBe('');
   });
 
   it('makes npm run dist fail with one sentence', () => {
