@@ -206,8 +206,8 @@ export function parseAgentStatus(value: unknown): AgentStatus {
     ...(mode ? { mode } : {}),
     monitorRunning: value.monitorRunning === true,
     ...(version !== undefined ? { version } : {}),
-    lastSync: lastSync ?? null,
-    syncConfigured: value.syncConfigured === true,
+    ...(lastSync !== undefined ? { lastSync } : {}),
+    ...(value.syncConfigured === true ? { syncConfigured: true } : {}),
     ...(Array.isArray(value.posture) ? { posture: parsePostureResults(value.posture) } : {}),
   };
 }
