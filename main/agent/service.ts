@@ -62,6 +62,7 @@ export async function startService(
     config.socketPath,
     undefined,
     scheduler && (() => void scheduler.syncNow()),
+    scheduler && ((requestId, body) => scheduler.reply(requestId, body)),
   );
   try {
     await server.listen();

@@ -37,6 +37,8 @@ export interface MenuBarDependencies<Image> {
   readonly trustedRenderer: { readonly fileDir?: string; readonly devOrigin?: string };
   quit(): void;
   readonly timers?: Timers;
+  /** Where failures nobody waits for are reported (default: stderr). */
+  log?(message: string): void;
 }
 
 /** Santa's reasons, for when the agent cannot explain the decision again. */
@@ -157,8 +159,16 @@ export class MenuBarApp<Image = unknown> {
   #blocked(event: BlockedEvent): void {
     if (this.#deps.settings.enableSilentMode || this.#deps.silences.isSilenced(event.sha256))
       return;
-    this.#deps.notify(blockNotice(event), () => void this.#openBlock(event.id));
-    void this.#openBlock(event.id);
+    this.#deps.notify(blockNotice(event), () => this.#showBlockLogged(event.id));
+    this.#showBlockLogged(event.id);
+  }
+
+  #showBlockLogged(eventId: number): void {
+    this.#openBlock(eventId).catch((error: Error) =>
+      (this.#deps.log ?? console.error)(
+        `gatehouse: cannot show the block dialog: ${error.message}`,
+      ),
+    );
   }
 
   async #openBlock(eventId: number): Promise<void> {

@@ -2,6 +2,7 @@
 // the block dialog; the justification written there becomes a request in the real backend; the
 // helpdesk approves it in the console; the popover and a notification say it can run now.
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../main/agent/control/client';
 import { launchChromium, screenshotPath } from '../helpers/chromium';
@@ -23,6 +24,8 @@ describe('block dialog and approval round trip', () => {
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let site: Awaited<ReturnType<typeof serveFolder>>;
   let menuBar: MenuBarHarness;
+  /** The helpdesk's console, logged in by the first test. */
+  let consolePage: Page;
 
   beforeAll(async () => {
     assertRendererBuilt();
@@ -108,7 +111,7 @@ describe('block dialog and approval round trip', () => {
     expect(menuBar.tray.image).toEqual({ protection: 'protected', pending: true });
 
     // The helpdesk approves in the console; push, sync, and the menu bar hears of it.
-    const consolePage = await browser.context.newPage();
+    consolePage = await browser.context.newPage();
     await openRequestInConsole(consolePage, stack.server.base, 'release-tool');
     await consolePage.getByRole('button', { name: 'Approve' }).click();
     await until(
@@ -120,6 +123,11 @@ describe('block dialog and approval round trip', () => {
       .poll(() => page.getByRole('status').textContent())
       .toContain('You can run release-tool now');
     expect(menuBar.tray.title).toBe('');
+    // The request's state and the rule can arrive in different syncs.
+    await until(
+      () => stack.agent.rules.get('BINARY', sha256) !== undefined,
+      'the rule in the agent store',
+    );
     expect(await stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(true);
   });
 
@@ -139,5 +147,67 @@ describe('block dialog and approval round trip', () => {
       `https://helpdesk.example/blockables/${sha256}?who=ada%20laptop%2F1`,
     );
     expect(await menuBar.blockDialog(eventId)).toBeUndefined();
+  });
+
+  it('a question from the helpdesk is notified, and answered from the popover', async () => {
+    const tool = copyExecutable('/bin/true', join(stack.dir, 'build-helper'), `q-${Date.now()}`);
+    expect(await stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(false);
+    await until(
+      () => menuBar.notices.some((n) => n.title === 'Blocked: build-helper'),
+      'the "Blocked" notification',
+    );
+    const eventId = stack.agent.events.list({ uid: ADA.uid })[0]!.id;
+    let dialog: Awaited<ReturnType<MenuBarHarness['blockDialog']>>;
+    await expect
+      .poll(async () => (dialog = await menuBar.blockDialog(eventId)) !== undefined)
+      .toBe(true);
+    await dialog!
+      .getByLabel('Why do you need to run this program?')
+      .fill('It builds the docs site.');
+    await dialog!.getByRole('button', { name: 'Request approval' }).click();
+    await until(
+      () => stack.agent.requests.list(ADA.uid)[0]?.state === 'pending',
+      'the request to reach the backend',
+    );
+    await dialog!.getByRole('button', { name: 'Dismiss' }).click();
+    await until(
+      () => !menuBar.windows.some((w) => w.options.kind === 'block' && !w.destroyed),
+      'the dialog to close',
+    );
+
+    await consolePage.goto(`${stack.server.base}/console`);
+    await consolePage.getByRole('button', { name: /build-helper/ }).click();
+    await consolePage.getByLabel('Message').fill('Which project is this for?');
+    await consolePage.getByRole('button', { name: 'Ask a question' }).click();
+    await until(
+      () => menuBar.notices.some((n) => n.title === 'The helpdesk asked a question'),
+      'the question notification',
+    );
+    expect(menuBar.notices.at(-1)?.body).toBe('Which project is this for?');
+
+    const popover = await menuBar.popover();
+    const item = popover.locator('.request', { hasText: 'build-helper' });
+    await expect
+      .poll(() => item.locator('.state').textContent())
+      .toBe('The helpdesk asked a question');
+    expect(await item.locator('.messages').innerText()).toContain('Which project is this for?');
+    expect(menuBar.tray.tooltip).toContain('The helpdesk asked you a question');
+    await popover.emulateMedia({ colorScheme: 'light' });
+    await popover.screenshot({ path: screenshotPath('popover-requests-light') });
+    await popover.emulateMedia({ colorScheme: 'dark' });
+    await popover.screenshot({ path: screenshotPath('popover-requests-dark') });
+    await popover.emulateMedia({ colorScheme: 'light' });
+
+    await item.getByLabel('Your answer to the helpdesk').fill('The docs site, for the launch.');
+    await item.getByRole('button', { name: 'Send answer' }).click();
+    await expect.poll(() => item.locator('.state').textContent()).toBe('With the helpdesk');
+    const [row] = (await stack.server.repos.requests.queue('pending')).filter(
+      (r) => r.file_name === 'build-helper',
+    );
+    const messages = await stack.server.repos.requests.messages(row!.id);
+    expect(messages.map((m) => [m.author, m.body])).toEqual([
+      ['helpdesk', 'Which project is this for?'],
+      ['user', 'The docs site, for the launch.'],
+    ]);
   });
 });

@@ -314,6 +314,7 @@ export async function startAgentStack(settings: Record<string, unknown> = {}): P
       socketPath,
       () => ADA,
       () => void scheduler.syncNow(),
+      (requestId, body) => scheduler.reply(requestId, body),
     );
     await server.listen();
     return server;

@@ -93,17 +93,20 @@ export class ControlServer {
   #unsubscribe: (() => void) | undefined;
 
   readonly #requestSync: (() => void) | undefined;
+  readonly #sendReply: ((requestId: number, body: string) => Promise<unknown>) | undefined;
 
   constructor(
     agent: Agent,
     path: string,
     peerCredentials: PeerCredentials = (fd) => nativeAddon().peerCredentials(fd),
     requestSync?: () => void,
+    sendReply?: (requestId: number, body: string) => Promise<unknown>,
   ) {
     this.#agent = agent;
     this.#path = path;
     this.#peerCredentials = peerCredentials;
     this.#requestSync = requestSync;
+    this.#sendReply = sendReply;
     this.#methods = this.#defineMethods();
   }
 
@@ -234,14 +237,7 @@ export class ControlServer {
       );
       return;
     }
-    try {
-      this.#reply(
-        connection,
-        id,
-        undefined,
-        method.run(params(request.params), connection.caller, connection) ?? null,
-      );
-    } catch (error) {
+    const fail = (error: unknown) =>
       this.#reply(
         connection,
         id,
@@ -249,6 +245,19 @@ export class ControlServer {
           ? error
           : new RpcError(ERROR.internal, `internal error: ${(error as Error).message}`),
       );
+    try {
+      const result = method.run(params(request.params), connection.caller, connection);
+      if (result instanceof Promise) {
+        // A method that waits (on the backend) answers when it is done; others go on meanwhile.
+        result.then(
+          (value: unknown) => this.#reply(connection, id, undefined, value ?? null),
+          fail,
+        );
+      } else {
+        this.#reply(connection, id, undefined, result ?? null);
+      }
+    } catch (error) {
+      fail(error);
     }
   }
 
@@ -329,6 +338,29 @@ export class ControlServer {
           const created = agent.requests.create(eventId, caller.uid, justification);
           agent.requestChanged(created); // the user's other windows hear of it; the sync sends it
           return created;
+        },
+      },
+      'requests.reply': {
+        run: (p, caller) => {
+          const requestId = integer(p, 'requestId', 1, Number.MAX_SAFE_INTEGER);
+          const body = text(p, 'text', JUSTIFICATION_LIMITS.max)!.trim();
+          if (!body) throw new RpcError(ERROR.invalidParams, 'text must not be blank');
+          const request = agent.requests.get(requestId);
+          if (!request || (request.uid !== caller.uid && !isRoot(caller))) {
+            throw new RpcError(ERROR.notFound, `no request ${requestId} of yours`);
+          }
+          if (request.state !== 'needs-info') {
+            throw new RpcError(
+              ERROR.invalidParams,
+              `request ${requestId} has no question from the helpdesk to answer (it is ${request.state})`,
+            );
+          }
+          if (!this.#sendReply) {
+            throw new RpcError(ERROR.internal, 'this service runs without a sync client');
+          }
+          return this.#sendReply(requestId, body).catch((error: Error) => {
+            throw new RpcError(ERROR.internal, error.message);
+          });
         },
       },
       'requests.list': {

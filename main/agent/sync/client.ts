@@ -9,7 +9,7 @@ import { normalizeKeys, policyName, SANTA_RULE_TYPES } from '../../../common/san
 import { RULE_TYPES, type ClientMode, type RuleType } from '../../../common/rules';
 import { PRODUCT_VERSION } from '../../../common/version';
 import type { Agent } from '../agent';
-import type { RequestMessage, RequestState } from '../store/requests';
+import type { RequestMessage, RequestState, StoredRequest } from '../store/requests';
 import type { StoreChange } from '../store/rules';
 import { userName } from '../users';
 
@@ -183,15 +183,7 @@ export class SyncClient {
     let updated = 0;
     if (!this.#options.token) return { delivered, updated };
     const api = new URL('../api/v1/requests', this.#base);
-    const apply = (localId: number, remote: RemoteRequest) => {
-      const changed = agent.requests.update(localId, {
-        serverId: String(remote.id),
-        state: remoteState(remote.state),
-        messages: remoteMessages(remote.messages),
-      });
-      if (changed) agent.requestChanged(changed);
-      return changed !== undefined;
-    };
+    const apply = (localId: number, remote: RemoteRequest) => this.#applyRemote(localId, remote);
     for (const request of agent.requests.queued()) {
       const event = agent.events.get(request.eventId);
       if (!event) continue;
@@ -231,6 +223,44 @@ export class SyncClient {
       if (match && apply(request.id, match)) updated++;
     }
     return { delivered, updated };
+  }
+
+  /** What the backend says of a request, applied locally; true when anything changed. */
+  #applyRemote(localId: number, remote: RemoteRequest): boolean {
+    const changed = this.#agent.requests.update(localId, {
+      serverId: String(remote.id),
+      state: remoteState(remote.state),
+      messages: remoteMessages(remote.messages),
+    });
+    if (changed) this.#agent.requestChanged(changed);
+    return changed !== undefined;
+  }
+
+  /**
+   * The user's answer to the helpdesk's question, sent at once (not at the next sync); returns
+   * the request as the backend now has it.
+   */
+  async reply(localId: number, body: string): Promise<StoredRequest> {
+    const request = this.#agent.requests.get(localId);
+    if (!request) throw new SyncError(`reply: there is no request ${localId}`);
+    if (!this.#options.token || !request.serverId) {
+      throw new SyncError(
+        'reply: this request has not reached the helpdesk yet; try again after the next sync',
+      );
+    }
+    const url = new URL(
+      `../api/v1/requests/${encodeURIComponent(request.serverId)}/reply`,
+      this.#base,
+    );
+    const answer = await this.#send(
+      'POST',
+      url,
+      { requester: userName(request.uid) ?? `uid ${request.uid}`, body },
+      'reply',
+      [200],
+    );
+    this.#applyRemote(localId, answer.body as RemoteRequest);
+    return this.#agent.requests.get(localId) ?? request;
   }
 
   #syncType(preflight: Record<string, unknown>): SyncResult['syncType'] {
