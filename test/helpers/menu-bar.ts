@@ -60,31 +60,27 @@ export async function exposeGatehouseApi(
   await page.exposeBinding('__gatehouseInvoke', (source, channel: string, args: unknown[]) =>
     invoke(source.frame.url(), channel, args),
   );
-  await page.addInitScript(
-    ({ channels, stateChannel }) => {
-      type Listener = (state: unknown) => void;
-      const w = window as unknown as {
-        __gatehouseInvoke(channel: string, args: unknown[]): Promise<unknown>;
-        __gatehouseDeliver(channel: string, payload: unknown): void;
-        gatehouse: Record<string, unknown>;
-      };
-      const listeners = new Set<Listener>();
-      w.__gatehouseDeliver = (channel, payload) => {
+  // A string, not a function: a function's source may carry the transpiler's helpers with it.
+  await page.addInitScript({
+    content: `(() => {
+      const channels = ${JSON.stringify(CHANNELS)};
+      const stateChannel = ${JSON.stringify(STATE_CHANNEL)};
+      const listeners = new Set();
+      window.__gatehouseDeliver = (channel, payload) => {
         if (channel === stateChannel) for (const listener of listeners) listener(payload);
       };
-      const api: Record<string, unknown> = {
-        onState: (listener: Listener) => {
+      const api = {
+        onState: (listener) => {
           listeners.add(listener);
           return () => listeners.delete(listener);
         },
       };
       for (const [name, channel] of Object.entries(channels)) {
-        api[name] = (...args: unknown[]) => w.__gatehouseInvoke(channel, args);
+        api[name] = (...args) => window.__gatehouseInvoke(channel, args);
       }
-      w.gatehouse = Object.freeze(api);
-    },
-    { channels: CHANNELS, stateChannel: STATE_CHANNEL },
-  );
+      window.gatehouse = Object.freeze(api);
+    })();`,
+  });
 }
 
 let nextWebContentsId = 1;
