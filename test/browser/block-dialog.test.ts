@@ -161,15 +161,24 @@ describe('block dialog and approval round trip', () => {
     await expect
       .poll(async () => (dialog = await menuBar.blockDialog(eventId)) !== undefined)
       .toBe(true);
-    await dialog!
-      .getByLabel('Why do you need to run this program?')
-      .fill('It builds the docs site.');
-    await dialog!.getByRole('button', { name: 'Request approval' }).click();
+    // Keyboard only: the justification has the focus when the dialog opens.
+    await expect
+      .poll(() => dialog!.evaluate(() => document.activeElement?.id))
+      .toBe('justification');
+    await dialog!.keyboard.type('It builds the docs site.');
+    await dialog!.keyboard.press('Tab');
+    expect(await dialog!.evaluate(() => document.activeElement?.textContent?.trim())).toBe(
+      'Request approval',
+    );
+    await dialog!.keyboard.press('Enter');
     await until(
       () => stack.agent.requests.list(ADA.uid)[0]?.state === 'pending',
       'the request to reach the backend',
     );
-    await dialog!.getByRole('button', { name: 'Dismiss' }).click();
+    await expect
+      .poll(() => dialog!.getByRole('status').textContent())
+      .toContain('With the helpdesk');
+    await dialog!.keyboard.press('Escape');
     await until(
       () => !menuBar.windows.some((w) => w.options.kind === 'block' && !w.destroyed),
       'the dialog to close',

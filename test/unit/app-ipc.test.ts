@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CHANNELS, JUSTIFICATION_LIMITS, PAYLOADS, PayloadError } from '../../common/ipc';
+import {
+  CHANNELS,
+  JUSTIFICATION_LIMITS,
+  PAYLOADS,
+  PayloadError,
+  statusFromAgent,
+} from '../../common/ipc';
 import { JUSTIFICATION_LIMITS as AGENT_LIMITS } from '../../main/agent/store/requests';
 import {
   registerIpcHandlers,
@@ -104,5 +110,44 @@ describe('IPC sender validation', () => {
 
   it('uses the limits the service applies to a justification', () => {
     expect(JUSTIFICATION_LIMITS).toEqual(AGENT_LIMITS);
+  });
+});
+
+describe("the agent's status as the menu bar reads it", () => {
+  const agentStatus = {
+    version: '0.1.0',
+    mode: 'LOCKDOWN',
+    monitorRunning: true,
+    lastSync: 1_700_000_000_000,
+    syncBaseUrl: 'https://sync.example/santa/',
+  };
+
+  it('keeps the valid posture results and drops malformed ones', () => {
+    const check = {
+      id: 'linux.firewall',
+      title: 'Firewall',
+      status: 'fail',
+      evidence: 'nft: no rules',
+      remediation: 'Turn the firewall on.',
+      checkedAt: 1,
+    };
+    expect(
+      statusFromAgent({ ...agentStatus, posture: [check, { ...check, status: 'maybe' }] }),
+    ).toEqual({
+      reachable: true,
+      mode: 'LOCKDOWN',
+      monitorRunning: true,
+      version: '0.1.0',
+      lastSync: 1_700_000_000_000,
+      syncConfigured: true,
+      posture: [check],
+    });
+  });
+
+  it('has no posture when the agent reports none, and no sync server when it has none', () => {
+    const status = statusFromAgent({ ...agentStatus, syncBaseUrl: null, lastSync: null });
+    expect(status.posture).toBeUndefined();
+    expect(status.syncConfigured).toBeUndefined();
+    expect(status.lastSync).toBeUndefined();
   });
 });
