@@ -10,6 +10,8 @@ export interface Size {
 
 export const POPOVER_SIZE: Size = { width: 360, height: 540 };
 export const BLOCK_DIALOG_SIZE: Size = { width: 520, height: 660 };
+/** A tray click this soon after the popover lost the focus is the click that took it. */
+const BLUR_CLICK_MS = 300;
 /** Space between the tray icon and the popover. */
 const GAP = 4;
 
@@ -127,11 +129,14 @@ export interface WindowFactories {
 /** The popover (one, created on start, hidden on blur) and one block dialog per event. */
 export class AppWindows {
   readonly #factories: WindowFactories;
+  readonly #now: () => number;
   #popover: WindowLike | undefined;
+  #hiddenOnBlurAt = -Infinity;
   readonly #blocks = new Map<number, WindowLike>();
 
-  constructor(factories: WindowFactories) {
+  constructor(factories: WindowFactories, now: () => number = Date.now) {
     this.#factories = factories;
+    this.#now = now;
   }
 
   /** The webContents ids of every live window: the only senders IPC answers. */
@@ -170,7 +175,11 @@ export class AppWindows {
 
   async createPopover(): Promise<void> {
     const window = this.#create('popover', POPOVER_SIZE, 'Gatehouse');
-    window.on('blur', () => window.hide());
+    window.on('blur', () => {
+      if (!window.isVisible()) return;
+      this.#hiddenOnBlurAt = this.#now();
+      window.hide();
+    });
     window.on('closed', () => {
       if (this.#popover === window) this.#popover = undefined;
     });
@@ -186,6 +195,9 @@ export class AppWindows {
       window.hide();
       return;
     }
+    // A click on the tray icon first takes the focus from the popover: that blur already closed
+    // it, and this click must not open it again.
+    if (this.#now() - this.#hiddenOnBlurAt < BLUR_CLICK_MS) return;
     const workArea = this.#factories.workAreaAt({ x: trayBounds.x, y: trayBounds.y });
     const { x, y } = popoverPosition(trayBounds, POPOVER_SIZE, workArea);
     window.setPosition(x, y);

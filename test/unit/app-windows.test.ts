@@ -105,20 +105,23 @@ class FakeWindow implements WindowLike {
   }
 }
 
-function windowsWithFakes() {
+function windowsWithFakes(clock = { now: 0 }) {
   const created: FakeWindow[] = [];
   const opened: string[] = [];
-  const windows = new AppWindows({
-    createWindow: (options) => {
-      const window = new FakeWindow(options);
-      created.push(window);
-      return window;
+  const windows = new AppWindows(
+    {
+      createWindow: (options) => {
+        const window = new FakeWindow(options);
+        created.push(window);
+        return window;
+      },
+      openExternal: (url) => opened.push(url),
+      workAreaAt: () => screen,
+      renderer: { file: '/app/out/renderer/index.html' },
+      preload: '/app/out/preload/index.cjs',
     },
-    openExternal: (url) => opened.push(url),
-    workAreaAt: () => screen,
-    renderer: { file: '/app/out/renderer/index.html' },
-    preload: '/app/out/preload/index.cjs',
-  });
+    () => clock.now,
+  );
   return { windows, created, opened };
 }
 
@@ -157,6 +160,22 @@ describe('AppWindows', () => {
     windows.togglePopover({ x: 1000, y: 0, width: 24, height: 24 });
     popover.emit('blur');
     expect(popover.visible).toBe(false);
+  });
+
+  it('a tray click that took the focus from the popover closes it, and does not reopen it', async () => {
+    const clock = { now: 1_000 };
+    const { windows, created } = windowsWithFakes(clock);
+    await windows.createPopover();
+    const popover = created[0]!;
+    const tray = { x: 1000, y: 0, width: 24, height: 24 };
+    windows.togglePopover(tray);
+    clock.now = 5_000;
+    popover.emit('blur');
+    windows.togglePopover(tray);
+    expect(popover.visible).toBe(false);
+    clock.now = 5_400;
+    windows.togglePopover(tray);
+    expect(popover.visible).toBe(true);
   });
 
   it('opens one block dialog per event, and forgets it when closed', async () => {
