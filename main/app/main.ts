@@ -98,9 +98,7 @@ if (!app.requestSingleInstanceLock()) {
     quit: () => app.quit(),
   });
 
-  app.on('second-instance', () =>
-    menuBar.windows.togglePopover({ x: 0, y: 0, width: 0, height: 0 }),
-  );
+  app.on('second-instance', () => menuBar.showPopover());
   app.on('window-all-closed', () => {
     // A menu-bar app lives on without windows.
   });

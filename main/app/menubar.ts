@@ -146,14 +146,14 @@ export class MenuBarApp<Image = unknown> {
     } else if (method === 'request') {
       const changed = this.#model.applyRequest(params);
       if (changed?.notice) {
-        this.#deps.notify(changed.notice, () => this.#windows.togglePopover(this.#trayBounds()));
+        this.#deps.notify(changed.notice, () => this.showPopover());
       }
     }
     this.#publish();
   }
 
-  #trayBounds() {
-    return this.#tray?.bounds ?? { x: 0, y: 0, width: 0, height: 0 };
+  showPopover(): void {
+    this.#windows.showPopover(this.#tray?.bounds ?? { x: 0, y: 0, width: 0, height: 0 });
   }
 
   #blocked(event: BlockedEvent): void {

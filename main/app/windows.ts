@@ -198,6 +198,13 @@ export class AppWindows {
     // A click on the tray icon first takes the focus from the popover: that blur already closed
     // it, and this click must not open it again.
     if (this.#now() - this.#hiddenOnBlurAt < BLUR_CLICK_MS) return;
+    this.showPopover(trayBounds);
+  }
+
+  /** Shows the popover under the tray icon (a notification's click, a second launch). */
+  showPopover(trayBounds: Rectangle): void {
+    const window = this.#popover;
+    if (!window || window.isDestroyed()) return;
     const workArea = this.#factories.workAreaAt({ x: trayBounds.x, y: trayBounds.y });
     const { x, y } = popoverPosition(trayBounds, POPOVER_SIZE, workArea);
     window.setPosition(x, y);

@@ -178,6 +178,14 @@ describe('AppWindows', () => {
     expect(popover.visible).toBe(true);
   });
 
+  it('showPopover (a notification clicked) shows it, and leaves it shown', async () => {
+    const { windows, created } = windowsWithFakes();
+    await windows.createPopover();
+    windows.showPopover({ x: 1000, y: 0, width: 24, height: 24 });
+    windows.showPopover({ x: 1000, y: 0, width: 24, height: 24 });
+    expect(created[0]!.visible).toBe(true);
+  });
+
   it('opens one block dialog per event, and forgets it when closed', async () => {
     const { windows, created } = windowsWithFakes();
     await windows.showBlock(7, 'tool');
