@@ -88,6 +88,9 @@ describe('block dialog and approval round trip', () => {
     expect(await send.isDisabled()).toBe(true);
     expect(await page.locator('#justification-hint').textContent()).toContain('1 more needed');
     await page.screenshot({ path: screenshotPath('block-dialog') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: screenshotPath('block-dialog-dark') });
+    await page.emulateMedia({ colorScheme: 'light' });
     await justification.fill('I need this to cut the release tonight.');
     expect(await send.isEnabled()).toBe(true);
     await send.click();
