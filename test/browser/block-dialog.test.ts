@@ -45,6 +45,8 @@ describe('block dialog and approval round trip', () => {
   });
 
   afterAll(async () => {
+    // Every window the app opened ran without an error (a CSP violation would be one).
+    expect(menuBar?.windows.flatMap((window) => window.errors)).toEqual([]);
     menuBar?.stop();
     await browser?.close();
     await site?.close();

@@ -91,6 +91,8 @@ export class PageWindow implements WindowLike {
   readonly page: Promise<Page>;
   visible = false;
   destroyed = false;
+  /** Uncaught errors and console errors (a CSP violation among them) of the page. */
+  readonly errors: string[] = [];
   position: { x: number; y: number } | undefined;
   readonly #listeners = new Map<string, (() => void)[]>();
   readonly webContents: WindowLike['webContents'];
@@ -100,6 +102,10 @@ export class PageWindow implements WindowLike {
     const id = nextWebContentsId++;
     this.page = context.newPage().then(async (page) => {
       await page.setViewportSize({ width: options.width, height: options.height });
+      page.on('pageerror', (error) => this.errors.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error') this.errors.push(message.text());
+      });
       await exposeGatehouseApi(page, (url, channel, args) => ipc.invoke(id, url, channel, args));
       return page;
     });
