@@ -41,13 +41,20 @@ export interface MenuBarDependencies<Image> {
   log?(message: string): void;
 }
 
-/** Santa's reasons, for when the agent cannot explain the decision again. */
+const RULE_NAMES: Record<string, string> = {
+  BLOCK_BINARY: 'A binary rule',
+  BLOCK_CERTIFICATE: 'A certificate rule',
+  BLOCK_TEAMID: 'A team ID rule',
+  BLOCK_SIGNINGID: 'A signing ID rule',
+  BLOCK_CDHASH: 'A CDHash rule',
+};
+
+/** Why, in plain words, for when the agent cannot explain the decision again. */
 function reasonOf(decision: string): string {
   if (decision === 'BLOCK_UNKNOWN')
     return 'No rule allows this program, and the machine is in Lockdown';
   if (decision === 'BLOCK_SCOPE') return 'Blocked path';
-  const type = decision.replace(/^BLOCK_/, '').toLowerCase();
-  return `A ${type} rule blocks this program`;
+  return `${RULE_NAMES[decision] ?? 'A rule'} blocks this program`;
 }
 
 export class MenuBarApp<Image = unknown> {
@@ -70,6 +77,9 @@ export class MenuBarApp<Image = unknown> {
           this.#publish();
         },
         disconnected: (reason) => {
+          if (reason !== this.#disconnectReason) {
+            (deps.log ?? console.error)(`gatehouse: the service is not reachable: ${reason}`);
+          }
           this.#disconnectReason = reason;
           this.#model.disconnected();
           this.#publish();

@@ -146,6 +146,9 @@ describe('popover in Chromium', () => {
       await stack.restartControl();
       await until(() => !menuBar.app.model.status.reachable, 'the menu bar to notice');
       await expect.poll(() => page.getByRole('status').textContent()).toBe('Agent not running');
+      expect(menuBar.logs[0]).toBe(
+        'gatehouse: the service is not reachable: the service closed the connection',
+      );
       expect(menuBar.tray.image).toEqual({ protection: 'unreachable', pending: false });
       await expect
         .poll(() => page.getByRole('status').textContent(), { timeout: 10_000 })

@@ -212,6 +212,8 @@ export interface MenuBarHarness {
   readonly windows: PageWindow[];
   readonly notices: Notice[];
   readonly opened: string[];
+  /** What the app reported (the service going away, a dialog that could not open). */
+  readonly logs: string[];
   popover(): Promise<Page>;
   /** The page of the block dialog for an event, once the app has opened it. */
   blockDialog(eventId: number): Promise<Page | undefined>;
@@ -230,6 +232,7 @@ export async function startMenuBar(options: {
   const windows: PageWindow[] = [];
   const notices: Notice[] = [];
   const opened: string[] = [];
+  const logs: string[] = [];
   let silences = '{}';
   const app = new MenuBarApp<{ protection: Protection; pending: boolean }>({
     tray: {
@@ -256,6 +259,7 @@ export async function startMenuBar(options: {
     appVersion: '0.1.0-test',
     trustedRenderer: { devOrigin: new URL(options.siteUrl).origin },
     quit: () => {},
+    log: (message) => logs.push(message),
   });
   await app.start();
   const popoverWindow = windows.find((window) => window.options.kind === 'popover');
@@ -267,6 +271,7 @@ export async function startMenuBar(options: {
     windows,
     notices,
     opened,
+    logs,
     popover: () => popoverWindow.page,
     async blockDialog(eventId) {
       for (const window of windows) {
