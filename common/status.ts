@@ -1,4 +1,5 @@
 // The agent's status as the menu-bar app sees it, and what it means in plain words.
+import type { PostureResult } from './posture';
 
 export type ClientMode = 'MONITOR' | 'LOCKDOWN';
 
@@ -8,6 +9,14 @@ export interface AgentStatus {
   readonly mode?: ClientMode;
   /** Whether the exec monitor is attached to the kernel. */
   readonly monitorRunning?: boolean;
+  /** The service's version. */
+  readonly version?: string;
+  /** When the last sync with the backend completed, milliseconds since the epoch. */
+  readonly lastSync?: number | null;
+  /** Whether the service has a sync server (SyncBaseURL) configured. */
+  readonly syncConfigured?: boolean;
+  /** The posture checks the service reports; undefined when it has reported none yet. */
+  readonly posture?: readonly PostureResult[];
 }
 
 /** What the tray icon and the popover's headline show, most urgent last. */
@@ -45,4 +54,11 @@ const TEXT: Record<Protection, ProtectionText> = {
 
 export function describeProtection(protection: Protection): ProtectionText {
   return TEXT[protection];
+}
+
+/** The client mode in plain words. */
+export function describeMode(mode: ClientMode | undefined): string {
+  if (mode === 'LOCKDOWN') return 'Lockdown: unknown programs are blocked';
+  if (mode === 'MONITOR') return 'Monitor: unknown programs run and are recorded';
+  return 'Mode unknown';
 }

@@ -95,13 +95,13 @@ export async function startService(
       if (scheduler && statusesChanged(before, results)) void scheduler.syncNow();
     },
   });
-  const server = new ControlServer(
-    agent,
-    config.socketPath,
-    undefined,
-    scheduler && (() => void scheduler.syncNow()),
-    () => posture.runNow(),
-  );
+  const server = new ControlServer(agent, config.socketPath, undefined, {
+    ...(scheduler ? { requestSync: () => void scheduler.syncNow() } : {}),
+    runPosture: () => posture.runNow(),
+    ...(scheduler
+      ? { sendReply: (requestId: number, body: string) => scheduler.reply(requestId, body) }
+      : {}),
+  });
   try {
     await server.listen();
   } catch (error) {

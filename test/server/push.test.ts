@@ -7,7 +7,7 @@ import { buildApp } from '../../server/app';
 import { openServerDatabase } from '../../server/db/connect';
 import { PushHub } from '../../server/push';
 import { until } from '../helpers/wait';
-import { copyExecutable, tempDir } from '../helpers/files';
+import { copyExecutable, sha256sum, tempDir } from '../helpers/files';
 import { startPostgres } from '../helpers/postgres';
 import { startTestServer } from '../helpers/server';
 
@@ -170,6 +170,12 @@ describe('push stream', () => {
     const [queued] = await repos.requests.queue();
     expect(queued?.file_name).toBe('pushed-tool');
 
+    // The approval is never told before the rule that makes it true is in place.
+    const ruleWhenApproved: boolean[] = [];
+    agent.onMessage((message) => {
+      if (message.kind === 'request' && message.request.state === 'approved')
+        ruleWhenApproved.push(agent.rules.get('BINARY', sha256sum(tool)) !== undefined);
+    });
     const clicked = performance.now();
     await repos.requests.approve(queued!.id, { scope: 'machine', actor: 'helpdesk:grace' });
     await until(
@@ -178,6 +184,7 @@ describe('push stream', () => {
     );
     await until(() => agent.rules.counts().BINARY === 1, 'the rule');
     expect(await agent.monitor.inject(tool, who)).toBe(true);
+    expect(ruleWhenApproved).toEqual([true]);
     console.log(
       `approve → allowed on the agent, by push: ${(performance.now() - clicked).toFixed(0)} ms`,
     );

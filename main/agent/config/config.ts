@@ -98,6 +98,8 @@ const KNOWN_KEYS = [
   'PostureCheckTimeoutSeconds',
   'PostureMinimumMacOSVersion',
   'PostureMinimumXProtectVersion',
+  // Read by the menu-bar app (main/app/settings.ts): its electron-updater generic feed.
+  'UpdateFeedURL',
 ] as const;
 
 const show = (value: unknown) => JSON.stringify(value) ?? String(value);

@@ -19,6 +19,7 @@ export class ControlClient {
     { resolve(value: unknown): void; reject(error: Error): void }
   >();
   readonly #listeners = new Set<(method: string, params: unknown) => void>();
+  readonly #closeListeners = new Set<() => void>();
   #nextId = 1;
   #buffer = '';
 
@@ -30,7 +31,9 @@ export class ControlClient {
       for (const pending of this.#pending.values())
         pending.reject(new Error('control socket: the service closed the connection'));
       this.#pending.clear();
+      for (const listener of this.#closeListeners) listener();
     });
+    socket.on('error', () => socket.destroy());
   }
 
   static connect(path: string = DEFAULT_SOCKET_PATH): Promise<ControlClient> {
@@ -62,6 +65,12 @@ export class ControlClient {
   onNotification(listener: (method: string, params: unknown) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Called once when the connection ends, from either side. */
+  onClose(listener: () => void): () => void {
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
   }
 
   close(): void {

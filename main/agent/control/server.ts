@@ -85,6 +85,16 @@ function sha256(p: Params, key = 'sha256'): string {
   return value.toLowerCase();
 }
 
+/** What the control socket asks of the rest of the service. */
+export interface ControlHooks {
+  /** Starts a sync (the `sync` method); without it, `sync` says there is no sync client. */
+  readonly requestSync?: () => void;
+  /** Runs the posture checks now and answers with the results (`posture.run`). */
+  readonly runPosture?: () => Promise<PostureResult[]>;
+  /** Sends a user's answer to the helpdesk's question to the backend (`requests.reply`). */
+  readonly sendReply?: (requestId: number, body: string) => Promise<unknown>;
+}
+
 export class ControlServer {
   readonly #agent: Agent;
   readonly #path: string;
@@ -98,19 +108,20 @@ export class ControlServer {
 
   readonly #requestSync: (() => void) | undefined;
   readonly #runPosture: (() => Promise<PostureResult[]>) | undefined;
+  readonly #sendReply: ((requestId: number, body: string) => Promise<unknown>) | undefined;
 
   constructor(
     agent: Agent,
     path: string,
     peerCredentials: PeerCredentials = (fd) => nativeAddon().peerCredentials(fd),
-    requestSync?: () => void,
-    runPosture?: () => Promise<PostureResult[]>,
+    hooks: ControlHooks = {},
   ) {
     this.#agent = agent;
     this.#path = path;
     this.#peerCredentials = peerCredentials;
-    this.#requestSync = requestSync;
-    this.#runPosture = runPosture;
+    this.#requestSync = hooks.requestSync;
+    this.#runPosture = hooks.runPosture;
+    this.#sendReply = hooks.sendReply;
     this.#methods = this.#defineMethods();
   }
 
@@ -241,7 +252,7 @@ export class ControlServer {
       );
       return;
     }
-    const failed = (error: unknown) =>
+    const fail = (error: unknown) =>
       this.#reply(
         connection,
         id,
@@ -251,12 +262,17 @@ export class ControlServer {
       );
     try {
       const result = method.run(params(request.params), connection.caller, connection);
-      // A method that waits on work (posture checks) answers when it is done; others at once.
-      if (result instanceof Promise)
-        result.then((value) => this.#reply(connection, id, undefined, value ?? null), failed);
-      else this.#reply(connection, id, undefined, result ?? null);
+      if (result instanceof Promise) {
+        // A method that waits (on the backend) answers when it is done; others go on meanwhile.
+        result.then(
+          (value: unknown) => this.#reply(connection, id, undefined, value ?? null),
+          fail,
+        );
+      } else {
+        this.#reply(connection, id, undefined, result ?? null);
+      }
     } catch (error) {
-      failed(error);
+      fail(error);
     }
   }
 
@@ -337,6 +353,29 @@ export class ControlServer {
           const created = agent.requests.create(eventId, caller.uid, justification);
           agent.requestChanged(created); // the user's other windows hear of it; the sync sends it
           return created;
+        },
+      },
+      'requests.reply': {
+        run: (p, caller) => {
+          const requestId = integer(p, 'requestId', 1, Number.MAX_SAFE_INTEGER);
+          const body = text(p, 'text', JUSTIFICATION_LIMITS.max)!.trim();
+          if (!body) throw new RpcError(ERROR.invalidParams, 'text must not be blank');
+          const request = agent.requests.get(requestId);
+          if (!request || (request.uid !== caller.uid && !isRoot(caller))) {
+            throw new RpcError(ERROR.notFound, `no request ${requestId} of yours`);
+          }
+          if (request.state !== 'needs-info') {
+            throw new RpcError(
+              ERROR.invalidParams,
+              `request ${requestId} has no question from the helpdesk to answer (it is ${request.state})`,
+            );
+          }
+          if (!this.#sendReply) {
+            throw new RpcError(ERROR.internal, 'this service runs without a sync client');
+          }
+          return this.#sendReply(requestId, body).catch((error: Error) => {
+            throw new RpcError(ERROR.internal, error.message);
+          });
         },
       },
       'requests.list': {

@@ -9,7 +9,7 @@ import { normalizeKeys, policyName, SANTA_RULE_TYPES } from '../../../common/san
 import { RULE_TYPES, type ClientMode, type RuleType } from '../../../common/rules';
 import { PRODUCT_VERSION } from '../../../common/version';
 import type { Agent } from '../agent';
-import type { RequestMessage, RequestState } from '../store/requests';
+import type { RequestMessage, RequestState, StoredRequest } from '../store/requests';
 import type { StoreChange } from '../store/rules';
 import { userName } from '../users';
 
@@ -120,7 +120,7 @@ export class SyncClient {
       eventsUploaded += events.length;
     }
 
-    const requests = await this.#syncRequests();
+    const requestsDelivered = await this.#deliverRequests();
     const postureDelivered = await this.#syncPosture();
 
     const received: unknown[] = [];
@@ -158,6 +158,8 @@ export class SyncClient {
         'sync',
       );
 
+    const requestsUpdated = await this.#refreshRequests();
+
     await this.#post('postflight', {
       machine_id: this.#options.machineId,
       rules_received: received.length,
@@ -173,8 +175,8 @@ export class SyncClient {
       eventsUploaded,
       rulesReceived: received.length,
       rulesProcessed: changes.length,
-      requestsDelivered: requests.delivered,
-      requestsUpdated: requests.updated,
+      requestsDelivered,
+      requestsUpdated,
       postureDelivered,
       ...(clientMode ? { clientMode } : {}),
       fullSyncIntervalS,
@@ -183,23 +185,14 @@ export class SyncClient {
 
   /**
    * Gatehouse's approval requests (beside Santa's protocol, never inside it): queued ones are
-   * delivered, open ones are brought up to date. A server without the API is left alone.
+   * delivered, before the rules, so that a request reaches the helpdesk even when the rule
+   * download fails. A server without the API is left alone.
    */
-  async #syncRequests(): Promise<{ delivered: number; updated: number }> {
+  async #deliverRequests(): Promise<number> {
     const agent = this.#agent;
     let delivered = 0;
-    let updated = 0;
-    if (!this.#options.token) return { delivered, updated };
+    if (!this.#options.token) return delivered;
     const api = new URL('../api/v1/requests', this.#base);
-    const apply = (localId: number, remote: RemoteRequest) => {
-      const changed = agent.requests.update(localId, {
-        serverId: String(remote.id),
-        state: remoteState(remote.state),
-        messages: remoteMessages(remote.messages),
-      });
-      if (changed) agent.requestChanged(changed);
-      return changed !== undefined;
-    };
     for (const request of agent.requests.queued()) {
       const event = agent.events.get(request.eventId);
       if (!event) continue;
@@ -221,13 +214,24 @@ export class SyncClient {
         'requests',
         [200, 201, 404],
       );
-      if (reply.status === 404) return { delivered, updated }; // not a Gatehouse server
-      apply(request.id, reply.body as RemoteRequest);
+      if (reply.status === 404) return delivered; // not a Gatehouse server
+      this.#applyRemote(request.id, reply.body as RemoteRequest);
       delivered++;
     }
-    if (agent.requests.open().length === 0) return { delivered, updated };
+    return delivered;
+  }
+
+  /**
+   * Open requests brought up to date. After the rules are applied, so that a request is never
+   * shown approved (and announced so) before its rule lets the binary run.
+   */
+  async #refreshRequests(): Promise<number> {
+    const agent = this.#agent;
+    let updated = 0;
+    if (!this.#options.token || agent.requests.open().length === 0) return updated;
+    const api = new URL('../api/v1/requests', this.#base);
     const list = await this.#send('GET', api, undefined, 'requests', [200, 404]);
-    if (list.status === 404) return { delivered, updated };
+    if (list.status === 404) return updated;
     const remote = new Map(
       ((list.body as { requests?: RemoteRequest[] }).requests ?? []).map((r) => [
         String(r.client_request_id),
@@ -236,9 +240,9 @@ export class SyncClient {
     );
     for (const request of agent.requests.open()) {
       const match = remote.get(String(request.id));
-      if (match && apply(request.id, match)) updated++;
+      if (match && this.#applyRemote(request.id, match)) updated++;
     }
-    return { delivered, updated };
+    return updated;
   }
 
   /**
@@ -260,6 +264,44 @@ export class SyncClient {
     if (reply.status === 404) return false;
     this.#postureSent = key;
     return true;
+  }
+
+  /** What the backend says of a request, applied locally; true when anything changed. */
+  #applyRemote(localId: number, remote: RemoteRequest): boolean {
+    const changed = this.#agent.requests.update(localId, {
+      serverId: String(remote.id),
+      state: remoteState(remote.state),
+      messages: remoteMessages(remote.messages),
+    });
+    if (changed) this.#agent.requestChanged(changed);
+    return changed !== undefined;
+  }
+
+  /**
+   * The user's answer to the helpdesk's question, sent at once (not at the next sync); returns
+   * the request as the backend now has it.
+   */
+  async reply(localId: number, body: string): Promise<StoredRequest> {
+    const request = this.#agent.requests.get(localId);
+    if (!request) throw new SyncError(`reply: there is no request ${localId}`);
+    if (!this.#options.token || !request.serverId) {
+      throw new SyncError(
+        'reply: this request has not reached the helpdesk yet; try again after the next sync',
+      );
+    }
+    const url = new URL(
+      `../api/v1/requests/${encodeURIComponent(request.serverId)}/reply`,
+      this.#base,
+    );
+    const answer = await this.#send(
+      'POST',
+      url,
+      { requester: userName(request.uid) ?? `uid ${request.uid}`, body },
+      'reply',
+      [200],
+    );
+    this.#applyRemote(localId, answer.body as RemoteRequest);
+    return this.#agent.requests.get(localId) ?? request;
   }
 
   #syncType(preflight: Record<string, unknown>): SyncResult['syncType'] {

@@ -6,6 +6,7 @@ import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { PRODUCT_VERSION } from '../../../common/version';
 import type { Agent } from '../agent';
+import type { StoredRequest } from '../store/requests';
 import { SyncClient, SyncError, type SyncResult } from './client';
 import { PushStream } from './push';
 
@@ -108,6 +109,17 @@ export class SyncScheduler {
       return this.syncNow();
     });
     return this.#followUp;
+  }
+
+  /** Sends the user's answer to a helpdesk question now, syncing first if never synced. */
+  async reply(localId: number, body: string): Promise<StoredRequest> {
+    if (!this.#client) await this.syncNow();
+    if (!this.#client) {
+      throw new SyncError(
+        `reply: the agent cannot reach its sync server (${this.lastError ?? 'not synced yet'})`,
+      );
+    }
+    return this.#client.reply(localId, body);
   }
 
   async #run(): Promise<SyncResult | undefined> {

@@ -1,0 +1,55 @@
+// Santa's EventDetailURL: placeholders expanded with the blocked event's values, each value
+// percent-encoded so that only RFC 3986 unreserved characters are left, and a placeholder
+// without a value left as it is.
+
+export interface EventDetailValues {
+  /** SHA-256 of the file. */
+  readonly fileIdentifier?: string;
+  /** Bundle hash when there is one (macOS), else the file's SHA-256. */
+  readonly bundleOrFileIdentifier?: string;
+  readonly fileBundleId?: string;
+  readonly teamId?: string;
+  readonly signingId?: string;
+  readonly cdhash?: string;
+  readonly username?: string;
+  readonly machineId?: string;
+  readonly hostname?: string;
+  readonly uuid?: string;
+  readonly serial?: string;
+}
+
+const PLACEHOLDERS: Record<string, keyof EventDetailValues> = {
+  file_identifier: 'fileIdentifier',
+  bundle_or_file_identifier: 'bundleOrFileIdentifier',
+  file_sha: 'bundleOrFileIdentifier',
+  file_bundle_id: 'fileBundleId',
+  team_id: 'teamId',
+  signing_id: 'signingId',
+  cdhash: 'cdhash',
+  username: 'username',
+  machine_id: 'machineId',
+  hostname: 'hostname',
+  uuid: 'uuid',
+  serial: 'serial',
+};
+
+/** Percent-encodes everything but A–Z a–z 0–9 - . _ ~ (encodeURIComponent also keeps !'()*). */
+export function encodeUnreserved(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+export function expandEventDetailUrl(template: string, values: EventDetailValues): string {
+  return template.replace(/%([a-z_]+)%/g, (token, name: string) => {
+    const key = Object.hasOwn(PLACEHOLDERS, name) ? PLACEHOLDERS[name] : undefined;
+    const value = key ? values[key] : undefined;
+    return value === undefined || value === '' ? token : encodeUnreserved(value);
+  });
+}
+
+/** Santa shows the Open button only for a URL that is set and not "null". */
+export function hasEventDetailUrl(template: string | undefined): template is string {
+  return template !== undefined && template.trim() !== '' && template.trim() !== 'null';
+}
