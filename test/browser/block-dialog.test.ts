@@ -193,8 +193,8 @@ describe('block dialog and approval round trip', () => {
     );
 
     await consolePage.goto(`${stack.server.base}/console`);
-    await consolePage.getByRole('button', { name: /build-helper/ }).click();
-    await consolePage.getByLabel('Message').fill('Which project is this for?');
+    await consolePage.getByRole('link', { name: /build-helper/ }).click();
+    await consolePage.getByLabel(/^Message to the user/).fill('Which project is this for?');
     await consolePage.getByRole('button', { name: 'Ask a question' }).click();
     await until(
       () => menuBar.notices.some((n) => n.title === 'The helpdesk asked a question'),
