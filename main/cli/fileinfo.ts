@@ -1,9 +1,12 @@
 // What gatehousectl fileinfo reports about a file, computed by the caller (who must be able to
 // read it): SHA-256, size, kind, ELF architecture, and on Debian the owning package and whether
 // the file still matches what the package installed.
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { nativeAddon } from '../../native/index';
+
+const run = promisify(execFile);
 
 export interface FileInfo {
   readonly path: string;
@@ -45,15 +48,12 @@ export function classify(head: Buffer): Pick<FileInfo, 'kind' | 'interpreter' | 
   return { kind: 'other' };
 }
 
-function dpkgOwner(path: string): string | undefined {
+async function dpkgOwner(path: string): Promise<string | undefined> {
   // With merged /usr, dpkg may know /usr/bin/x as /bin/x.
   const candidates = [path, ...(/^\/usr\/(s?bin|lib\w*)\//.test(path) ? [path.slice(4)] : [])];
   for (const candidate of candidates) {
     try {
-      const out = execFileSync('dpkg-query', ['-S', candidate], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
+      const { stdout: out } = await run('dpkg-query', ['-S', candidate], { encoding: 'utf8' });
       const owner = out.split(':')[0]?.split(',')[0]?.trim();
       if (owner) return owner;
     } catch {
@@ -63,12 +63,12 @@ function dpkgOwner(path: string): string | undefined {
   return undefined;
 }
 
-function dpkgIntact(pkg: string, path: string, md5: string): boolean | undefined {
+async function dpkgIntact(pkg: string, path: string, md5: string): Promise<boolean | undefined> {
   const relative = path.replace(/^\//, '');
   for (const name of [pkg, `${pkg}:amd64`, `${pkg}:arm64`, `${pkg}:all`]) {
     let sums: string;
     try {
-      sums = readFileSync(`/var/lib/dpkg/info/${name}.md5sums`, 'utf8');
+      sums = await readFile(`/var/lib/dpkg/info/${name}.md5sums`, 'utf8');
     } catch {
       continue;
     }
@@ -84,24 +84,43 @@ function dpkgIntact(pkg: string, path: string, md5: string): boolean | undefined
   return undefined;
 }
 
+/** Recent answers by (dev, inode, mtime, size): a file that has not changed is not read again. */
+const cache = new Map<string, FileInfo>();
+const CACHE_SIZE = 256;
+
+/** Never blocks the event loop: every read and the dpkg lookup are asynchronous. */
 export async function fileInfo(target: string): Promise<FileInfo> {
-  const path = realpathSync(target);
-  const stats = statSync(path);
+  const path = await realpath(target);
+  const stats = await stat(path);
   if (!stats.isFile()) throw new Error(`${target} is not a regular file`);
-  const fd = openSync(path, 'r');
+  const key = `${stats.dev}:${stats.ino}:${stats.mtimeMs}:${stats.size}:${path}`;
+  const known = cache.get(key);
+  if (known) return known;
+  const info = await describe(path, stats.size);
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key, info);
+  return info;
+}
+
+async function describe(path: string, size: number): Promise<FileInfo> {
+  const file = await open(path, 'r');
   const head = Buffer.alloc(256);
-  const read = readSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
+  let read: number;
+  try {
+    ({ bytesRead: read } = await file.read(head, 0, head.length, 0));
+  } finally {
+    await file.close();
+  }
   const { sha256, md5 } = await nativeAddon().sha256File(path);
   const info: FileInfo = {
     path,
     sha256,
     md5,
-    size: stats.size,
+    size,
     ...classify(head.subarray(0, read)),
   };
-  const pkg = dpkgOwner(path);
+  const pkg = await dpkgOwner(path);
   if (!pkg) return info;
-  const intact = dpkgIntact(pkg, path, md5);
+  const intact = await dpkgIntact(pkg, path, md5);
   return { ...info, package: pkg, ...(intact === undefined ? {} : { packageIntact: intact }) };
 }

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { classify, fileInfo } from '../../main/cli/fileinfo';
 import { describe, expect, it } from 'vitest';
 import { runCtl } from '../../main/cli/gatehousectl';
@@ -58,6 +60,23 @@ describe.runIf(existsSync('/var/lib/dpkg/info'))('fileinfo on a Debian machine',
     const info = await fileInfo('/bin/true');
     expect(info).toMatchObject({ kind: 'ELF', package: 'coreutils', packageIntact: true });
     expect(info.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('answers an unchanged file from its cache, and reads a changed one again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fileinfo-'));
+    try {
+      const path = join(dir, 'tool');
+      copyFileSync('/bin/true', path);
+      const first = await fileInfo(path);
+      expect(await fileInfo(path)).toBe(first); // the same answer, not computed again
+      appendFileSync(path, 'changed'); // a new size and mtime
+      const second = await fileInfo(path);
+      expect(second).not.toBe(first);
+      expect(second.sha256).not.toBe(first.sha256);
+      expect(second.size).toBe(first.size + 'changed'.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('tells a script by its interpreter', () => {
