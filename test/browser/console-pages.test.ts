@@ -1,16 +1,13 @@
 // The console's pages in Chromium against the real backend: the queue filtered through the UI and
 // through a shared link, a request's signer and history, a machine opened from the search, a rule
 // created and removed with the keyboard and clicks, and the audit log filtered; light and dark.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../server/app';
-import { launchChromium, screenshotPath } from '../helpers/chromium';
-import { logIntoConsole } from '../helpers/console-page';
-import { startTestServer, type TestServer } from '../helpers/server';
-
-const consoleDir = join(import.meta.dirname, '../../out/console');
+import { screenshotPath } from '../helpers/chromium';
+import { createConsoleAccounts, fileRequest } from '../helpers/console-fixtures';
+import { logIntoConsole, startConsoleInChromium, type Chromium } from '../helpers/console-page';
+import type { TestServer } from '../helpers/server';
 const HOUR = 3_600_000;
 const TEAM = 'ABCDE12345';
 
@@ -18,7 +15,7 @@ describe('console pages in Chromium', () => {
   let server: TestServer;
   let repos: Repositories;
   let base: string;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: Chromium;
   const ids: Record<string, number> = {};
   const errors: string[] = [];
 
@@ -33,13 +30,9 @@ describe('console pages in Chromium', () => {
     page.locator(`table.${table} tbody tr`).allTextContents();
 
   beforeAll(async () => {
-    if (!existsSync(join(consoleDir, 'index.html')))
-      throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
-    server = await startTestServer('sqlite', { consoleDir });
+    ({ server, browser } = await startConsoleInChromium());
     ({ repos, base } = server);
-    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
-    await repos.users.create('root', 'admin-password-12', 'admin', 'test');
-    await repos.users.create('vera', 'viewer-password-1', 'viewer', 'test');
+    await createConsoleAccounts(repos, 'helpdesk', 'admin', 'viewer');
     await repos.machines.enroll('m-ada', {
       hostname: 'ada-laptop.example',
       primary_user: 'ada',
@@ -61,7 +54,8 @@ describe('console pages in Chromium', () => {
       hash: string,
       ageHours: number,
     ) => {
-      const { row } = await repos.requests.create(
+      const row = await fileRequest(
+        repos,
         machine,
         {
           client_request_id: key,
@@ -69,8 +63,6 @@ describe('console pages in Chromium', () => {
           file_sha256: hash,
           file_path: '/opt/bin',
           file_name: file,
-          decision: 'BLOCK_UNKNOWN',
-          execution_time: null,
           justification: `I need ${file} for work.`,
         },
         now - ageHours * HOUR,
@@ -119,7 +111,6 @@ describe('console pages in Chromium', () => {
       comment: 'build tools',
       created_by: 'test',
     });
-    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
