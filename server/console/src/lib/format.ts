@@ -31,6 +31,13 @@ export const SCOPE_LABELS: Record<string, string> = {
   machine: 'Machine',
 };
 
+/** "3 binary, 1 teamid": the kinds of rule a machine holds, those it has any of. */
+export const ruleCounts = (counts: Record<string, number>): string =>
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ');
+
 export function scopeText(scope: string, value: string | null): string {
   return scope === 'global' ? 'everyone' : `${scope} ${value ?? ''}`.trim();
 }

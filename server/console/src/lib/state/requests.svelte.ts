@@ -59,6 +59,11 @@ export class RequestsPage {
     return `/console/requests${id === undefined ? '' : `/${id}`}${query}`;
   }
 
+  /** One request, in the queue with the current filters but in any state, so that it is listed. */
+  hrefInAll(id: number): string {
+    return this.href(id, { ...this.filters, state: 'all' });
+  }
+
   async apply(): Promise<void> {
     await this.desk.go(this.href(this.selected?.request.id));
   }
