@@ -5,10 +5,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../server/app';
 import { screenshotPath } from '../helpers/chromium';
-import { createConsoleAccounts, fileRequest } from '../helpers/console-fixtures';
+import { createConsoleAccounts, fileAgedRequests } from '../helpers/console-fixtures';
 import { logIntoConsole, startConsoleInChromium, type Chromium } from '../helpers/console-page';
 import type { TestServer } from '../helpers/server';
-const HOUR = 3_600_000;
 const TEAM = 'ABCDE12345';
 
 describe('console pages in Chromium', () => {
@@ -16,7 +15,7 @@ describe('console pages in Chromium', () => {
   let repos: Repositories;
   let base: string;
   let browser: Chromium;
-  const ids: Record<string, number> = {};
+  let ids: Record<string, number> = {};
   const errors: string[] = [];
 
   async function freshPage(): Promise<Page> {
@@ -46,32 +45,16 @@ describe('console pages in Chromium', () => {
     });
     await repos.machines.update('m-bob', { client_mode: 'MONITOR' });
     const now = Date.now();
-    const create = async (
-      machine: string,
-      key: string,
-      requester: string,
-      file: string,
-      hash: string,
-      ageHours: number,
-    ) => {
-      const row = await fileRequest(
-        repos,
-        machine,
-        {
-          client_request_id: key,
-          requester,
-          file_sha256: hash,
-          file_path: '/opt/bin',
-          file_name: file,
-          justification: `I need ${file} for work.`,
-        },
-        now - ageHours * HOUR,
-      );
-      ids[key] = row.id;
-    };
-    await create('m-ada', 'signed-old', 'ada', 'signed-tool', 'a'.repeat(64), 30);
-    await create('m-ada', 'plain', 'ada', 'plain-tool', 'b'.repeat(64), 10);
-    await create('m-bob', 'signed-new', 'bob', 'signed-tool', 'a'.repeat(64), 2);
+    ids = await fileAgedRequests(
+      repos,
+      [
+        ['m-ada', 'signed-old', 'ada', 'signed-tool', 'a'.repeat(64), 30],
+        ['m-ada', 'plain', 'ada', 'plain-tool', 'b'.repeat(64), 10],
+        ['m-bob', 'signed-new', 'bob', 'signed-tool', 'a'.repeat(64), 2],
+      ],
+      (file) => `I need ${file} for work.`,
+      now,
+    );
     await repos.requests.deny(ids['signed-old']!, {
       actor: 'grace',
       message: 'Use the packaged version.',

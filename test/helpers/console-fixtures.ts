@@ -35,3 +35,35 @@ export async function fileRequest(
   );
   return row;
 }
+
+/** machine, client request id, requester, file (in /opt/bin), its SHA-256, age in hours */
+export type AgedRequest = [
+  machine: string,
+  key: string,
+  requester: string,
+  file: string,
+  sha256: string,
+  ageHours: number,
+];
+
+/** Files these requests, in this order, each sent its age before `now`; their ids by key. */
+export async function fileAgedRequests(
+  repos: Repositories,
+  requests: AgedRequest[],
+  justification: (file: string) => string,
+  now = Date.now(),
+): Promise<Record<string, number>> {
+  const ids: Record<string, number> = {};
+  for (const [machine, key, requester, file, sha256, ageHours] of requests) {
+    const request = {
+      client_request_id: key,
+      requester,
+      file_sha256: sha256,
+      file_path: '/opt/bin',
+      file_name: file,
+      justification: justification(file),
+    };
+    ids[key] = (await fileRequest(repos, machine, request, now - ageHours * 3_600_000)).id;
+  }
+  return ids;
+}

@@ -10,7 +10,11 @@ import {
   type CallOptions,
   type ConsoleSession,
 } from '../helpers/console-api';
-import { CONSOLE_ACCOUNTS, createConsoleAccounts, fileRequest } from '../helpers/console-fixtures';
+import {
+  CONSOLE_ACCOUNTS,
+  createConsoleAccounts,
+  fileAgedRequests,
+} from '../helpers/console-fixtures';
 import { ENGINES, startTestServer, type TestServer } from '../helpers/server';
 
 const HOUR = 3_600_000;
@@ -20,7 +24,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
   let server: TestServer;
   let repos: Repositories;
   let base: string;
-  const ids: Record<string, number> = {};
+  let ids: Record<string, number> = {};
   let admin: ConsoleSession;
   let helpdesk: ConsoleSession;
   let viewer: ConsoleSession;
@@ -45,31 +49,17 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
     });
     await repos.machines.enroll('m-bob', { hostname: 'bob-desktop.example', primary_user: 'bob' });
     const now = Date.now();
-    const request = (
-      machine: string,
-      key: string,
-      requester: string,
-      file: string,
-      hash: string,
-      ageHours: number,
-    ) =>
-      fileRequest(
-        repos,
-        machine,
-        {
-          client_request_id: key,
-          requester,
-          file_sha256: hash,
-          file_path: '/opt/bin',
-          file_name: file,
-          justification: `please, ${file}`,
-        },
-        now - ageHours * HOUR,
-      ).then((row) => (ids[key] = row.id));
-    await request('m-ada', 'old', 'ada', 'old-tool', sha('a'), 72);
-    await request('m-ada', 'mid', 'ada', 'mid-tool', sha('b'), 5);
-    await request('m-bob', 'new', 'bob', 'new-tool', sha('a'), 1);
-    await request('m-bob', 'gone', 'bob', 'denied-tool', sha('c'), 2);
+    ids = await fileAgedRequests(
+      repos,
+      [
+        ['m-ada', 'old', 'ada', 'old-tool', sha('a'), 72],
+        ['m-ada', 'mid', 'ada', 'mid-tool', sha('b'), 5],
+        ['m-bob', 'new', 'bob', 'new-tool', sha('a'), 1],
+        ['m-bob', 'gone', 'bob', 'denied-tool', sha('c'), 2],
+      ],
+      (file) => `please, ${file}`,
+      now,
+    );
     await repos.requests.deny(ids.gone!, { actor: 'grace', message: 'no' });
     await repos.requests.ask(ids.mid!, { actor: 'grace', question: 'what for?' });
     await repos.events.ingest('m-ada', [
