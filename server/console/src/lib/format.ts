@@ -51,6 +51,16 @@ export function queryString(values: Record<string, string | number | undefined |
   return text ? `?${text}` : '';
 }
 
+/** The filters a URL names; one it does not name (or leaves empty) is as in `empty`. */
+export function filtersFrom<T extends { [K in keyof T]: string }>(
+  params: URLSearchParams,
+  empty: T,
+): T {
+  return Object.fromEntries(
+    Object.entries(empty).map(([key, value]) => [key, params.get(key) || value]),
+  ) as T;
+}
+
 export const searchParams = (search: string): URLSearchParams => new URLSearchParams(search);
 
 /** "Approved by grace for user ada", "Denied by grace", "Pending". */

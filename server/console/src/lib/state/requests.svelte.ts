@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { queryString } from '../format';
+import { filtersFrom, queryString } from '../format';
 import type { RequestDetail, RequestSummary } from '../types';
 import type { ConsoleState } from './console.svelte';
 
@@ -29,13 +29,7 @@ export class RequestsPage {
 
   async load(params: URLSearchParams, id?: number): Promise<void> {
     const stale = this.desk.stale;
-    this.filters = {
-      state: params.get('state') || EMPTY.state,
-      older_than: params.get('older_than') ?? '',
-      newer_than: params.get('newer_than') ?? '',
-      machine: params.get('machine') ?? '',
-      user: params.get('user') ?? '',
-    };
+    this.filters = filtersFrom(params, EMPTY);
     const [list, detail] = await Promise.all([
       api<{ requests: RequestSummary[]; total: number }>(
         'GET',
