@@ -1,25 +1,21 @@
 // The console's pages in Chromium against the real backend: the queue filtered through the UI and
 // through a shared link, a request's signer and history, a machine opened from the search, a rule
 // created and removed with the keyboard and clicks, and the audit log filtered; light and dark.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../server/app';
-import { launchChromium, screenshotPath } from '../helpers/chromium';
-import { logIntoConsole } from '../helpers/console-page';
-import { startTestServer, type TestServer } from '../helpers/server';
-
-const consoleDir = join(import.meta.dirname, '../../out/console');
-const HOUR = 3_600_000;
+import { screenshotPath } from '../helpers/chromium';
+import { createConsoleAccounts, fileAgedRequests } from '../helpers/console-fixtures';
+import { logIntoConsole, startConsoleInChromium, type Chromium } from '../helpers/console-page';
+import type { TestServer } from '../helpers/server';
 const TEAM = 'ABCDE12345';
 
 describe('console pages in Chromium', () => {
   let server: TestServer;
   let repos: Repositories;
   let base: string;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
-  const ids: Record<string, number> = {};
+  let browser: Chromium;
+  let ids: Record<string, number> = {};
   const errors: string[] = [];
 
   async function freshPage(): Promise<Page> {
@@ -33,13 +29,9 @@ describe('console pages in Chromium', () => {
     page.locator(`table.${table} tbody tr`).allTextContents();
 
   beforeAll(async () => {
-    if (!existsSync(join(consoleDir, 'index.html')))
-      throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
-    server = await startTestServer('sqlite', { consoleDir });
+    ({ server, browser } = await startConsoleInChromium());
     ({ repos, base } = server);
-    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
-    await repos.users.create('root', 'admin-password-12', 'admin', 'test');
-    await repos.users.create('vera', 'viewer-password-1', 'viewer', 'test');
+    await createConsoleAccounts(repos, 'helpdesk', 'admin', 'viewer');
     await repos.machines.enroll('m-ada', {
       hostname: 'ada-laptop.example',
       primary_user: 'ada',
@@ -53,33 +45,16 @@ describe('console pages in Chromium', () => {
     });
     await repos.machines.update('m-bob', { client_mode: 'MONITOR' });
     const now = Date.now();
-    const create = async (
-      machine: string,
-      key: string,
-      requester: string,
-      file: string,
-      hash: string,
-      ageHours: number,
-    ) => {
-      const { row } = await repos.requests.create(
-        machine,
-        {
-          client_request_id: key,
-          requester,
-          file_sha256: hash,
-          file_path: '/opt/bin',
-          file_name: file,
-          decision: 'BLOCK_UNKNOWN',
-          execution_time: null,
-          justification: `I need ${file} for work.`,
-        },
-        now - ageHours * HOUR,
-      );
-      ids[key] = row.id;
-    };
-    await create('m-ada', 'signed-old', 'ada', 'signed-tool', 'a'.repeat(64), 30);
-    await create('m-ada', 'plain', 'ada', 'plain-tool', 'b'.repeat(64), 10);
-    await create('m-bob', 'signed-new', 'bob', 'signed-tool', 'a'.repeat(64), 2);
+    ids = await fileAgedRequests(
+      repos,
+      [
+        ['m-ada', 'signed-old', 'ada', 'signed-tool', 'a'.repeat(64), 30],
+        ['m-ada', 'plain', 'ada', 'plain-tool', 'b'.repeat(64), 10],
+        ['m-bob', 'signed-new', 'bob', 'signed-tool', 'a'.repeat(64), 2],
+      ],
+      (file) => `I need ${file} for work.`,
+      now,
+    );
     await repos.requests.deny(ids['signed-old']!, {
       actor: 'grace',
       message: 'Use the packaged version.',
@@ -119,7 +94,6 @@ describe('console pages in Chromium', () => {
       comment: 'build tools',
       created_by: 'test',
     });
-    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

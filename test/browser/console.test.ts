@@ -1,32 +1,31 @@
 // The helpdesk console in Chromium against the real backend: log in, open the oldest pending
 // request, approve it for this machine; the approval and its rule are in the database.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../server/app';
-import { launchChromium, screenshotPath } from '../helpers/chromium';
-import { openRequestInConsole } from '../helpers/console-page';
-import { startTestServer, type TestServer } from '../helpers/server';
-
-const consoleDir = join(import.meta.dirname, '../../out/console');
+import { screenshotPath } from '../helpers/chromium';
+import { createConsoleAccounts, fileRequest } from '../helpers/console-fixtures';
+import {
+  openRequestInConsole,
+  startConsoleInChromium,
+  type Chromium,
+  submitConsoleLogin,
+} from '../helpers/console-page';
+import type { TestServer } from '../helpers/server';
 
 describe('helpdesk console in Chromium', () => {
   let server: TestServer;
   let repos: Repositories;
   let base: string;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: Chromium;
 
   beforeAll(async () => {
-    if (!existsSync(join(consoleDir, 'index.html')))
-      throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
-    server = await startTestServer('sqlite', { consoleDir });
+    ({ server, browser } = await startConsoleInChromium());
     ({ repos, base } = server);
-    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
+    await createConsoleAccounts(repos, 'helpdesk');
     await repos.machines.enroll('ada-laptop', {
       primary_user: 'ada',
       hostname: 'ada-laptop.example',
     });
-    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -34,14 +33,12 @@ describe('helpdesk console in Chromium', () => {
   });
 
   it('approves the pending request with two clicks after logging in', async () => {
-    const { row } = await repos.requests.create('ada-laptop', {
+    const row = await fileRequest(repos, 'ada-laptop', {
       client_request_id: '1',
       requester: 'ada',
       file_sha256: 'b'.repeat(64),
       file_path: '/home/ada/bin',
       file_name: 'release-tool',
-      decision: 'BLOCK_UNKNOWN',
-      execution_time: null,
       justification: 'I need this to cut the release tonight.',
     });
     const page = await browser.context.newPage();
@@ -83,10 +80,7 @@ describe('helpdesk console in Chromium', () => {
     expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
     await browser.context.clearCookies(); // signed out
     const page = await browser.context.newPage();
-    await page.goto(`${base}/console`);
-    await page.getByLabel('User').fill('grace');
-    await page.getByLabel('Password').fill('not-the-password');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await submitConsoleLogin(page, base, 'grace', 'not-the-password');
     await expect
       .poll(() => page.getByRole('alert').textContent())
       .toBe('wrong username or password');

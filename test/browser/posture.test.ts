@@ -1,16 +1,18 @@
 // Fleet posture in the helpdesk console, in Chromium against the real backend: counts per check,
 // the machines behind a count, one machine's results; and the requesting machine's posture on a
 // request's detail.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PostureResult } from '../../common/posture';
 import type { Repositories } from '../../server/app';
-import { launchChromium, screenshotPath } from '../helpers/chromium';
-import { openRequestInConsole } from '../helpers/console-page';
-import { startTestServer, type TestServer } from '../helpers/server';
-
-const consoleDir = join(import.meta.dirname, '../../out/console');
+import { screenshotPath } from '../helpers/chromium';
+import { createConsoleAccounts, fileRequest } from '../helpers/console-fixtures';
+import {
+  logIntoConsole,
+  openRequestInConsole,
+  startConsoleInChromium,
+  type Chromium,
+} from '../helpers/console-page';
+import type { TestServer } from '../helpers/server';
 
 const result = (
   id: string,
@@ -30,14 +32,12 @@ describe('fleet posture in the console (Chromium)', () => {
   let server: TestServer;
   let repos: Repositories;
   let base: string;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: Chromium;
 
   beforeAll(async () => {
-    if (!existsSync(join(consoleDir, 'index.html')))
-      throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
-    server = await startTestServer('sqlite', { consoleDir });
+    ({ server, browser } = await startConsoleInChromium());
     ({ repos, base } = server);
-    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
+    await createConsoleAccounts(repos, 'helpdesk');
     await repos.machines.enroll('m-ada', { hostname: 'ada-laptop', primary_user: 'ada' });
     await repos.machines.enroll('m-bob', { hostname: 'bob-desktop', primary_user: 'bob' });
     await repos.machines.enroll('m-new', { hostname: 'new-laptop', primary_user: 'cy' });
@@ -51,17 +51,14 @@ describe('fleet posture in the console (Chromium)', () => {
       result('linux.firewall', 'Firewall', 'pass', 'ufw: Status: active'),
       result('linux.screen-lock', 'Screen lock', 'pass', 'locks after 300 s idle'),
     ]);
-    await repos.requests.create('m-ada', {
+    await fileRequest(repos, 'm-ada', {
       client_request_id: '1',
       requester: 'ada',
       file_sha256: 'c'.repeat(64),
       file_path: '/home/ada/bin',
       file_name: 'deploy-helper',
-      decision: 'BLOCK_UNKNOWN',
-      execution_time: null,
       justification: 'I need it to deploy the docs site.',
     });
-    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -73,10 +70,7 @@ describe('fleet posture in the console (Chromium)', () => {
     const page = await browser.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${base}/console`);
-    await page.getByLabel('User').fill('grace');
-    await page.getByLabel('Password').fill('helpdesk-password-1');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIntoConsole(page, base);
     await page
       .getByRole('navigation', { name: 'Console' })
       .getByRole('link', { name: 'Posture' })
@@ -124,10 +118,7 @@ describe('fleet posture in the console (Chromium)', () => {
 
   it("shows a machine's posture on its page", async () => {
     const page = await browser.context.newPage();
-    await page.goto(`${base}/console/machines/m-bob`);
-    await page.getByLabel('User').fill('grace');
-    await page.getByLabel('Password').fill('helpdesk-password-1');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIntoConsole(page, base, 'grace', 'helpdesk-password-1', '/console/machines/m-bob');
     const posture = page.getByRole('region', { name: 'Machine posture' });
     await expect.poll(() => posture.locator('h3').textContent()).toBe('Posture of bob-desktop');
     expect(await posture.locator('li[data-check="linux.screen-lock"] .status').textContent()).toBe(
@@ -136,14 +127,12 @@ describe('fleet posture in the console (Chromium)', () => {
   });
 
   it('says when a machine has not reported yet', async () => {
-    await repos.requests.create('m-new', {
+    await fileRequest(repos, 'm-new', {
       client_request_id: '2',
       requester: 'cy',
       file_sha256: 'd'.repeat(64),
       file_path: '/tmp',
       file_name: 'fresh-installer',
-      decision: 'BLOCK_UNKNOWN',
-      execution_time: null,
       justification: 'Setting up my new laptop.',
     });
     const page = await browser.context.newPage();

@@ -2,6 +2,13 @@
 // CSRF token, no decision for a viewer, and a limit on failed logins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../server/app';
+import { callConsole, logInThroughApi, type CallOptions } from '../helpers/console-api';
+import {
+  CONSOLE_ACCOUNTS,
+  createConsoleAccounts,
+  fileRequest,
+  type ConsoleRole,
+} from '../helpers/console-fixtures';
 import { ENGINES, startTestServer, type TestServer } from '../helpers/server';
 
 describe.each(ENGINES)('console API on %s', (engine) => {
@@ -13,52 +20,30 @@ describe.each(ENGINES)('console API on %s', (engine) => {
   beforeAll(async () => {
     server = await startTestServer(engine);
     ({ repos, base } = server);
-    await repos.users.create('vera', 'viewer-password-1', 'viewer', 'test');
-    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
+    await createConsoleAccounts(repos, 'viewer', 'helpdesk');
     await repos.machines.enroll('mac-1', { primary_user: 'ada' });
     requestId = (
-      await repos.requests.create('mac-1', {
+      await fileRequest(repos, 'mac-1', {
         client_request_id: '1',
         requester: 'ada',
         file_sha256: 'a'.repeat(64),
         file_path: '/x',
         file_name: 'tool',
-        decision: 'BLOCK_UNKNOWN',
-        execution_time: null,
         justification: 'Needed for the release.',
       })
-    ).row.id;
+    ).id;
   }, 60_000);
   afterAll(() => server?.close());
 
-  async function call(
-    method: string,
-    path: string,
-    options: { cookie?: string; csrf?: string; body?: unknown } = {},
-  ) {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(options.cookie ? { cookie: options.cookie } : {}),
-        ...(options.csrf ? { 'x-csrf-token': options.csrf } : {}),
-      },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-    return {
-      status: response.status,
-      body: (await response.json().catch(() => ({}))) as Record<string, unknown>,
-      setCookie: response.headers.get('set-cookie'),
-    };
-  }
+  const call = (method: string, path: string, options?: CallOptions) =>
+    callConsole(base, method, path, options);
 
-  async function login(username: string, password: string) {
-    const reply = await call('POST', '/console/api/login', { body: { username, password } });
-    expect(reply.status).toBe(200);
-    expect(reply.setCookie).toMatch(
+  async function login(role: ConsoleRole) {
+    const session = await logInThroughApi(base, CONSOLE_ACCOUNTS[role]);
+    expect(session.setCookie).toMatch(
       /gh_session=[^;]+; Max-Age=43200; Path=\/console; HttpOnly; SameSite=Strict/,
     );
-    return { cookie: reply.setCookie!.split(';')[0]!, csrf: reply.body.csrfToken as string };
+    return session;
   }
 
   it.each([
@@ -81,7 +66,7 @@ describe.each(ENGINES)('console API on %s', (engine) => {
   });
 
   it('refuses a POST without the CSRF token, even with a session', async () => {
-    const grace = await login('grace', 'helpdesk-password-1');
+    const grace = await login('helpdesk');
     const reply = await call('POST', `/console/api/requests/${requestId}/ask`, {
       cookie: grace.cookie,
       body: { question: 'why?' },
@@ -94,7 +79,7 @@ describe.each(ENGINES)('console API on %s', (engine) => {
   });
 
   it('lets a viewer read but not approve', async () => {
-    const vera = await login('vera', 'viewer-password-1');
+    const vera = await login('viewer');
     expect(
       (await call('GET', '/console/api/requests', { cookie: vera.cookie })).body.requests,
     ).toHaveLength(1);
@@ -110,7 +95,7 @@ describe.each(ENGINES)('console API on %s', (engine) => {
   });
 
   it('lets the helpdesk approve with the token, and audits it', async () => {
-    const grace = await login('grace', 'helpdesk-password-1');
+    const grace = await login('helpdesk');
     const detail = await call('GET', `/console/api/requests/${requestId}`, {
       cookie: grace.cookie,
     });

@@ -4,6 +4,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../server/app';
 import type { PushMessage } from '../../server/push';
+import {
+  callConsole,
+  logInThroughApi,
+  type CallOptions,
+  type ConsoleSession,
+} from '../helpers/console-api';
+import {
+  CONSOLE_ACCOUNTS,
+  createConsoleAccounts,
+  fileAgedRequests,
+} from '../helpers/console-fixtures';
 import { ENGINES, startTestServer, type TestServer } from '../helpers/server';
 
 const HOUR = 3_600_000;
@@ -13,49 +24,18 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
   let server: TestServer;
   let repos: Repositories;
   let base: string;
-  const ids: Record<string, number> = {};
-  let admin: { cookie: string; csrf: string };
-  let helpdesk: { cookie: string; csrf: string };
-  let viewer: { cookie: string; csrf: string };
+  let ids: Record<string, number> = {};
+  let admin: ConsoleSession;
+  let helpdesk: ConsoleSession;
+  let viewer: ConsoleSession;
 
-  async function call(
-    method: string,
-    path: string,
-    options: { cookie?: string; csrf?: string; body?: unknown } = {},
-  ) {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(options.cookie ? { cookie: options.cookie } : {}),
-        ...(options.csrf ? { 'x-csrf-token': options.csrf } : {}),
-      },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-    return {
-      status: response.status,
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      body: (await response.json().catch(() => ({}))) as any,
-    };
-  }
-
-  async function login(username: string, password: string) {
-    const response = await fetch(`${base}/console/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password }),
-    });
-    expect(response.status).toBe(200);
-    const { csrfToken } = (await response.json()) as { csrfToken: string };
-    return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, csrf: csrfToken };
-  }
+  const call = (method: string, path: string, options?: CallOptions) =>
+    callConsole(base, method, path, options);
 
   beforeAll(async () => {
     server = await startTestServer(engine);
     ({ repos, base } = server);
-    await repos.users.create('root', 'admin-password-12', 'admin', 'test');
-    await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
-    await repos.users.create('vera', 'viewer-password-1', 'viewer', 'test');
+    await createConsoleAccounts(repos, 'admin', 'helpdesk', 'viewer');
     await repos.machines.enroll('m-ada', {
       hostname: 'ada-laptop.example',
       primary_user: 'ada',
@@ -69,34 +49,17 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
     });
     await repos.machines.enroll('m-bob', { hostname: 'bob-desktop.example', primary_user: 'bob' });
     const now = Date.now();
-    const request = (
-      machine: string,
-      key: string,
-      requester: string,
-      file: string,
-      hash: string,
-      ageHours: number,
-    ) =>
-      repos.requests
-        .create(
-          machine,
-          {
-            client_request_id: key,
-            requester,
-            file_sha256: hash,
-            file_path: '/opt/bin',
-            file_name: file,
-            decision: 'BLOCK_UNKNOWN',
-            execution_time: null,
-            justification: `please, ${file}`,
-          },
-          now - ageHours * HOUR,
-        )
-        .then(({ row }) => (ids[key] = row.id));
-    await request('m-ada', 'old', 'ada', 'old-tool', sha('a'), 72);
-    await request('m-ada', 'mid', 'ada', 'mid-tool', sha('b'), 5);
-    await request('m-bob', 'new', 'bob', 'new-tool', sha('a'), 1);
-    await request('m-bob', 'gone', 'bob', 'denied-tool', sha('c'), 2);
+    ids = await fileAgedRequests(
+      repos,
+      [
+        ['m-ada', 'old', 'ada', 'old-tool', sha('a'), 72],
+        ['m-ada', 'mid', 'ada', 'mid-tool', sha('b'), 5],
+        ['m-bob', 'new', 'bob', 'new-tool', sha('a'), 1],
+        ['m-bob', 'gone', 'bob', 'denied-tool', sha('c'), 2],
+      ],
+      (file) => `please, ${file}`,
+      now,
+    );
     await repos.requests.deny(ids.gone!, { actor: 'grace', message: 'no' });
     await repos.requests.ask(ids.mid!, { actor: 'grace', question: 'what for?' });
     await repos.events.ingest('m-ada', [
@@ -134,9 +97,9 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
         current_sessions: [],
       },
     ]);
-    admin = await login('root', 'admin-password-12');
-    helpdesk = await login('grace', 'helpdesk-password-1');
-    viewer = await login('vera', 'viewer-password-1');
+    admin = await logInThroughApi(base, CONSOLE_ACCOUNTS.admin);
+    helpdesk = await logInThroughApi(base, CONSOLE_ACCOUNTS.helpdesk);
+    viewer = await logInThroughApi(base, CONSOLE_ACCOUNTS.viewer);
   }, 60_000);
   afterAll(() => server?.close());
 
@@ -417,14 +380,20 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
   });
 
   describe('rules', () => {
-    it('lets an admin create a rule: stored, audited, pushed to the machine it reaches', async () => {
+    /** What is pushed to m-ada, ada's machine, until stop. */
+    function listenAsAda(): { heard: PushMessage[]; stop(): void } {
       const heard: PushMessage[] = [];
-      const unsubscribe = repos.push.subscribe({
+      const stop = repos.push.subscribe({
         machineId: 'm-ada',
         primaryUser: 'ada',
         tags: [],
         send: (message) => heard.push(message),
       });
+      return { heard, stop };
+    }
+
+    it('lets an admin create a rule: stored, audited, pushed to the machine it reaches', async () => {
+      const ada = listenAsAda();
       const expires = Date.now() + 2 * HOUR;
       const reply = await call('POST', '/console/api/rules', {
         ...admin,
@@ -439,7 +408,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
           comment: 'ticket 42',
         },
       });
-      unsubscribe();
+      ada.stop();
       expect(reply).toMatchObject({
         status: 200,
         body: {
@@ -453,7 +422,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
           created_by: 'root',
         },
       });
-      expect(heard).toEqual([{ kind: 'rules-changed', target: { machines: ['m-ada'] } }]);
+      expect(ada.heard).toEqual([{ kind: 'rules-changed', target: { machines: ['m-ada'] } }]);
       const audit = await call('GET', `/console/api/audit?target=rule:${reply.body.id}`, helpdesk);
       expect(audit.body.entries).toEqual([
         expect.objectContaining({
@@ -564,19 +533,13 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
 
     it('lets an admin remove a rule: audited, pushed, gone from the list', async () => {
       const [rule] = (await repos.rules.list({ ruleType: 'TEAMID' }, { limit: 1, offset: 0 })).rows;
-      const heard: PushMessage[] = [];
-      const unsubscribe = repos.push.subscribe({
-        machineId: 'm-ada',
-        primaryUser: 'ada',
-        tags: [],
-        send: (message) => heard.push(message),
-      });
+      const ada = listenAsAda();
       expect(await call('DELETE', `/console/api/rules/${rule!.id}`, admin)).toEqual({
         status: 200,
         body: { removed: true },
       });
-      unsubscribe();
-      expect(heard).toEqual([{ kind: 'rules-changed', target: { machines: ['m-ada'] } }]);
+      ada.stop();
+      expect(ada.heard).toEqual([{ kind: 'rules-changed', target: { machines: ['m-ada'] } }]);
       expect((await call('GET', '/console/api/rules?type=TEAMID', viewer)).body.rules).toEqual([]);
       const audit = await call(
         'GET',

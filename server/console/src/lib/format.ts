@@ -31,6 +31,13 @@ export const SCOPE_LABELS: Record<string, string> = {
   machine: 'Machine',
 };
 
+/** "3 binary, 1 teamid": the kinds of rule a machine holds, those it has any of. */
+export const ruleCounts = (counts: Record<string, number>): string =>
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ');
+
 export function scopeText(scope: string, value: string | null): string {
   return scope === 'global' ? 'everyone' : `${scope} ${value ?? ''}`.trim();
 }
@@ -42,6 +49,16 @@ export function queryString(values: Record<string, string | number | undefined |
     if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
   const text = params.toString();
   return text ? `?${text}` : '';
+}
+
+/** The filters a URL names; one it does not name (or leaves empty) is as in `empty`. */
+export function filtersFrom<T extends { [K in keyof T]: string }>(
+  params: URLSearchParams,
+  empty: T,
+): T {
+  return Object.fromEntries(
+    Object.entries(empty).map(([key, value]) => [key, params.get(key) || value]),
+  ) as T;
 }
 
 export const searchParams = (search: string): URLSearchParams => new URLSearchParams(search);

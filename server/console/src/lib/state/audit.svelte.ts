@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { queryString } from '../format';
+import { filtersFrom, queryString } from '../format';
 import type { AuditEntry } from '../types';
 import type { ConsoleState } from './console.svelte';
 
@@ -25,14 +25,7 @@ export class AuditPage {
 
   async load(params: URLSearchParams): Promise<void> {
     const stale = this.desk.stale;
-    this.filters = {
-      actor: params.get('actor') ?? '',
-      action: params.get('action') ?? '',
-      target: params.get('target') ?? '',
-      machine: params.get('machine') ?? '',
-      from: params.get('from') ?? '',
-      to: params.get('to') ?? '',
-    };
+    this.filters = filtersFrom(params, EMPTY);
     this.before = params.get('before') ?? '';
     const page = await api<{ entries: AuditEntry[]; next: number | null }>(
       'GET',

@@ -5,6 +5,8 @@ import type { ConsoleState } from './console.svelte';
 
 export const MACHINES_PER_PAGE = 50;
 
+export const machineHref = (id: string): string => `/console/machines/${encodeURIComponent(id)}`;
+
 export class MachinesPage {
   q = $state('');
   offset = $state(0);

@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { queryString } from '../format';
+import { filtersFrom, queryString } from '../format';
 import type { RequestDetail, RequestSummary } from '../types';
 import type { ConsoleState } from './console.svelte';
 
@@ -29,13 +29,7 @@ export class RequestsPage {
 
   async load(params: URLSearchParams, id?: number): Promise<void> {
     const stale = this.desk.stale;
-    this.filters = {
-      state: params.get('state') || EMPTY.state,
-      older_than: params.get('older_than') ?? '',
-      newer_than: params.get('newer_than') ?? '',
-      machine: params.get('machine') ?? '',
-      user: params.get('user') ?? '',
-    };
+    this.filters = filtersFrom(params, EMPTY);
     const [list, detail] = await Promise.all([
       api<{ requests: RequestSummary[]; total: number }>(
         'GET',
@@ -57,6 +51,11 @@ export class RequestsPage {
       state: filters.state === EMPTY.state ? '' : filters.state,
     });
     return `/console/requests${id === undefined ? '' : `/${id}`}${query}`;
+  }
+
+  /** One request, in the queue with the current filters but in any state, so that it is listed. */
+  hrefInAll(id: number): string {
+    return this.href(id, { ...this.filters, state: 'all' });
   }
 
   async apply(): Promise<void> {

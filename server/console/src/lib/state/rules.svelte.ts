@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { queryString } from '../format';
+import { filtersFrom, queryString } from '../format';
 import type { Rule } from '../types';
 import type { ConsoleState } from './console.svelte';
 
@@ -52,13 +52,7 @@ export class RulesPage {
 
   async load(params: URLSearchParams): Promise<void> {
     const stale = this.desk.stale;
-    this.filters = {
-      scope: params.get('scope') ?? '',
-      target: params.get('target') ?? '',
-      type: params.get('type') ?? '',
-      policy: params.get('policy') ?? '',
-      q: params.get('q') ?? '',
-    };
+    this.filters = filtersFrom(params, EMPTY);
     this.offset = Number(params.get('offset')) || 0;
     this.confirming = null;
     const page = await api<{ rules: Rule[]; total: number }>(

@@ -1,0 +1,69 @@
+// What the console tests start from: its accounts, and approval requests as a machine sends them.
+import type { Repositories } from '../../server/app';
+import type { NewRequest, RequestRow } from '../../server/db/requests';
+
+export const CONSOLE_ACCOUNTS = {
+  admin: { username: 'root', password: 'admin-password-12' },
+  helpdesk: { username: 'grace', password: 'helpdesk-password-1' },
+  viewer: { username: 'vera', password: 'viewer-password-1' },
+} as const;
+
+export type ConsoleRole = keyof typeof CONSOLE_ACCOUNTS;
+
+/** Creates the console accounts for these roles, in this order. */
+export async function createConsoleAccounts(
+  repos: Repositories,
+  ...roles: ConsoleRole[]
+): Promise<void> {
+  for (const role of roles) {
+    const { username, password } = CONSOLE_ACCOUNTS[role];
+    await repos.users.create(username, password, role, 'test');
+  }
+}
+
+/** A request for approval of a file the machine blocked as unknown. */
+export async function fileRequest(
+  repos: Repositories,
+  machineId: string,
+  request: Omit<NewRequest, 'decision' | 'execution_time'>,
+  now?: number,
+): Promise<RequestRow> {
+  const { row } = await repos.requests.create(
+    machineId,
+    { decision: 'BLOCK_UNKNOWN', execution_time: null, ...request },
+    now,
+  );
+  return row;
+}
+
+/** machine, client request id, requester, file (in /opt/bin), its SHA-256, age in hours */
+export type AgedRequest = [
+  machine: string,
+  key: string,
+  requester: string,
+  file: string,
+  sha256: string,
+  ageHours: number,
+];
+
+/** Files these requests, in this order, each sent its age before `now`; their ids by key. */
+export async function fileAgedRequests(
+  repos: Repositories,
+  requests: AgedRequest[],
+  justification: (file: string) => string,
+  now = Date.now(),
+): Promise<Record<string, number>> {
+  const ids: Record<string, number> = {};
+  for (const [machine, key, requester, file, sha256, ageHours] of requests) {
+    const request = {
+      client_request_id: key,
+      requester,
+      file_sha256: sha256,
+      file_path: '/opt/bin',
+      file_name: file,
+      justification: justification(file),
+    };
+    ids[key] = (await fileRequest(repos, machine, request, now - ageHours * 3_600_000)).id;
+  }
+  return ids;
+}
