@@ -178,9 +178,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         StateDir: join(localDir, 'agent'),
         SocketPath: options.socketPath,
         // What keeps this machine working while it runs in LOCKDOWN: what dpkg installed
-        // (unchanged), Node itself, and this checkout's node_modules (tsx, esbuild, Electron).
+        // (unchanged), Node itself, this checkout's node_modules (tsx, esbuild, Electron) and
+        // its commands (gatehouse, gatehousectl).
         TrustPackageManagedBinaries: true,
-        AllowedPathPrefixes: [join(ROOT, 'node_modules')],
+        AllowedPathPrefixes: [join(ROOT, 'node_modules'), join(ROOT, 'scripts/bin')],
         StaticRules: [
           {
             identifier: sha256File(process.execPath),

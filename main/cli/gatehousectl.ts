@@ -238,6 +238,7 @@ export async function runCtl(
           'fileinfo',
           {
             sha256: info!.sha256,
+            md5: info!.md5,
             path: info!.path,
           },
         );

@@ -169,7 +169,8 @@ describe('control socket', () => {
           call(9, 'events', { limit: 'all' }),
           JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'status', params: [1, 2] }),
           call(11, '__proto__'),
-          call(12, 'status'),
+          call(12, 'fileinfo', { sha256: 'a'.repeat(64), md5: 'not an md5' }),
+          call(13, 'status'),
         ]);
         expect(replies.map((reply) => reply.error?.code ?? 'ok')).toEqual([
           -32700,
@@ -178,9 +179,11 @@ describe('control socket', () => {
           -32602,
           -32602,
           -32601,
+          -32602,
           'ok',
         ]);
         expect(replies[3]?.error?.message).toBe('limit must be an integer from 1 to 1000');
+        expect(replies[6]?.error?.message).toBe('md5 must be an MD5 (32 hex digits)');
       });
 
       it('cuts off an oversized request, and other clients are unaffected', async () => {

@@ -1,12 +1,12 @@
 // `npm start` as the README's quick start runs it, as root and not: what it prints, what it
 // starts, and that Ctrl-C stops all of it and leaves the machine executing normally. As root its
 // exec monitor is confined to a private tmpfs (--watch), so nothing else here is ever held.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../main/agent/control/client';
-import { copyExecutable, mountTmpfs, tempDir } from '../helpers/files';
+import { copyExecutable, mountTmpfs, sha256sum, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
 import { execute } from '../helpers/real-stack';
 
@@ -128,6 +128,23 @@ describe('npm start', () => {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       client.close();
+      // What the summary tells the user to run must itself be allowed when LOCKDOWN covers the
+      // whole machine: the commands, Node.js, what dpkg installed.
+      const check = await ControlClient.connect(socket);
+      for (const program of [
+        join(root, 'scripts/bin/gatehousectl.mjs'),
+        realpathSync(join(root, 'node_modules/.bin/tsx')),
+        process.execPath,
+        '/usr/bin/cp',
+      ]) {
+        const verdict = await check.call<{ decision: string }>('fileinfo', {
+          sha256: sha256sum(program),
+          md5: execFileSync('md5sum', [program], { encoding: 'utf8' }).split(' ')[0],
+          path: program,
+        });
+        expect(`${program}: ${verdict.decision}`).toMatch(/: ALLOW_/);
+      }
+      check.close();
       const fresh = copyExecutable('/bin/true', join(enforced.dir, 'fresh'), `start-${Date.now()}`);
       expect(await execute(fresh)).toEqual({ code: null, error: 'EPERM' });
 

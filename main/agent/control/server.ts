@@ -324,11 +324,19 @@ export class ControlServer {
       },
       fileinfo: {
         // The caller hashes the file itself (it may read it; we must not read it for them).
-        run: (p) =>
-          agent.explain({
+        run: (p) => {
+          // The file's MD5 (read by the caller too) decides package trust, as it does natively.
+          if (
+            p.md5 !== undefined &&
+            (typeof p.md5 !== 'string' || !/^[0-9a-fA-F]{32}$/.test(p.md5))
+          )
+            throw new RpcError(ERROR.invalidParams, 'md5 must be an MD5 (32 hex digits)');
+          return agent.explain({
             sha256: sha256(p),
+            ...(typeof p.md5 === 'string' ? { md5: p.md5.toLowerCase() } : {}),
             ...(typeof p.path === 'string' ? { path: p.path } : {}),
-          }),
+          });
+        },
       },
       subscribe: {
         run: (_p, _caller, connection) => {
