@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { ClientMode } from '../common/rules';
 
 export const ROOT = resolve(import.meta.dirname, '..');
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface LocalStackOptions {
   /** Backend data, the agent's state and the generated secrets (default ./data). */
@@ -63,7 +64,13 @@ function startChild(
   log: (line: string) => void,
   ready: RegExp,
 ): Promise<{ child: Child; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  // On Linux, setpriv asks the kernel to SIGTERM the child when this process dies, however it
+  // dies (kill -9 included), so that no service is left running without its starter.
+  const command = [process.execPath, '--import', 'tsx', ...args];
+  const [file, ...argv] = existsSync(SETPRIV)
+    ? [SETPRIV, '--pdeathsig', 'TERM', ...command]
+    : command;
+  const child = spawn(file!, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

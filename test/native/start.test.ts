@@ -158,6 +158,54 @@ describe('npm start', () => {
     },
   );
 
+  it.runIf(rootAvailable('npm start killed'))(
+    'killed with SIGKILL, takes its backend and service with it',
+    async () => {
+      const enforced = mountTmpfs('start-killed');
+      cleanups.push(() => enforced.unmount());
+      const data = tempDir('start-killed-data');
+      cleanups.push(() => data.remove());
+      const socket = join(data.dir, 'gatehouse.sock');
+      const running = await start([
+        '--port',
+        '0',
+        '--data',
+        data.dir,
+        '--socket',
+        socket,
+        '--watch',
+        enforced.dir,
+      ]);
+      const { consoleUrl } = summary(running.stdout());
+      const fresh = copyExecutable(
+        '/bin/true',
+        join(enforced.dir, 'fresh'),
+        `killed-${Date.now()}`,
+      );
+      expect(await execute(fresh)).toEqual({ code: null, error: 'EPERM' });
+      running.child.kill('SIGKILL');
+      await running.exited;
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const serviceGone = await ControlClient.connect(socket).then(
+          (client) => (client.close(), false),
+          () => true,
+        );
+        const serverGone = await fetch(consoleUrl).then(
+          () => false,
+          () => true,
+        );
+        if (serviceGone && serverGone) break;
+        if (Date.now() > deadline)
+          throw new Error(
+            `still running after its starter was killed: service ${!serviceGone}, server ${!serverGone}`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(await execute(fresh)).toEqual({ code: 0 });
+    },
+  );
+
   it.runIf(rootAvailable('npm start as another user'))(
     'not root: says what needs root, runs the backend only, and stops on Ctrl-C',
     async () => {
