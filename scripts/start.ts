@@ -108,6 +108,10 @@ function startApp(isRoot: boolean): { child?: ChildProcess; line: string } {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--help')) {
+    console.log(USAGE);
+    return 0;
+  }
   const options = parseArgs(process.argv.slice(2));
   if (typeof options === 'string') {
     console.error(`gatehouse: ${options}\n\n${USAGE}`);

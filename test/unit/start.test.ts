@@ -34,6 +34,17 @@ describe('npm start and npm run dist without the Electron binary', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('npm start --help prints the options and starts nothing', () => {
+    const result = spawnSync(tsx, [join(root, 'scripts/start.ts'), '--help'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(0);
+    for (const option of ['--monitor', '--port N', '--data DIR', '--socket PATH', '--watch PATH'])
+      expect(result.stdout).toContain(option);
+  });
+
   it('makes npm run dist fail with one sentence', () => {
     const result = runScript('dist.ts', noElectron);
     expect(result.status).toBe(1);
