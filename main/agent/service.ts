@@ -95,6 +95,14 @@ export async function startService(
       if (scheduler && statusesChanged(before, results)) void scheduler.syncNow();
     },
   });
+  // "Gatehouse healthy" looks at the last sync: once the first one completes, look again rather
+  // than report "not synced yet" until the next scheduled run.
+  let synced = false;
+  agent.onMessage((message) => {
+    if (message.kind !== 'status' || synced || agent.status().lastSync === null) return;
+    synced = true;
+    void posture.runNow();
+  });
   const server = new ControlServer(agent, config.socketPath, undefined, {
     ...(scheduler ? { requestSync: () => void scheduler.syncNow() } : {}),
     runPosture: () => posture.runNow(),

@@ -209,6 +209,13 @@ describe.runIf(process.platform === 'linux')('the agent delivers posture with it
         .toBeGreaterThan(0);
       expect(await stored()).toEqual(service.agent.posture);
       expect((await stored()).map((r) => r.id)).toContain('gatehouse.healthy');
+      // After the first sync the checks run again (the health check looks at the last sync), so
+      // the menu bar and gatehousectl do not say "not synced yet" until the next run an hour away.
+      await expect.poll(() => service.agent.status().lastSync, { timeout: 30_000 }).not.toBeNull();
+      const firstSync = service.agent.status().lastSync!;
+      const healthCheckedAt = () =>
+        service.agent.posture.find((result) => result.id === 'gatehouse.healthy')?.checkedAt ?? 0;
+      await expect.poll(healthCheckedAt, { timeout: 30_000 }).toBeGreaterThanOrEqual(firstSync);
     } finally {
       await service.stop();
     }
