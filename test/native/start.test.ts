@@ -57,6 +57,20 @@ async function start(args: readonly string[], uid?: number): Promise<Started> {
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
+/** npm start as root, its monitor confined to a private tmpfs, its state in a temporary folder. */
+async function startAsRoot(prefix: string) {
+  const enforced = mountTmpfs(prefix);
+  cleanups.push(() => enforced.unmount());
+  const data = tempDir(`${prefix}-data`);
+  cleanups.push(() => data.remove());
+  const socket = join(data.dir, 'gatehouse.sock');
+  const running = await start([
+    ...['--port', '0', '--data', data.dir],
+    ...['--socket', socket, '--watch', enforced.dir],
+  ]);
+  return { enforced, socket, running };
+}
+
 async function logIn(consoleUrl: string, password: string): Promise<number> {
   const response = await fetch(`${consoleUrl}/api/login`, {
     method: 'POST',
@@ -79,21 +93,7 @@ describe('npm start', () => {
   it.runIf(rootAvailable('npm start as root'))(
     'as root: backend, enrolled agent in LOCKDOWN, console login; Ctrl-C stops it all',
     async () => {
-      const enforced = mountTmpfs('start-enforced');
-      cleanups.push(() => enforced.unmount());
-      const data = tempDir('start-data');
-      cleanups.push(() => data.remove());
-      const socket = join(data.dir, 'gatehouse.sock');
-      const running = await start([
-        '--port',
-        '0',
-        '--data',
-        data.dir,
-        '--socket',
-        socket,
-        '--watch',
-        enforced.dir,
-      ]);
+      const { enforced, socket, running } = await startAsRoot('start-enforced');
       const out = running.stdout();
       const lines = out.trim().split('\n');
       expect(lines[0]).toMatch(/^gatehouse: the menu-bar app cannot open here: Electron's binary/);
@@ -161,21 +161,7 @@ describe('npm start', () => {
   it.runIf(rootAvailable('npm start killed'))(
     'killed with SIGKILL, takes its backend and service with it',
     async () => {
-      const enforced = mountTmpfs('start-killed');
-      cleanups.push(() => enforced.unmount());
-      const data = tempDir('start-killed-data');
-      cleanups.push(() => data.remove());
-      const socket = join(data.dir, 'gatehouse.sock');
-      const running = await start([
-        '--port',
-        '0',
-        '--data',
-        data.dir,
-        '--socket',
-        socket,
-        '--watch',
-        enforced.dir,
-      ]);
+      const { enforced, socket, running } = await startAsRoot('start-killed');
       const { consoleUrl } = summary(running.stdout());
       const fresh = copyExecutable(
         '/bin/true',

@@ -37,18 +37,23 @@ const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
+/** A backend on SQLite in dir, as the agent tests use it; closed after the test. */
+async function serverIn(dir: string) {
+  const db = await openServerDatabase(join(dir, 'server'));
+  const { app, repos } = buildApp({ db, enrollmentSecret: 'team-secret' });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  cleanups.push(async () => {
+    await app.close();
+    await db.destroy();
+  });
+  return { repos, base };
+}
 
 describe('push stream', () => {
   it('tells a machine of a rule that concerns it, and refuses a stranger', async () => {
     const dir = tempDir('push');
     cleanups.push(() => dir.remove());
-    const db = await openServerDatabase(dir.dir);
-    const { app, repos } = buildApp({ db, enrollmentSecret: 's' });
-    const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    cleanups.push(async () => {
-      await app.close();
-      await db.destroy();
-    });
+    const { repos, base } = await serverIn(dir.dir);
     const token = await repos.machines.enroll('push-1', { primary_user: 'ada' });
     const stranger = listen(`${base}/api/v1/machines/push-1/stream`, 'wrong');
     await stranger.done;
@@ -144,13 +149,7 @@ describe('push stream', () => {
   it('makes the agent sync by itself when the helpdesk approves', async () => {
     const dir = tempDir('push-agent');
     cleanups.push(() => dir.remove());
-    const db = await openServerDatabase(join(dir.dir, 'server'));
-    const { app, repos } = buildApp({ db, enrollmentSecret: 'team-secret' });
-    const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    cleanups.push(async () => {
-      await app.close();
-      await db.destroy();
-    });
+    const { repos, base } = await serverIn(dir.dir);
     const { agent, scheduler, stop } = await startSyncingAgent(dir.dir, base, {
       MachineID: 'push-agent',
     });
@@ -193,13 +192,7 @@ describe('push stream', () => {
   it('enrolls an agent with the tags in its config, and a rule for its tag reaches it', async () => {
     const dir = tempDir('push-tags');
     cleanups.push(() => dir.remove());
-    const db = await openServerDatabase(join(dir.dir, 'server'));
-    const { app, repos } = buildApp({ db, enrollmentSecret: 'team-secret' });
-    const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    cleanups.push(async () => {
-      await app.close();
-      await db.destroy();
-    });
+    const { repos, base } = await serverIn(dir.dir);
     const { agent, stop } = await startSyncingAgent(dir.dir, base, {
       MachineID: 'tagged-agent',
       MachineTags: ['build-servers', 'eu'],
