@@ -97,11 +97,12 @@ describe('ExecMonitor on the fake backend', () => {
   });
 
   it('remembers a block for denyCacheMs, then looks again', async () => {
-    const { monitor, decisions } = start({ mode: 'LOCKDOWN', denyCacheMs: 150 });
+    // A window wide enough that a loaded machine still makes the second exec inside it.
+    const { monitor, decisions } = start({ mode: 'LOCKDOWN', denyCacheMs: 1_000 });
     const path = binary('deny-cache');
     expect(await monitor.inject(path, OTHER_PROCESS)).toBe(false);
     expect(await monitor.inject(path, OTHER_PROCESS)).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(await monitor.inject(path, OTHER_PROCESS)).toBe(false);
     await settle();
     expect(decisions.map((d) => d.answeredBy)).toEqual(['policy', 'cache', 'policy']);
