@@ -4,8 +4,19 @@
 // them in order, waits until each is ready, and stops them in reverse order.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { ClientMode } from '../common/rules';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -46,7 +57,7 @@ function persistentSecret(dir: string, name: string): { value: string; created: 
   const file = join(dir, name);
   if (existsSync(file)) return { value: readFileSync(file, 'utf8').trim(), created: false };
   const value = randomBytes(15).toString('base64url');
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);
   return { value, created: true };
 }
@@ -123,15 +134,77 @@ async function stopChild(child: Child, timeoutMs = 15_000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** SHA-256 of a file, for the rule that keeps Node itself runnable. */
+/** SHA-256 of a file, for the rules that keep Node and this checkout's programs runnable. */
 function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * Why root must not run from this folder: it, a folder above it or anything in it (but `skip`)
+ * is a link, not root's, or writable by others. Root runs the code here (and LOCKDOWN allows
+ * its programs), so whoever could change it would be root.
+ */
+export function notRootsOnly(path: string, skip: readonly string[] = []): string | undefined {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const problem = unsafe(dir, lstatSync(dir));
+    if (problem) return problem;
+    if (dir === dirname(dir)) break;
+  }
+  const walk = (current: string): string | undefined => {
+    const stats = lstatSync(current);
+    if (stats.isSymbolicLink()) return undefined; // a link's own mode means nothing; its target is walked where it lives
+    const problem = unsafe(current, stats);
+    if (problem || !stats.isDirectory()) return problem;
+    for (const name of readdirSync(current)) {
+      const child = join(current, name);
+      if (skip.includes(child)) continue;
+      const found = walk(child);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(path);
+}
+
+function unsafe(path: string, stats: Stats): string | undefined {
+  if (stats.uid !== 0) return `${path} belongs to uid ${stats.uid}`;
+  // A sticky folder (/tmp) lets nobody replace what root put there.
+  if (stats.mode & 0o022 && !(stats.isDirectory() && stats.mode & 0o1000))
+    return `${path} is writable by others (mode ${(stats.mode & 0o7777).toString(8)})`;
+  return undefined;
+}
+
+/** Every executable file below these folders, for ALLOWLIST rules by SHA-256. */
+function executablesIn(...dirs: string[]): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && statSync(path).mode & 0o111) found.push(path);
+    }
+  };
+  for (const dir of dirs) if (existsSync(dir)) walk(dir);
+  return found;
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
   const localDir = join(dataDir, 'local');
   mkdirSync(localDir, { recursive: true, mode: 0o700 });
+  if (options.agent) {
+    // The agent's configuration, state and secrets, and the code root runs, must be root's alone.
+    const checkout = notRootsOnly(ROOT, [join(ROOT, '.git'), dataDir]);
+    if (checkout)
+      throw new Error(
+        `root will not run Gatehouse from ${ROOT}: ${checkout}. Use a checkout only root can change (clone and npm install as root), or run npm start as yourself without the agent`,
+      );
+    const data = notRootsOnly(dataDir);
+    if (data)
+      throw new Error(
+        `root will not keep the agent's state in ${dataDir}: ${data}. Choose another folder with --data, or remove this one`,
+      );
+  }
   const admin = persistentSecret(localDir, 'admin-password');
   const enrollment = persistentSecret(localDir, 'enrollment-secret');
   const firstStart = !existsSync(join(dataDir, 'gatehouse-server.db'));
@@ -185,10 +258,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         StateDir: join(localDir, 'agent'),
         SocketPath: options.socketPath,
         // What keeps this machine working while it runs in LOCKDOWN: what dpkg installed
-        // (unchanged), Node itself, this checkout's node_modules (tsx, esbuild, Electron) and
-        // its commands (gatehouse, gatehousectl).
+        // (unchanged), Node itself, and the programs of this checkout (its commands, tsx,
+        // esbuild, Electron), each by its SHA-256, so that nothing new put there runs.
         TrustPackageManagedBinaries: true,
-        AllowedPathPrefixes: [join(ROOT, 'node_modules'), join(ROOT, 'scripts/bin')],
         StaticRules: [
           {
             identifier: sha256File(process.execPath),
@@ -196,10 +268,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             policy: 'ALLOWLIST',
             custom_msg: 'Node.js, which runs Gatehouse here',
           },
+          ...executablesIn(join(ROOT, 'node_modules'), join(ROOT, 'scripts/bin')).map((path) => ({
+            identifier: sha256File(path),
+            rule_type: 'BINARY',
+            policy: 'ALLOWLIST',
+            comment: `part of this Gatehouse checkout: ${path}`,
+          })),
         ],
         ...(options.watchPaths ? { WatchPaths: options.watchPaths } : {}),
       };
-      writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+      rmSync(configPath, { force: true });
+      writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, {
+        mode: 0o600,
+        flag: 'wx',
+      });
       const { child: service } = await startChild(
         'service',
         [join(ROOT, 'main/agent/service.ts'), '--config', configPath],

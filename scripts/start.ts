@@ -155,7 +155,7 @@ async function main(): Promise<number> {
   if (stack.socketPath) {
     lines.push(
       `  agent: ${options.monitor ? 'MONITOR (unknown programs are recorded, not blocked)' : 'LOCKDOWN (unknown programs are blocked)'}, control socket ${stack.socketPath}`,
-      `  allowed so that this machine keeps working: what dpkg installed, Node.js, ${join(ROOT, 'node_modules')}, ${join(ROOT, 'scripts/bin')}`,
+      '  allowed so that this machine keeps working: what dpkg installed (unchanged), Node.js, and the programs of this checkout, each by its SHA-256',
       '  try:',
       `    ${ctl} status${socketFlag}`,
       `    cp /usr/bin/true /tmp/gatehouse-try && /tmp/gatehouse-try    (a fresh, unknown binary)`,

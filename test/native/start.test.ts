@@ -2,10 +2,11 @@
 // starts, and that Ctrl-C stops all of it and leaves the machine executing normally. As root its
 // exec monitor is confined to a private tmpfs (--watch), so nothing else here is ever held.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, realpathSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../main/agent/control/client';
+import { notRootsOnly } from '../../scripts/local-stack';
 import { copyExecutable, mountTmpfs, sha256sum, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
 import { execute } from '../helpers/real-stack';
@@ -189,6 +190,47 @@ describe('npm start', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(await execute(fresh)).toEqual({ code: 0 });
+    },
+  );
+
+  it.runIf(rootAvailable('npm start refusing a data folder'))(
+    'as root, refuses a data folder another user could change, and starts nothing',
+    async () => {
+      const data = tempDir('start-foreign');
+      cleanups.push(() => data.remove());
+      chownSync(data.dir, NOBODY, NOBODY);
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(root, 'scripts/start.ts'), '--port', '0', '--data', data.dir],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        `root will not keep the agent's state in ${data.dir}: ${data.dir} belongs to uid ${NOBODY}`,
+      );
+      expect(existsSync(join(data.dir, 'gatehouse-server.db'))).toBe(false);
+    },
+  );
+
+  it.runIf(rootAvailable('the checkout ownership check'))(
+    "tells a folder only root can change from one with another user's file in it",
+    () => {
+      const dir = tempDir('roots-only');
+      cleanups.push(() => dir.remove());
+      mkdirSync(join(dir.dir, 'lib'));
+      writeFileSync(join(dir.dir, 'lib', 'code.js'), '');
+      expect(notRootsOnly(dir.dir)).toBeUndefined();
+      chmodSync(join(dir.dir, 'lib', 'code.js'), 0o666);
+      expect(notRootsOnly(dir.dir)).toBe(
+        `${join(dir.dir, 'lib', 'code.js')} is writable by others (mode 666)`,
+      );
+      chmodSync(join(dir.dir, 'lib', 'code.js'), 0o644);
+      chownSync(join(dir.dir, 'lib'), NOBODY, NOBODY);
+      expect(notRootsOnly(dir.dir)).toBe(`${join(dir.dir, 'lib')} belongs to uid ${NOBODY}`);
+      expect(notRootsOnly(dir.dir, [join(dir.dir, 'lib')])).toBeUndefined();
     },
   );
 
