@@ -6,6 +6,7 @@ import type { ClientMode, RuleType } from '../../common/rules';
 import { PRODUCT_VERSION } from '../../common/version';
 import {
   ExecMonitor,
+  nativeAddon,
   type ExecDecision,
   type MonitorMetrics,
   type WatchedFilesystem,
@@ -286,24 +287,48 @@ export class Agent {
       (decision.decision === 'ALLOW_UNKNOWN' && this.#mode === 'MONITOR') ||
       this.#config.enableAllEventUpload;
     if (!kept || !decision.sha256) return;
+    // Read now: the process may be gone in a moment.
     const user = userName(decision.uid);
     const parentName = processName(decision.ppid);
-    const owner = this.packageOf(decision.path);
-    const { id } = this.events.record({
-      sha256: decision.sha256,
-      path: decision.path,
-      uid: decision.uid,
-      ...(user ? { user } : {}),
-      pid: decision.pid,
-      ppid: decision.ppid,
-      ...(parentName ? { parentName } : {}),
-      decision: decision.decision,
-      size: decision.size,
-      ...(owner ? { package: owner } : {}),
-      ...currentSessions(),
-    });
-    const event = this.events.get(id);
-    if (event) this.#emit({ kind: 'event', uid: decision.uid, event });
+    const sessions = currentSessions();
+    const store = (origin?: string) => {
+      if (!this.db.open) return;
+      const { id } = this.events.record({
+        sha256: decision.sha256,
+        path: decision.path,
+        uid: decision.uid,
+        ...(user ? { user } : {}),
+        pid: decision.pid,
+        ppid: decision.ppid,
+        ...(parentName ? { parentName } : {}),
+        decision: decision.decision,
+        size: decision.size,
+        ...(origin ? { package: origin } : {}),
+        ...sessions,
+      });
+      const event = this.events.get(id);
+      if (event) this.#emit({ kind: 'event', uid: decision.uid, event });
+    };
+    const packaged = this.#packages.get(decision.path);
+    if (!packaged) return store();
+    void this.#packageOrigin(decision.path, decision.sha256, packaged).then(store);
+  }
+
+  /**
+   * The package a file came from, said only as far as it is true: a file at a path dpkg owns
+   * whose contents are not what dpkg installed there is not that package's file, and the user
+   * and the helpdesk must not be told it is.
+   */
+  async #packageOrigin(path: string, sha256: string, packaged: PackagedFile): Promise<string> {
+    try {
+      const file = await nativeAddon().sha256File(path);
+      if (file.sha256 !== sha256) return `${packaged.owner} (path only: the file changed since)`;
+      return file.md5 === packaged.md5
+        ? packaged.owner
+        : `${packaged.owner} (path only: not what the package installed)`;
+    } catch {
+      return `${packaged.owner} (path only: the file could not be read)`;
+    }
   }
 
   /** Tells the user's menu bar that one of their requests changed (state or conversation). */

@@ -348,11 +348,17 @@ describe('agent with the fake exec source', () => {
 
   it('names the package a blocked file came from, and takes package trust from a reload', async () => {
     const dir = scratch();
-    const path = copyExecutable('/bin/true', join(dir, 'packaged'), `owned-${Date.now()}`);
+    const [path, intact] = ['packaged', 'intact'].map((name) =>
+      copyExecutable('/bin/true', join(dir, name), `owned-${name}-${Date.now()}`),
+    ) as [string, string];
     const info = join(dir, 'dpkg-info');
     mkdirSync(info);
-    const md5 = execFileSync('md5sum', [path], { encoding: 'utf8' }).split(' ')[0];
-    writeFileSync(join(info, 'tool:amd64.md5sums'), `${md5}  ${path.slice(1)}\n`);
+    const md5 = (file: string) =>
+      execFileSync('md5sum', [file], { encoding: 'utf8' }).split(' ')[0];
+    writeFileSync(
+      join(info, 'tool:amd64.md5sums'),
+      `${md5(path)}  ${path.slice(1)}\n${md5(intact)}  ${intact.slice(1)}\n`,
+    );
     const initial = config();
     const agent = new Agent(initial, { backend: 'fake', dpkgInfoDir: info });
     agent.start();
@@ -361,15 +367,23 @@ describe('agent with the fake exec source', () => {
     // Without package trust the table is read after start-up; the block still names the package.
     await until(() => agent.packageOf(path) === 'tool:amd64', 'the dpkg table');
     expect(await agent.monitor.inject(path, who)).toBe(false);
-    await until(() => agent.events.list({ uid: 1000 }).length > 0, 'the block event');
+    await until(() => agent.events.list({ uid: 1000 }).length === 1, 'the block event');
     expect(agent.events.list({ uid: 1000 })[0]).toMatchObject({
       decision: 'BLOCK_UNKNOWN',
       package: 'tool:amd64',
     });
-    agent.reload({ ...initial, trustPackageManagedBinaries: true });
-    expect(await agent.monitor.inject(path, who)).toBe(true);
-    agent.reload(initial);
+    // Changed contents at the same path are not the package's file, and the event says so.
+    appendFileSync(path, 'tampered');
     expect(await agent.monitor.inject(path, who)).toBe(false);
+    await until(() => agent.events.list({ uid: 1000 }).length === 2, 'the second block');
+    expect(agent.events.list({ uid: 1000 }).map((event) => event.package)).toContain(
+      'tool:amd64 (path only: not what the package installed)',
+    );
+    agent.reload({ ...initial, trustPackageManagedBinaries: true });
+    expect(await agent.monitor.inject(intact, who)).toBe(true);
+    expect(await agent.monitor.inject(path, who)).toBe(false);
+    agent.reload(initial);
+    expect(await agent.monitor.inject(intact, who)).toBe(false);
   });
 
   it('applies scopes and static rules from a reloaded config without a restart', async () => {
