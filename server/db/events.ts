@@ -132,11 +132,12 @@ export class EventRepository {
               last_seen: sql<number>`CASE WHEN excluded.last_seen > binaries.last_seen THEN excluded.last_seen ELSE binaries.last_seen END`,
               first_seen: sql<number>`CASE WHEN excluded.first_seen < binaries.first_seen THEN excluded.first_seen ELSE binaries.first_seen END`,
               block_count: eb('binaries.block_count', '+', eb.ref('excluded.block_count')),
-              // What an agent did not say now leaves what another said before.
+              // What machines say of a binary's origin is not verified: the first word stands, so
+              // that no later machine can relabel a known binary (or malware as a known one).
               ...Object.fromEntries(
                 ORIGIN_KEYS.map((key) => [
                   key,
-                  sql`coalesce(excluded.${sql.ref(key)}, binaries.${sql.ref(key)})`,
+                  sql`coalesce(binaries.${sql.ref(key)}, excluded.${sql.ref(key)})`,
                 ]),
               ),
             })),

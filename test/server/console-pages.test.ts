@@ -219,6 +219,25 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
         package: 'coreutils 9.1-1',
         signer: null,
       });
+      // Nor can another machine relabel it afterwards: the first word on each field stands
+      // (the package stays; the signer, unsaid until now, takes this word).
+      await repos.events.ingest('m-bob', [
+        {
+          file_sha256: sha('d'),
+          file_path: '/usr/bin/ls',
+          file_name: 'ls',
+          execution_time: Date.now() / 1000 + 1,
+          decision: 'ALLOW_BINARY',
+          logged_in_users: [],
+          current_sessions: [],
+          package: 'trusted-tools',
+          signer: 'Apple Inc.',
+        },
+      ]);
+      expect(await repos.events.binary(sha('d'))).toMatchObject({
+        package: 'coreutils 9.1-1',
+        signer: 'Apple Inc.',
+      });
     });
 
     it('says the binary is not in the catalog when no event was uploaded for it', async () => {
