@@ -198,6 +198,29 @@ describe('firewall', () => {
     });
     expect(nftFiltersInput('').summary).toBe('the nftables ruleset is empty');
   });
+
+  it('counts an input chain as filtering only when what is not accepted is dropped', () => {
+    const chain = (body: string) =>
+      `table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; ${body}\n\t}\n}\n`;
+    // Dropping invalid packets while accepting everything else is no firewall.
+    expect(nftFiltersInput(chain('policy accept;\n\t\tct state invalid drop')).filters).toBe(false);
+    expect(nftFiltersInput(chain('policy accept;\n\t\ttcp dport 23 reject')).filters).toBe(false);
+    expect(nftFiltersInput(chain('policy drop;\n\t\tct state established accept')).filters).toBe(
+      true,
+    );
+    expect(
+      nftFiltersInput(
+        chain(
+          'policy accept;\n\t\tct state established accept\n\t\tcounter packets 3 bytes 180 drop',
+        ),
+      ).filters,
+    ).toBe(true);
+    expect(
+      nftFiltersInput(
+        chain('policy accept;\n\t\tiif lo accept\n\t\treject with icmpx admin-prohibited'),
+      ).filters,
+    ).toBe(true);
+  });
 });
 
 describe('automatic security updates', () => {

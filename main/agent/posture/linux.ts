@@ -122,9 +122,20 @@ export function nftFiltersInput(ruleset: string): { filters: boolean; summary: s
     chains.push({ name: match[1]!, body: ruleset.slice(start, index - 1) });
   }
   const input = chains.filter((chain) => /\bhook\s+input\b/.test(chain.body));
-  const filtering = input.filter(
-    (chain) => /\bpolicy\s+drop\b/.test(chain.body) || /\b(drop|reject)\b/.test(chain.body),
-  );
+  // A chain filters when what is not accepted is dropped: its policy is drop, or its last rule
+  // drops or rejects unconditionally. A drop somewhere in an accepting chain (invalid packets,
+  // one port) leaves everything else open.
+  const filtering = input.filter((chain) => {
+    if (/\bpolicy\s+drop\b/.test(chain.body)) return true;
+    const rules = chain.body
+      .split(/[\n;]/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#') && !/^type\s/.test(line));
+    const last = rules.at(-1) ?? '';
+    return /^(counter(\s+packets\s+\d+\s+bytes\s+\d+)?\s+)?(drop|reject(\s+with\s+.+)?)$/.test(
+      last,
+    );
+  });
   const summary =
     chains.length === 0
       ? 'the nftables ruleset is empty'
