@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { ExecMonitor } from '../../native/index';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -69,6 +70,22 @@ try {
   })();
   const baselineS = (performance.now() - started) / 1000;
   baseline.close();
+  // Rules a server could pick to collide: 40,000 digests alike in all but their last bytes,
+  // against 40,000 random ones, each loaded into a fresh native table in the same run.
+  const loadMs = (alike: boolean) => {
+    const n = 40_000;
+    const digests = alike ? Buffer.alloc(32 * n, 0xab) : randomBytes(32 * n);
+    if (alike) for (let i = 0; i < n; i++) digests.writeUInt32BE(i, i * 32 + 28);
+    const monitor = new ExecMonitor();
+    monitor.start({ backend: 'fake', mode: 'MONITOR' });
+    const started = performance.now();
+    monitor.addBinaryRules([{ digests, policies: new Uint8Array(n) }]);
+    const ms = performance.now() - started;
+    monitor.stop();
+    return ms;
+  };
+  const randomMs = loadMs(false);
+  const alikeMs = loadMs(true);
   const synced = service('sync', join(stateDir, 'state'), rulesFile, samplesFile);
   const restarted = service('start', join(stateDir, 'state'), samplesFile);
   const result = {
@@ -77,6 +94,7 @@ try {
     baseline_sqlite_s: round(baselineS),
     load_vs_baseline: round(synced.load_s / baselineS),
     restart_s: round(restarted.load_s),
+    alike_40k_vs_random: round(alikeMs / randomMs),
     lookup_p50_us: round(synced.lookup_p50_us, 3),
     lookup_p99_us: round(synced.lookup_p99_us, 3),
     rss_mb: Math.round(synced.rss_mb),
@@ -90,6 +108,9 @@ try {
       `baseline, the sorted digests into a bare SQLite table: ${result.baseline_sqlite_s} s (load is ×${result.load_vs_baseline})`,
     );
     console.log(`a fresh service starting on that store: ${result.restart_s} s`);
+    console.log(
+      `40,000 digests alike but for their last bytes load in ×${result.alike_40k_vs_random} the time of random ones`,
+    );
     console.log(
       `native lookup p50 ${result.lookup_p50_us} µs, p99 ${result.lookup_p99_us} µs (after a restart: p99 ${result.restart_lookup_p99_us} µs)`,
     );

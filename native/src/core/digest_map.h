@@ -1,12 +1,12 @@
 // A map from 32-byte digests to policies, flat and open-addressed: one allocation for the whole
 // table, no node per rule. A million BINARY rules load in a fraction of the time std::unordered_map
-// takes and a lookup touches one or two cache lines. Digests are uniformly distributed already,
-// so their first eight bytes are the hash.
+// takes and a lookup touches one or two cache lines.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "sha256.h"
@@ -86,10 +86,21 @@ class DigestMap {
     State state = kEmpty;
   };
 
+  // Rule identifiers come from the sync server, not from hashing files: anyone who can put
+  // rules there could pick digests alike in most of their bytes and pile them into one probe
+  // run. So all 32 bytes are mixed, with a seed chosen per process.
   static size_t Hash(const Digest& key) {
-    uint64_t h;
-    std::memcpy(&h, key.data(), sizeof(h));
-    return static_cast<size_t>(h);
+    static const uint64_t seed =
+        (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ 0x9E3779B97F4A7C15ull;
+    uint64_t h = seed;
+    for (size_t offset = 0; offset < 32; offset += 8) {
+      uint64_t word;
+      std::memcpy(&word, key.data() + offset, sizeof(word));
+      h = (h ^ word) * 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 29;
+    }
+    h *= 0x94D049BB133111EBull;
+    return static_cast<size_t>(h ^ (h >> 32));
   }
 
   // A power of two that keeps the table at most half full after growing.
