@@ -109,9 +109,22 @@ describe('runCommand', () => {
     });
   });
 
-  it('kills a command at its own timeout', async () => {
-    const result = await runCommand('sleep', ['100000'], { timeoutMs: 200 });
+  it('kills a command at its own timeout, and what it started with it', async () => {
+    const seconds = String(200_000 + Math.floor(Math.random() * 99_999));
+    // The shell starts a sleep of its own and then waits on another: both must go.
+    const result = await runCommand('sh', ['-c', `sleep ${seconds} & sleep ${seconds}; wait`], {
+      timeoutMs: 300,
+    });
     expect(result).toMatchObject({ code: null, failure: 'timeout' });
+    await until(() => sleepers(seconds).length === 0, `both sleep ${seconds} to be killed`);
+  });
+
+  it('says a command that is not installed is not installed', async () => {
+    expect(await runCommand('gatehouse-no-such-command', [])).toMatchObject({
+      code: null,
+      failure: 'not-found',
+      message: 'gatehouse-no-such-command is not installed',
+    });
   });
 });
 

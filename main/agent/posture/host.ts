@@ -2,7 +2,7 @@
 // Host rather than calling Node directly, so that every status can be produced from prepared
 // command outputs and file trees. Everything here is asynchronous: checks never block the
 // service's event loop.
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -45,72 +45,96 @@ export const SEARCH_PATH = [
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
-/** Runs a command without a shell; its output is collected, never interpreted by a shell. */
+/**
+ * Runs a command without a shell; its output is collected, never interpreted by a shell. It runs
+ * in a process group of its own, so that a timeout or an abort kills whatever it started too
+ * (runuser's gsettings, ufw's iptables, apt-get's dpkg), not only the command.
+ */
 export function runCommand(
   command: string,
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
-    execFile(
-      command,
-      [...args],
-      {
-        encoding: 'utf8',
-        maxBuffer: MAX_OUTPUT,
-        killSignal: 'SIGKILL',
-        timeout: options.timeoutMs ?? 0,
-        windowsHide: true,
-        env: {
-          PATH: SEARCH_PATH.join(':'),
-          LC_ALL: 'C',
-          LANG: 'C',
-          ...options.env,
-        },
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-      (error, stdout, stderr) => {
-        if (!error) return resolve({ code: 0, stdout, stderr });
-        const failure = error as NodeJS.ErrnoException & {
-          code?: string | number;
-          killed?: boolean;
-          signal?: string | null;
-        };
-        if (failure.code === 'ENOENT')
-          return resolve({
-            code: null,
-            stdout,
-            stderr,
-            failure: 'not-found',
-            message: `${command} is not installed`,
-          });
-        if (failure.name === 'AbortError')
-          return resolve({
-            code: null,
-            stdout,
-            stderr,
-            failure: 'aborted',
-            message: `${command} was stopped`,
-          });
-        if (failure.killed && failure.signal === 'SIGKILL')
-          return resolve({
-            code: null,
-            stdout,
-            stderr,
-            failure: 'timeout',
-            message: `${command} did not finish within ${options.timeoutMs} ms`,
-          });
-        if (typeof failure.code === 'number')
-          return resolve({ code: failure.code, stdout, stderr });
-        resolve({
+    let child: ChildProcess;
+    try {
+      child = spawn(command, [...args], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: SEARCH_PATH.join(':'), LC_ALL: 'C', LANG: 'C', ...options.env },
+      });
+    } catch (error) {
+      resolve({
+        code: null,
+        stdout: '',
+        stderr: '',
+        failure: 'error',
+        message: `${command}: ${(error as Error).message}`,
+      });
+      return;
+    }
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    let ended: CommandResult['failure'] | undefined;
+    let message: string | undefined;
+    const killGroup = (why: CommandResult['failure'], text: string) => {
+      if (ended) return;
+      ended = why;
+      message = text;
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_OUTPUT) killGroup('error', `${command} wrote more than ${MAX_OUTPUT} bytes`);
+      else into.push(chunk);
+    };
+    child.stdout!.on('data', collect(out));
+    child.stderr!.on('data', collect(err));
+    const timer =
+      options.timeoutMs && options.timeoutMs > 0
+        ? setTimeout(
+            () => killGroup('timeout', `${command} did not finish within ${options.timeoutMs} ms`),
+            options.timeoutMs,
+          )
+        : undefined;
+    const onAbort = () => killGroup('aborted', `${command} was stopped`);
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (result: CommandResult) => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve(result);
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (error.code === 'ENOENT')
+        return finish({
           code: null,
           stdout,
           stderr,
-          failure: 'error',
-          message: `${command}: ${failure.message}`,
+          failure: 'not-found',
+          message: `${command} is not installed`,
         });
-      },
-    );
+      finish({
+        code: null,
+        stdout,
+        stderr,
+        failure: 'error',
+        message: `${command}: ${error.message}`,
+      });
+    });
+    child.once('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (ended) return finish({ code: null, stdout, stderr, failure: ended, message: message! });
+      finish({ code, stdout, stderr });
+    });
   });
 }
 
