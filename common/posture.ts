@@ -42,7 +42,8 @@ export function parsePostureResult(value: unknown): PostureResult | undefined {
     evidence === undefined ||
     remediation === undefined ||
     typeof checkedAt !== 'number' ||
-    !Number.isFinite(checkedAt)
+    !Number.isSafeInteger(checkedAt) ||
+    checkedAt < 0
   ) {
     return undefined;
   }

@@ -229,7 +229,9 @@ export function registerConsoleRoutes(
           scope: scope as ApprovalScope,
           expiresAt,
           actor: request.consoleUser!.username,
-          ...(typeof message === 'string' && message.trim() ? { message: message.trim() } : {}),
+          ...(typeof message === 'string' && message.trim()
+            ? { message: text(message, 'message') }
+            : {}),
         });
       }),
   );

@@ -168,8 +168,9 @@ export function registerSantaRoutes(
         const int = (key: string) => {
           const value = event[key];
           if (value === undefined || value === null) return undefined;
-          if (typeof value !== 'number' || !Number.isInteger(value))
-            throw new SantaRequestError(`${at}: ${key} must be an integer`);
+          // Safe and not negative: pid, ppid and sizes, stored in a bigint on PostgreSQL.
+          if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+            throw new SantaRequestError(`${at}: ${key} must be a whole number, 0 or more`);
           return value;
         };
         return {

@@ -103,6 +103,14 @@ describe.each(ENGINES)('console API on %s', (engine) => {
       request: { file_name: 'tool', justification: 'Needed for the release.' },
       machine: { primary_user: 'ada' },
     });
+    const tooLong = await call('POST', `/console/api/requests/${requestId}/approve`, {
+      ...grace,
+      body: { scope: 'machine', expires: '1d', message: 'x'.repeat(2001) },
+    });
+    expect(tooLong).toMatchObject({
+      status: 400,
+      body: { error: 'message is required (at most 2000 characters)' },
+    });
     const reply = await call('POST', `/console/api/requests/${requestId}/approve`, {
       ...grace,
       body: { scope: 'machine', expires: '1d' },

@@ -366,6 +366,15 @@ describe.each(ENGINES)('Santa sync protocol on %s', (engine) => {
       status: 400,
       body: { error: 'eventupload: events[0]: signing_chain must be a list of certificates' },
     });
+    const huge = await send(
+      '/santa/eventupload/m-origin',
+      { events: [{ ...base, file_sha256: sha(74), file_name: 'x', file_size: 1e300 }] },
+      { token },
+    );
+    expect(huge).toEqual({
+      status: 400,
+      body: { error: 'eventupload: events[0]: file_size must be a whole number, 0 or more' },
+    });
   });
 
   describe('authorization', () => {
