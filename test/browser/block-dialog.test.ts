@@ -53,26 +53,31 @@ describe('block dialog and approval round trip', () => {
     await stack?.stop();
   });
 
-  it('a block opens the dialog, the justification reaches the backend, the approval comes back', async () => {
-    const tool = copyExecutable(
-      '/bin/true',
-      join(stack.dir, 'release-tool'),
-      `menu-bar-${Date.now()}`,
-    );
-    const sha256 = sha256sum(tool);
-    expect(await stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(false);
-
-    // The block arrives over the socket: a notification, and the dialog opens by itself.
-    await until(
-      () => menuBar.notices.some((n) => n.title === 'Blocked: release-tool'),
-      'the "Blocked" notification',
-    );
-    const eventId = stack.agent.events.list({ uid: ADA.uid })[0]!.id;
+  /** The block dialog the app opened for this event, once it has. */
+  async function dialogFor(eventId: number) {
     let dialog: Awaited<ReturnType<MenuBarHarness['blockDialog']>>;
     await expect
       .poll(async () => (dialog = await menuBar.blockDialog(eventId)) !== undefined)
       .toBe(true);
-    const page = dialog!;
+    return dialog!;
+  }
+
+  /** Ada runs a fresh binary; the kernel's refusal reaches the app, which opens its dialog. */
+  async function blockFresh(name: string) {
+    const tool = copyExecutable('/bin/true', join(stack.dir, name), `${name}-${Date.now()}`);
+    expect(await stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(false);
+    await until(
+      () => menuBar.notices.some((n) => n.title === `Blocked: ${name}`),
+      'the "Blocked" notification',
+    );
+    const eventId = stack.agent.events.list({ uid: ADA.uid })[0]!.id;
+    return { tool, eventId, dialog: await dialogFor(eventId) };
+  }
+
+  it('a block opens the dialog, the justification reaches the backend, the approval comes back', async () => {
+    // The block arrives over the socket: a notification, and the dialog opens by itself.
+    const { tool, dialog: page } = await blockFresh('release-tool');
+    const sha256 = sha256sum(tool);
     await expect
       .poll(() => page.getByRole('heading', { level: 1 }).textContent())
       .toBe('Gatehouse blocked release-tool');
@@ -141,11 +146,8 @@ describe('block dialog and approval round trip', () => {
     await menuBar.ipc.invoke(menuBar.windows[0]!.webContents.id, site.url, 'gatehouse:open-block', [
       eventId,
     ]);
-    let page: Awaited<ReturnType<MenuBarHarness['blockDialog']>>;
-    await expect
-      .poll(async () => (page = await menuBar.blockDialog(eventId)) !== undefined)
-      .toBe(true);
-    await page!.getByRole('button', { name: 'Open…' }).click();
+    const page = await dialogFor(eventId);
+    await page.getByRole('button', { name: 'Open…' }).click();
     const sha256 = stack.agent.events.get(eventId)!.fileSha256;
     await until(() => menuBar.opened.length === 1, 'the URL handed to the browser');
     expect(menuBar.opened[0]).toBe(
@@ -155,36 +157,26 @@ describe('block dialog and approval round trip', () => {
   });
 
   it('a question from the helpdesk is notified, and answered from the popover', async () => {
-    const tool = copyExecutable('/bin/true', join(stack.dir, 'build-helper'), `q-${Date.now()}`);
-    expect(await stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(false);
-    await until(
-      () => menuBar.notices.some((n) => n.title === 'Blocked: build-helper'),
-      'the "Blocked" notification',
-    );
-    const eventId = stack.agent.events.list({ uid: ADA.uid })[0]!.id;
-    let dialog: Awaited<ReturnType<MenuBarHarness['blockDialog']>>;
-    await expect
-      .poll(async () => (dialog = await menuBar.blockDialog(eventId)) !== undefined)
-      .toBe(true);
+    const { dialog } = await blockFresh('build-helper');
     // Keyboard only: the justification has the focus when the dialog opens.
     await expect
-      .poll(() => dialog!.evaluate(() => document.activeElement?.id))
+      .poll(() => dialog.evaluate(() => document.activeElement?.id))
       .toBe('justification');
-    await dialog!.keyboard.type('It builds the docs site.');
-    await dialog!.keyboard.press('Tab');
-    expect(await dialog!.evaluate(() => document.activeElement?.textContent?.trim())).toBe(
+    await dialog.keyboard.type('It builds the docs site.');
+    await dialog.keyboard.press('Tab');
+    expect(await dialog.evaluate(() => document.activeElement?.textContent?.trim())).toBe(
       'Request approval',
     );
-    await dialog!.keyboard.press('Enter');
+    await dialog.keyboard.press('Enter');
     await until(
       () => stack.agent.requests.list(ADA.uid)[0]?.state === 'pending',
       'the request to reach the backend',
     );
     await expect
-      .poll(() => dialog!.getByRole('status').textContent())
+      .poll(() => dialog.getByRole('status').textContent())
       .toContain('With the helpdesk');
     // Escape closes the window, which may come before Playwright has seen the key go up.
-    await dialog!.keyboard.press('Escape').catch((error: Error) => {
+    await dialog.keyboard.press('Escape').catch((error: Error) => {
       if (!/closed/.test(error.message)) throw error;
     });
     await until(
