@@ -66,7 +66,7 @@ function formatStatus(s: AgentStatus): string {
     '>>> Daemon Info',
     `  Mode                      | ${s.mode}${s.failClosed ? ' (fail closed)' : ''}`,
     `  Monitor                   | ${s.monitorRunning ? `running (${s.backend})` : 'not running'}`,
-    `  Watched filesystems       | ${s.watched.map((w) => `${w.path} (${w.fstype}, ${w.mark})`).join(', ') || 'none'}`,
+    `  Watched filesystems       | ${s.watched.map((w) => `${w.path} (${w.fstype} ${w.device}, ${w.mark})`).join(', ') || 'none'}`,
     '>>> Cache Info',
     `  Hits / misses             | ${s.cache ? `${s.cache.cacheHits} / ${s.cache.cacheMisses}` : '-'}`,
     `  Kernel allow marks        | ${s.cache?.ignoreMarks ?? '-'}`,

@@ -183,7 +183,11 @@ describe.runIf(rootAvailable('the gatehousectl integration test'))(
         backend: 'fanotify',
         watched: [expect.objectContaining({ path: tmpfs.dir, mark: 'filesystem' })],
       });
-      expect((await ctl('status')).stdout).toContain('Mode                      | LOCKDOWN');
+      const human = (await ctl('status')).stdout;
+      expect(human).toContain('Mode                      | LOCKDOWN');
+      // Each filesystem with its device: two mounted at one place are still told apart.
+      const [watched] = JSON.parse(status.stdout).watched as { device: string }[];
+      expect(human).toContain(`${tmpfs.dir} (tmpfs ${watched!.device}, filesystem)`);
 
       const check = await ctl('fileinfo', binary, '--check', '--json');
       expect(check.code).toBe(0);
