@@ -33,12 +33,36 @@ describe('macOS parsers on outputs in each command’s format', () => {
     expect(parseFdesetup('fdesetup: command not found')).toBeUndefined();
   });
 
+  it('fdesetup status: deferred enablement is not on yet', () => {
+    expect(parseFdesetup('Deferred enablement appears to be active.\n')).toBe('deferred');
+    expect(parseFdesetup('FileVault is On.\nDeferred enablement appears to be active.\n')).toBe(
+      'on',
+    );
+  });
+
   it('csrutil status', () => {
     expect(parseCsrutil(mac('csrutil-status.enabled.txt'))?.state).toBe('enabled');
     expect(parseCsrutil(mac('csrutil-status.disabled.txt'))?.state).toBe('disabled');
     expect(parseCsrutil(mac('csrutil-status.custom.txt'))).toEqual({
       state: 'custom',
-      disabled: ['Apple Internal', 'Kext Signing'],
+      disabled: ['Kext Signing'],
+    });
+  });
+
+  it('csrutil status: hyphenated protections count, the Apple Internal line does not', () => {
+    const output = [
+      'System Integrity Protection status: unknown (Custom Configuration).',
+      '',
+      'Configuration:',
+      '\tApple Internal: disabled',
+      '\tKext Signing: enabled',
+      '\tBoot-arg Restrictions: disabled',
+      '\tKernel Integrity Protections: disabled',
+      '',
+    ].join('\n');
+    expect(parseCsrutil(output)).toEqual({
+      state: 'custom',
+      disabled: ['Boot-arg Restrictions', 'Kernel Integrity Protections'],
     });
   });
 
@@ -73,6 +97,20 @@ describe('macOS parsers on outputs in each command’s format', () => {
     expect(parseScreenLock(mac('sysadminctl-screenLock-status.off.txt'))).toEqual({ off: true });
   });
 
+  it('sysadminctl -screenLock status: a fractional delay, and a negative one is off', () => {
+    expect(parseScreenLock('screenLock delay is 300.000000 seconds\n')).toEqual({
+      off: false,
+      delayS: 300,
+    });
+    expect(parseScreenLock('screenLock delay is 1.500000 seconds\n')).toEqual({
+      off: false,
+      delayS: 1.5,
+    });
+    expect(parseScreenLock('screenLock delay is -1.000000 seconds\n')).toEqual({ off: true });
+    expect(parseScreenLock('screenLock delay is -1 seconds\n')).toEqual({ off: true });
+    expect(parseScreenLock('screenLock delay is soon\n')).toBeUndefined();
+  });
+
   it('compares versions numerically', () => {
     expect(compareVersions('14.10', '14.9')).toBeGreaterThan(0);
     expect(compareVersions('13.6.7', '14.0')).toBeLessThan(0);
@@ -95,6 +133,14 @@ describe('macOS checks', () => {
     });
     expect(encrypting.status).toBe('fail');
     expect(encrypting.evidence).toContain('(not finished yet)');
+    const deferred = await runOn(macFileVault, {
+      commands: { '/usr/bin/fdesetup status': 'Deferred enablement appears to be active.\n' },
+    });
+    expect(deferred).toEqual({
+      status: 'fail',
+      evidence:
+        '`fdesetup status`: Deferred enablement appears to be active. (not on yet: enablement is deferred until the user next logs out or in)',
+    });
     expect((await runOn(macFileVault, {})).status).toBe('unknown');
   });
 
@@ -105,9 +151,7 @@ describe('macOS checks', () => {
     expect((await check('csrutil-status.disabled.txt')).status).toBe('fail');
     const custom = await check('csrutil-status.custom.txt');
     expect(custom.status).toBe('fail');
-    expect(custom.evidence).toContain(
-      'custom configuration, disabled: Apple Internal, Kext Signing',
-    );
+    expect(custom.evidence).toContain('custom configuration, disabled: Kext Signing (');
   });
 
   it('Gatekeeper', async () => {
@@ -168,16 +212,43 @@ describe('macOS checks', () => {
       expect(verdict.evidence).toContain('AutomaticDownload = 0 (managed)');
     });
 
-    it('is unknown, never pass, when keys are unset', async () => {
+    it('takes an unset key as macOS does: on, and says so', async () => {
       const partial = await updates('defaults-read-SoftwareUpdate.partial.txt');
-      expect(partial.status).toBe('unknown');
-      expect(partial.evidence).toContain('not set: CriticalUpdateInstall, ConfigDataInstall');
+      expect(partial).toEqual({
+        status: 'pass',
+        evidence:
+          'AutomaticCheckEnabled = 1, AutomaticDownload = 1, CriticalUpdateInstall = on (not set: macOS default), ConfigDataInstall = on (not set: macOS default)',
+      });
       const none = await updates({
         code: 1,
         stderr: 'Domain /Library/Preferences/com.apple.SoftwareUpdate does not exist',
       });
-      expect(none.status).toBe('unknown');
-      expect(evaluateSoftwareUpdate(new Map(), new Map()).status).toBe('unknown');
+      expect(none.status).toBe('pass');
+      expect(evaluateSoftwareUpdate(new Map(), new Map()).status).toBe('pass');
+    });
+
+    it('reads values as macOS reads a boolean preference', () => {
+      const local = (value: string) =>
+        evaluateSoftwareUpdate(new Map(), new Map([['AutomaticCheckEnabled', value]]));
+      for (const on of ['1', 'YES', 'yes', 'true', 'TRUE', '1.0'])
+        expect(local(on).status, on).toBe('pass');
+      for (const off of ['0', 'NO', 'false', '0.0']) {
+        expect(local(off).status, off).toBe('fail');
+        expect(local(off).evidence).toMatch(/^turned off: AutomaticCheckEnabled \(/);
+      }
+      const odd = local('sometimes');
+      expect(odd.status).toBe('unknown');
+      expect(odd.evidence).toContain('AutomaticCheckEnabled = sometimes');
+    });
+
+    it('is unknown when a domain cannot be read for another reason than its absence', async () => {
+      const verdict = await updates({
+        code: 1,
+        stderr:
+          'Could not read /Library/Preferences/com.apple.SoftwareUpdate: Operation not permitted',
+      });
+      expect(verdict.status).toBe('unknown');
+      expect(verdict.evidence).toContain('Operation not permitted');
     });
   });
 
@@ -221,6 +292,29 @@ describe('macOS checks', () => {
     it('fails when off or too late', async () => {
       expect((await lock('sysadminctl-screenLock-status.off.txt')).status).toBe('fail');
       expect((await lock('sysadminctl-screenLock-status.3600.txt')).status).toBe('fail');
+    });
+
+    it('reads a fractional delay, and a negative one as off', async () => {
+      const fractional = await runOn(macScreenLock, {
+        commands: {
+          '/usr/bin/stat -f %u %Su /dev/console': '501 ada\n',
+          [asUser]: { code: 0, stdout: '', stderr: 'screenLock delay is 300.000000 seconds\n' },
+        },
+      });
+      expect(fractional).toEqual({
+        status: 'pass',
+        evidence: 'ada: a password is required 300 s after the screen saver starts',
+      });
+      const negative = await runOn(macScreenLock, {
+        commands: {
+          '/usr/bin/stat -f %u %Su /dev/console': '501 ada\n',
+          [asUser]: { code: 0, stdout: '', stderr: 'screenLock delay is -1.000000 seconds\n' },
+        },
+      });
+      expect(negative).toEqual({
+        status: 'fail',
+        evidence: 'ada: the screen lock is off (sysadminctl)',
+      });
     });
 
     it('is unknown at the login window', async () => {

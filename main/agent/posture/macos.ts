@@ -9,13 +9,16 @@ const said = (result: CommandResult) => oneLine(`${result.stdout}\n${result.stde
 // ---------------------------------------------------------------------------------------------
 // Parsers
 
-export type FileVaultState = 'on' | 'off' | 'encrypting' | 'decrypting';
+export type FileVaultState = 'on' | 'off' | 'encrypting' | 'decrypting' | 'deferred';
 
 /** `fdesetup status`. */
 export function parseFdesetup(output: string): FileVaultState | undefined {
   if (/Encryption in progress/i.test(output)) return 'encrypting';
   if (/Decryption in progress/i.test(output)) return 'decrypting';
   if (/FileVault is On\b/i.test(output)) return 'on';
+  // `fdesetup enable -defer` (or an MDM FileVault payload with Defer) leaves the disk unencrypted
+  // until the designated user next logs out or in; fdesetup may print only this line until then.
+  if (/Deferred enablement appears to be active/i.test(output)) return 'deferred';
   if (/FileVault is Off\b/i.test(output)) return 'off';
   return undefined;
 }
@@ -25,9 +28,11 @@ export function parseCsrutil(
   output: string,
 ): { state: 'enabled' | 'disabled' | 'custom'; disabled: string[] } | undefined {
   const status = /System Integrity Protection status:\s*([a-z]+)/i.exec(output)?.[1]?.toLowerCase();
-  const disabled = [...output.matchAll(/^\s*([A-Za-z][\w ]+?):\s*disabled\b/gm)]
+  const disabled = [...output.matchAll(/^\s*([A-Za-z][\w -]+?):\s*disabled\b/gm)]
     .map((match) => match[1]!.trim())
-    .filter((name) => name !== 'System Integrity Protection status');
+    // "Apple Internal" is the flag for Apple's own builds: csrutil lists it as disabled in every
+    // custom configuration outside Apple, so it is not a protection that was turned off.
+    .filter((name) => name !== 'System Integrity Protection status' && name !== 'Apple Internal');
   if (/Custom Configuration/i.test(output) || (status === 'enabled' && disabled.length > 0))
     return { state: 'custom', disabled };
   if (status === 'enabled') return { state: 'enabled', disabled };
@@ -48,6 +53,18 @@ export function parseFirewallState(output: string): number | undefined {
   if (state !== undefined) return Number(state);
   if (/Firewall is enabled/i.test(output)) return 1;
   if (/Firewall is disabled/i.test(output)) return 0;
+  return undefined;
+}
+
+/**
+ * A preference value as macOS reads a boolean: `true`, `false`, or undefined when it is not one.
+ * `-[NSUserDefaults boolForKey:]` (and `CFPreferencesGetAppBooleanValue`) take the strings "YES",
+ * "true" and "1" and the numbers 1 and 1.0 as true, so `defaults read` showing `YES` is on.
+ */
+export function readBoolean(value: string): boolean | undefined {
+  const text = value.trim().toLowerCase();
+  if (text === 'yes' || text === 'true' || /^1(\.0*)?$/.test(text)) return true;
+  if (text === 'no' || text === 'false' || /^0(\.0*)?$/.test(text)) return false;
   return undefined;
 }
 
@@ -88,8 +105,11 @@ export function parseScreenLock(
 ): { off: true } | { off: false; delayS: number } | undefined {
   if (/screenLock is off/i.test(output)) return { off: true };
   if (/screenLock delay is immediate/i.test(output)) return { off: false, delayS: 0 };
-  const delay = /screenLock delay is (\d+) seconds?/i.exec(output)?.[1];
-  return delay === undefined ? undefined : { off: false, delayS: Number(delay) };
+  // Some macOS versions print the delay as a float ("300.000000"), and -1 when the lock is off.
+  const delay = /screenLock delay is (-?\d+(?:\.\d+)?) seconds?/i.exec(output)?.[1];
+  if (delay === undefined) return undefined;
+  const delayS = Number(delay);
+  return delayS < 0 ? { off: true } : { off: false, delayS };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,6 +126,10 @@ export const macFileVault: PostureCheck = {
     if (state === 'on') return pass(evidence);
     if (state === 'off' || state === 'decrypting') return fail(evidence);
     if (state === 'encrypting') return fail(`${evidence} (not finished yet)`);
+    if (state === 'deferred')
+      return fail(
+        `${evidence} (not on yet: enablement is deferred until the user next logs out or in)`,
+      );
     return unknown(describeFailure('fdesetup status', result));
   },
 };
@@ -159,12 +183,19 @@ export const macFirewall: PostureCheck = {
   },
 };
 
-const UPDATE_KEYS = [
-  'AutomaticCheckEnabled',
-  'AutomaticDownload',
-  'CriticalUpdateInstall',
-  'ConfigDataInstall',
-] as const;
+/**
+ * The keys the check needs on, each with what macOS does when no one has set it. Apple documents
+ * every one as `default: true` in the Software Update payload (com.apple.SoftwareUpdate) of its
+ * device-management reference (github.com/apple/device-management,
+ * mdm/profiles/com.apple.SoftwareUpdate.yaml), and System Settings shows them on for a Mac that
+ * never wrote them (drata/drata-agent#27): an unset key is on, not unknown.
+ */
+const UPDATE_KEYS = {
+  AutomaticCheckEnabled: true,
+  AutomaticDownload: true,
+  CriticalUpdateInstall: true,
+  ConfigDataInstall: true,
+} as const satisfies Record<string, boolean>;
 const MANAGED_UPDATES = '/Library/Managed Preferences/com.apple.SoftwareUpdate';
 const USER_UPDATES = '/Library/Preferences/com.apple.SoftwareUpdate';
 
@@ -175,20 +206,23 @@ export function evaluateSoftwareUpdate(
 ): Verdict {
   const parts: string[] = [];
   const off: string[] = [];
-  const missing: string[] = [];
-  for (const key of UPDATE_KEYS) {
+  const unreadable: string[] = [];
+  for (const [key, macOSDefault] of Object.entries(UPDATE_KEYS)) {
     const value = managed.get(key) ?? local.get(key);
-    const where = managed.has(key) ? ' (managed)' : '';
-    if (value === undefined) missing.push(key);
-    else {
-      parts.push(`${key} = ${value}${where}`);
-      if (value !== '1' && value.toLowerCase() !== 'true') off.push(key);
+    if (value === undefined) {
+      parts.push(`${key} = ${macOSDefault ? 'on' : 'off'} (not set: macOS default)`);
+      if (!macOSDefault) off.push(key);
+      continue;
     }
+    parts.push(`${key} = ${value}${managed.has(key) ? ' (managed)' : ''}`);
+    const on = readBoolean(value);
+    if (on === false) off.push(key);
+    else if (on === undefined) unreadable.push(key);
   }
-  const evidence = `${parts.join(', ') || 'no keys set'}${missing.length ? `; not set: ${missing.join(', ')}` : ''}`;
+  const evidence = parts.join(', ');
   if (off.length > 0) return fail(`turned off: ${off.join(', ')} (${evidence})`);
-  if (missing.length > 0)
-    return unknown(`${evidence}: the system default for unset keys cannot be read`);
+  if (unreadable.length > 0)
+    return unknown(`not a value macOS reads as on or off: ${unreadable.join(', ')} (${evidence})`);
   return pass(evidence);
 }
 
@@ -200,10 +234,18 @@ export const macAutomaticUpdates: PostureCheck = {
   async run({ host }) {
     const read = async (domain: string) => {
       const result = await host.run('/usr/bin/defaults', ['read', domain]);
-      if (result.failure) throw new Error(describeFailure('defaults read', result));
-      return result.code === 0 ? parseDefaults(result.stdout) : new Map<string, string>();
+      if (result.code === 0) return parseDefaults(result.stdout);
+      // An absent domain is a Mac where no one set these keys (macOS defaults apply); any other
+      // failure leaves the keys unknown, and taking the defaults then could pass a Mac wrongly.
+      if (!result.failure && /does not exist/i.test(result.stderr))
+        return new Map<string, string>();
+      return describeFailure(`defaults read ${domain}`, result);
     };
-    return evaluateSoftwareUpdate(await read(MANAGED_UPDATES), await read(USER_UPDATES));
+    const managed = await read(MANAGED_UPDATES);
+    const local = await read(USER_UPDATES);
+    if (typeof managed === 'string') return unknown(managed);
+    if (typeof local === 'string') return unknown(local);
+    return evaluateSoftwareUpdate(managed, local);
   },
 };
 
