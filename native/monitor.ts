@@ -12,7 +12,7 @@ export interface ExecMonitorOptions {
   /** Where exec events come from: the platform's facility, or scripted execs for tests. */
   backend?: 'fanotify' | 'fake';
   mode: ClientMode;
-  /** In LOCKDOWN, answer BLOCK when a decision cannot be made in time (default: allow). */
+  /** In LOCKDOWN, answer BLOCK when a decision cannot be made in time (default: true). */
   failClosed?: boolean;
   /** Every exec is answered within this many milliseconds, decided or not (default 5000). */
   deadlineMs?: number;
@@ -22,6 +22,10 @@ export interface ExecMonitorOptions {
   denyCacheMs?: number;
   /** Files waiting to be hashed before new ones are answered with the fail mode (default 4096). */
   queueCapacity?: number;
+  /** Files one user may have waiting to be hashed before their next gets the fail mode (64). */
+  perUserJobs?: number;
+  /** Larger files are not hashed: path scopes alone decide them, else unknown (default 1024). */
+  maxHashMiB?: number;
   /** Decisions waiting for JavaScript before new ones are counted as dropped (default 4096). */
   notifyQueueSize?: number;
   /** Watch only the filesystems holding these paths (default: every local filesystem). */
@@ -49,6 +53,8 @@ const INTEGER_LIMITS = {
   workers: [1, 64],
   denyCacheMs: [0, 60_000],
   queueCapacity: [1, 1_000_000],
+  perUserJobs: [1, 1_000_000],
+  maxHashMiB: [1, 4_194_304],
   notifyQueueSize: [1, 1_000_000],
 } as const;
 
@@ -57,7 +63,10 @@ const DEFAULTS = {
   workers: 2,
   denyCacheMs: 1500,
   queueCapacity: 4096,
+  perUserJobs: 64,
+  maxHashMiB: 1024,
   notifyQueueSize: 4096,
+  failClosed: true,
 } as const;
 
 /** Checks options from any source (config files, the control socket); lists every problem. */
@@ -166,11 +175,13 @@ export class ExecMonitor {
       {
         backend,
         mode: options.mode,
-        failClosed: options.failClosed ?? false,
+        failClosed: options.failClosed ?? DEFAULTS.failClosed,
         deadlineMs: options.deadlineMs ?? DEFAULTS.deadlineMs,
         workers: options.workers ?? DEFAULTS.workers,
         denyCacheMs: options.denyCacheMs ?? DEFAULTS.denyCacheMs,
         queueCapacity: options.queueCapacity ?? DEFAULTS.queueCapacity,
+        perUserJobs: options.perUserJobs ?? DEFAULTS.perUserJobs,
+        maxHashMiB: options.maxHashMiB ?? DEFAULTS.maxHashMiB,
         notifyQueueSize: options.notifyQueueSize ?? DEFAULTS.notifyQueueSize,
         ...(options.watchPaths ? { watchPaths: [...options.watchPaths] } : {}),
         ...(options.scopes ? { scopes: options.scopes } : {}),
@@ -225,7 +236,7 @@ export class ExecMonitor {
     for (const chunk of chunks) raw.addBinaryRules(chunk.digests, chunk.policies);
   }
 
-  setMode(mode: ClientMode, failClosed = false): void {
+  setMode(mode: ClientMode, failClosed: boolean = DEFAULTS.failClosed): void {
     if (!CLIENT_MODES.includes(mode)) {
       throw new ExecMonitorOptionsError([
         `mode must be MONITOR or LOCKDOWN, got ${JSON.stringify(mode)}`,

@@ -11,6 +11,8 @@ export interface RawMonitorOptions {
   denyCacheMs: number;
   queueCapacity: number;
   notifyQueueSize: number;
+  perUserJobs: number;
+  maxHashMiB: number;
   watchPaths?: string[];
   scopes?: RawScopes;
 }
@@ -31,6 +33,22 @@ export interface RawIdentity {
   packageIntact?: boolean;
 }
 
+/**
+ * deadline: not decided in time (the fail mode); busy: this user already has too many files
+ * being hashed; queue-full: everyone has; too-large: over the size that is hashed;
+ * open-for-writing / written-while-deciding: the content read may not be what runs; unreadable;
+ * stopped: the monitor stopped first.
+ */
+export type DecisionReason =
+  | 'deadline'
+  | 'busy'
+  | 'queue-full'
+  | 'too-large'
+  | 'open-for-writing'
+  | 'written-while-deciding'
+  | 'unreadable'
+  | 'stopped';
+
 export interface RawDecision {
   pid: number;
   ppid: number;
@@ -45,6 +63,8 @@ export interface RawDecision {
   rule: RuleIdentity | null;
   latencyUs: number;
   answeredBy: 'policy' | 'cache' | 'watchdog' | 'queue-full' | 'error';
+  /** Why the answer is not simply the rules' outcome; absent when it is. */
+  reason?: DecisionReason;
   error?: string;
 }
 
@@ -66,6 +86,14 @@ export interface RawMetrics {
   ignoreMarks: number;
   cacheFlushes: number;
   pendingAnswers: number;
+  busyAnswers: number;
+  tooLargeAnswers: number;
+  writerOpenAnswers: number;
+  writtenAnswers: number;
+  writeInvalidations: number;
+  guardUnsupported: number;
+  jobsActive: number;
+  guardedFiles: number;
   workQueueDepth: number;
   notifyQueueDepth: number;
   rules: number;

@@ -128,6 +128,7 @@ export class Agent {
     // removal: then the table is read again.
     if (!packages) void this.#refreshPackages(true);
     this.#packageTimer = setInterval(() => void this.#refreshPackages(), 30_000);
+        maxHashMiB: this.#config.maxExecutableSizeMB,
     this.#packageTimer.unref();
     this.#unsubscribe.push(
       this.rules.onChange((delta, bulk) => {

@@ -17,6 +17,7 @@
 #include "fake/fake_source.h"
 #ifdef __linux__
 #include "linux/fanotify_source.h"
+#include "linux/lease_guard.h"
 #endif
 
 namespace gatehouse {
@@ -177,6 +178,9 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     options_.deny_cache_ms = OptionalUint(options, "denyCacheMs", 1500);
     options_.queue_capacity = OptionalUint(options, "queueCapacity", 4096);
     options_.cache_capacity = OptionalUint(options, "cacheCapacity", 65536);
+    options_.per_user_jobs = OptionalUint(options, "perUserJobs", 64);
+    options_.max_hash_bytes = uint64_t(OptionalUint(options, "maxHashMiB", 1024)) << 20;
+    guarded_capacity_ = OptionalUint(options, "guardedFiles", 4096);
     notify_queue_size_ = OptionalUint(options, "notifyQueueSize", 4096);
     Napi::Value paths = options.Get("watchPaths");
     if (paths.IsArray()) {
@@ -228,8 +232,14 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
                                       notify_queue_size_, 1, this);
     DecisionChannel channel = decisions_;
     std::atomic<uint64_t>* queued = &queued_;
+#ifdef __linux__
+    std::unique_ptr<WriteGuard> guard = std::make_unique<LeaseGuard>(guarded_capacity_);
+#else
+    std::unique_ptr<WriteGuard> guard = std::make_unique<NoWriteGuard>();
+#endif
     authorizer_ = std::make_unique<Authorizer>(
-        std::move(source), options_, [channel, queued](DecisionRecord&& record) mutable {
+        std::move(source), std::move(guard), options_,
+        [channel, queued](DecisionRecord&& record) mutable {
           auto* copy = new DecisionRecord(std::move(record));
           (*queued)++;
           if (channel.NonBlockingCall(copy) != napi_ok) {
@@ -424,6 +434,14 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         {"ignoreMarks", m.ignore_marks},
         {"cacheFlushes", m.cache_flushes},
         {"pendingAnswers", m.pending_answers},
+        {"busyAnswers", m.busy_answers},
+        {"tooLargeAnswers", m.too_large_answers},
+        {"writerOpenAnswers", m.writer_open_answers},
+        {"writtenAnswers", m.written_answers},
+        {"writeInvalidations", m.write_invalidations},
+        {"guardUnsupported", m.guard_unsupported},
+        {"jobsActive", m.jobs_active},
+        {"guardedFiles", m.guarded_files},
         {"workQueueDepth", m.work_queue_depth},
         {"notifyQueueDepth", queued_.load()},
         {"rules", authorizer_->RuleCount()},
@@ -508,6 +526,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   AuthorizerOptions options_;
   WatchSpec watch_;
   uint32_t notify_queue_size_ = 4096;
+  uint32_t guarded_capacity_ = 4096;
   Napi::FunctionReference on_decision_;
   RuleTable pending_rules_;  // filled before start()
   Authorizer::PackageTable pending_packages_;
@@ -541,6 +560,7 @@ void DeliverDecision(Napi::Env env, Napi::Function callback, Monitor* self,
     object.Set("rule", record->rule ? Napi::Value(RuleToJs(env, *record->rule)) : env.Null());
     object.Set("latencyUs", double(record->latency_us));
     object.Set("answeredBy", AnsweredByName(record->answered_by));
+    if (!record->reason.empty()) object.Set("reason", record->reason);
     if (!record->error.empty()) object.Set("error", record->error);
     callback.Call({object});
   }

@@ -9,9 +9,16 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
 }
 
 /** A fresh tmpfs of our own (root only): fanotify marks on it touch no other process's execs. */
-export function mountTmpfs(prefix: string): { dir: string; unmount(): void } {
+export function mountTmpfs(prefix: string, size = '256m'): { dir: string; unmount(): void } {
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-${prefix}-`));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m,mode=0755', `gatehouse-${prefix}`, dir]);
+  execFileSync('mount', [
+    '-t',
+    'tmpfs',
+    '-o',
+    `size=${size},mode=0755`,
+    `gatehouse-${prefix}`,
+    dir,
+  ]);
   return {
     dir,
     unmount() {

@@ -209,7 +209,12 @@ describe.runIf(rootAvailable('the fanotify tests'))('fanotify exec monitor (root
 
   it('the watchdog answers a slow hash with the fail mode: blocked when FailClosed, allowed otherwise', async () => {
     const huge = sparseExecutable('/bin/true', join(tmpfs.dir, 'huge-watchdog'), 4 * GIB);
-    const { monitor, decisions } = start({ mode: 'LOCKDOWN', failClosed: true, deadlineMs: 200 });
+    const { monitor, decisions } = start({
+      mode: 'LOCKDOWN',
+      failClosed: true,
+      deadlineMs: 200,
+      maxHashMiB: 65536,
+    });
     expect(run(huge).error).toBe('EPERM');
     expect(monitor.metrics().deadlineAnswers).toBe(1);
     monitor.setMode('LOCKDOWN', false);
@@ -232,6 +237,7 @@ describe.runIf(rootAvailable('the fanotify tests'))('fanotify exec monitor (root
         mode: 'LOCKDOWN',
         failClosed: true,
         deadlineMs: 600_000,
+        maxHashMiB: 65536,
         watchPaths: [tmpfs.dir],
       });
       // Launched by a shell: spawn() itself would hold our thread until the exec is answered.

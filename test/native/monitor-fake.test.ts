@@ -153,11 +153,11 @@ describe('ExecMonitor on the fake backend', () => {
     expect(decisions[0]).toMatchObject({ answeredBy: 'watchdog', decision: 'BLOCK_UNKNOWN' });
   });
 
-  it('fails open at the deadline unless FailClosed', async () => {
+  it('fails open at the deadline when FailClosed is turned off', async () => {
     const dir = tempDir('deadline-open');
     scratch.push(dir);
     const path = sparseExecutable('/bin/true', join(dir.dir, 'huge'), 1024 * 1024 * 1024);
-    const { monitor } = start({ mode: 'LOCKDOWN', deadlineMs: 100 });
+    const { monitor } = start({ mode: 'LOCKDOWN', failClosed: false, deadlineMs: 100 });
     expect(await monitor.inject(path, OTHER_PROCESS)).toBe(true);
     expect(monitor.metrics().deadlineAnswers).toBe(1);
   });

@@ -20,12 +20,13 @@ function problems(value: unknown): readonly string[] {
 const SHA = 'a'.repeat(64);
 
 describe('agent configuration', () => {
-  it('has safe defaults: MONITOR, fail open, 5 s deadline, the standard paths', () => {
+  it('has safe defaults: MONITOR, fail closed, 5 s deadline, 1 GiB hashed, the standard paths', () => {
     const { config, warnings } = parse({});
     expect(config).toMatchObject({
       clientMode: 'MONITOR',
-      failClosed: false,
+      failClosed: true,
       deadlineMs: 5000,
+      maxExecutableSizeMB: 1024,
       stateDir: '/var/lib/gatehouse',
       socketPath: '/run/gatehouse/gatehouse.sock',
       machineId: 'machine-1234',
@@ -93,6 +94,11 @@ describe('agent configuration', () => {
       `config: ClientMode must be MONITOR or LOCKDOWN (or Santa's 1 or 2), got "lockdwn" (${FILE})`,
     ],
     ['FailClosed', 'yes', `config: FailClosed must be true or false, got "yes" (${FILE})`],
+    [
+      'MaxExecutableSizeMB',
+      0,
+      `config: MaxExecutableSizeMB must be an integer from 1 to 4194304, got 0 (${FILE})`,
+    ],
     [
       'SyncBaseURL',
       'http://sync.example.com',

@@ -41,6 +41,8 @@ export interface AgentConfig {
   readonly enableAllEventUpload: boolean;
   readonly trustPackageManagedBinaries: boolean;
   readonly deadlineMs: number;
+  /** Gatehouse: larger executables are not hashed (LOCKDOWN blocks them unless a scope allows). */
+  readonly maxExecutableSizeMB: number;
   readonly stateDir: string;
   readonly socketPath: string;
   /** Gatehouse: watch only the filesystems holding these paths (default: every local one). */
@@ -90,6 +92,7 @@ const KNOWN_KEYS = [
   'EnableAllEventUpload',
   'TrustPackageManagedBinaries',
   'DeadlineMs',
+  'MaxExecutableSizeMB',
   'StateDir',
   'SocketPath',
   'WatchPaths',
@@ -210,6 +213,7 @@ export function parseConfig(
   else if (mode !== undefined) bad('ClientMode', "MONITOR or LOCKDOWN (or Santa's 1 or 2)");
 
   const deadlineMs = integer('DeadlineMs', 100, 600_000, 5000);
+  const maxExecutableSizeMB = integer('MaxExecutableSizeMB', 1, 4_194_304, 1024);
   const eventStoreLimit = integer('EventStoreLimit', 100, 10_000_000, 100_000);
   const postureIntervalS = integer('PostureIntervalSeconds', 60, 86_400, 900);
   const postureTimeoutS = integer('PostureCheckTimeoutSeconds', 1, 300, 30);
@@ -289,7 +293,8 @@ export function parseConfig(
 
   const trustPackageManagedBinaries = bool('TrustPackageManagedBinaries', false);
   const watchPaths = pathList('WatchPaths', true);
-  const failClosed = bool('FailClosed', false);
+  // Unlike Santa's default: a decision a local user can stall must not become an allow.
+  const failClosed = bool('FailClosed', true);
   const allowedPathPrefixes = pathList('AllowedPathPrefixes') ?? [];
   const blockedPathPrefixes = pathList('BlockedPathPrefixes') ?? [];
   const enableSilentMode = bool('EnableSilentMode', false);
@@ -334,6 +339,7 @@ export function parseConfig(
       blockedPathPrefixes,
       staticRules,
       enableSilentMode,
+      maxExecutableSizeMB,
       enableAllEventUpload,
       trustPackageManagedBinaries,
       deadlineMs,

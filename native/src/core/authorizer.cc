@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -60,21 +61,28 @@ std::string PathOfFd(int fd) {
 
 }  // namespace
 
-Authorizer::Authorizer(std::unique_ptr<EventSource> source, AuthorizerOptions options,
-                       Notify notify)
+Authorizer::Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<WriteGuard> guard,
+                       AuthorizerOptions options, Notify notify)
     : source_(std::move(source)),
+      guard_(guard ? std::move(guard) : std::make_unique<NoWriteGuard>()),
       options_(options),
       notify_(std::move(notify)),
       self_pid_(getpid()),
       deadline_ms_(options.deadline_ms),
       mode_(options.mode),
-      fail_closed_(options.fail_closed) {}
+      fail_closed_(options.fail_closed),
+      queue_(std::max<size_t>(1, options.per_user_jobs), std::max<size_t>(1, options.queue_capacity)) {}
 
 Authorizer::~Authorizer() { Stop(); }
 
 bool Authorizer::Start(std::string* error) {
   if (running_) return true;
   stopping_ = false;
+  queue_.Restart();
+  if (!guard_->Start([this](int fd, uint64_t dev, uint64_t inode) { OnWriteOpen(fd, dev, inode); })) {
+    *error = std::string("write guard set-up failed: ") + strerror(errno);
+    return false;
+  }
   for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.workers); ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
   }
@@ -93,24 +101,25 @@ void Authorizer::Stop() {
   // stuck behind a worker we are about to join.
   source_->Stop();
   stopping_ = true;
-  work_ready_.notify_all();
+  queue_.Stop();
   watchdog_wake_.notify_all();
   for (auto& worker : workers_) worker.join();
   workers_.clear();
   watchdog_.join();
+  queue_.Drain();
   std::vector<std::shared_ptr<Pending>> leftovers;
   {
     std::lock_guard<std::mutex> lock(work_mutex_);
     for (auto& entry : in_flight_) {
-      for (auto& pending : entry.second) leftovers.push_back(pending);
+      for (auto& pending : entry.second.second) leftovers.push_back(pending);
     }
     in_flight_.clear();
-    work_.clear();
   }
   for (auto& pending : leftovers) {
-    Answer(*pending, FailDecision(), std::nullopt, AnsweredBy::kError);
+    Answer(*pending, FailDecision(), std::nullopt, AnsweredBy::kError, reason::kStopped);
     Finish(*pending, std::string(), "the monitor stopped before this file was hashed");
   }
+  guard_->Stop();
   std::lock_guard<std::mutex> lock(watchdog_mutex_);
   watchdog_queue_.clear();
 }
@@ -208,17 +217,31 @@ void Authorizer::Invalidate() {
     cache_.clear();
   }
   source_->FlushIgnores();
+  // With every allow forgotten, no file needs watching for writes any more.
+  guard_->ReleaseAll();
   counters_.cache_flushes++;
 }
 
+// The write guard saw a guarded file opened for writing: its allow is forgotten before the writer
+// may go on, so the next exec of it is decided on what it then holds.
+void Authorizer::OnWriteOpen(int fd, uint64_t dev, uint64_t inode) {
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    cache_.erase(DevInode{dev, inode});
+  }
+  source_->Unignore(fd);
+  counters_.write_invalidations++;
+}
+
 void Authorizer::Answer(Pending& pending, Decision decision, const std::optional<Rule>& rule,
-                        AnsweredBy by) {
+                        AnsweredBy by, const char* why) {
   std::lock_guard<std::mutex> lock(pending.mutex);
   if (pending.answered) return;
   pending.answered = true;
   pending.decision = decision;
   pending.rule = rule;
   pending.answered_by = by;
+  pending.reason = why;
   pending.latency_ns = MonotonicNs() - pending.event.received_ns;
   counters_.pending_answers--;
   (IsAllow(decision) ? counters_.allowed : counters_.blocked)++;
@@ -242,7 +265,7 @@ void Authorizer::Finish(Pending& pending, const std::string& sha256, const std::
   record.credentials = pending.event.credentials ? *pending.event.credentials
                                                  : ReadCredentials(pending.event.pid);
   record.path = PathOfFd(pending.event.fd);
-  close(pending.event.fd);
+  if (!pending.fd_kept) close(pending.event.fd);
   pending.event.fd = -1;
   record.sha256 = sha256;
   record.size = pending.key.size;
@@ -253,6 +276,7 @@ void Authorizer::Finish(Pending& pending, const std::string& sha256, const std::
     record.decision = pending.decision;
     record.rule = pending.rule;
     record.answered_by = pending.answered_by;
+    record.reason = pending.reason;
     record.latency_us = pending.latency_ns / 1000;
   }
   record.error = error;
@@ -261,6 +285,28 @@ void Authorizer::Finish(Pending& pending, const std::string& sha256, const std::
   } else {
     counters_.dropped_notifications++;
   }
+}
+
+void Authorizer::AnswerAtOnce(const std::shared_ptr<Pending>& pending, Decision decision,
+                              const char* why, const std::string& error) {
+  const AnsweredBy by = why == reason::kQueueFull || why == reason::kBusy ? AnsweredBy::kQueueFull
+                                                                          : AnsweredBy::kError;
+  Answer(*pending, decision, std::nullopt, by, why);
+  Finish(*pending, std::string(), error);
+}
+
+// Too large to hash: decided by what does not need the content (path scopes), else unknown.
+void Authorizer::DecideTooLarge(const std::shared_ptr<Pending>& pending) {
+  counters_.too_large_answers++;
+  Verdict verdict;
+  {
+    std::shared_lock<std::shared_mutex> policy(policy_mutex_);
+    const std::string path = PathOfFd(pending->event.fd);
+    verdict = Decide(rules_, Identity(), mode_, scopes_, path, false);
+  }
+  Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy, reason::kTooLarge);
+  Finish(*pending, std::string(),
+         "larger than " + std::to_string(options_.max_hash_bytes) + " bytes: not hashed");
 }
 
 void Authorizer::OnExecEvent(const ExecEvent& event) {
@@ -278,13 +324,15 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
 
   struct stat st;
   if (fstat(event.fd, &st) != 0) {
-    const std::string error = std::string("fstat failed: ") + strerror(errno);
-    Answer(*pending, FailDecision(), std::nullopt, AnsweredBy::kError);
-    Finish(*pending, std::string(), error);
+    AnswerAtOnce(pending, FailDecision(), reason::kUnreadable,
+                 std::string("fstat failed: ") + strerror(errno));
     return;
   }
   pending->key = FileKey{uint64_t(st.st_dev), uint64_t(st.st_ino), uint64_t(st.st_size),
                          Nanos(st.st_mtim), Nanos(st.st_ctim)};
+  // Read while the process is still waiting on us: a blocked one may be gone a moment later,
+  // and the user is who the hashing work is shared out by.
+  if (!pending->event.credentials) pending->event.credentials = ReadCredentials(event.pid);
 
   std::optional<CacheEntry> hit;
   {
@@ -302,13 +350,16 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
   }
   if (hit) {
     counters_.cache_hits++;
-    // Read while the process is still waiting on us: a blocked one may be gone a moment later.
-    if (!pending->event.credentials) pending->event.credentials = ReadCredentials(event.pid);
     Answer(*pending, hit->verdict.decision, hit->verdict.rule, AnsweredBy::kCache);
     Finish(*pending, ToHex(hit->sha256), std::string());
     return;
   }
   counters_.cache_misses++;
+
+  if (pending->key.size > options_.max_hash_bytes) {
+    DecideTooLarge(pending);
+    return;
+  }
 
   {
     std::lock_guard<std::mutex> lock(watchdog_mutex_);
@@ -316,146 +367,218 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
   }
   watchdog_wake_.notify_one();
 
-  bool queue_full = false;
+  FairQueue<Job>::Admit admitted;
   {
     std::lock_guard<std::mutex> lock(work_mutex_);
     auto it = in_flight_.find(pending->key);
     if (it != in_flight_.end()) {
       // The same file is being hashed already: wait for that result instead of hashing again.
-      it->second.push_back(pending);
+      it->second.second.push_back(pending);
       counters_.coalesced++;
       return;
     }
-    if (work_.size() >= options_.queue_capacity) {
-      queue_full = true;
-    } else {
-      in_flight_[pending->key].push_back(pending);
-      work_.push_back(pending);
+    auto job = std::make_shared<Job>();
+    job->leader = pending;
+    job->uid = pending->event.credentials->uid;
+    admitted = queue_.Push(job->uid, job);
+    if (admitted == FairQueue<Job>::Admit::kQueued) {
+      in_flight_[pending->key] = {job, {pending}};
     }
   }
-  if (queue_full) {
-    Answer(*pending, FailDecision(), std::nullopt, AnsweredBy::kQueueFull);
-    Finish(*pending, std::string(), "too many files waiting to be hashed");
-    return;
+  if (admitted == FairQueue<Job>::Admit::kUserBusy) {
+    counters_.busy_answers++;
+    AnswerAtOnce(pending, FailDecision(), reason::kBusy,
+                 "this user already has " + std::to_string(options_.per_user_jobs) +
+                     " files waiting to be hashed");
+  } else if (admitted == FairQueue<Job>::Admit::kFull) {
+    AnswerAtOnce(pending, FailDecision(), reason::kQueueFull, "too many files waiting to be hashed");
   }
-  work_ready_.notify_one();
 }
 
-// SHA-256 of the whole file; when md5 is given, its MD5 too, from the same reads.
-bool Authorizer::HashFile(int fd, Digest* digest, uint64_t* bytes, Md5Digest* md5) {
-  static thread_local std::vector<uint8_t> buffer(1 << 20);
+namespace {
+
+// A local user other than root may be able to change the file's content.
+bool UserWritable(int fd, const struct stat& st) {
+  if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) return true;
+  // An access ACL can grant write to anyone; its mask shows in the group bits, but only when set.
+  return fgetxattr(fd, "system.posix_acl_access", nullptr, 0) > 0;
+}
+
+constexpr size_t kSliceBytes = 1 << 20;
+
+}  // namespace
+
+void Authorizer::StartJob(Job& job) {
+  job.started = true;
+  const int fd = job.leader->event.fd;
+  struct stat st;
+  job.user_writable = fstat(fd, &st) != 0 || UserWritable(fd, st);
+  if (job.user_writable) {
+    // Before the first byte is read, so that every write open from here on is seen.
+    job.guard = guard_->Watch(fd);
+    if (job.guard == WriteGuard::Begin::kUnsupported) counters_.guard_unsupported++;
+  }
+  // The path is needed only for scopes and package trust; the MD5 only for a file a package
+  // claims.
+  std::shared_lock<std::shared_mutex> policy(policy_mutex_);
+  const bool trusting = trust_packages_ && !packages_.empty();
+  if (trusting || !scopes_.blocked.empty() || !scopes_.allowed.empty()) job.path = PathOfFd(fd);
+  job.package_claimed = trusting && packages_.count(job.path) > 0;
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  Sha256 hasher;
-  Md5 md5_hasher;
-  uint64_t offset = 0;
-  for (;;) {
-    ssize_t n = pread(fd, buffer.data(), buffer.size(), off_t(offset));
+}
+
+bool Authorizer::ReadSlice(Job& job) {
+  static thread_local std::vector<uint8_t> buffer(kSliceBytes);
+  const int fd = job.leader->event.fd;
+  size_t read_now = 0;
+  while (read_now < kSliceBytes) {
+    if (stopping_) {
+      job.error = "read failed: the monitor is stopping";
+      return true;
+    }
+    const ssize_t n = pread(fd, buffer.data(), kSliceBytes - read_now, off_t(job.offset));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return false;
+      job.error = std::string("read failed: ") + strerror(errno);
+      return true;
     }
-    if (n == 0) break;
-    hasher.Update(buffer.data(), size_t(n));
-    if (md5) md5_hasher.Update(buffer.data(), size_t(n));
-    offset += uint64_t(n);
-    if (stopping_) {
-      errno = ECANCELED;
-      return false;
-    }
+    if (n == 0) return true;
+    job.sha256.Update(buffer.data(), size_t(n));
+    if (job.package_claimed) job.md5.Update(buffer.data(), size_t(n));
+    job.offset += uint64_t(n);
+    read_now += size_t(n);
   }
-  *digest = hasher.Finish();
-  if (md5) *md5 = md5_hasher.Finish();
-  *bytes = offset;
-  return true;
+  return false;
 }
 
 void Authorizer::WorkerLoop() {
   for (;;) {
-    std::shared_ptr<Pending> leader;
-    {
-      std::unique_lock<std::mutex> lock(work_mutex_);
-      work_ready_.wait(lock, [this] { return stopping_ || !work_.empty(); });
-      if (stopping_) return;
-      leader = std::move(work_.front());
-      work_.pop_front();
+    uint32_t uid = 0;
+    std::shared_ptr<Job> job = queue_.Pop(&uid);
+    if (!job) return;
+    if (!job->started) StartJob(*job);
+    if (!ReadSlice(*job)) {
+      queue_.Requeue(uid, std::move(job));
+      continue;
     }
-    // The path is needed only for scopes and package trust; the MD5 only for a file a package
-    // claims.
-    std::string path;
-    bool package_claimed = false;
-    {
-      std::shared_lock<std::shared_mutex> policy(policy_mutex_);
-      const bool trusting = trust_packages_ && !packages_.empty();
-      if (trusting || !scopes_.blocked.empty() || !scopes_.allowed.empty()) {
-        path = PathOfFd(leader->event.fd);
-      }
-      package_claimed = trusting && packages_.count(path) > 0;
-    }
-    Digest digest{};
-    Md5Digest md5{};
-    uint64_t bytes = 0;
-    const bool hashed = HashFile(leader->event.fd, &digest, &bytes, package_claimed ? &md5 : nullptr);
-    const std::string hash_error = hashed ? std::string() : std::string("read failed: ") + strerror(errno);
-    if (hashed) {
-      counters_.files_hashed++;
-      counters_.bytes_hashed += bytes;
-    }
+    FinishJob(*job);
+    queue_.Done(uid);
+  }
+}
 
-    std::vector<std::shared_ptr<Pending>> group;
+void Authorizer::FinishJob(Job& job) {
+  Pending& leader = *job.leader;
+  const int fd = leader.event.fd;
+  const bool hashed = job.error.empty();
+  Digest digest{};
+  Md5Digest md5{};
+  if (hashed) {
+    digest = job.sha256.Finish();
+    if (job.package_claimed) md5 = job.md5.Finish();
+    counters_.files_hashed++;
+    counters_.bytes_hashed += job.offset;
+  }
+  // What was read is what will run only if nobody could write it meanwhile.
+  const char* tainted = "";
+  if (job.user_writable) {
+    if (job.guard == WriteGuard::Begin::kWriterOpen) {
+      tainted = reason::kWriterOpen;
+    } else if (job.guard == WriteGuard::Begin::kGuarded && !guard_->Intact(fd)) {
+      tainted = reason::kWritten;
+    }
+  }
+  struct stat now;
+  if (!*tainted && hashed &&
+      (fstat(fd, &now) != 0 || uint64_t(now.st_size) != leader.key.size ||
+       Nanos(now.st_mtim) != leader.key.mtime_ns || Nanos(now.st_ctim) != leader.key.ctime_ns ||
+       job.offset != leader.key.size)) {
+    tainted = reason::kWritten;
+  }
+  // Remembering an allow needs the file unwritable by users, or watched for writes.
+  const bool rememberable = !job.user_writable || job.guard == WriteGuard::Begin::kGuarded;
+  bool kept = false;
+
+  std::vector<std::shared_ptr<Pending>> group;
+  {
+    std::shared_lock<std::shared_mutex> policy(policy_mutex_);
     {
-      std::shared_lock<std::shared_mutex> policy(policy_mutex_);
-      {
-        std::lock_guard<std::mutex> lock(work_mutex_);
-        auto it = in_flight_.find(leader->key);
-        if (it != in_flight_.end()) {
-          group = std::move(it->second);
-          in_flight_.erase(it);
-        }
+      std::lock_guard<std::mutex> lock(work_mutex_);
+      auto it = in_flight_.find(leader.key);
+      if (it != in_flight_.end()) {
+        group = std::move(it->second.second);
+        in_flight_.erase(it);
       }
-      if (group.empty()) group.push_back(leader);
-      if (!hashed) {
-        for (auto& pending : group) Answer(*pending, FailDecision(), std::nullopt, AnsweredBy::kError);
-      } else {
-        Identity identity;
-        identity.sha256 = digest;
-        bool package_intact = false;
-        if (package_claimed && trust_packages_) {
-          auto claimed = packages_.find(path);
-          package_intact = claimed != packages_.end() && claimed->second == md5;
+    }
+    if (group.empty()) group.push_back(job.leader);
+    if (!hashed) {
+      for (auto& pending : group) {
+        Answer(*pending, FailDecision(), std::nullopt, AnsweredBy::kError, reason::kUnreadable);
+      }
+    } else {
+      Identity identity;
+      identity.sha256 = digest;
+      bool package_intact = false;
+      if (job.package_claimed && trust_packages_) {
+        auto claimed = packages_.find(job.path);
+        package_intact = claimed != packages_.end() && claimed->second == md5;
+      }
+      Verdict verdict = Decide(rules_, identity, mode_, scopes_, job.path, package_intact);
+      bool allow = IsAllow(verdict.decision);
+      const char* why = "";
+      if (*tainted) {
+        (tainted == reason::kWriterOpen ? counters_.writer_open_answers : counters_.written_answers)++;
+        why = tainted;
+        // The content may not be what runs: in LOCKDOWN no allow stands on it (a block does).
+        if (allow && mode_ == ClientMode::kLockdown) {
+          verdict = Verdict{Decision::kBlockUnknown, std::nullopt};
+          allow = false;
         }
-        const Verdict verdict = Decide(rules_, identity, mode_, scopes_, path, package_intact);
-        const bool allow = IsAllow(verdict.decision);
-        const uint64_t expires =
-            allow ? 0 : MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull;
+      } else if (allow && rememberable) {
         {
           // Cached (and marked, below) before anyone hears the answer, so that an exec that
           // follows it at once is a hit.
           std::lock_guard<std::mutex> lock(cache_mutex_);
           if (cache_.size() >= options_.cache_capacity) cache_.erase(cache_.begin());
-          cache_[DevInode{leader->key.dev, leader->key.inode}] =
-              CacheEntry{leader->key, verdict, digest, expires};
+          cache_[DevInode{leader.key.dev, leader.key.inode}] = CacheEntry{leader.key, verdict, digest, 0};
         }
-        if (allow) {
-          source_->IgnoreUntilModified(leader->event);
-          counters_.ignore_marks++;
-          // A write that landed between our read and the mark would otherwise hide behind it.
+        source_->IgnoreUntilModified(leader.event);
+        counters_.ignore_marks++;
+        if (job.user_writable) {
+          kept = guard_->Keep(fd, leader.key.dev, leader.key.inode);
+          if (!kept) {
+            // Written just now: forget the allow again, and do not give it.
+            OnWriteOpen(fd, leader.key.dev, leader.key.inode);
+            counters_.written_answers++;
+            why = reason::kWritten;
+            if (mode_ == ClientMode::kLockdown) {
+              verdict = Verdict{Decision::kBlockUnknown, std::nullopt};
+              allow = false;
+            }
+          }
+        } else {
+          // Only root can write it; a write by root between our read and the mark would
+          // otherwise hide behind the mark.
           struct stat after;
-          if (fstat(leader->event.fd, &after) != 0 || uint64_t(after.st_size) != leader->key.size ||
-              Nanos(after.st_mtim) != leader->key.mtime_ns ||
-              Nanos(after.st_ctim) != leader->key.ctime_ns) {
+          if (fstat(fd, &after) != 0 || uint64_t(after.st_size) != leader.key.size ||
+              Nanos(after.st_mtim) != leader.key.mtime_ns ||
+              Nanos(after.st_ctim) != leader.key.ctime_ns) {
             Invalidate();
           }
         }
-        for (auto& pending : group) {
-          // Read while the process is still waiting on us: a blocked one may be gone a moment later.
-          if (!pending->event.credentials) pending->event.credentials = ReadCredentials(pending->event.pid);
-          Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy);
-        }
+      } else if (!allow) {
+        std::lock_guard<std::mutex> lock(cache_mutex_);
+        if (cache_.size() >= options_.cache_capacity) cache_.erase(cache_.begin());
+        cache_[DevInode{leader.key.dev, leader.key.inode}] = CacheEntry{
+            leader.key, verdict, digest,
+            MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull};
       }
+      for (auto& pending : group) Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy, why);
     }
-    const std::string hex = hashed ? ToHex(digest) : std::string();
-    for (auto& pending : group) Finish(*pending, hex, hash_error);
   }
+  if (job.user_writable && job.guard == WriteGuard::Begin::kGuarded && !kept) guard_->Release(fd);
+  leader.fd_kept = kept;
+  const std::string hex = hashed ? ToHex(digest) : std::string();
+  for (auto& pending : group) Finish(*pending, hex, job.error);
 }
 
 void Authorizer::WatchdogLoop() {
@@ -481,7 +604,9 @@ void Authorizer::WatchdogLoop() {
     }
     watchdog_queue_.pop_front();
     lock.unlock();
-    Answer(*oldest, FailDecision(), std::nullopt, AnsweredBy::kWatchdog);
+    // The hashing goes on: its verdict is cached for the next exec, and this exec is recorded
+    // (with the deadline as its reason) when it is done.
+    Answer(*oldest, FailDecision(), std::nullopt, AnsweredBy::kWatchdog, reason::kDeadline);
     lock.lock();
   }
 }
@@ -504,11 +629,16 @@ MetricsSnapshot Authorizer::Metrics() const {
   m.dropped_notifications = counters_.dropped_notifications;
   m.ignore_marks = counters_.ignore_marks;
   m.cache_flushes = counters_.cache_flushes;
+  m.busy_answers = counters_.busy_answers;
+  m.too_large_answers = counters_.too_large_answers;
+  m.writer_open_answers = counters_.writer_open_answers;
+  m.written_answers = counters_.written_answers;
+  m.write_invalidations = counters_.write_invalidations;
+  m.guard_unsupported = counters_.guard_unsupported;
   m.pending_answers = counters_.pending_answers;
-  {
-    std::lock_guard<std::mutex> lock(work_mutex_);
-    m.work_queue_depth = work_.size();
-  }
+  m.work_queue_depth = queue_.queued();
+  m.jobs_active = queue_.active();
+  m.guarded_files = guard_->kept();
   for (size_t i = 0; i < kLatencyBucketCount; ++i) m.latency_buckets[i] = counters_.latency[i];
   return m;
 }

@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "event_source.h"
+#include "fair_queue.h"
 #include "md5.h"
 #include "policy.h"
+#include "write_guard.h"
 
 namespace gatehouse {
 
@@ -30,7 +32,24 @@ struct AuthorizerOptions {
   uint32_t deny_cache_ms = 1500;
   size_t queue_capacity = 4096;
   size_t cache_capacity = 65536;
+  // Files being hashed at once for one user; past it that user's next unknown file gets the fail
+  // mode at once, so nobody can queue work without bound.
+  size_t per_user_jobs = 64;
+  // Larger files are not read: decided by path scopes alone (LOCKDOWN: blocked), at once.
+  uint64_t max_hash_bytes = 1ull << 30;
 };
+
+// Why an answer is not the plain outcome of the rules (empty when it is).
+namespace reason {
+constexpr const char* kDeadline = "deadline";            // not decided in time: the fail mode
+constexpr const char* kBusy = "busy";                    // this user has too many files hashing
+constexpr const char* kQueueFull = "queue-full";         // everyone has: too many files hashing
+constexpr const char* kTooLarge = "too-large";           // over the size that is hashed
+constexpr const char* kWriterOpen = "open-for-writing";  // someone could change it as it ran
+constexpr const char* kWritten = "written-while-deciding";
+constexpr const char* kUnreadable = "unreadable";
+constexpr const char* kStopped = "stopped";
+}  // namespace reason
 
 struct DecisionRecord {
   int32_t pid = 0;
@@ -44,6 +63,7 @@ struct DecisionRecord {
   std::optional<Rule> rule;
   uint64_t latency_us = 0;
   AnsweredBy answered_by = AnsweredBy::kPolicy;
+  std::string reason;  // see namespace reason
   std::string error;
 };
 
@@ -55,8 +75,9 @@ constexpr size_t kLatencyBucketCount = sizeof(kLatencyBucketsUs) / sizeof(uint64
 struct MetricsSnapshot {
   uint64_t events, self_allowed, cache_hits, cache_misses, coalesced, files_hashed, bytes_hashed,
       deadline_answers, queue_full_answers, error_answers, allowed, blocked, notified,
-      dropped_notifications, ignore_marks, cache_flushes;
-  uint64_t work_queue_depth, pending_answers;
+      dropped_notifications, ignore_marks, cache_flushes, busy_answers, too_large_answers,
+      writer_open_answers, written_answers, write_invalidations, guard_unsupported;
+  uint64_t work_queue_depth, pending_answers, jobs_active, guarded_files;
   uint64_t latency_buckets[kLatencyBucketCount];
 };
 
@@ -70,7 +91,8 @@ class Authorizer : public EventSink {
   // Returns false when the notification could not be queued (it is then counted as dropped).
   using Notify = std::function<bool(DecisionRecord&&)>;
 
-  Authorizer(std::unique_ptr<EventSource> source, AuthorizerOptions options, Notify notify);
+  Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<WriteGuard> guard,
+             AuthorizerOptions options, Notify notify);
   ~Authorizer() override;
 
   bool Start(std::string* error);
@@ -117,9 +139,11 @@ class Authorizer : public EventSink {
     FileKey key{};
     std::mutex mutex;
     bool answered = false;
+    bool fd_kept = false;  // the write guard holds the fd now
     Decision decision = Decision::kAllowUnknown;
     std::optional<Rule> rule;
     AnsweredBy answered_by = AnsweredBy::kPolicy;
+    std::string reason;
     uint64_t latency_ns = 0;
   };
   struct CacheEntry {
@@ -128,16 +152,39 @@ class Authorizer : public EventSink {
     Digest sha256;
     uint64_t expires_ns;  // 0: until invalidated
   };
+  // One file being hashed, a slice at a time, for every exec of it that waits.
+  struct Job {
+    std::shared_ptr<Pending> leader;  // whose fd is read
+    uint32_t uid = 0;
+    bool started = false;
+    bool user_writable = false;
+    WriteGuard::Begin guard = WriteGuard::Begin::kUnsupported;
+    std::string path;
+    bool package_claimed = false;
+    Sha256 sha256;
+    Md5 md5;
+    uint64_t offset = 0;
+    std::string error;
+  };
 
   void WorkerLoop();
   void WatchdogLoop();
-  void Answer(Pending& pending, Decision decision, const std::optional<Rule>& rule, AnsweredBy by);
+  void Answer(Pending& pending, Decision decision, const std::optional<Rule>& rule, AnsweredBy by,
+              const char* why = "");
   void Finish(Pending& pending, const std::string& sha256, const std::string& error);
   Decision FailDecision() const;
   void Invalidate();
-  bool HashFile(int fd, Digest* digest, uint64_t* bytes, Md5Digest* md5);
+  void StartJob(Job& job);
+  // Reads up to one slice; true when the whole file has been read (or reading failed).
+  bool ReadSlice(Job& job);
+  void FinishJob(Job& job);
+  void AnswerAtOnce(const std::shared_ptr<Pending>& pending, Decision decision, const char* why,
+                    const std::string& error);
+  void DecideTooLarge(const std::shared_ptr<Pending>& pending);
+  void OnWriteOpen(int fd, uint64_t dev, uint64_t inode);
 
   std::unique_ptr<EventSource> source_;
+  std::unique_ptr<WriteGuard> guard_;
   AuthorizerOptions options_;
   Notify notify_;
   const int32_t self_pid_;
@@ -165,10 +212,12 @@ class Authorizer : public EventSink {
   // size, mtime and ctime still match it.
   std::unordered_map<DevInode, CacheEntry, DevInodeHash> cache_;
 
+  // Guards in_flight_: every exec of a file being hashed waits on that one job.
   mutable std::mutex work_mutex_;
-  std::condition_variable work_ready_;
-  std::deque<std::shared_ptr<Pending>> work_;
-  std::unordered_map<FileKey, std::vector<std::shared_ptr<Pending>>, FileKeyHash> in_flight_;
+  std::unordered_map<FileKey, std::pair<std::shared_ptr<Job>, std::vector<std::shared_ptr<Pending>>>,
+                     FileKeyHash>
+      in_flight_;
+  FairQueue<Job> queue_;
   std::vector<std::thread> workers_;
 
   std::mutex watchdog_mutex_;
@@ -180,7 +229,9 @@ class Authorizer : public EventSink {
     std::atomic<uint64_t> events{0}, self_allowed{0}, cache_hits{0}, cache_misses{0},
         coalesced{0}, files_hashed{0}, bytes_hashed{0}, deadline_answers{0},
         queue_full_answers{0}, error_answers{0}, allowed{0}, blocked{0}, notified{0},
-        dropped_notifications{0}, ignore_marks{0}, cache_flushes{0}, pending_answers{0};
+        dropped_notifications{0}, ignore_marks{0}, cache_flushes{0}, pending_answers{0},
+        busy_answers{0}, too_large_answers{0}, writer_open_answers{0}, written_answers{0},
+        write_invalidations{0}, guard_unsupported{0};
     std::atomic<uint64_t> latency[kLatencyBucketCount]{};
   } counters_;
 };

@@ -48,6 +48,8 @@ class EventSource {
   virtual void Respond(const ExecEvent& event, bool allow) = 0;
   // After an allow: the kernel stops asking about this file until its content changes.
   virtual void IgnoreUntilModified(const ExecEvent& event) = 0;
+  // Drops the ignore of the file behind fd, if any.
+  virtual void Unignore(int fd) = 0;
   // Drops every ignore added by IgnoreUntilModified.
   virtual void FlushIgnores() = 0;
   // Stops events and releases every pending one (the kernel allows them). Idempotent.

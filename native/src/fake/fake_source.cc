@@ -77,6 +77,19 @@ void FakeSource::IgnoreUntilModified(const ExecEvent& event) {
   ignores_.insert(KeyOf(st));
 }
 
+void FakeSource::Unignore(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = ignores_.begin(); it != ignores_.end();) {
+    if (std::get<0>(*it) == uint64_t(st.st_dev) && std::get<1>(*it) == uint64_t(st.st_ino)) {
+      it = ignores_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void FakeSource::FlushIgnores() {
   std::lock_guard<std::mutex> lock(mutex_);
   ignores_.clear();

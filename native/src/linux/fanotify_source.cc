@@ -255,6 +255,11 @@ void FanotifySource::IgnoreUntilModified(const ExecEvent& event) {
   fanotify_mark(group_fd_, base, FAN_OPEN_EXEC_PERM, event.fd, nullptr);
 }
 
+void FanotifySource::Unignore(int fd) {
+  // Removing the last bit of an inode mark's ignored mask removes the mark.
+  fanotify_mark(group_fd_, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, nullptr);
+}
+
 void FanotifySource::FlushIgnores() {
   // Without FAN_MARK_MOUNT or FAN_MARK_FILESYSTEM this removes only inode marks: our ignores.
   fanotify_mark(group_fd_, FAN_MARK_FLUSH, 0, AT_FDCWD, nullptr);

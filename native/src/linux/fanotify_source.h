@@ -27,6 +27,7 @@ class FanotifySource : public EventSource {
   bool Start(EventSink* sink, std::string* error) override;
   void Respond(const ExecEvent& event, bool allow) override;
   void IgnoreUntilModified(const ExecEvent& event) override;
+  void Unignore(int fd) override;
   void FlushIgnores() override;
   void Stop() override;
   std::vector<WatchedFilesystem> Watched() const override;

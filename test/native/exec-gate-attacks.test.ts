@@ -1,0 +1,375 @@
+// The promise "in LOCKDOWN only approved programs run", attacked as a local unprivileged user
+// would: stalling the hash, racing it, and rewriting an allowed file afterwards. Every attack runs
+// as nobody against the real fanotify monitor, on a private tmpfs (LOCKDOWN never reaches beyond
+// it). Each test fails while its attack works.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ExecMonitor, type ExecDecision, type ExecMonitorOptions } from '../../native/index';
+import { copyExecutable, mountTmpfs, sha256sum } from '../helpers/files';
+import { rootAvailable } from '../helpers/prerequisites';
+
+const NOBODY = 65534;
+/** Another unprivileged user, whose programs must not suffer from nobody's attacks. */
+const OTHER_USER = 65533;
+const GIB = 1024 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+/** Runs a program as uid; EPERM when the exec itself was refused. */
+function runAs(
+  uid: number,
+  path: string,
+  args: readonly string[] = [],
+): { status: number | null; error?: 'EPERM'; ms: number } {
+  const started = performance.now();
+  const result = spawnSync(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', path, ...args],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  const ms = performance.now() - started;
+  if (/Operation not permitted/.test(result.stderr)) return { status: null, error: 'EPERM', ms };
+  return { status: result.status, ms };
+}
+
+/** `copy` of `source`, padded with zeros to `bytes` (an ELF runs with a tail it never maps). */
+function paddedCopy(source: string, copy: string, bytes: number, tag: string): string {
+  copyExecutable(source, copy, tag);
+  truncateSync(copy, bytes);
+  return copy;
+}
+
+function chownToNobody(...paths: string[]): void {
+  for (const path of paths) chownSync(path, NOBODY, NOBODY);
+}
+
+// Holds a writable descriptor on TARGET, starts an exec of it, overwrites it with EVIL's bytes
+// after DELAY seconds and closes the descriptor: what ran is in the child's exit status.
+const RACE_SCRIPT = `
+import os, sys, time
+target, evil, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+content = open(evil, 'rb').read()
+fd = os.open(target, os.O_RDWR)
+child = os.fork()
+if child == 0:
+    os.close(fd)  # an inherited writer would make the kernel refuse the exec (ETXTBSY)
+    try:
+        os.execv(target, [target])
+    except OSError as error:
+        os._exit(100 + error.errno)
+time.sleep(delay)
+os.pwrite(fd, content, 0)
+os.close(fd)
+_, status = os.waitpid(child, 0)
+print(os.waitstatus_to_exitcode(status))
+`;
+
+// Rewrites TARGET with EVIL's bytes (same size) through a shared writable mapping: no write(),
+// so no modify event.
+const MMAP_SCRIPT = `
+import mmap, os, sys
+target, evil = sys.argv[1], sys.argv[2]
+content = open(evil, 'rb').read()
+fd = os.open(target, os.O_RDWR)
+view = mmap.mmap(fd, len(content), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+os.close(fd)
+view[:] = content
+view.flush()
+view.close()
+`;
+
+describe.runIf(rootAvailable('the exec-gate attack tests'))(
+  'the exec gate under attack by a local user (root, LOCKDOWN on a private tmpfs)',
+  () => {
+    let tmpfs: ReturnType<typeof mountTmpfs>;
+    let home: string;
+    let monitor: ExecMonitor | undefined;
+    let counter = 0;
+    const attackers: ChildProcess[] = [];
+
+    beforeAll(() => {
+      tmpfs = mountTmpfs('attacks', '1g');
+      home = join(tmpfs.dir, 'nobody');
+      mkdirSync(home);
+      chownToNobody(home);
+      writeFileSync(join(home, 'race.py'), RACE_SCRIPT);
+      writeFileSync(join(home, 'rewrite_mmap.py'), MMAP_SCRIPT);
+    });
+    afterAll(() => tmpfs?.unmount());
+    afterEach(() => {
+      for (const child of attackers.splice(0)) child.kill('SIGKILL');
+      monitor?.stop();
+      monitor = undefined;
+    });
+
+    function start(options: Partial<ExecMonitorOptions> = {}) {
+      const decisions: ExecDecision[] = [];
+      monitor = new ExecMonitor();
+      monitor.onDecision((decision) => decisions.push(decision));
+      monitor.start({ mode: 'LOCKDOWN', ...options, watchPaths: [tmpfs.dir] });
+      return { monitor, decisions };
+    }
+
+    /** A copy of `source` owned by nobody, with a SHA-256 no other test has. */
+    function nobodysCopy(source = '/bin/true', bytes?: number): string {
+      counter++;
+      const path = join(home, `prog-${counter}`);
+      if (bytes === undefined) copyExecutable(source, path, `attack-${counter}-${Date.now()}`);
+      else paddedCopy(source, path, bytes, `attack-${counter}-${Date.now()}`);
+      chownToNobody(path);
+      return path;
+    }
+
+    function allow(path: string): void {
+      monitor!.applyRuleChanges([
+        { type: 'BINARY', identifier: sha256sum(path), policy: 'ALLOWLIST' },
+      ]);
+    }
+
+    async function until<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = probe();
+        if (value !== undefined) return value;
+        if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+
+    /** nobody starts execs of `count` sparse files of 20 to 40 GiB, and leaves them waiting. */
+    function stallWith(count: number): string[] {
+      const files = Array.from({ length: count }, (_, i) => {
+        const path = nobodysCopy('/bin/true');
+        truncateSync(path, 20 * GIB + i * Math.floor((20 * GIB) / Math.max(1, count - 1)));
+        return path;
+      });
+      const script = files.map((_, i) => `"$${i + 1}" &`).join(' ') + ' wait';
+      const child = spawn(
+        'setpriv',
+        [
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          '--clear-groups',
+          'sh',
+          '-c',
+          script,
+          'sh',
+          ...files,
+        ],
+        { stdio: 'ignore' },
+      );
+      attackers.push(child);
+      return files;
+    }
+
+    describe('1. stalling the hash', () => {
+      it('a 20 GiB sparse file is refused at once, with its reason, and not hashed', async () => {
+        const { decisions } = start();
+        const big = nobodysCopy('/bin/true');
+        truncateSync(big, 20 * GIB);
+        const result = runAs(NOBODY, big);
+        expect(result.error).toBe('EPERM');
+        const decision = await until(() => decisions.find((d) => d.path === big));
+        expect(decision).toMatchObject({ decision: 'BLOCK_UNKNOWN', reason: 'too-large' });
+        expect(monitor!.metrics()).toMatchObject({ tooLargeAnswers: 1, deadlineAnswers: 0 });
+      });
+
+      it('the deadline blocks in LOCKDOWN by default, and the exec is recorded with its reason', async () => {
+        // Hashing is allowed to outlast the deadline here: 4 GiB with a 100 ms deadline.
+        const { decisions } = start({ deadlineMs: 100, maxHashMiB: 65536 });
+        const slow = nobodysCopy('/bin/true');
+        truncateSync(slow, 4 * GIB);
+        expect(runAs(NOBODY, slow).error).toBe('EPERM');
+        expect(monitor!.metrics().deadlineAnswers).toBe(1);
+        // The hashing goes on; the exec is recorded when it is done, with the hash.
+        const decision = await until(() => decisions.find((d) => d.path === slow), 60_000);
+        expect(decision).toMatchObject({
+          decision: 'BLOCK_UNKNOWN',
+          answeredBy: 'watchdog',
+          reason: 'deadline',
+        });
+        expect(decision.sha256).toMatch(/^[0-9a-f]{64}$/);
+      }, 90_000);
+
+      for (const count of [2, 4, 8]) {
+        for (const hashed of [false, true]) {
+          it(`${count} sparse files of 20-40 GiB from nobody${hashed ? ', hashed (no size bound)' : ''}: another user's unknown binary is refused by policy, an approved one runs`, async () => {
+            const { decisions } = start({
+              deadlineMs: 3000,
+              ...(hashed ? { maxHashMiB: 65536 } : {}),
+            });
+            const approved = paddedCopy(
+              '/bin/true',
+              join(tmpfs.dir, `approved-${count}-${hashed}`),
+              MIB,
+              `approved-${count}-${hashed}`,
+            );
+            allow(approved);
+            const unknown = copyExecutable(
+              '/bin/true',
+              join(tmpfs.dir, `unknown-${count}-${hashed}`),
+              `u-${count}-${hashed}-${Date.now()}`,
+            );
+            stallWith(count);
+            // Every stalling exec has reached the monitor before the victims come.
+            await until(() => (monitor!.metrics().events >= count ? true : undefined));
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            const blocked = runAs(OTHER_USER, unknown);
+            expect(blocked.error).toBe('EPERM');
+            const ran = runAs(OTHER_USER, approved);
+            expect(ran).toMatchObject({ status: 0 });
+            const unknownDecision = await until(() => decisions.find((d) => d.path === unknown));
+            expect(unknownDecision).toMatchObject({
+              decision: 'BLOCK_UNKNOWN',
+              answeredBy: 'policy',
+            });
+            expect(unknownDecision.reason).toBeUndefined();
+            const approvedDecision = await until(() => decisions.find((d) => d.path === approved));
+            expect(approvedDecision).toMatchObject({ decision: 'ALLOW_BINARY' });
+            console.log(
+              `stall x${count}${hashed ? ' (hashed)' : ''}: approved 1 MiB binary ran in ${ran.ms.toFixed(1)} ms (decision ${(approvedDecision.latencyUs / 1000).toFixed(2)} ms); unknown refused in ${(unknownDecision.latencyUs / 1000).toFixed(2)} ms`,
+            );
+          }, 60_000);
+        }
+      }
+    });
+
+    describe('2. racing the hash', () => {
+      it('overwriting an allowed copy while it is being decided never runs the new content (50 runs)', async () => {
+        const { decisions } = start();
+        const size = 20 * MIB;
+        const evil = paddedCopy('/bin/false', join(home, 'evil'), size, 'evil');
+        chownToNobody(evil);
+        let evilRuns = 0;
+        let refused = 0;
+        const statuses = new Map<string, number>();
+        const delays = [0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02];
+        for (let i = 0; i < 50; i++) {
+          const target = nobodysCopy('/bin/true', size);
+          allow(target);
+          const result = spawnSync(
+            'setpriv',
+            [
+              `--reuid=${NOBODY}`,
+              `--regid=${NOBODY}`,
+              '--clear-groups',
+              '/usr/bin/python3',
+              join(home, 'race.py'),
+              target,
+              evil,
+              String(delays[i % delays.length]),
+            ],
+            { encoding: 'utf8', timeout: 30_000 },
+          );
+          rmSync(target);
+          const status = Number(result.stdout.trim());
+          const outcome = result.stdout.trim() || result.stderr.trim().slice(-80);
+          statuses.set(outcome, (statuses.get(outcome) ?? 0) + 1);
+          if (status === 1) evilRuns++; // /bin/false's content ran
+          if (status === 101) refused++; // 100 + EPERM
+        }
+        expect(evilRuns).toBe(0);
+        expect(refused).toBeGreaterThan(0);
+        await until(() => (decisions.length >= 50 ? true : undefined));
+        const reasons = new Set(decisions.map((d) => d.reason));
+        console.log(
+          `race outcomes: ${JSON.stringify([...statuses])}, reasons: ${JSON.stringify([...reasons])}`,
+        );
+        expect(reasons.has('open-for-writing') || reasons.has('written-while-deciding')).toBe(true);
+        console.log(`race: ${refused}/50 refused, ${evilRuns} ran the new content`);
+      }, 120_000);
+    });
+
+    describe('3. rewriting after the allow', () => {
+      const rewrites = {
+        'a shared writable mapping': (target: string, evil: string) =>
+          ['/usr/bin/python3', join(home, 'rewrite_mmap.py'), target, evil] as const,
+        'write (cp over it)': (target: string, evil: string) => ['/bin/cp', evil, target] as const,
+        'truncate and write': (target: string, evil: string) =>
+          ['/bin/sh', '-c', ': > "$1" && cat "$2" > "$1"', 'sh', target, evil] as const,
+        'rename over it': (target: string, evil: string) =>
+          ['/bin/sh', '-c', 'cp "$2" "$1.new" && mv -f "$1.new" "$1"', 'sh', target, evil] as const,
+        'a hard link, written through': (target: string, evil: string) =>
+          [
+            '/bin/sh',
+            '-c',
+            'ln "$1" "$1.link" && cat "$2" > "$1.link"',
+            'sh',
+            target,
+            evil,
+          ] as const,
+      };
+      for (const [how, command] of Object.entries(rewrites)) {
+        it(`an allowed file rewritten through ${how} is refused on the next exec`, async () => {
+          const { decisions } = start();
+          const size = 2 * MIB;
+          const target = nobodysCopy('/bin/true', size);
+          const evil = nobodysCopy('/bin/false', size);
+          allow(target);
+          expect(runAs(NOBODY, target)).toMatchObject({ status: 0 });
+          expect(runAs(NOBODY, target)).toMatchObject({ status: 0 }); // warm: kernel-cached
+          const [program, ...args] = command(target, evil);
+          const rewrite = spawnSync(
+            'setpriv',
+            [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', program, ...args],
+            { encoding: 'utf8', timeout: 30_000 },
+          );
+          expect(rewrite.status, rewrite.stderr).toBe(0);
+          expect(sha256sum(target)).toBe(sha256sum(evil));
+          expect(runAs(NOBODY, target).error).toBe('EPERM');
+          const last = await until(() =>
+            decisions.findLast((d) => d.path === target && d.decision === 'BLOCK_UNKNOWN'),
+          );
+          expect(last.sha256).toBe(sha256sum(evil));
+        });
+      }
+
+      it('MONITOR records the rewritten file as unknown, with its new hash', async () => {
+        const { decisions } = start({ mode: 'MONITOR' });
+        const size = 2 * MIB;
+        const target = nobodysCopy('/bin/true', size);
+        const evil = nobodysCopy('/bin/false', size);
+        allow(target);
+        expect(runAs(NOBODY, target)).toMatchObject({ status: 0 });
+        const rewrite = spawnSync(
+          'setpriv',
+          [
+            `--reuid=${NOBODY}`,
+            `--regid=${NOBODY}`,
+            '--clear-groups',
+            '/usr/bin/python3',
+            join(home, 'rewrite_mmap.py'),
+            target,
+            evil,
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(rewrite.status, rewrite.stderr).toBe(0);
+        expect(runAs(NOBODY, target).status).toBe(1);
+        const unknown = await until(() =>
+          decisions.find((d) => d.path === target && d.decision === 'ALLOW_UNKNOWN'),
+        );
+        expect(unknown.sha256).toBe(sha256sum(evil));
+      });
+
+      it("root's own files are kernel-cached without a guard; a user's approved file is guarded while cached", async () => {
+        start();
+        const rootOwned = copyExecutable(
+          '/bin/true',
+          join(tmpfs.dir, 'root-owned'),
+          `r-${Date.now()}`,
+        );
+        const usersOwn = nobodysCopy('/bin/true');
+        allow(rootOwned);
+        allow(usersOwn);
+        expect(runAs(NOBODY, rootOwned).status).toBe(0);
+        expect(runAs(NOBODY, usersOwn).status).toBe(0);
+        expect(monitor!.metrics().guardedFiles).toBe(1);
+        // A rule change forgets every allow, and so every guard.
+        monitor!.flushCache();
+        expect(monitor!.metrics().guardedFiles).toBe(0);
+      });
+    });
+  },
+);
