@@ -2,7 +2,13 @@
 // and the service entry sit on top of this; everything here runs under plain Node.
 import { explainDecision, type Explanation } from '../../common/policy';
 import type { PostureResult } from '../../common/posture';
-import type { ClientMode, RuleType } from '../../common/rules';
+import {
+  parseRule,
+  RuleError,
+  type ClientMode,
+  type RuleChange,
+  type RuleType,
+} from '../../common/rules';
 import { PRODUCT_VERSION } from '../../common/version';
 import {
   ExecMonitor,
@@ -15,7 +21,7 @@ import type { AgentConfig } from './config/config';
 import { openDatabase, type Db } from './store/database';
 import { EventStore, type StoredEvent } from './store/events';
 import { RequestStore, type StoredRequest } from './store/requests';
-import { RuleStore } from './store/rules';
+import { RuleStore, type SkippedRules } from './store/rules';
 import {
   dpkgStatusStamp,
   loadDpkgDigests,
@@ -34,6 +40,8 @@ export interface AgentStatus {
   readonly backend: string;
   readonly ruleCounts: Record<RuleType, number>;
   readonly rulesHash: string;
+  /** Stored rules the native table refused at start, left out of it: how many, the first why. */
+  readonly rulesSkipped: SkippedRules;
   readonly cache: Pick<
     MonitorMetrics,
     'cacheHits' | 'cacheMisses' | 'ignoreMarks' | 'filesHashed'
@@ -72,12 +80,19 @@ export class Agent {
   #packagesStamp = 0;
   #packageTimer: NodeJS.Timeout | undefined;
   readonly #dpkgInfoDir: string | undefined;
+  readonly #log: (line: string) => void;
 
   constructor(
     config: AgentConfig,
-    options: { backend?: 'fanotify' | 'fake'; monitor?: ExecMonitor; dpkgInfoDir?: string } = {},
+    options: {
+      backend?: 'fanotify' | 'fake';
+      monitor?: ExecMonitor;
+      dpkgInfoDir?: string;
+      log?: (line: string) => void;
+    } = {},
   ) {
     this.#dpkgInfoDir = options.dpkgInfoDir;
+    this.#log = options.log ?? console.error;
     this.#config = config;
     this.#mode = config.clientMode;
     this.#backend = options.backend ?? 'fanotify';
@@ -113,6 +128,7 @@ export class Agent {
         mode: this.#mode,
         failClosed: this.#config.failClosed,
         deadlineMs: this.#config.deadlineMs,
+        maxHashMiB: this.#config.maxExecutableSizeMB,
         scopes: {
           allowed: this.#config.allowedPathPrefixes,
           blocked: this.#config.blockedPathPrefixes,
@@ -123,17 +139,25 @@ export class Agent {
       table.binary,
       packages,
     );
+    const skipped = this.rules.skipped;
+    if (skipped.count > 0) {
+      this.#log(
+        `rules: ${skipped.count} stored rules skipped: the exec monitor would refuse them (${skipped.first.join('; ')}${skipped.count > skipped.first.length ? '; …' : ''}). ` +
+          'They stay in the store, unused, until rules.remove names them or a clean sync replaces them.',
+      );
+    }
     // Events name the package a file came from, so the table is read even without package
     // trust (then off the start-up path). dpkg touches its status file on every install and
     // removal: then the table is read again.
     if (!packages) void this.#refreshPackages(true);
     this.#packageTimer = setInterval(() => void this.#refreshPackages(), 30_000);
-        maxHashMiB: this.#config.maxExecutableSizeMB,
     this.#packageTimer.unref();
     this.#unsubscribe.push(
       this.rules.onChange((delta, bulk) => {
         if (!this.monitor.running) return;
-        if (delta.length > 0) this.monitor.applyRuleChanges(delta);
+        // A stored row the native table refused can still be removed or expire: it was never there.
+        const usable = delta.filter(usableChange);
+        if (usable.length > 0) this.monitor.applyRuleChanges(usable);
         if (bulk.length > 0) this.monitor.addBinaryRules(bulk);
       }),
       this.monitor.onDecision((decision) => this.#record(decision)),
@@ -265,6 +289,7 @@ export class Agent {
       backend: this.#backend,
       ruleCounts: this.rules.counts(),
       rulesHash: this.rules.rulesHash(),
+      rulesSkipped: this.rules.skipped,
       cache: metrics && {
         cacheHits: metrics.cacheHits,
         cacheMisses: metrics.cacheMisses,
@@ -346,3 +371,13 @@ export class Agent {
 function postureKey(results: readonly PostureResult[]): string {
   return JSON.stringify(results.map((r) => [r.id, r.title, r.status, r.evidence, r.remediation]));
 }
+function usableChange(change: RuleChange): boolean {
+  try {
+    parseRule(change, true);
+    return true;
+  } catch (error) {
+    if (error instanceof RuleError) return false;
+    throw error;
+  }
+}
+

@@ -52,7 +52,7 @@ export async function startService(
       'gatehouse --service: the exec monitor needs root (CAP_SYS_ADMIN); run it as root, or with --backend fake to try it without enforcement',
     );
   }
-  const agent = new Agent(config, { backend });
+  const agent = new Agent(config, { backend, log });
   try {
     agent.start();
   } catch (error) {

@@ -63,7 +63,9 @@ describe('rule store', () => {
           ],
           'sync',
         ),
-      ).toThrow(/BINARY identifier "0+2g?".*not a SHA-256.*no rule of this change was applied/);
+      ).toThrow(
+        /^BINARY rule "0+2g" refused: the identifier must be a SHA-256 \(64 hex digits\); no rule of this change was applied$/,
+      );
       expect(store.counts().BINARY).toBe(0);
     }
   });

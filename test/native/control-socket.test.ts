@@ -104,6 +104,38 @@ describe('control socket', () => {
     }
   });
 
+  it('refuses a rule the native table would refuse before it reaches the store', async () => {
+    const client = await ControlClient.connect(socketPath);
+    try {
+      for (const [type, identifier, message] of [
+        ['CDHASH', 'zz', 'CDHASH rule "zz" refused: the identifier must be 40 hex digits'],
+        [
+          'TEAMID',
+          'é'.repeat(257),
+          'the identifier must be 1 to 512 bytes of UTF-8, got 514 bytes',
+        ],
+        ['SIGNINGID', '', 'SIGNINGID rule "" refused: the identifier must be 1 to 512 bytes'],
+      ] as const) {
+        const refused = client.call('rules.add', { type, identifier, policy: 'ALLOWLIST' });
+        await expect(refused).rejects.toThrow(message);
+        await expect(refused).rejects.toMatchObject({ code: -32602 });
+      }
+      expect(agent.rules.counts()).toMatchObject({ CDHASH: 0, TEAMID: 0, SIGNINGID: 0 });
+      // The service still takes good rules, canonicalised as the native table keeps them.
+      expect(
+        await client.call('rules.add', {
+          type: 'CDHASH',
+          identifier: 'AB'.repeat(20),
+          policy: 'BLOCKLIST',
+        }),
+      ).toMatchObject({ type: 'CDHASH', identifier: 'ab'.repeat(20), policy: 'BLOCKLIST' });
+      await client.call('rules.remove', { type: 'CDHASH', identifier: 'AB'.repeat(20) });
+      expect(agent.rules.counts().CDHASH).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+
   describe.runIf(rootAvailable('the unprivileged-caller socket tests'))(
     'an unprivileged caller (nobody)',
     () => {

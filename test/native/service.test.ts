@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../main/agent/control/client';
 import { startService, type RunningService } from '../../main/agent/service';
+import { openDatabase } from '../../main/agent/store/database';
 import { copyExecutable, mountTmpfs, run, sha256sum, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
 import { until } from '../helpers/wait';
@@ -65,6 +66,64 @@ describe('gatehouse --service process', () => {
     );
     expect(service.stderr()).toContain('not started');
     expect(service.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it('starts on a store holding rows the native table refuses, skips and reports them, and decides with the rest', async () => {
+    const state = join(dir.dir, 'bad-rows');
+    const tool = copyExecutable('/bin/true', join(dir.dir, 'allowed-tool'), `bad-${Date.now()}`);
+    const unknown = copyExecutable('/bin/true', join(dir.dir, 'unknown-tool'), `unk-${Date.now()}`);
+    // As an older version or a damaged disk would leave it: rows written past the rule constructor.
+    const db = openDatabase(state);
+    const insert = db.prepare(
+      "INSERT INTO rules (rule_type, identifier, policy, source, created_at) VALUES (?, ?, ?, 'local', 0)",
+    );
+    insert.run('CDHASH', 'zz', 'ALLOWLIST');
+    insert.run('TEAMID', 'T'.repeat(600), 'ALLOWLIST');
+    insert.run('BINARY', 'not-a-sha256', 'ALLOWLIST');
+    insert.run('BINARY', sha256sum(tool), 'ALLOWLIST');
+    insert.run('BINARY', 'e'.repeat(64), 'MAYBE');
+    insert.run('PATH', '/usr/bin', 'ALLOWLIST');
+    db.close();
+    const badConfig = join(dir.dir, 'bad-rows.json');
+    writeFileSync(
+      badConfig,
+      JSON.stringify({
+        ClientMode: 'LOCKDOWN',
+        StateDir: state,
+        SocketPath: join(state, 's.sock'),
+      }),
+    );
+    const log: string[] = [];
+    const service = await startService(badConfig, 'fake', (line) => log.push(line));
+    try {
+      const who = { pid: 4300, ppid: 1, uid: 1000, gid: 1000 };
+      expect(await service.agent.monitor.inject(tool, who)).toBe(true);
+      expect(await service.agent.monitor.inject(unknown, who)).toBe(false);
+      const status = service.agent.status();
+      expect(status.rulesSkipped.count).toBe(5);
+      expect(status.rulesSkipped.first).toEqual(
+        expect.arrayContaining([
+          'BINARY rule "not-a-sha256" refused: the identifier must be a SHA-256 (64 hex digits)',
+          'CDHASH rule "zz" refused: the identifier must be 40 hex digits',
+        ]),
+      );
+      expect(log.join('\n')).toMatch(
+        /rules: 5 stored rules skipped: the exec monitor would refuse them .*CDHASH rule "zz" refused/,
+      );
+      // A bad row can still be removed, by the same type and identifier.
+      const client = await ControlClient.connect(join(state, 's.sock'));
+      try {
+        expect(await client.call('rules.remove', { type: 'CDHASH', identifier: 'zz' })).toEqual({
+          put: 0,
+          removed: 1,
+        });
+      } finally {
+        client.close();
+      }
+      expect(service.agent.status().rulesSkipped.count).toBe(4);
+    } finally {
+      await service.stop();
+    }
   });
 
   /** A stand-in for systemd's notify socket: prints each datagram it receives on a line. */

@@ -2,10 +2,10 @@
 // value is reported with its key, the value, the file and what is allowed.
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { canonicalIdentifier } from '../../../common/policy';
 import {
   POLICIES,
   RULE_TYPES,
+  validateRuleIdentifier,
   type ClientMode,
   type Policy,
   type RuleType,
@@ -252,25 +252,22 @@ export function parseConfig(
           wrong.push(`rule_type must be one of ${RULE_TYPES.join(', ')}, got ${show(r.rule_type)}`);
         if (!POLICIES.includes(policy))
           wrong.push(`policy must be one of ${POLICIES.join(', ')}, got ${show(r.policy)}`);
+        // The rule constructor the native table mirrors: what it refuses never gets this far.
+        const checked =
+          typeof identifier === 'string' && identifier.length > 0 && RULE_TYPES.includes(type)
+            ? validateRuleIdentifier(type, identifier)
+            : undefined;
         if (typeof identifier !== 'string' || identifier.length === 0)
           wrong.push(`identifier must be a string, got ${show(identifier)}`);
-        else if (
-          (type === 'BINARY' || type === 'CERTIFICATE') &&
-          !/^[0-9a-fA-F]{64}$/.test(identifier)
-        ) {
-          wrong.push(
-            `identifier of a ${type} rule must be a SHA-256 (64 hex digits), got ${show(identifier)}`,
-          );
-        } else if (type === 'CDHASH' && !/^[0-9a-fA-F]{40}$/.test(identifier)) {
-          wrong.push(`identifier of a CDHASH rule must be 40 hex digits, got ${show(identifier)}`);
-        }
-        if (wrong.length > 0) {
+        else if (checked && !checked.ok)
+          wrong.push(`identifier of a ${type} rule must be ${checked.allowed}, got ${checked.got}`);
+        if (wrong.length > 0 || !checked?.ok) {
           problems.push(...wrong.map((text) => `config: ${where}: ${text} (${path})`));
           return;
         }
         staticRules.push({
           type,
-          identifier: canonicalIdentifier(type, identifier as string),
+          identifier: checked.identifier,
           policy,
           ...(typeof r.custom_msg === 'string' ? { customMsg: r.custom_msg } : {}),
           ...(typeof r.custom_url === 'string' ? { customUrl: r.custom_url } : {}),
@@ -339,10 +336,10 @@ export function parseConfig(
       blockedPathPrefixes,
       staticRules,
       enableSilentMode,
-      maxExecutableSizeMB,
       enableAllEventUpload,
       trustPackageManagedBinaries,
       deadlineMs,
+      maxExecutableSizeMB,
       stateDir,
       socketPath,
       ...(watchPaths ? { watchPaths } : {}),

@@ -5,11 +5,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import {
   CLIENT_MODES,
-  POLICIES,
-  RULE_TYPES,
+  parseRule,
+  RuleError,
   type ClientMode,
-  type Policy,
-  type RuleType,
+  type RuleChange,
+  type RuleIdentity,
 } from '../../../common/rules';
 import type { PostureResult } from '../../../common/posture';
 import { nativeAddon } from '../../../native/index';
@@ -75,6 +75,20 @@ function integer(p: Params, key: string, min: number, max: number, fallback?: nu
     throw new RpcError(ERROR.invalidParams, `${key} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+/** A rule from the caller, through the one rule constructor: what the native table accepts. */
+function ruleParams(p: Params, allowRemove: false): RuleIdentity;
+function ruleParams(p: Params, allowRemove: true): RuleChange;
+function ruleParams(p: Params, allowRemove: boolean): RuleChange {
+  try {
+    return allowRemove
+      ? parseRule({ type: p.type, identifier: p.identifier, policy: p.policy }, true)
+      : parseRule({ type: p.type, identifier: p.identifier, policy: p.policy });
+  } catch (error) {
+    if (error instanceof RuleError) throw new RpcError(ERROR.invalidParams, error.message);
+    throw error;
+  }
 }
 
 function sha256(p: Params, key = 'sha256'): string {
@@ -400,30 +414,33 @@ export class ControlServer {
       'rules.add': {
         rootOnly: true,
         run: (p) => {
-          const type = oneOf<RuleType>(p, 'type', RULE_TYPES);
-          const policy = oneOf<Policy>(p, 'policy', POLICIES);
-          const identifier =
-            type === 'BINARY' || type === 'CERTIFICATE'
-              ? sha256(p, 'identifier')
-              : text(p, 'identifier', 512)!;
+          const rule = ruleParams(p, false);
           const customMsg = text(p, 'customMsg', 1000, false);
           const comment = text(p, 'comment', 1000, false);
           agent.rules.apply(
-            [{ type, identifier, policy, customMsg: customMsg ?? null, comment: comment ?? null }],
+            [{ ...rule, customMsg: customMsg ?? null, comment: comment ?? null }],
             'local',
           );
-          return agent.rules.get(type, identifier);
+          return agent.rules.get(rule.type, rule.identifier);
         },
       },
       'rules.remove': {
         rootOnly: true,
         run: (p) => {
-          const type = oneOf<RuleType>(p, 'type', RULE_TYPES);
-          const identifier =
-            type === 'BINARY' || type === 'CERTIFICATE'
-              ? sha256(p, 'identifier')
-              : text(p, 'identifier', 512)!;
-          return agent.rules.apply([{ type, identifier, policy: 'REMOVE' }], 'local');
+          let rule: RuleChange;
+          try {
+            rule = ruleParams({ ...p, policy: 'REMOVE' }, true);
+          } catch (error) {
+            // A row the rule constructor refuses (from an older version, or a damaged disk) was
+            // never in the native table; naming it exactly is how it leaves the store.
+            const removed =
+              typeof p.type === 'string' && typeof p.identifier === 'string'
+                ? agent.rules.removeUnusable(p.type, p.identifier)
+                : 0;
+            if (removed > 0) return { put: 0, removed };
+            throw error;
+          }
+          return agent.rules.apply([rule], 'local');
         },
       },
       setMode: {

@@ -2,7 +2,10 @@
 import { createHash } from 'node:crypto';
 import { canonicalIdentifier } from '../../../common/policy';
 import {
+  parseRule,
+  POLICIES,
   RULE_TYPES,
+  RuleError,
   type Policy,
   type RuleChange,
   type RuleIdentity,
@@ -52,11 +55,23 @@ interface Row {
 
 const key = (type: RuleType, identifier: string) => `${type}:${identifier}`;
 
+/** Stored rows the native table refused when it was loaded, with the first few reasons. */
+export interface SkippedRules {
+  readonly count: number;
+  readonly first: readonly string[];
+}
+/** How many reasons status shows, and how many skipped rows are remembered by key. */
+const SKIPPED_SHOWN = 5;
+const SKIPPED_REMEMBERED = 1_000;
+
 export class RuleStore {
   readonly #db: Db;
   #static = new Map<string, StaticRule>();
   readonly #listeners = new Set<RuleListener>();
   #hash: string | undefined;
+  /** Rows the last load left out of the native table: key → reason (the first ones only). */
+  #skipped = new Map<string, string>();
+  #skippedCount = 0;
 
   constructor(db: Db, staticRules: readonly StaticRule[] = []) {
     this.#db = db;
@@ -87,6 +102,7 @@ export class RuleStore {
       outcome = this.#write(changes, source, now);
     })();
     this.#hash = undefined;
+    this.#forgetSkipped(outcome!.forget);
     this.#emitApplied(outcome!);
     return { put: outcome!.put, removed: outcome!.removed };
   }
@@ -96,6 +112,7 @@ export class RuleStore {
     const listening = this.#listeners.size > 0;
     let before: Set<string> | undefined;
     let outcome: Applied | undefined;
+    const forget: string[] = [];
     this.#db.transaction(() => {
       if (listening) {
         before = new Set();
@@ -106,11 +123,25 @@ export class RuleStore {
           before.add(key(type, identifier));
         }
       }
+      if (this.#skippedCount > 0) {
+        const sourceOf = this.#db.prepare(
+          'SELECT source FROM rules WHERE rule_type = ? AND identifier = ?',
+        );
+        forget.push(
+          ...[...this.#skipped.keys()].filter((k) => {
+            const separator = k.indexOf(':');
+            const row = sourceOf.get(k.slice(0, separator), k.slice(separator + 1)) as
+              { source: string } | undefined;
+            return row?.source === source;
+          }),
+        );
+      }
       this.#db.prepare('DELETE FROM rules WHERE source = ?').run(source);
       outcome = this.#write(rules, source, now, listening);
     })();
     this.#hash = undefined;
     if (!outcome) return;
+    this.#forgetSkipped([...forget, ...outcome.forget]);
     if (before) {
       // What the old set had and the new one lacks is gone (or falls back to a static rule).
       for (const k of outcome.written) before.delete(k);
@@ -156,6 +187,7 @@ export class RuleStore {
       outcome: new Map(),
       written: new Set(),
       binary: [],
+      forget: [],
     };
     const binary = new BinaryChunks(listening ? applied.binary : undefined);
     const check = new BinaryChunks(undefined);
@@ -167,6 +199,9 @@ export class RuleStore {
     // Keys are made only when someone listens or static rules could shadow a target.
     const keyed = listening || this.#static.size > 0;
     const { order, canonical } = latestInKeyOrder(changes);
+    // A row left out of the native table at the last load is gone or made good by this change.
+    if (this.#skippedCount > 0)
+      applied.forget.push(...order.map((i) => key(changes[i]!.type, canonical[i]!)));
     for (const i of order) {
       const change = changes[i]!;
       const identifier = canonical[i]!;
@@ -228,7 +263,9 @@ export class RuleStore {
       )
       .all(now) as Row[];
     if (rows.length > 0) this.#hash = undefined;
-    this.#emit(rows.map((row) => key(row.rule_type, row.identifier)));
+    const keys = rows.map((row) => key(row.rule_type, row.identifier));
+    this.#forgetSkipped(keys);
+    this.#emit(keys);
     return rows.length;
   }
 
@@ -255,8 +292,18 @@ export class RuleStore {
   /**
    * The native table in a form that costs no JavaScript object per BINARY rule: the other rules
    * (and every static one) as objects, the stored BINARY rules as chunks of hex and policy bytes.
+   * A stored row the native table would refuse (written by an older version, or damaged on disk)
+   * is left out rather than stopping the service; `skipped` says how many and why once the
+   * BINARY chunks have been read.
    */
   forNative(chunkSize = 50_000): { others: RuleIdentity[]; binary: Iterable<BinaryRuleChunk> } {
+    this.#skipped = new Map();
+    this.#skippedCount = 0;
+    const skip = (type: string, identifier: string, reason: string) => {
+      this.#skippedCount++;
+      if (this.#skipped.size < SKIPPED_REMEMBERED)
+        this.#skipped.set(key(type as RuleType, identifier), reason);
+    };
     const others: RuleIdentity[] = [...this.#static.values()].map((rule) => ({
       type: rule.type,
       identifier: rule.identifier,
@@ -265,8 +312,15 @@ export class RuleStore {
     for (const row of this.#db
       .prepare("SELECT rule_type, identifier, policy FROM rules WHERE rule_type != 'BINARY'")
       .iterate() as IterableIterator<Row>) {
-      if (!this.#static.has(key(row.rule_type, row.identifier)))
-        others.push({ type: row.rule_type, identifier: row.identifier, policy: row.policy });
+      if (this.#static.has(key(row.rule_type, row.identifier))) continue;
+      try {
+        others.push(
+          parseRule({ type: row.rule_type, identifier: row.identifier, policy: row.policy }),
+        );
+      } catch (error) {
+        if (!(error instanceof RuleError)) throw error;
+        skip(row.rule_type, row.identifier, error.message);
+      }
     }
     const db = this.#db;
     const fixed = this.#static;
@@ -279,13 +333,50 @@ export class RuleStore {
       const builder = new BinaryChunks(chunks, chunkSize);
       for (const [identifier, policy] of rows) {
         if (fixed.has(key('BINARY', identifier))) continue;
-        builder.push(identifier, policy);
+        // The chunk builder checks the hex as it copies it; only a refused row pays for a reason.
+        if (!builder.tryPush(identifier, policy)) {
+          try {
+            parseRule({ type: 'BINARY', identifier, policy });
+            skip('BINARY', identifier, `BINARY rule ${JSON.stringify(identifier)} refused`);
+          } catch (error) {
+            skip('BINARY', identifier, (error as Error).message);
+          }
+          continue;
+        }
         if (chunks.length > 0) yield* chunks.splice(0);
       }
       builder.finish();
       yield* chunks;
     }
     return { others, binary: binary() };
+  }
+
+  /** Rows the last load (forNative) left out of the native table, less those removed since. */
+  get skipped(): SkippedRules {
+    return {
+      count: this.#skippedCount,
+      first: [...this.#skipped.values()].slice(0, SKIPPED_SHOWN),
+    };
+  }
+
+  /**
+   * Deletes a stored row that no rule change can name because the rule constructor refuses it
+   * (a row the native table never held); returns how many rows went (0 or 1).
+   */
+  removeUnusable(type: string, identifier: string): number {
+    const removed = this.#db
+      .prepare('DELETE FROM rules WHERE rule_type = ? AND identifier = ?')
+      .run(type, identifier).changes;
+    if (removed > 0) {
+      this.#hash = undefined;
+      this.#forgetSkipped([key(type as RuleType, identifier)]);
+    }
+    return removed;
+  }
+
+  #forgetSkipped(keys: Iterable<string>): void {
+    if (this.#skippedCount === 0) return;
+    for (const k of keys) if (this.#skipped.delete(k)) this.#skippedCount--;
   }
 
   /** What the native table holds: every stored rule, static ones winning. */
@@ -311,7 +402,7 @@ export class RuleStore {
     for (const row of this.#db
       .prepare('SELECT rule_type, count(*) AS n FROM rules GROUP BY rule_type')
       .all() as { rule_type: RuleType; n: number }[]) {
-      counts[row.rule_type] = row.n;
+      if (Object.hasOwn(counts, row.rule_type)) counts[row.rule_type] = row.n;
     }
     for (const rule of this.#static.values()) counts[rule.type]++;
     return counts;
@@ -390,7 +481,14 @@ function latestInKeyOrder(changes: readonly StoreChange[]): {
   order: number[];
   canonical: string[];
 } {
-  const canonical = changes.map((change) => canonicalIdentifier(change.type, change.identifier));
+  const canonical = changes.map((change) => {
+    try {
+      return parseRule(change, true).identifier;
+    } catch (error) {
+      if (!(error instanceof RuleError)) throw error;
+      throw new RuleError(`${error.message}; no rule of this change was applied`);
+    }
+  });
   const byType = new Map<RuleType, number[]>();
   for (let i = 0; i < changes.length; i++) {
     const type = changes[i]!.type;
@@ -478,6 +576,8 @@ interface Applied {
   written: Set<string>;
   /** BINARY puts not shadowed by a static rule, as native chunks. */
   binary: BinaryRuleChunk[];
+  /** Targets of rows left out of the native table at the last load, now gone or made good. */
+  forget: string[];
 }
 
 /** Collects BINARY puts into chunks of 32 digest bytes and one policy byte a rule. */
@@ -497,15 +597,27 @@ class BinaryChunks {
   }
 
   push(identifier: string, policy: Policy): void {
-    const offset = this.#out ? this.#count * 32 : 0;
-    if (identifier.length !== 64 || this.#digests.write(identifier, offset, 32, 'hex') !== 32) {
-      throw new Error(
-        `rules: BINARY identifier ${JSON.stringify(identifier.slice(0, 80))} is not a SHA-256 (64 hex digits); no rule of this change was applied`,
+    if (!this.tryPush(identifier, policy)) {
+      throw new RuleError(
+        `BINARY rule ${JSON.stringify(identifier.slice(0, 80))} refused: the identifier must be a SHA-256 (64 hex digits) and the policy one of ${POLICIES.join(', ')}; no rule of this change was applied`,
       );
     }
-    if (!this.#out) return;
-    this.#policies[this.#count++] = POLICY_CODES[policy];
+  }
+
+  /** Adds the rule when the native table would take it; false (and nothing added) when not. */
+  tryPush(identifier: string, policy: Policy): boolean {
+    const offset = this.#out ? this.#count * 32 : 0;
+    const code = Object.hasOwn(POLICY_CODES, policy) ? POLICY_CODES[policy] : undefined;
+    if (
+      code === undefined ||
+      identifier.length !== 64 ||
+      this.#digests.write(identifier, offset, 32, 'hex') !== 32
+    )
+      return false;
+    if (!this.#out) return true;
+    this.#policies[this.#count++] = code;
     if (this.#count === this.#size) this.finish();
+    return true;
   }
 
   finish(): void {

@@ -5,8 +5,8 @@
 // postflight.
 import { hostname, release } from 'node:os';
 import { deflateSync } from 'node:zlib';
-import { normalizeKeys, policyName, SANTA_RULE_TYPES } from '../../../common/santa';
-import { RULE_TYPES, type ClientMode, type RuleType } from '../../../common/rules';
+import { normalizeKeys, policyName } from '../../../common/santa';
+import { parseRule, RuleError, type ClientMode } from '../../../common/rules';
 import { PRODUCT_VERSION } from '../../../common/version';
 import type { Agent } from '../agent';
 import type { RequestMessage, RequestState, StoredRequest } from '../store/requests';
@@ -15,11 +15,16 @@ import { userName } from '../users';
 
 export class SyncError extends Error {}
 
+/** How many skipped rules a sync names (all of them are counted: received less processed). */
+const SKIPPED_REPORTED = 10;
+
 export interface SyncResult {
   readonly syncType: 'NORMAL' | 'CLEAN' | 'CLEAN_ALL';
   readonly eventsUploaded: number;
   readonly rulesReceived: number;
   readonly rulesProcessed: number;
+  /** Why rules were skipped (the first few): each names the rule and what is allowed. */
+  readonly rulesSkipped: readonly string[];
   /** Approval requests delivered to the backend, and ones whose state came back changed. */
   readonly requestsDelivered: number;
   readonly requestsUpdated: number;
@@ -148,9 +153,13 @@ export class SyncClient {
         );
       cursor = response.cursor;
     }
-    const changes = received
-      .map((rule) => this.#rule(rule))
-      .filter((change): change is StoreChange => change !== undefined);
+    const changes: StoreChange[] = [];
+    const rulesSkipped: string[] = [];
+    for (const raw of received) {
+      const change = this.#rule(raw);
+      if (typeof change !== 'string') changes.push(change);
+      else if (rulesSkipped.length < SKIPPED_REPORTED) rulesSkipped.push(change);
+    }
     if (syncType === 'NORMAL') agent.rules.apply(changes, 'sync');
     else
       agent.rules.replace(
@@ -175,6 +184,7 @@ export class SyncClient {
       eventsUploaded,
       rulesReceived: received.length,
       rulesProcessed: changes.length,
+      rulesSkipped,
       requestsDelivered,
       requestsUpdated,
       postureDelivered,
@@ -312,34 +322,33 @@ export class SyncClient {
     return 'NORMAL';
   }
 
-  /** A rule from the server, or undefined for one Santa would skip as bad. */
-  #rule(raw: unknown): StoreChange | undefined {
-    if (typeof raw !== 'object' || raw === null) return undefined;
+  /**
+   * A rule from the server through the one rule constructor, or the reason it is skipped (as
+   * Santa skips a bad rule): the native table must never be handed one it would refuse.
+   */
+  #rule(raw: unknown): StoreChange | string {
+    if (typeof raw !== 'object' || raw === null) return 'a rule that is not an object';
     const rule = normalizeKeys(raw, 'rule');
     const identifier =
       typeof rule.identifier === 'string' && rule.identifier
         ? rule.identifier
         : typeof rule.sha256 === 'string'
           ? rule.sha256
-          : '';
-    const type = typeof rule.rule_type === 'string' ? rule.rule_type.toUpperCase() : '';
-    const policy = typeof rule.policy === 'string' ? policyName(rule.policy) : undefined;
-    if (
-      !identifier ||
-      !policy ||
-      !(SANTA_RULE_TYPES as readonly string[]).includes(type) ||
-      !RULE_TYPES.includes(type as RuleType)
-    )
-      return undefined;
-    if ((type === 'BINARY' || type === 'CERTIFICATE') && !/^[0-9a-fA-F]{64}$/.test(identifier))
-      return undefined;
-    return {
-      type: type as RuleType,
-      identifier,
-      policy,
-      customMsg: typeof rule.custom_msg === 'string' ? rule.custom_msg : null,
-      customUrl: typeof rule.custom_url === 'string' ? rule.custom_url : null,
-    };
+          : rule.identifier;
+    const type = typeof rule.rule_type === 'string' ? rule.rule_type.toUpperCase() : rule.rule_type;
+    const policy =
+      typeof rule.policy === 'string' ? (policyName(rule.policy) ?? rule.policy) : rule.policy;
+    try {
+      const checked = parseRule({ type, identifier, policy }, true);
+      return {
+        ...checked,
+        customMsg: typeof rule.custom_msg === 'string' ? rule.custom_msg : null,
+        customUrl: typeof rule.custom_url === 'string' ? rule.custom_url : null,
+      };
+    } catch (error) {
+      if (error instanceof RuleError) return error.message;
+      throw error;
+    }
   }
 
   async #post(stage: string, body: unknown): Promise<unknown> {

@@ -146,6 +146,12 @@ export class SyncScheduler {
         }
       }
       const result = await this.#client.sync();
+      if (result.rulesSkipped.length > 0) {
+        const skipped = result.rulesReceived - result.rulesProcessed;
+        console.error(
+          `gatehouse sync: ${skipped} rules from the server skipped (${result.rulesSkipped.join('; ')}${skipped > result.rulesSkipped.length ? '; …' : ''})`,
+        );
+      }
       this.#intervalS = result.fullSyncIntervalS;
       this.#failures = 0;
       this.lastError = undefined;
