@@ -10,6 +10,22 @@ import {
   type RuleType,
 } from './rules';
 
+/**
+ * Why an exec's answer is not simply the rules' outcome, as the native authorizer reports it, in
+ * the words the user and the helpdesk see.
+ */
+export const DECISION_REASONS = {
+  deadline: 'not decided in time (DeadlineMs): the fail mode answered',
+  busy: 'this user already had too many programs waiting to be checked',
+  'queue-full': 'too many programs were waiting to be checked',
+  'too-large': 'too large to check (MaxExecutableSizeMB)',
+  'open-for-writing': 'the file was open for writing as it was started',
+  'written-while-deciding': 'the file was written while it was being checked',
+  unreadable: 'the file could not be read',
+  stopped: 'Gatehouse stopped before it was checked',
+} as const;
+export type DecisionReason = keyof typeof DECISION_REASONS;
+
 export interface FileIdentity {
   readonly sha256?: string;
   readonly cdhash?: string;

@@ -1,5 +1,6 @@
 // The raw shape of gatehouse.node. Only native/ imports this; everything else uses the typed
 // wrappers in index.ts and monitor.ts.
+import type { DecisionReason } from '../common/policy';
 import type { Decision, RuleChange, RuleIdentity } from '../common/rules';
 
 export interface RawMonitorOptions {
@@ -32,22 +33,6 @@ export interface RawIdentity {
   /** The file is package-managed and its content still matches its package. */
   packageIntact?: boolean;
 }
-
-/**
- * deadline: not decided in time (the fail mode); busy: this user already has too many files
- * being hashed; queue-full: everyone has; too-large: over the size that is hashed;
- * open-for-writing / written-while-deciding: the content read may not be what runs; unreadable;
- * stopped: the monitor stopped first.
- */
-export type DecisionReason =
-  | 'deadline'
-  | 'busy'
-  | 'queue-full'
-  | 'too-large'
-  | 'open-for-writing'
-  | 'written-while-deciding'
-  | 'unreadable'
-  | 'stopped';
 
 export interface RawDecision {
   pid: number;

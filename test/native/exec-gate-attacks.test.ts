@@ -6,8 +6,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from '../../main/agent/agent';
+import { parseConfig } from '../../main/agent/config/config';
 import { ExecMonitor, type ExecDecision, type ExecMonitorOptions } from '../../native/index';
-import { copyExecutable, mountTmpfs, sha256sum } from '../helpers/files';
+import { copyExecutable, mountTmpfs, sha256sum, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
 
 const NOBODY = 65534;
@@ -232,6 +234,41 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
             );
           }, 60_000);
         }
+      }
+    });
+
+    it('the agent keeps every such answer as an event with its reason, hashed or not', async () => {
+      const state = tempDir('attack-agent');
+      const { config } = parseConfig(
+        JSON.stringify({
+          ClientMode: 'LOCKDOWN',
+          StateDir: state.dir,
+          WatchPaths: [tmpfs.dir],
+          SocketPath: join(state.dir, 'sock'),
+          DeadlineMs: 100,
+        }),
+        '(test)',
+        () => 'm',
+      );
+      const agent = new Agent(config);
+      agent.start();
+      try {
+        const big = nobodysCopy('/bin/true');
+        truncateSync(big, 20 * GIB);
+        expect(runAs(NOBODY, big).error).toBe('EPERM');
+        const event = await until(() =>
+          agent.events.list({ uid: NOBODY }).find((e) => `${e.filePath}/${e.fileName}` === big),
+        );
+        expect(event).toMatchObject({
+          decision: 'BLOCK_UNKNOWN',
+          reason: 'too-large',
+          fileSha256: '',
+        });
+        // Never sent to a Santa server, whose events all carry a hash.
+        expect(agent.events.pendingUpload().map((e) => e.id)).not.toContain(event.id);
+      } finally {
+        agent.stop();
+        state.remove();
       }
     });
 

@@ -55,6 +55,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX requests_by_uid ON requests (uid, id);
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
   `ALTER TABLE requests ADD COLUMN messages TEXT NOT NULL DEFAULT '[]';`,
+  // Why a decision is not simply the rules' outcome (the deadline, a file too large to hash, a
+  // file written while it was decided); file_sha256 is '' when the file was never hashed.
+  `ALTER TABLE events ADD COLUMN reason TEXT;`,
 ];
 
 export function openDatabase(stateDir: string, file = 'gatehouse.db'): Db {

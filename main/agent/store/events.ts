@@ -2,9 +2,11 @@
 // oldest allow events go first, and the loss is counted.
 import { basename, dirname } from 'node:path';
 import type { Decision } from '../../../common/rules';
+import type { DecisionReason } from '../../../common/policy';
 import type { Db } from './database';
 
 export interface ExecEvent {
+  /** '' when the file was never hashed (see reason). */
   readonly sha256: string;
   readonly path: string;
   readonly uid: number;
@@ -15,6 +17,7 @@ export interface ExecEvent {
   readonly decision: Decision;
   readonly size?: number;
   readonly package?: string;
+  readonly reason?: DecisionReason;
   readonly loggedInUsers?: readonly string[];
   readonly currentSessions?: readonly string[];
   /** Seconds since the epoch (Santa's execution_time). */
@@ -39,6 +42,8 @@ export interface StoredEvent {
   readonly currentSessions: string[];
   readonly fileSize: number | null;
   readonly package: string | null;
+  /** Why the decision is not simply the rules' outcome; null when it is. */
+  readonly reason: DecisionReason | null;
   readonly uploaded: boolean;
 }
 
@@ -83,8 +88,8 @@ export class EventStore {
         this.#db
           .prepare(
             `INSERT INTO events (file_sha256, file_path, file_name, executing_user, uid, execution_time, last_seen, pid, ppid,
-               parent_name, decision, logged_in_users, current_sessions, file_size, package)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               parent_name, decision, logged_in_users, current_sessions, file_size, package, reason)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             event.sha256,
@@ -102,6 +107,7 @@ export class EventStore {
             JSON.stringify(event.currentSessions ?? []),
             event.size ?? null,
             event.package ?? null,
+            event.reason ?? null,
           ).lastInsertRowid,
       );
       this.#enforceLimit();
@@ -127,17 +133,22 @@ export class EventStore {
     return (rows as Record<string, unknown>[]).map(toEvent);
   }
 
+  // An event without a hash stays on the machine: Santa's protocol has no event without one.
   pendingUpload(limit = 500): StoredEvent[] {
     return (
       this.#db
-        .prepare('SELECT * FROM events WHERE uploaded = 0 ORDER BY id LIMIT ?')
+        .prepare(
+          "SELECT * FROM events WHERE uploaded = 0 AND file_sha256 != '' ORDER BY id LIMIT ?",
+        )
         .all(limit) as Record<string, unknown>[]
     ).map(toEvent);
   }
 
   countPendingUpload(): number {
     return (
-      this.#db.prepare('SELECT count(*) AS n FROM events WHERE uploaded = 0').get() as { n: number }
+      this.#db
+        .prepare("SELECT count(*) AS n FROM events WHERE uploaded = 0 AND file_sha256 != ''")
+        .get() as { n: number }
     ).n;
   }
 
@@ -208,6 +219,7 @@ function toEvent(row: Record<string, unknown>): StoredEvent {
     currentSessions: JSON.parse(row.current_sessions as string) as string[],
     fileSize: (row.file_size as number | null) ?? null,
     package: (row.package as string | null) ?? null,
+    reason: (row.reason as DecisionReason | null) ?? null,
     uploaded: row.uploaded === 1,
   };
 }
