@@ -367,10 +367,6 @@ export class Agent {
   }
 }
 
-/** What makes posture results different for the user: not when they were checked. */
-function postureKey(results: readonly PostureResult[]): string {
-  return JSON.stringify(results.map((r) => [r.id, r.title, r.status, r.evidence, r.remediation]));
-}
 function usableChange(change: RuleChange): boolean {
   try {
     parseRule(change, true);
@@ -381,3 +377,7 @@ function usableChange(change: RuleChange): boolean {
   }
 }
 
+/** What makes posture results different for the user: not when they were checked. */
+function postureKey(results: readonly PostureResult[]): string {
+  return JSON.stringify(results.map((r) => [r.id, r.title, r.status, r.evidence, r.remediation]));
+}

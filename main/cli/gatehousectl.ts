@@ -72,13 +72,13 @@ function formatStatus(s: AgentStatus): string {
     `  Kernel allow marks        | ${s.cache?.ignoreMarks ?? '-'}`,
     '>>> Database Info',
     ...Object.entries(s.ruleCounts).map(([type, n]) => `  ${`${type} rules`.padEnd(26)}| ${n}`),
-    `  Events pending upload     | ${s.eventsPendingUpload}`,
     ...(s.rulesSkipped?.count
       ? [
           `  ${'Rules not enforced'.padEnd(26)}| ${s.rulesSkipped.count} stored rules the exec monitor refuses`,
           ...s.rulesSkipped.first.map((reason) => `  ${''.padEnd(26)}|      ${reason}`),
         ]
       : []),
+    `  Events pending upload     | ${s.eventsPendingUpload}`,
     '>>> Sync Info',
     `  Sync server               | ${s.syncBaseUrl ?? 'none'}`,
     `  Last sync                 | ${s.lastSync ? new Date(s.lastSync).toISOString() : 'never'}`,
