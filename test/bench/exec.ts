@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
+  chownSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -66,8 +67,15 @@ const place = (dir: string) => {
   copyFileSync(join(tools, 'tiny'), paths['1mib']);
   appendFileSync(paths['1mib'], Buffer.alloc(1024 * 1024 - statSync(paths['1mib']).size, 7)); // exactly 1 MiB
   for (const path of Object.values(paths)) execFileSync('chmod', ['755', path]);
+  // An approved program its user can write: guarded against rewrites while its allow is cached.
+  paths['user-writable'] = join(dir, 'user-writable');
+  copyFileSync(join(tools, 'tiny'), paths['user-writable']);
+  appendFileSync(paths['user-writable'], 'user-writable');
+  execFileSync('chmod', ['755', paths['user-writable']]);
+  chownSync(paths['user-writable'], NOBODY, NOBODY);
   return paths;
 };
+const NOBODY = 65534;
 const onWatched = place(watched);
 const onPlain = place(plain);
 
@@ -180,6 +188,81 @@ for (const name of names) {
 }
 const coldDecisionUs: number[] = [];
 const coldOverheadUs: number[] = [];
+const userWritableWarmRatio: number[] = [];
+const attack = {
+  bounded: { quiet: [] as number[], attacked: [] as number[], ratio: [] as number[] },
+  hashed: { quiet: [] as number[], attacked: [] as number[], ratio: [] as number[] },
+};
+
+/** nobody executes 4 sparse 20 GiB files, over and over, until killed. */
+function startStall(): () => void {
+  const dir = mkdtempSync(join(watched, 'stall-'));
+  chownSync(dir, NOBODY, NOBODY);
+  const files = [0, 1, 2, 3].map((i) => {
+    const path = join(dir, `big-${i}`);
+    copyFileSync(join(tools, 'tiny'), path);
+    appendFileSync(path, `stall-${i}-${Date.now()}`);
+    execFileSync('truncate', ['-s', '20G', path]);
+    execFileSync('chmod', ['755', path]);
+    chownSync(path, NOBODY, NOBODY);
+    return path;
+  });
+  const loop = 'while :; do for f in "$@"; do "$f" 2>/dev/null & done; wait; done';
+  const child = spawn(
+    'setpriv',
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'sh', '-c', loop, 'sh', ...files],
+    { stdio: 'ignore', detached: true },
+  );
+  return () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+/**
+ * The cold decision of a 1 MiB approved file (rewritten before each exec, so hashed each time)
+ * while nobody runs 4 sparse 20 GiB files, against the same with nobody quiet. "bounded": as
+ * configured by default, the files are over the size that is hashed; "hashed": that bound
+ * lifted, so the files really occupy the workers and only fair sharing keeps the decision fast.
+ */
+async function attackRound(kind: 'bounded' | 'hashed') {
+  const monitor = new ExecMonitor();
+  const decisions: ExecDecision[] = [];
+  monitor.onDecision((decision) => decisions.push(decision));
+  monitor.start(
+    {
+      mode: 'LOCKDOWN',
+      watchPaths: [watched],
+      ...(kind === 'hashed' ? { maxHashMiB: 65536 } : {}),
+    },
+    rules,
+  );
+  const coldDecision = async () => {
+    decisions.length = 0;
+    spawnbench([onWatched['1mib']!], true, 60);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return median(decisions.filter((d) => d.path === onWatched['1mib']).map((d) => d.latencyUs));
+  };
+  try {
+    const quiet = await coldDecision();
+    const stop = startStall();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const attacked = await coldDecision();
+      attack[kind].quiet.push(quiet);
+      attack[kind].attacked.push(attacked);
+      attack[kind].ratio.push(attacked / quiet);
+    } finally {
+      stop();
+    }
+  } finally {
+    monitor.stop();
+  }
+}
 
 /** Gatehouse in LOCKDOWN on the watched tmpfs, with an allow rule per binary, vs. the plain copy. */
 async function gatehouseRound() {
@@ -197,6 +280,14 @@ async function gatehouseRound() {
       series[name]!.coldBaseline.push(plainTouchUs!);
       series[name]!.cold.push(coldUs!);
       series[name]!.coldRatio.push(coldUs! / plainTouchUs!);
+    }
+    {
+      spawnbench([onWatched['user-writable']!], false, 3);
+      const [plainUs, warmUs] = spawnbench([
+        onPlain['user-writable']!,
+        onWatched['user-writable']!,
+      ]);
+      userWritableWarmRatio.push(warmUs! / plainUs!);
     }
     const [plainUs, coldUs] = spawnbench([onPlain['1mib']!, onWatched['1mib']!], true, 100);
     coldOverheadUs.push(coldUs! - plainUs!);
@@ -248,6 +339,8 @@ try {
   for (let round = 0; round < rounds; round++) {
     const steps = [
       () => gatehouseRound(),
+      () => attackRound('bounded'),
+      () => attackRound('hashed'),
       () => machineWideRound('warmAll'),
       () => machineWideRound('fapolicyd'),
     ];
@@ -291,6 +384,17 @@ try {
     ...result,
     cold_1mib_decision_us: median(coldDecisionUs),
     cold_1mib_exec_overhead_us: round2(median(coldOverheadUs)),
+    attack_cold_ratio: round2(median(attack.bounded.ratio)),
+    attack_cold_us: {
+      quiet: median(attack.bounded.quiet),
+      attacked: median(attack.bounded.attacked),
+    },
+    attack_cold_ratio_hashed: round2(median(attack.hashed.ratio)),
+    attack_cold_hashed_us: {
+      quiet: median(attack.hashed.quiet),
+      attacked: median(attack.hashed.attacked),
+    },
+    user_writable_warm_ratio: round2(median(userWritableWarmRatio)),
     hash_ratio: hashRatio,
     hash_mib_per_s: Math.round((200 / median(ours)) * 1000),
     sha256sum_mib_per_s: Math.round((200 / median(theirs)) * 1000),
@@ -312,6 +416,12 @@ try {
     }
     console.log(
       `  cold decision, 1 MiB binary: ${summary.cold_1mib_decision_us} µs in the monitor`,
+    );
+    console.log(
+      `  cold decision while nobody execs 4 sparse 20 GiB files: x${summary.attack_cold_ratio} (${summary.attack_cold_us.attacked} vs ${summary.attack_cold_us.quiet} µs); with them hashed (no size bound): x${summary.attack_cold_ratio_hashed} (${summary.attack_cold_hashed_us.attacked} vs ${summary.attack_cold_hashed_us.quiet} µs)`,
+    );
+    console.log(
+      `  warm exec of an approved program its user can write: x${summary.user_writable_warm_ratio} of no monitor`,
     );
     console.log(
       `  SHA-256: ${summary.hash_mib_per_s} MiB/s vs sha256sum ${summary.sha256sum_mib_per_s} MiB/s (ratio ${hashRatio}, ${summary.hash_acceleration})`,

@@ -404,7 +404,8 @@ bool UserWritable(int fd, const struct stat& st) {
   return fgetxattr(fd, "system.posix_acl_access", nullptr, 0) > 0;
 }
 
-constexpr size_t kSliceBytes = 1 << 20;
+// Small enough that a file waiting behind busy workers waits well under a millisecond per slice.
+constexpr size_t kSliceBytes = 256 << 10;
 
 }  // namespace
 
