@@ -253,6 +253,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       configPath = join(localDir, 'config.json');
       const config = {
         ClientMode: options.mode,
+        // LOCKDOWN's safe settings, said outright: an exec not decided in time is blocked, and
+        // a file too large to hash is decided by path scopes alone.
+        FailClosed: true,
+        DeadlineMs: 5000,
+        MaxExecutableSizeMB: 1024,
         SyncBaseURL: `${address}/santa/`,
         EnrollmentSecret: enrollment.value,
         StateDir: join(localDir, 'agent'),

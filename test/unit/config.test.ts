@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../main/agent/config/config';
 
@@ -241,5 +243,15 @@ describe('agent configuration', () => {
     expect(() => loadConfig('/srv/custom.json', missing)).toThrow(
       'config: cannot read /srv/custom.json (ENOENT); pass an existing file with --config',
     );
+  });
+
+  it('the shipped config parses without a warning and picks the safe settings for LOCKDOWN', () => {
+    const shipped = readFileSync(
+      join(import.meta.dirname, '../../build/config/config.json'),
+      'utf8',
+    );
+    const { config, warnings } = parseConfig(shipped, 'build/config/config.json', () => 'm');
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({ failClosed: true, deadlineMs: 5000, maxExecutableSizeMB: 1024 });
   });
 });
