@@ -23,6 +23,12 @@ export const DECISION_REASONS = {
   'written-while-deciding': 'the file was written while it was being checked',
   unreadable: 'the file could not be read',
   stopped: 'Gatehouse stopped before it was checked',
+  'memory-file': 'started from memory (memfd), where no file can be checked',
+  'namespace-mount': 'started from a filesystem mounted in a user namespace',
+  fuse: 'started from a FUSE filesystem',
+  'unwatched-filesystem': 'started from a filesystem Gatehouse does not watch (yet)',
+  'untrusted-library':
+    'code mapped from a file a user can write that Gatehouse has not allowed (the loader, LD_PRELOAD, dlopen)',
 } as const;
 export type DecisionReason = keyof typeof DECISION_REASONS;
 

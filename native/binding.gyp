@@ -18,6 +18,18 @@
           "cflags_cc": ["-O2", "-pthread"],
           "ldflags": ["-pthread"]
         }],
+        ["OS=='linux' and '<!(sh bpf/available.sh)'=='yes'", {
+          "defines": ["GATEHOUSE_BPF=1"],
+          "sources": ["src/linux/bpf_gate.cc"],
+          "include_dirs": ["bpf", "<(SHARED_INTERMEDIATE_DIR)/bpf"],
+          "libraries": ["-lbpf"],
+          "actions": [{
+            "action_name": "exec_gate_bpf",
+            "inputs": ["bpf/gate.bpf.c", "bpf/gate.h", "bpf/build.sh"],
+            "outputs": ["<(SHARED_INTERMEDIATE_DIR)/bpf/gate.skel.h"],
+            "action": ["sh", "bpf/build.sh", "bpf/gate.bpf.c", "<(SHARED_INTERMEDIATE_DIR)/bpf"]
+          }]
+        }],
         ["OS=='mac'", {
           "defines": ["GATEHOUSE_BACKEND=\"endpoint-security\""],
           "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "12.0" }

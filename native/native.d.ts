@@ -79,6 +79,11 @@ export interface RawMetrics {
   guardUnsupported: number;
   jobsActive: number;
   guardedFiles: number;
+  /** Execs and executable mappings the BPF layer refused (LOCKDOWN) or reported (MONITOR). */
+  routeBlocks: number;
+  routeReports: number;
+  /** What the exec gate cannot refuse here, and why; empty when every route is gated. */
+  gateGaps: string;
   workQueueDepth: number;
   notifyQueueDepth: number;
   rules: number;

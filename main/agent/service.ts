@@ -82,6 +82,7 @@ export async function startService(
           lastSync: status.lastSync,
           lastSyncError: scheduler?.lastError,
           startedAt,
+          gateGaps: status.metrics?.gateGaps ?? null,
         };
       },
       now: Date.now,

@@ -19,6 +19,9 @@
 #include "linux/fanotify_source.h"
 #include "linux/lease_guard.h"
 #endif
+#ifdef GATEHOUSE_BPF
+#include "linux/bpf_gate.h"
+#endif
 
 namespace gatehouse {
 namespace {
@@ -237,8 +240,22 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
 #else
     std::unique_ptr<WriteGuard> guard = std::make_unique<NoWriteGuard>();
 #endif
+    // The second layer of the gate belongs to the real exec source only: scripted execs have no
+    // kernel routes around them.
+    std::unique_ptr<ExecGate> gate;
+    if (backend_ == "fake") {
+      gate = std::make_unique<NoExecGate>("the fake exec source has no kernel to gate");
+    } else {
+#ifdef GATEHOUSE_BPF
+      gate = BpfGate::Open();
+#else
+      gate = std::make_unique<NoExecGate>(
+          "the addon was built without BPF (clang, libbpf-dev and bpftool were missing when it "
+          "was built; install them and run npm install again)");
+#endif
+    }
     authorizer_ = std::make_unique<Authorizer>(
-        std::move(source), std::move(guard), options_,
+        std::move(source), std::move(guard), std::move(gate), options_,
         [channel, queued](DecisionRecord&& record) mutable {
           auto* copy = new DecisionRecord(std::move(record));
           (*queued)++;
@@ -442,6 +459,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         {"guardUnsupported", m.guard_unsupported},
         {"jobsActive", m.jobs_active},
         {"guardedFiles", m.guarded_files},
+        {"routeBlocks", m.route_blocks},
+        {"routeReports", m.route_reports},
         {"workQueueDepth", m.work_queue_depth},
         {"notifyQueueDepth", queued_.load()},
         {"rules", authorizer_->RuleCount()},
@@ -458,6 +477,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
       histogram.Set(uint32_t(i), bucket);
     }
     object.Set("latencyHistogram", histogram);
+    object.Set("gateGaps", authorizer_->GateGaps());
     return object;
   }
 

@@ -77,6 +77,7 @@ export const HEALTHY: GatehouseFacts = {
   lastSync: null,
   lastSyncError: undefined,
   startedAt: 0,
+  gateGaps: '',
 };
 
 export const NOW = Date.parse('2026-11-20T12:00:00Z');

@@ -15,7 +15,12 @@ import {
   parseGsettings,
   parseRootMount,
 } from '../../main/agent/posture/linux';
-import { gatehouseHealthy } from '../../main/agent/posture/gatehouse';
+import type { GatehouseFacts } from '../../main/agent/posture/check';
+import {
+  execGateCoverage,
+  gatehouseHealthy,
+  UNGATED_ROUTES,
+} from '../../main/agent/posture/gatehouse';
 import { fixture, HEALTHY, NOW, runOn, type Entry } from '../helpers/posture';
 
 const DAY = 24 * 3600_000;
@@ -617,5 +622,35 @@ describe('Gatehouse healthy', () => {
       facts({ syncBaseUrl: 'https://sync.example/santa/', startedAt: NOW - 3600_000 }),
     );
     expect(later.status).toBe('fail');
+  });
+});
+
+describe('Exec gate coverage', () => {
+  const facts = (over: Partial<GatehouseFacts>) => ({
+    gatehouse: () => ({ ...HEALTHY, ...over }),
+  });
+
+  it('passes when every route is gated', async () => {
+    const verdict = await runOn(execGateCoverage, {}, facts({ gateGaps: '' }));
+    expect(verdict.status).toBe('pass');
+    expect(verdict.evidence).toContain('the BPF LSM for the dynamic loader given a path');
+  });
+
+  it('fails naming the routes left open and why, when the BPF layer is missing', async () => {
+    const why = 'the BPF LSM is not active (Operation not permitted; active: lockdown,capability)';
+    const verdict = await runOn(execGateCoverage, {}, facts({ gateGaps: why }));
+    expect(verdict).toEqual({
+      status: 'fail',
+      evidence: `not gated: ${UNGATED_ROUTES}. Why: ${why}`,
+    });
+  });
+
+  it('cannot tell while the monitor is not running', async () => {
+    const verdict = await runOn(
+      execGateCoverage,
+      {},
+      facts({ monitorRunning: false, gateGaps: null }),
+    );
+    expect(verdict.status).toBe('unknown');
   });
 });

@@ -21,6 +21,8 @@ export interface GatehouseFacts {
   readonly lastSyncError: string | undefined;
   /** When the service started, milliseconds since the epoch. */
   readonly startedAt: number;
+  /** The exec routes the monitor cannot gate here, and why ('' when none; null: not running). */
+  readonly gateGaps: string | null;
 }
 
 export interface PostureSettings {

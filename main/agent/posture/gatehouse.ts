@@ -37,3 +37,26 @@ export const gatehouseHealthy: PostureCheck = {
       : pass(`${monitor}; ${last}`);
   },
 };
+
+/** The routes around fanotify's exec events, which only the BPF layer of the gate closes. */
+export const UNGATED_ROUTES =
+  'the dynamic loader given a path, LD_PRELOAD and dlopen of libraries a user can write, programs started from memory (memfd), from filesystems mounted in user namespaces or from FUSE';
+
+export const execGateCoverage: PostureCheck = {
+  id: 'gatehouse.exec-gate-coverage',
+  title: 'Exec gate coverage',
+  remediation:
+    'Run a kernel with BTF and the BPF LSM active (add bpf to the lsm= boot parameter, e.g. lsm=lockdown,capability,landlock,yama,apparmor,bpf), and a Gatehouse built where clang, libbpf-dev and bpftool were installed.',
+  async run({ gatehouse }) {
+    const facts = gatehouse();
+    if (!facts.monitorRunning || facts.gateGaps === null)
+      return unknown('the exec monitor is not running');
+    if (facts.backend === 'fake')
+      return fail('the exec monitor runs the fake backend: nothing is gated');
+    if (facts.gateGaps === '')
+      return pass(
+        `every exec route is gated: fanotify for programs on watched filesystems, the BPF LSM for ${UNGATED_ROUTES}`,
+      );
+    return fail(`not gated: ${UNGATED_ROUTES}. Why: ${facts.gateGaps}`);
+  },
+};

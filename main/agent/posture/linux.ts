@@ -2,7 +2,7 @@
 // service (root) can reach and falls back to weaker ones, saying which it used.
 import { posix } from 'node:path';
 import { fail, pass, unknown, type PostureCheck, type Verdict } from './check';
-import { gatehouseHealthy } from './gatehouse';
+import { execGateCoverage, gatehouseHealthy } from './gatehouse';
 import { describeFailure, findCommand, oneLine, type Host } from './host';
 import { effectiveSetting, readSshdConfig } from './sshd';
 
@@ -596,4 +596,5 @@ export const LINUX_CHECKS: readonly PostureCheck[] = [
   linuxSshRootLogin,
   linuxScreenLock,
   gatehouseHealthy,
+  execGateCoverage,
 ];

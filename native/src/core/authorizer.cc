@@ -51,6 +51,14 @@ Credentials ReadCredentials(int32_t pid) {
   return credentials;
 }
 
+// The mount namespace a process sees files through (its inode number), 0 when unknown.
+uint64_t MountNamespace(int32_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+  struct stat st;
+  return stat(path, &st) == 0 ? uint64_t(st.st_ino) : 0;
+}
+
 std::string PathOfFd(int fd) {
   char link[64], target[4096];
   snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -62,9 +70,10 @@ std::string PathOfFd(int fd) {
 }  // namespace
 
 Authorizer::Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<WriteGuard> guard,
-                       AuthorizerOptions options, Notify notify)
+                       std::unique_ptr<ExecGate> gate, AuthorizerOptions options, Notify notify)
     : source_(std::move(source)),
       guard_(guard ? std::move(guard) : std::make_unique<NoWriteGuard>()),
+      gate_(gate ? std::move(gate) : std::make_unique<NoExecGate>("no exec gate in this build")),
       options_(options),
       notify_(std::move(notify)),
       self_pid_(getpid()),
@@ -83,6 +92,11 @@ bool Authorizer::Start(std::string* error) {
     *error = std::string("write guard set-up failed: ") + strerror(errno);
     return false;
   }
+  self_mount_ns_ = MountNamespace(self_pid_);
+  gate_->Start([this](RouteEvent&& event) { ReportRoute(std::move(event)); });
+  gate_->SetMode(mode_);
+  source_->SetWatchListener(
+      [this](const std::set<uint64_t>& devices, bool all) { gate_->SetWatched(devices, all); });
   for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.workers); ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
   }
@@ -97,6 +111,8 @@ bool Authorizer::Start(std::string* error) {
 
 void Authorizer::Stop() {
   if (!running_.exchange(false)) return;
+  // The gate opens first: nothing may be refused by a layer whose other half is going away.
+  gate_->Stop();
   // The source goes first: it releases everything the kernel still waits on, so no exec can be
   // stuck behind a worker we are about to join.
   source_->Stop();
@@ -134,6 +150,7 @@ void Authorizer::SetMode(ClientMode mode, bool fail_closed) {
   const bool changed = mode_ != mode;
   mode_ = mode;
   fail_closed_ = fail_closed;
+  gate_->SetMode(mode);
   if (changed) Invalidate();
 }
 
@@ -219,6 +236,7 @@ void Authorizer::Invalidate() {
   source_->FlushIgnores();
   // With every allow forgotten, no file needs watching for writes any more.
   guard_->ReleaseAll();
+  gate_->ForgetAll();
   counters_.cache_flushes++;
 }
 
@@ -230,7 +248,32 @@ void Authorizer::OnWriteOpen(int fd, uint64_t dev, uint64_t inode) {
     cache_.erase(DevInode{dev, inode});
   }
   source_->Unignore(fd);
+  gate_->Forget(dev, inode);
   counters_.write_invalidations++;
+}
+
+void Authorizer::ReportRoute(RouteEvent&& event) {
+  (event.blocked ? counters_.route_blocks : counters_.route_reports)++;
+  DecisionRecord record;
+  record.pid = event.pid;
+  record.credentials = ReadCredentials(event.pid);
+  record.credentials.uid = event.uid;
+  record.path = std::move(event.name);
+  record.dev = event.dev;
+  record.inode = event.inode;
+  record.decision = event.blocked ? Decision::kBlockUnknown : Decision::kAllowUnknown;
+  record.answered_by = AnsweredBy::kPolicy;
+  record.reason = event.route;
+  if (notify_(std::move(record))) {
+    counters_.notified++;
+  } else {
+    counters_.dropped_notifications++;
+  }
+}
+
+std::string Authorizer::ScopePath(const Pending& pending) const {
+  if (MountNamespace(pending.event.pid) != self_mount_ns_) return std::string();
+  return PathOfFd(pending.event.fd);
 }
 
 void Authorizer::Answer(Pending& pending, Decision decision, const std::optional<Rule>& rule,
@@ -301,8 +344,7 @@ void Authorizer::DecideTooLarge(const std::shared_ptr<Pending>& pending) {
   Verdict verdict;
   {
     std::shared_lock<std::shared_mutex> policy(policy_mutex_);
-    const std::string path = PathOfFd(pending->event.fd);
-    verdict = Decide(rules_, Identity(), mode_, scopes_, path, false);
+    verdict = Decide(rules_, Identity(), mode_, scopes_, ScopePath(*pending), false);
   }
   Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy, reason::kTooLarge);
   Finish(*pending, std::string(),
@@ -348,6 +390,8 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
       }
     }
   }
+  // A verdict made on a path holds for that path only: the same file elsewhere is asked again.
+  if (hit && hit->path_bound && ScopePath(*pending) != hit->scope_path) hit.reset();
   if (hit) {
     counters_.cache_hits++;
     Answer(*pending, hit->verdict.decision, hit->verdict.rule, AnsweredBy::kCache);
@@ -423,7 +467,12 @@ void Authorizer::StartJob(Job& job) {
   // claims.
   std::shared_lock<std::shared_mutex> policy(policy_mutex_);
   const bool trusting = trust_packages_ && !packages_.empty();
-  if (trusting || !scopes_.blocked.empty() || !scopes_.allowed.empty()) job.path = PathOfFd(fd);
+  const bool scoped = !scopes_.blocked.empty() || !scopes_.allowed.empty();
+  if (trusting || scoped) job.path = PathOfFd(fd);
+  // Package trust follows the content (its MD5 must match), so any path may name it; a scope
+  // follows the path alone, and so only one the user cannot have staged.
+  job.scoped = scoped;
+  if (scoped) job.scope_path = ScopePath(*job.leader);
   job.package_claimed = trusting && packages_.count(job.path) > 0;
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 }
@@ -523,7 +572,7 @@ void Authorizer::FinishJob(Job& job) {
         auto claimed = packages_.find(job.path);
         package_intact = claimed != packages_.end() && claimed->second == md5;
       }
-      Verdict verdict = Decide(rules_, identity, mode_, scopes_, job.path, package_intact);
+      Verdict verdict = Decide(rules_, identity, mode_, scopes_, job.scope_path, package_intact);
       bool allow = IsAllow(verdict.decision);
       const char* why = "";
       if (*tainted) {
@@ -534,17 +583,23 @@ void Authorizer::FinishJob(Job& job) {
           verdict = Verdict{Decision::kBlockUnknown, std::nullopt};
           allow = false;
         }
+      } else if (allow && verdict.decision == Decision::kAllowScope) {
+        // Allowed for where it is, not for what it is: decided again at the next exec, so that
+        // the allow never follows the file (a hard link, a bind mount) to another path.
       } else if (allow && rememberable) {
         {
           // Cached (and marked, below) before anyone hears the answer, so that an exec that
           // follows it at once is a hit.
           std::lock_guard<std::mutex> lock(cache_mutex_);
           if (cache_.size() >= options_.cache_capacity) cache_.erase(cache_.begin());
-          cache_[DevInode{leader.key.dev, leader.key.inode}] = CacheEntry{leader.key, verdict, digest, 0};
+          cache_[DevInode{leader.key.dev, leader.key.inode}] =
+              CacheEntry{leader.key, verdict, digest, 0, job.scoped, job.scope_path};
         }
         source_->IgnoreUntilModified(leader.event);
         counters_.ignore_marks++;
         if (job.user_writable) {
+          // Allowed in the BPF layer first: the kernel maps the file's code after we answer.
+          gate_->Allow(leader.key.dev, leader.key.inode);
           kept = guard_->Keep(fd, leader.key.dev, leader.key.inode);
           if (!kept) {
             // Written just now: forget the allow again, and do not give it.
@@ -571,7 +626,8 @@ void Authorizer::FinishJob(Job& job) {
         if (cache_.size() >= options_.cache_capacity) cache_.erase(cache_.begin());
         cache_[DevInode{leader.key.dev, leader.key.inode}] = CacheEntry{
             leader.key, verdict, digest,
-            MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull};
+            MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull, job.scoped,
+            job.scope_path};
       }
       for (auto& pending : group) Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy, why);
     }
@@ -636,6 +692,8 @@ MetricsSnapshot Authorizer::Metrics() const {
   m.written_answers = counters_.written_answers;
   m.write_invalidations = counters_.write_invalidations;
   m.guard_unsupported = counters_.guard_unsupported;
+  m.route_blocks = counters_.route_blocks;
+  m.route_reports = counters_.route_reports;
   m.pending_answers = counters_.pending_answers;
   m.work_queue_depth = queue_.queued();
   m.jobs_active = queue_.active();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "event_source.h"
+#include "exec_gate.h"
 #include "fair_queue.h"
 #include "md5.h"
 #include "policy.h"
@@ -76,7 +77,8 @@ struct MetricsSnapshot {
   uint64_t events, self_allowed, cache_hits, cache_misses, coalesced, files_hashed, bytes_hashed,
       deadline_answers, queue_full_answers, error_answers, allowed, blocked, notified,
       dropped_notifications, ignore_marks, cache_flushes, busy_answers, too_large_answers,
-      writer_open_answers, written_answers, write_invalidations, guard_unsupported;
+      writer_open_answers, written_answers, write_invalidations, guard_unsupported, route_blocks,
+      route_reports;
   uint64_t work_queue_depth, pending_answers, jobs_active, guarded_files;
   uint64_t latency_buckets[kLatencyBucketCount];
 };
@@ -92,7 +94,7 @@ class Authorizer : public EventSink {
   using Notify = std::function<bool(DecisionRecord&&)>;
 
   Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<WriteGuard> guard,
-             AuthorizerOptions options, Notify notify);
+             std::unique_ptr<ExecGate> gate, AuthorizerOptions options, Notify notify);
   ~Authorizer() override;
 
   bool Start(std::string* error);
@@ -117,6 +119,8 @@ class Authorizer : public EventSink {
 
   MetricsSnapshot Metrics() const;
   EventSource& source() { return *source_; }
+  // What the exec gate cannot refuse here, and why; empty when every route is gated.
+  std::string GateGaps() const { return gate_->Gaps(); }
 
   void OnExecEvent(const ExecEvent& event) override;
 
@@ -151,6 +155,9 @@ class Authorizer : public EventSink {
     Verdict verdict;
     Digest sha256;
     uint64_t expires_ns;  // 0: until invalidated
+    // When path scopes are set, the verdict holds for the path it was made on only.
+    bool path_bound = false;
+    std::string scope_path;
   };
   // One file being hashed, a slice at a time, for every exec of it that waits.
   struct Job {
@@ -160,6 +167,8 @@ class Authorizer : public EventSink {
     bool user_writable = false;
     WriteGuard::Begin guard = WriteGuard::Begin::kUnsupported;
     std::string path;
+    std::string scope_path;
+    bool scoped = false;
     bool package_claimed = false;
     Sha256 sha256;
     Md5 md5;
@@ -182,12 +191,18 @@ class Authorizer : public EventSink {
                     const std::string& error);
   void DecideTooLarge(const std::shared_ptr<Pending>& pending);
   void OnWriteOpen(int fd, uint64_t dev, uint64_t inode);
+  void ReportRoute(RouteEvent&& event);
+  // The path scopes may judge: empty when the process sees the file through a mount namespace
+  // of its own, where any path can be made to appear.
+  std::string ScopePath(const Pending& pending) const;
 
   std::unique_ptr<EventSource> source_;
   std::unique_ptr<WriteGuard> guard_;
+  std::unique_ptr<ExecGate> gate_;
   AuthorizerOptions options_;
   Notify notify_;
   const int32_t self_pid_;
+  uint64_t self_mount_ns_ = 0;
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<uint32_t> deadline_ms_;
@@ -231,7 +246,7 @@ class Authorizer : public EventSink {
         queue_full_answers{0}, error_answers{0}, allowed{0}, blocked{0}, notified{0},
         dropped_notifications{0}, ignore_marks{0}, cache_flushes{0}, pending_answers{0},
         busy_answers{0}, too_large_answers{0}, writer_open_answers{0}, written_answers{0},
-        write_invalidations{0}, guard_unsupported{0};
+        write_invalidations{0}, guard_unsupported{0}, route_blocks{0}, route_reports{0};
     std::atomic<uint64_t> latency[kLatencyBucketCount]{};
   } counters_;
 };

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,10 @@ class EventSource {
   // Stops events and releases every pending one (the kernel allows them). Idempotent.
   virtual void Stop() = 0;
   virtual std::vector<WatchedFilesystem> Watched() const = 0;
+  // Told the watched filesystems (st_dev values) whenever they change, and whether the source
+  // watches every local filesystem or only some.
+  using WatchListener = std::function<void(const std::set<uint64_t>& devices, bool all)>;
+  virtual void SetWatchListener(WatchListener listener) { (void)listener; }
   virtual const char* Name() const = 0;
 };
 

@@ -189,6 +189,7 @@ bool FanotifySource::UpdateMarks(std::string* error) {
     it = marked_devices_.erase(it);
   }
   watched_.insert(watched_.end(), added.begin(), added.end());
+  if (watch_listener_) watch_listener_(marked_devices_, spec_.paths.empty());
   if (!failures.empty() && (watched_.empty() || !spec_.paths.empty())) {
     *error = "cannot watch " + failures;
     return false;

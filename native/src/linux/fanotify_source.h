@@ -32,6 +32,7 @@ class FanotifySource : public EventSource {
   void Stop() override;
   std::vector<WatchedFilesystem> Watched() const override;
   const char* Name() const override { return "fanotify"; }
+  void SetWatchListener(WatchListener listener) override { watch_listener_ = std::move(listener); }
 
  private:
   void ReadLoop();
@@ -51,6 +52,7 @@ class FanotifySource : public EventSource {
   std::vector<WatchedFilesystem> watched_;
   std::set<uint64_t> marked_devices_;
   bool paths_resolved_ = false;
+  WatchListener watch_listener_;
 };
 
 }  // namespace gatehouse
