@@ -5,7 +5,9 @@ import { PRODUCT_VERSION } from '../../common/version';
 import { nativeAddon } from '../../native/index';
 import { Agent } from './agent';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/config';
+import { socketDescriptors } from './control/connections';
 import { ControlServer } from './control/server';
+import { ensureOpenFileLimit } from './limits';
 import { systemHost } from './posture/host';
 import { checksFor, PostureMonitor, statusesChanged } from './posture/monitor';
 import { SyncScheduler } from './sync/scheduler';
@@ -52,6 +54,8 @@ export async function startService(
       'gatehouse --service: the exec monitor needs root (CAP_SYS_ADMIN); run it as root, or with --backend fake to try it without enforcement',
     );
   }
+  // Before the monitor starts: every exec it decides needs a descriptor of this process.
+  ensureOpenFileLimit(socketDescriptors(), log);
   const agent = new Agent(config, { backend, log });
   try {
     agent.start();

@@ -7,6 +7,7 @@ import { nativeAddon } from '../../native/index';
 import type { AgentStatus } from '../agent/agent';
 import { ControlClient, ControlError, DEFAULT_SOCKET_PATH } from '../agent/control/client';
 import { ERROR } from '../agent/control/protocol';
+import type { ControlSocketStatus } from '../agent/control/server';
 import type { StoredEvent } from '../agent/store/events';
 import type { StoredRequest } from '../agent/store/requests';
 import { fileInfo } from './fileinfo';
@@ -61,7 +62,7 @@ function parse(argv: readonly string[]): Parsed | string {
   return { command: positional.shift(), positional, flags };
 }
 
-function formatStatus(s: AgentStatus): string {
+function formatStatus(s: AgentStatus & { controlSocket?: ControlSocketStatus }): string {
   const lines = [
     '>>> Daemon Info',
     `  Mode                      | ${s.mode}${s.failClosed ? ' (fail closed)' : ''}`,
@@ -84,8 +85,21 @@ function formatStatus(s: AgentStatus): string {
     `  Last sync                 | ${s.lastSync ? new Date(s.lastSync).toISOString() : 'never'}`,
     '>>> Posture',
     ...formatPosture(s.posture ?? []),
+    ...(s.controlSocket ? formatControlSocket(s.controlSocket) : []),
   ];
   return lines.join('\n');
+}
+
+function formatControlSocket(c: ControlSocketStatus): string[] {
+  const refused = Object.entries(c.refused).filter(([, n]) => n > 0);
+  const files = c.openFiles;
+  return [
+    '>>> Control Socket',
+    `  Connections               | root ${c.connections.root}/${c.limits.root}, others ${c.connections.others}/${c.limits.unprivileged} (${c.limits.perUser} per user)`,
+    `  Not read, paused          | ${c.paused}`,
+    `  Refused or cut off        | ${refused.map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}`,
+    `  Open files                | ${files.open ?? '?'} of ${files.soft ?? '?'} (hard limit ${files.hard ?? '?'})`,
+  ];
 }
 
 const MARK = { pass: 'pass', fail: 'FAIL', unknown: '?   ' } as const;

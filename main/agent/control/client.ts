@@ -2,6 +2,7 @@
 import { createConnection, type Socket } from 'node:net';
 
 export const DEFAULT_SOCKET_PATH = '/run/gatehouse/gatehouse.sock';
+const CONNECT_RETRY_MS = 5_000;
 
 export class ControlError extends Error {
   readonly code: number;
@@ -22,6 +23,8 @@ export class ControlClient {
   readonly #closeListeners = new Set<() => void>();
   #nextId = 1;
   #buffer = '';
+  /** Why the service closed this connection, when it said (a refusal, an idle timeout). */
+  #closedWith: ControlError | undefined;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
@@ -29,32 +32,53 @@ export class ControlClient {
     socket.on('data', (chunk: string) => this.#receive(chunk));
     socket.on('close', () => {
       for (const pending of this.#pending.values())
-        pending.reject(new Error('control socket: the service closed the connection'));
+        pending.reject(
+          this.#closedWith ?? new Error('control socket: the service closed the connection'),
+        );
       this.#pending.clear();
       for (const listener of this.#closeListeners) listener();
     });
     socket.on('error', () => socket.destroy());
   }
 
-  static connect(path: string = DEFAULT_SOCKET_PATH): Promise<ControlClient> {
+  /**
+   * Connects; while the service's queue of connections waiting to be accepted is full (EAGAIN:
+   * someone is flooding it), tries again for a few seconds.
+   */
+  static async connect(path: string = DEFAULT_SOCKET_PATH): Promise<ControlClient> {
+    const deadline = Date.now() + CONNECT_RETRY_MS;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+      try {
+        return await ControlClient.#connectOnce(path);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EAGAIN' || Date.now() + delay > deadline) {
+          throw new Error(
+            code === 'ENOENT' || code === 'ECONNREFUSED'
+              ? `the Gatehouse service is not running (nothing listens on ${path})`
+              : code === 'EAGAIN'
+                ? `the Gatehouse service at ${path} is not accepting connections (tried for ${CONNECT_RETRY_MS / 1000} s); try again later`
+                : `cannot reach the Gatehouse service at ${path}: ${(error as Error).message}`,
+            { cause: error },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  static #connectOnce(path: string): Promise<ControlClient> {
     return new Promise((resolve, reject) => {
       const socket = createConnection(path);
       socket.once('connect', () => resolve(new ControlClient(socket)));
-      socket.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          new Error(
-            error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
-              ? `the Gatehouse service is not running (nothing listens on ${path})`
-              : `cannot reach the Gatehouse service at ${path}: ${error.message}`,
-          ),
-        ),
-      );
+      socket.once('error', reject);
     });
   }
 
   call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T> {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (this.#closedWith) return reject(this.#closedWith);
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       this.#socket.write(
         `${JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) })}\n`,
@@ -85,7 +109,7 @@ export class ControlClient {
       const line = this.#buffer.slice(0, newline);
       this.#buffer = this.#buffer.slice(newline + 1);
       let message: {
-        id?: number;
+        id?: number | null;
         result?: unknown;
         error?: { code: number; message: string };
         method?: string;
@@ -98,6 +122,13 @@ export class ControlClient {
       }
       if (message.method) {
         for (const listener of this.#listeners) listener(message.method, message.params);
+        continue;
+      }
+      if (message.id === null && message.error) {
+        // Not an answer to a call: the service is closing this connection, and says why.
+        this.#closedWith = new ControlError(message.error.code, message.error.message);
+        for (const waiting of this.#pending.values()) waiting.reject(this.#closedWith);
+        this.#pending.clear();
         continue;
       }
       const pending = typeof message.id === 'number' ? this.#pending.get(message.id) : undefined;

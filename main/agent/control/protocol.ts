@@ -10,6 +10,8 @@ export const ERROR = {
   internal: -32603,
   forbidden: -32001,
   rateLimited: -32002,
+  /** The service refused the connection: too many open (the message names the limit). */
+  tooManyConnections: -32003,
   notFound: -32004,
 } as const;
 

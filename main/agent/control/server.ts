@@ -13,8 +13,15 @@ import {
 } from '../../../common/rules';
 import type { PostureResult } from '../../../common/posture';
 import { nativeAddon } from '../../../native/index';
-import type { Agent } from '../agent';
+import type { Agent, AgentStatus } from '../agent';
+import { countOpenFiles, readOpenFileLimit } from '../limits';
 import { JUSTIFICATION_LIMITS } from '../store/requests';
+import {
+  ConnectionBudget,
+  type ConnectionCounts,
+  type ConnectionLimits,
+  type Refusal,
+} from './connections';
 import { ERROR, MAX_REQUEST_BYTES, RpcError, type RpcRequest } from './protocol';
 
 export interface Caller {
@@ -29,13 +36,37 @@ interface Connection {
   readonly socket: Socket;
   readonly caller: Caller;
   subscribed: boolean;
+  /** Received and not yet handled: at most one line past MAX_REQUEST_BYTES. */
+  input: string;
+  /** Reading stopped because the peer does not read its replies. */
+  paused: boolean;
+  /** When it last sent something or took its replies. */
+  lastActive: number;
+  /** Calls still being answered (posture.run, requests.reply). */
+  calls: number;
 }
+
+/** The control socket's own figures, beside the agent's in `status`. */
+export interface ControlSocketStatus extends ConnectionCounts {
+  readonly limits: ConnectionLimits;
+  /** This process's descriptors: held now, and RLIMIT_NOFILE (null where unknown). */
+  readonly openFiles: {
+    readonly open: number | null;
+    readonly soft: number | null;
+    readonly hard: number | null;
+  };
+}
+
+export type ServiceStatus = AgentStatus & { readonly controlSocket: ControlSocketStatus };
 
 type Params = Record<string, unknown>;
 interface Method {
   readonly rootOnly?: boolean;
   run(params: Params, caller: Caller, connection: Connection): unknown;
 }
+
+/** How long a refused connection waits for its peer to read the reason and close. */
+const LINGER_MS = 500;
 
 const SYNC_INTERVAL_MS = 10_000;
 /** How often a user other than root may ask for the posture checks to run. */
@@ -107,6 +138,8 @@ export interface ControlHooks {
   readonly runPosture?: () => Promise<PostureResult[]>;
   /** Sends a user's answer to the helpdesk's question to the backend (`requests.reply`). */
   readonly sendReply?: (requestId: number, body: string) => Promise<unknown>;
+  /** What a connection may cost (tests make them small); CONNECTION_LIMITS otherwise. */
+  readonly limits?: Partial<ConnectionLimits>;
 }
 
 export class ControlServer {
@@ -114,11 +147,16 @@ export class ControlServer {
   readonly #path: string;
   readonly #peerCredentials: PeerCredentials;
   readonly #connections = new Set<Connection>();
+  readonly #budget: ConnectionBudget;
   readonly #lastSync = new Map<number, number>();
   readonly #lastPostureRun = new Map<number, number>();
   readonly #methods: Record<string, Method>;
   #server: Server | undefined;
   #unsubscribe: (() => void) | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+  /** Refused sockets waiting for their peer to close. */
+  #lingering = 0;
+  #openFiles: { at: number; open: number | null } = { at: 0, open: null };
 
   readonly #requestSync: (() => void) | undefined;
   readonly #runPosture: (() => Promise<PostureResult[]>) | undefined;
@@ -136,6 +174,7 @@ export class ControlServer {
     this.#requestSync = hooks.requestSync;
     this.#runPosture = hooks.runPosture;
     this.#sendReply = hooks.sendReply;
+    this.#budget = new ConnectionBudget(hooks.limits);
     this.#methods = this.#defineMethods();
   }
 
@@ -157,10 +196,14 @@ export class ControlServer {
     chmodSync(this.#path, 0o666); // any local user may connect; the kernel tells us who they are
     this.#server = server;
     this.#unsubscribe = this.#agent.onMessage((message) => this.#push(message));
+    const idleMs = this.#budget.limits.idleMs;
+    this.#sweep = setInterval(() => this.#closeIdle(), Math.max(50, Math.min(idleMs / 4, 5_000)));
+    this.#sweep.unref();
   }
 
   async close(): Promise<void> {
     this.#unsubscribe?.();
+    if (this.#sweep) clearInterval(this.#sweep);
     for (const connection of this.#connections) connection.socket.destroy();
     await new Promise<void>((resolve) =>
       this.#server ? this.#server.close(() => resolve()) : resolve(),
@@ -174,36 +217,124 @@ export class ControlServer {
       if (typeof fd !== 'number' || fd < 0) throw new Error('no descriptor');
       caller = this.#peerCredentials(fd);
     } catch {
+      this.#budget.count('noCredentials');
       socket.destroy(); // no identity, no service
       return;
     }
-    const connection: Connection = { socket, caller, subscribed: false };
+    const refusal = this.#budget.admit(caller.uid);
+    if (refusal) {
+      this.#refuse(socket, refusal);
+      return;
+    }
+    const connection: Connection = {
+      socket,
+      caller,
+      subscribed: false,
+      input: '',
+      paused: false,
+      lastActive: Date.now(),
+      calls: 0,
+    };
     this.#connections.add(connection);
-    socket.on('close', () => this.#connections.delete(connection));
+    socket.on('close', () => {
+      this.#connections.delete(connection);
+      this.#budget.release(caller.uid);
+    });
     socket.on('error', () => socket.destroy());
-    let buffer = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (line.trim()) this.#handle(connection, line);
-      }
-      if (Buffer.byteLength(buffer) > MAX_REQUEST_BYTES) {
-        this.#send(connection, {
-          jsonrpc: '2.0',
-          id: null,
-          error: {
-            code: ERROR.invalidRequest,
-            message: `request too large: the limit is ${MAX_REQUEST_BYTES} bytes per line`,
-          },
-        });
-        socket.end();
-        buffer = '';
-      }
+      connection.input += chunk;
+      connection.lastActive = Date.now();
+      this.#pump(connection);
     });
+    socket.on('drain', () => {
+      connection.lastActive = Date.now();
+      this.#pump(connection);
+    });
+  }
+
+  /**
+   * Handles the requests received so far, as long as the peer takes its replies: past
+   * pauseBytes of unread replies, its socket is no longer read (the kernel holds what it sends
+   * next, and its writes block) until they drain.
+   */
+  #pump(connection: Connection): void {
+    const { socket } = connection;
+    let newline: number;
+    while (!socket.destroyed && (newline = connection.input.indexOf('\n')) >= 0) {
+      if (socket.writableLength > this.#budget.limits.pauseBytes) {
+        if (!connection.paused) {
+          connection.paused = true;
+          socket.pause();
+        }
+        return;
+      }
+      const line = connection.input.slice(0, newline);
+      connection.input = connection.input.slice(newline + 1);
+      if (line.trim()) this.#handle(connection, line);
+    }
+    if (socket.destroyed) return;
+    if (Buffer.byteLength(connection.input) > MAX_REQUEST_BYTES) {
+      this.#budget.count('oversized');
+      connection.input = '';
+      this.#connections.delete(connection);
+      this.#refuse(
+        socket,
+        `request too large: the limit is ${MAX_REQUEST_BYTES} bytes per line`,
+        ERROR.invalidRequest,
+      );
+      return;
+    }
+    if (connection.paused) {
+      connection.paused = false;
+      socket.resume();
+    }
+  }
+
+  /**
+   * Says why in one JSON-RPC error line, then closes. The socket lingers, read and discarded,
+   * until the peer closes its end (at most LINGER_MS): closed at once, the peer's request would
+   * meet a closed socket and the line would be lost. Past `lingering` at once (a flood) it
+   * closes as soon as the line is written, so refusals never hold descriptors.
+   */
+  #refuse(socket: Socket, message: string, code: number = ERROR.tooManyConnections): void {
+    const line = `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })}\n`;
+    socket.on('error', () => socket.destroy());
+    if (this.#lingering >= this.#budget.limits.lingering) {
+      socket.end(line, () => socket.destroy());
+      const fallback = setTimeout(() => socket.destroy(), LINGER_MS);
+      fallback.unref();
+      socket.once('close', () => clearTimeout(fallback));
+      return;
+    }
+    this.#lingering++;
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.#lingering--;
+    });
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('drain');
+    socket.on('data', () => undefined);
+    socket.resume();
+    socket.end(line);
+  }
+
+  /** Closes connections that hold a slot and do nothing: not subscribed, nothing sent lately. */
+  #closeIdle(): void {
+    const idleMs = this.#budget.limits.idleMs;
+    const now = Date.now();
+    for (const connection of this.#connections) {
+      if (connection.subscribed || connection.calls > 0 || connection.socket.destroyed) continue;
+      if (now - connection.lastActive < idleMs) continue;
+      this.#budget.count('idle');
+      this.#connections.delete(connection);
+      this.#refuse(
+        connection.socket,
+        `closed: idle for ${Math.round(idleMs / 1000)} s without a request or a subscription; connect again when you need the service`,
+      );
+    }
   }
 
   #handle(connection: Connection, line: string): void {
@@ -278,10 +409,13 @@ export class ControlServer {
       const result = method.run(params(request.params), connection.caller, connection);
       if (result instanceof Promise) {
         // A method that waits (on the backend) answers when it is done; others go on meanwhile.
-        result.then(
-          (value: unknown) => this.#reply(connection, id, undefined, value ?? null),
-          fail,
-        );
+        connection.calls++;
+        result
+          .then((value: unknown) => this.#reply(connection, id, undefined, value ?? null), fail)
+          .finally(() => {
+            connection.calls--;
+            connection.lastActive = Date.now();
+          });
       } else {
         this.#reply(connection, id, undefined, result ?? null);
       }
@@ -305,7 +439,16 @@ export class ControlServer {
   }
 
   #send(connection: Connection, message: unknown): void {
-    if (!connection.socket.destroyed) connection.socket.write(`${JSON.stringify(message)}\n`);
+    const { socket } = connection;
+    if (socket.destroyed) return;
+    // Reading stops at pauseBytes; what still piles up (pushes, answers that took a while) past
+    // dropBytes means the peer is not reading at all.
+    if (socket.writableLength > this.#budget.limits.dropBytes) {
+      this.#budget.count('unreadReplies');
+      socket.destroy();
+      return;
+    }
+    socket.write(`${JSON.stringify(message)}\n`);
   }
 
   #push(message: Parameters<Parameters<Agent['onMessage']>[0]>[0]): void {
@@ -319,16 +462,43 @@ export class ControlServer {
           params: message.kind === 'event' ? message.event : message.request,
         });
       } else {
-        this.#send(connection, { jsonrpc: '2.0', method: 'status', params: this.#agent.status() });
+        this.#send(connection, { jsonrpc: '2.0', method: 'status', params: this.status() });
       }
     }
+  }
+
+  /** The agent's status with the control socket's own figures. */
+  status(): ServiceStatus {
+    const now = Date.now();
+    // A directory listing per status call would be paid for by whoever floods `status`.
+    if (now - this.#openFiles.at > 1_000)
+      this.#openFiles = { at: now, open: countOpenFiles() ?? null };
+    const limit = readOpenFileLimit();
+    const paused = [...this.#connections].filter((connection) => connection.paused).length;
+    return {
+      ...this.#agent.status(),
+      controlSocket: {
+        ...this.#budget.counts(paused),
+        limits: this.#budget.limits,
+        openFiles: {
+          open: this.#openFiles.open,
+          soft: limit && Number.isFinite(limit.soft) ? limit.soft : null,
+          hard: limit && Number.isFinite(limit.hard) ? limit.hard : null,
+        },
+      },
+    };
+  }
+
+  #refused(kind: Refusal, error: RpcError): RpcError {
+    this.#budget.count(kind);
+    return error;
   }
 
   #defineMethods(): Record<string, Method> {
     const agent = this.#agent;
     const isRoot = (caller: Caller) => caller.uid === 0;
     return {
-      status: { run: () => agent.status() },
+      status: { run: () => this.status() },
       events: {
         run: (p, caller) =>
           agent.events.list({
@@ -355,7 +525,7 @@ export class ControlServer {
       subscribe: {
         run: (_p, _caller, connection) => {
           connection.subscribed = true;
-          return { subscribed: true, status: agent.status() };
+          return { subscribed: true, status: this.status() };
         },
       },
       'requests.create': {
@@ -462,9 +632,12 @@ export class ControlServer {
           const now = Date.now();
           const last = this.#lastSync.get(caller.uid) ?? 0;
           if (now - last < SYNC_INTERVAL_MS) {
-            throw new RpcError(
-              ERROR.rateLimited,
-              `sync was asked for ${Math.round((now - last) / 1000)} s ago; wait ${SYNC_INTERVAL_MS / 1000} s between syncs`,
+            throw this.#refused(
+              'rateLimited',
+              new RpcError(
+                ERROR.rateLimited,
+                `sync was asked for ${Math.round((now - last) / 1000)} s ago; wait ${SYNC_INTERVAL_MS / 1000} s between syncs`,
+              ),
             );
           }
           this.#lastSync.set(caller.uid, now);
@@ -485,9 +658,12 @@ export class ControlServer {
             const now = Date.now();
             const last = this.#lastPostureRun.get(caller.uid) ?? 0;
             if (now - last < POSTURE_RUN_INTERVAL_MS) {
-              throw new RpcError(
-                ERROR.rateLimited,
-                `posture checks were asked for ${Math.round((now - last) / 1000)} s ago; wait ${POSTURE_RUN_INTERVAL_MS / 1000} s between runs`,
+              throw this.#refused(
+                'rateLimited',
+                new RpcError(
+                  ERROR.rateLimited,
+                  `posture checks were asked for ${Math.round((now - last) / 1000)} s ago; wait ${POSTURE_RUN_INTERVAL_MS / 1000} s between runs`,
+                ),
               );
             }
             this.#lastPostureRun.set(caller.uid, now);
