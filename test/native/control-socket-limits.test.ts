@@ -1,6 +1,7 @@
 // What one local user can make the control socket hold, with the limits made small: connections
-// per user and for everyone but root, idle connections, replies nobody reads; and the service's
-// descriptor limit. The callers are real processes of other users (root).
+// per user and for everyone but root, idle connections, replies nobody reads, approval requests
+// with the syncs they start; and the service's descriptor limit. The callers are real processes
+// of other users (root).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import {
   raiseOpenFileLimit,
   readOpenFileLimit,
 } from '../../main/agent/limits';
-import { tempDir } from '../helpers/files';
+import { copyExecutable, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
 import { jsonLines } from '../helpers/service-process';
 import { until } from '../helpers/wait';
@@ -31,6 +32,7 @@ describe.runIf(rootAvailable('the control-socket limits tests'))(
   () => {
     const dir = tempDir('limits');
     let agent: Agent;
+    let syncs = 0;
     const cleanups: (() => unknown)[] = [];
     let serial = 0;
 
@@ -40,6 +42,8 @@ describe.runIf(rootAvailable('the control-socket limits tests'))(
         JSON.stringify({
           ClientMode: 'LOCKDOWN',
           StateDir: join(dir.dir, 'state'),
+          // Never reached: the sync the control socket asks for is counted, not run.
+          SyncBaseURL: 'http://127.0.0.1:9/santa/',
         }),
         '/test/config.json',
         () => 'm',
@@ -57,9 +61,14 @@ describe.runIf(rootAvailable('the control-socket limits tests'))(
 
     async function serve(
       limits: Partial<ConnectionLimits>,
+      syncIntervalMs = 10_000,
     ): Promise<{ server: ControlServer; path: string }> {
       const path = join(dir.dir, `s${serial++}.sock`);
-      const server = new ControlServer(agent, path, undefined, { limits });
+      const server = new ControlServer(agent, path, undefined, {
+        requestSync: () => syncs++,
+        limits,
+        syncIntervalMs,
+      });
       await server.listen();
       cleanups.push(() => server.close());
       return { server, path };
@@ -198,6 +207,47 @@ describe.runIf(rootAvailable('the control-socket limits tests'))(
         paused: 0,
         connections: { others: 0 },
         refused: { unreadReplies: 1 },
+      });
+    });
+
+    it('keeps one request per event and user, and starts no more syncs than `sync` may', async () => {
+      const { server, path } = await serve({}, 1_500);
+      const tools = ['first', 'second'].map((name) =>
+        copyExecutable('/bin/true', join(dir.dir, name), `${name}-${Date.now()}`),
+      );
+      for (const [n, tool] of tools.entries())
+        await agent.monitor.inject(tool, { pid: 7000 + n, ppid: 1, uid: NOBODY, gid: NOBODY });
+      await until(() => agent.events.list({ uid: NOBODY }).length === 2, 'the two blocks');
+      const [second, first] = agent.events.list({ uid: NOBODY });
+      syncs = 0;
+
+      const replies = await rpc(NOBODY, path, [
+        call(1, 'requests.create', { eventId: first!.id, justification: 'I need it for work.' }),
+        call(2, 'requests.create', { eventId: first!.id, justification: 'Please, it is urgent!' }),
+        call(3, 'requests.list'),
+        call(4, 'sync'),
+        call(5, 'requests.create', { eventId: second!.id, justification: 'And this one too.' }),
+        call(6, 'requests.create', { eventId: second!.id, justification: 'Again, really.' }),
+      ]);
+      expect(replies[1]?.result).toEqual(replies[0]?.result);
+      expect(replies[0]?.result).toMatchObject({
+        eventId: first!.id,
+        justification: 'I need it for work.',
+      });
+      expect(replies[2]?.result).toHaveLength(1);
+      // The request's sync counts as the user's: asking for another at once is refused.
+      expect(replies[3]?.error).toMatchObject({ code: -32002 });
+      expect(replies[3]?.error?.message).toMatch(/by sync or a new request\); wait 1\.5 s/);
+      expect(replies[5]?.result.id).toBe(replies[4]?.result.id);
+      expect(agent.requests.list(NOBODY)).toHaveLength(2);
+      expect(syncs).toBe(1);
+      // The second event's request goes with one sync once the interval has passed.
+      await until(() => syncs === 2, 'the deferred sync', 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(syncs).toBe(2);
+      expect(server.status().controlSocket.refused).toMatchObject({
+        duplicateRequest: 2,
+        rateLimited: 1,
       });
     });
   },

@@ -55,6 +55,7 @@ export const REFUSALS = [
   'unreadReplies',
   'oversized',
   'rateLimited',
+  'duplicateRequest',
 ] as const;
 export type Refusal = (typeof REFUSALS)[number];
 

@@ -10,7 +10,7 @@ export const ERROR = {
   internal: -32603,
   forbidden: -32001,
   rateLimited: -32002,
-  /** The service refused the connection: too many open (the message names the limit). */
+  /** The service refused or closed the connection (too many open, idle); the message says which. */
   tooManyConnections: -32003,
   notFound: -32004,
 } as const;

@@ -68,7 +68,8 @@ interface Method {
 /** How long a refused connection waits for its peer to read the reason and close. */
 const LINGER_MS = 500;
 
-const SYNC_INTERVAL_MS = 10_000;
+/** How often one user (other than root, for requests) may start a sync. */
+export const SYNC_INTERVAL_MS = 10_000;
 /** How often a user other than root may ask for the posture checks to run. */
 export const POSTURE_RUN_INTERVAL_MS = 30_000;
 
@@ -140,6 +141,8 @@ export interface ControlHooks {
   readonly sendReply?: (requestId: number, body: string) => Promise<unknown>;
   /** What a connection may cost (tests make them small); CONNECTION_LIMITS otherwise. */
   readonly limits?: Partial<ConnectionLimits>;
+  /** How often one user may start a sync (SYNC_INTERVAL_MS). */
+  readonly syncIntervalMs?: number;
 }
 
 export class ControlServer {
@@ -148,7 +151,10 @@ export class ControlServer {
   readonly #peerCredentials: PeerCredentials;
   readonly #connections = new Set<Connection>();
   readonly #budget: ConnectionBudget;
+  readonly #syncIntervalMs: number;
   readonly #lastSync = new Map<number, number>();
+  /** A sync a user's new request will start when that user's sync interval has passed. */
+  readonly #deferredSyncs = new Map<number, NodeJS.Timeout>();
   readonly #lastPostureRun = new Map<number, number>();
   readonly #methods: Record<string, Method>;
   #server: Server | undefined;
@@ -175,6 +181,7 @@ export class ControlServer {
     this.#runPosture = hooks.runPosture;
     this.#sendReply = hooks.sendReply;
     this.#budget = new ConnectionBudget(hooks.limits);
+    this.#syncIntervalMs = hooks.syncIntervalMs ?? SYNC_INTERVAL_MS;
     this.#methods = this.#defineMethods();
   }
 
@@ -204,6 +211,8 @@ export class ControlServer {
   async close(): Promise<void> {
     this.#unsubscribe?.();
     if (this.#sweep) clearInterval(this.#sweep);
+    for (const timer of this.#deferredSyncs.values()) clearTimeout(timer);
+    this.#deferredSyncs.clear();
     for (const connection of this.#connections) connection.socket.destroy();
     await new Promise<void>((resolve) =>
       this.#server ? this.#server.close(() => resolve()) : resolve(),
@@ -494,6 +503,31 @@ export class ControlServer {
     return error;
   }
 
+  /**
+   * Starts the sync a user's new request asks for, within that user's sync interval: at once
+   * when it has passed, else once when it does (the request waits queued meanwhile). root's go
+   * at once, as root may run the posture checks at any time.
+   */
+  #syncForRequest(uid: number): void {
+    const requestSync = this.#requestSync;
+    if (!requestSync || !this.#agent.config.syncBaseUrl) return;
+    if (uid === 0) return requestSync();
+    const now = Date.now();
+    const wait = (this.#lastSync.get(uid) ?? 0) + this.#syncIntervalMs - now;
+    if (wait <= 0) {
+      this.#lastSync.set(uid, now);
+      return requestSync();
+    }
+    if (this.#deferredSyncs.has(uid)) return;
+    const timer = setTimeout(() => {
+      this.#deferredSyncs.delete(uid);
+      this.#lastSync.set(uid, Date.now());
+      requestSync();
+    }, wait);
+    timer.unref();
+    this.#deferredSyncs.set(uid, timer);
+  }
+
   #defineMethods(): Record<string, Method> {
     const agent = this.#agent;
     const isRoot = (caller: Caller) => caller.uid === 0;
@@ -542,8 +576,16 @@ export class ControlServer {
           if (!event || (event.uid !== caller.uid && !isRoot(caller))) {
             throw new RpcError(ERROR.notFound, `no event ${eventId} of yours`);
           }
+          // One request per event and user: asking again answers with the first one, and
+          // starts nothing.
+          const existing = agent.requests.forEvent(eventId, caller.uid);
+          if (existing) {
+            this.#budget.count('duplicateRequest');
+            return existing;
+          }
           const created = agent.requests.create(eventId, caller.uid, justification);
-          agent.requestChanged(created); // the user's other windows hear of it; the sync sends it
+          agent.requestChanged(created); // the user's other windows hear of it
+          this.#syncForRequest(caller.uid);
           return created;
         },
       },
@@ -631,12 +673,12 @@ export class ControlServer {
         run: (_p, caller) => {
           const now = Date.now();
           const last = this.#lastSync.get(caller.uid) ?? 0;
-          if (now - last < SYNC_INTERVAL_MS) {
+          if (now - last < this.#syncIntervalMs) {
             throw this.#refused(
               'rateLimited',
               new RpcError(
                 ERROR.rateLimited,
-                `sync was asked for ${Math.round((now - last) / 1000)} s ago; wait ${SYNC_INTERVAL_MS / 1000} s between syncs`,
+                `a sync was started for you ${Math.round((now - last) / 1000)} s ago (by sync or a new request); wait ${this.#syncIntervalMs / 1000} s between syncs`,
               ),
             );
           }

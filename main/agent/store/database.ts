@@ -58,6 +58,8 @@ const MIGRATIONS: readonly string[] = [
   // Why a decision is not simply the rules' outcome (the deadline, a file too large to hash, a
   // file written while it was decided); file_sha256 is '' when the file was never hashed.
   `ALTER TABLE events ADD COLUMN reason TEXT;`,
+  // A user's request for an event is looked up before another is made for it.
+  `CREATE INDEX requests_by_event ON requests (event_id, uid);`,
 ];
 
 export function openDatabase(stateDir: string, file = 'gatehouse.db'): Db {

@@ -55,6 +55,14 @@ export class RequestStore {
     };
   }
 
+  /** The request a user already made for an event (the first, should there be more). */
+  forEvent(eventId: number, uid: number): StoredRequest | undefined {
+    const row = this.#db
+      .prepare('SELECT * FROM requests WHERE event_id = ? AND uid = ? ORDER BY id LIMIT 1')
+      .get(eventId, uid) as Record<string, unknown> | undefined;
+    return row ? toRequest(row) : undefined;
+  }
+
   get(id: number): StoredRequest | undefined {
     const row = this.#db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as
       Record<string, unknown> | undefined;

@@ -1,6 +1,7 @@
 // When the agent syncs: 15 s after start, then at the server's full-sync interval, at once when
-// asked (gatehousectl sync, the menu bar), and soon after a block (at most once a minute), so a
-// user's request reaches the helpdesk quickly. One sync at a time; failures back off.
+// asked (gatehousectl sync, the menu bar, a new request: the control socket limits how often one
+// user may ask), and soon after a block (at most once a minute). One sync at a time; failures
+// back off.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
@@ -72,9 +73,8 @@ export class SyncScheduler {
   start(firstDelayMs = 15_000): void {
     this.#schedule(firstDelayMs);
     this.#agent.onMessage((message) => {
-      // A request the user just wrote goes to the helpdesk at once.
-      if (message.kind === 'request' && message.request.state === 'queued')
-        return this.#schedule(200);
+      // A request the user just wrote is not seen here: the control socket starts its sync,
+      // within that user's sync interval.
       if (message.kind !== 'event' || !message.event.decision.startsWith('BLOCK_')) return;
       const now = Date.now();
       if (now - this.#lastBlockSync < 60_000) return;
