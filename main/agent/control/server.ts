@@ -310,10 +310,8 @@ export class ControlServer {
     const line = `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })}\n`;
     socket.on('error', () => socket.destroy());
     if (this.#lingering >= this.#budget.limits.lingering) {
+      // A fresh socket's send buffer takes the line at once: no timer needed.
       socket.end(line, () => socket.destroy());
-      const fallback = setTimeout(() => socket.destroy(), LINGER_MS);
-      fallback.unref();
-      socket.once('close', () => clearTimeout(fallback));
       return;
     }
     this.#lingering++;
