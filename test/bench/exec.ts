@@ -67,6 +67,10 @@ const place = (dir: string) => {
   copyFileSync(join(tools, 'tiny'), paths['1mib']);
   appendFileSync(paths['1mib'], Buffer.alloc(1024 * 1024 - statSync(paths['1mib']).size, 7)); // exactly 1 MiB
   for (const path of Object.values(paths)) execFileSync('chmod', ['755', path]);
+  // A dynamic program with many libraries (python3 reads its empty stdin and exits).
+  paths['python3'] = join(dir, 'python3');
+  copyFileSync('/usr/bin/python3', paths['python3']);
+  execFileSync('chmod', ['755', paths['python3']]);
   // An approved program its user can write: guarded against rewrites while its allow is cached.
   paths['user-writable'] = join(dir, 'user-writable');
   copyFileSync(join(tools, 'tiny'), paths['user-writable']);
@@ -189,6 +193,8 @@ for (const name of names) {
 const coldDecisionUs: number[] = [];
 const coldOverheadUs: number[] = [];
 const userWritableWarmRatio: number[] = [];
+const loaderGateRatio: number[] = [];
+let gateGaps = '';
 const attack = {
   bounded: { quiet: [] as number[], attacked: [] as number[], ratio: [] as number[] },
   hashed: { quiet: [] as number[], attacked: [] as number[], ratio: [] as number[] },
@@ -288,6 +294,17 @@ async function gatehouseRound() {
         onWatched['user-writable']!,
       ]);
       userWritableWarmRatio.push(warmUs! / plainUs!);
+    }
+    {
+      // Every mechanism on: the kernel maps python3's libraries under the BPF layer's hooks.
+      gateGaps = monitor.metrics().gateGaps;
+      spawnbench([onWatched['python3']!], false, 3);
+      const [plainUs, gatedUs] = spawnbench(
+        [onPlain['python3']!, onWatched['python3']!],
+        false,
+        40,
+      );
+      loaderGateRatio.push(gatedUs! / plainUs!);
     }
     const [plainUs, coldUs] = spawnbench([onPlain['1mib']!, onWatched['1mib']!], true, 100);
     coldOverheadUs.push(coldUs! - plainUs!);
@@ -395,6 +412,8 @@ try {
       attacked: median(attack.hashed.attacked),
     },
     user_writable_warm_ratio: round2(median(userWritableWarmRatio)),
+    loader_gate_ratio: round2(median(loaderGateRatio)),
+    bpf_layer: gateGaps === '' ? 'active' : `not active: ${gateGaps}`,
     hash_ratio: hashRatio,
     hash_mib_per_s: Math.round((200 / median(ours)) * 1000),
     sha256sum_mib_per_s: Math.round((200 / median(theirs)) * 1000),
@@ -422,6 +441,9 @@ try {
     );
     console.log(
       `  warm exec of an approved program its user can write: x${summary.user_writable_warm_ratio} of no monitor`,
+    );
+    console.log(
+      `  python3 (many libraries), every mechanism on: x${summary.loader_gate_ratio} of no monitor (BPF layer ${summary.bpf_layer})`,
     );
     console.log(
       `  SHA-256: ${summary.hash_mib_per_s} MiB/s vs sha256sum ${summary.sha256sum_mib_per_s} MiB/s (ratio ${hashRatio}, ${summary.hash_acceleration})`,
