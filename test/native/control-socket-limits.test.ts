@@ -210,6 +210,18 @@ describe.runIf(rootAvailable('the control-socket limits tests'))(
       });
     });
 
+    it('closes a client that stopped reading and went idle, even with no refusal left to linger', async () => {
+      const { server, path } = await serve({ idleMs: 1_000, pauseBytes: 8 * 1024, lingering: 0 });
+      const unread = asUser(NOBODY, flood, ['unread', path, String(8 * 1024 * 1024)]);
+      const state = jsonLines<{ stalled: boolean; closedByService: boolean }>(unread);
+      await until(() => state.last()?.closedByService === true, 'the idle unread client to go');
+      expect(server.status().controlSocket).toMatchObject({
+        paused: 0,
+        connections: { others: 0 },
+        refused: { idle: 1 },
+      });
+    });
+
     it('keeps one request per event and user, and starts no more syncs than `sync` may', async () => {
       const { server, path } = await serve({}, 1_500);
       const tools = ['first', 'second'].map((name) =>

@@ -310,8 +310,10 @@ export class ControlServer {
     const line = `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })}\n`;
     socket.on('error', () => socket.destroy());
     if (this.#lingering >= this.#budget.limits.lingering) {
-      // A fresh socket's send buffer takes the line at once: no timer needed.
       socket.end(line, () => socket.destroy());
+      // A fresh socket's send buffer takes the line at once; one whose peer does not read would
+      // never finish, and the peer would never see the line anyway.
+      if (socket.writableLength > 0) socket.destroy();
       return;
     }
     this.#lingering++;
