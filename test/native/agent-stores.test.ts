@@ -394,7 +394,10 @@ describe('agent with the fake exec source', () => {
     agent.start();
     cleanups.push(() => agent.stop());
     const path = copyExecutable('/bin/true', join(dir, 'scoped'), `scoped-${Date.now()}`);
-    const who = { pid: 4242, ppid: 1, uid: 1000, gid: 1000 };
+    // Path scopes judge only a process in the agent's own mount namespace: a real one.
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    cleanups.push(() => sleeper.kill('SIGKILL'));
+    const who = { pid: sleeper.pid!, ppid: 1, uid: 1000, gid: 1000 };
     expect(await agent.monitor.inject(path, who)).toBe(false);
     agent.reload(config({ AllowedPathPrefixes: [dir] }));
     expect(await agent.monitor.inject(path, who)).toBe(true);
