@@ -308,11 +308,14 @@ export class Agent {
   }
 
   #record(decision: ExecDecision): void {
+    // Every answer that is not simply the rules' outcome (the deadline, a file too large to hash
+    // or written while decided) is kept, in both modes, hashed or not.
     const kept =
       decision.decision.startsWith('BLOCK_') ||
       (decision.decision === 'ALLOW_UNKNOWN' && this.#mode === 'MONITOR') ||
+      decision.reason !== undefined ||
       this.#config.enableAllEventUpload;
-    if (!kept || !decision.sha256) return;
+    if (!kept || (!decision.sha256 && decision.reason === undefined)) return;
     // Read now: the process may be gone in a moment.
     const user = userName(decision.uid);
     const parentName = processName(decision.ppid);
@@ -330,13 +333,14 @@ export class Agent {
         decision: decision.decision,
         size: decision.size,
         ...(origin ? { package: origin } : {}),
+        ...(decision.reason ? { reason: decision.reason } : {}),
         ...sessions,
       });
       const event = this.events.get(id);
       if (event) this.#emit({ kind: 'event', uid: decision.uid, event });
     };
     const packaged = this.#packages.get(decision.path);
-    if (!packaged) return store();
+    if (!packaged || !decision.sha256) return store();
     void this.#packageOrigin(decision.path, decision.sha256, packaged).then(store);
   }
 

@@ -8,6 +8,7 @@ import type { AgentStatus } from '../agent/agent';
 import { ControlClient, ControlError, DEFAULT_SOCKET_PATH } from '../agent/control/client';
 import { ERROR } from '../agent/control/protocol';
 import type { ControlSocketStatus } from '../agent/control/server';
+import { DECISION_REASONS } from '../../common/policy';
 import type { StoredEvent } from '../agent/store/events';
 import type { StoredRequest } from '../agent/store/requests';
 import { fileInfo } from './fileinfo';
@@ -118,7 +119,9 @@ export function formatPosture(results: readonly PostureResult[]): string[] {
 function formatEvent(e: StoredEvent): string {
   const when = new Date(e.lastSeen * 1000).toISOString();
   const count = e.occurrences > 1 ? ` ×${e.occurrences}` : '';
-  return `#${e.id}  ${when}  ${e.decision.padEnd(15)} ${e.filePath}/${e.fileName}${count}  user=${e.executingUser ?? e.uid} sha256=${e.fileSha256}`;
+  const hash = e.fileSha256 ? `sha256=${e.fileSha256}` : 'not hashed';
+  const why = e.reason ? `  (${DECISION_REASONS[e.reason]})` : '';
+  return `#${e.id}  ${when}  ${e.decision.padEnd(15)} ${e.filePath}/${e.fileName}${count}  user=${e.executingUser ?? e.uid} ${hash}${why}`;
 }
 
 const STATE_TEXT: Record<string, string> = {
