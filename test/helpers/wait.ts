@@ -6,3 +6,14 @@ export async function until(probe: () => boolean, what: string, timeoutMs = 15_0
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Polls until probe() gives a value, and returns it; fails naming what it waited for. */
+export async function eventually<T>(
+  probe: () => T | undefined,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  let value: T | undefined;
+  await until(() => (value = probe()) !== undefined, what, timeoutMs);
+  return value!;
+}

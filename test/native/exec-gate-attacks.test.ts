@@ -2,38 +2,22 @@
 // would: stalling the hash, racing it, and rewriting an allowed file afterwards. Every attack runs
 // as nobody against the real fanotify monitor, on a private tmpfs (LOCKDOWN never reaches beyond
 // it). Each test fails while its attack works.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../main/agent/agent';
 import { parseConfig } from '../../main/agent/config/config';
 import { ExecMonitor, type ExecDecision, type ExecMonitorOptions } from '../../native/index';
+import { NOBODY, runAs } from '../helpers/as-user';
 import { copyExecutable, mountTmpfs, sha256sum, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
+import { eventually } from '../helpers/wait';
 
-const NOBODY = 65534;
 /** Another unprivileged user, whose programs must not suffer from nobody's attacks. */
 const OTHER_USER = 65533;
 const GIB = 1024 * 1024 * 1024;
 const MIB = 1024 * 1024;
-
-/** Runs a program as uid; EPERM when the exec itself was refused. */
-function runAs(
-  uid: number,
-  path: string,
-  args: readonly string[] = [],
-): { status: number | null; error?: 'EPERM'; ms: number } {
-  const started = performance.now();
-  const result = spawnSync(
-    'setpriv',
-    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', path, ...args],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
-  const ms = performance.now() - started;
-  if (/Operation not permitted/.test(result.stderr)) return { status: null, error: 'EPERM', ms };
-  return { status: result.status, ms };
-}
 
 /** `copy` of `source`, padded with zeros to `bytes` (an ELF runs with a tail it never maps). */
 function paddedCopy(source: string, copy: string, bytes: number, tag: string): string {
@@ -129,16 +113,6 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
       ]);
     }
 
-    async function until<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = probe();
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    }
-
     /** nobody starts execs of `count` sparse files of 20 to 40 GiB, and leaves them waiting. */
     function stallWith(count: number): string[] {
       const files = Array.from({ length: count }, (_, i) => {
@@ -170,9 +144,12 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         const { decisions } = start();
         const big = nobodysCopy('/bin/true');
         truncateSync(big, 20 * GIB);
-        const result = runAs(NOBODY, big);
-        expect(result.error).toBe('EPERM');
-        const decision = await until(() => decisions.find((d) => d.path === big));
+        const result = runAs(NOBODY, [big]);
+        expect(result.refused).toBe(true);
+        const decision = await eventually(
+          () => decisions.find((d) => d.path === big),
+          'the decision',
+        );
         expect(decision).toMatchObject({ decision: 'BLOCK_UNKNOWN', reason: 'too-large' });
         expect(monitor!.metrics()).toMatchObject({ tooLargeAnswers: 1, deadlineAnswers: 0 });
       });
@@ -182,10 +159,14 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         const { decisions } = start({ deadlineMs: 100, maxHashMiB: 65536 });
         const slow = nobodysCopy('/bin/true');
         truncateSync(slow, 4 * GIB);
-        expect(runAs(NOBODY, slow).error).toBe('EPERM');
+        expect(runAs(NOBODY, [slow]).refused).toBe(true);
         expect(monitor!.metrics().deadlineAnswers).toBe(1);
         // The hashing goes on; the exec is recorded when it is done, with the hash.
-        const decision = await until(() => decisions.find((d) => d.path === slow), 60_000);
+        const decision = await eventually(
+          () => decisions.find((d) => d.path === slow),
+          'the decision',
+          60_000,
+        );
         expect(decision).toMatchObject({
           decision: 'BLOCK_UNKNOWN',
           answeredBy: 'watchdog',
@@ -215,19 +196,28 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
             );
             stallWith(count);
             // Every stalling exec has reached the monitor before the victims come.
-            await until(() => (monitor!.metrics().events >= count ? true : undefined));
+            await eventually(
+              () => (monitor!.metrics().events >= count ? true : undefined),
+              'the decision',
+            );
             await new Promise((resolve) => setTimeout(resolve, 200));
-            const blocked = runAs(OTHER_USER, unknown);
-            expect(blocked.error).toBe('EPERM');
-            const ran = runAs(OTHER_USER, approved);
+            const blocked = runAs(OTHER_USER, [unknown]);
+            expect(blocked.refused).toBe(true);
+            const ran = runAs(OTHER_USER, [approved]);
             expect(ran).toMatchObject({ status: 0 });
-            const unknownDecision = await until(() => decisions.find((d) => d.path === unknown));
+            const unknownDecision = await eventually(
+              () => decisions.find((d) => d.path === unknown),
+              'the decision',
+            );
             expect(unknownDecision).toMatchObject({
               decision: 'BLOCK_UNKNOWN',
               answeredBy: 'policy',
             });
             expect(unknownDecision.reason).toBeUndefined();
-            const approvedDecision = await until(() => decisions.find((d) => d.path === approved));
+            const approvedDecision = await eventually(
+              () => decisions.find((d) => d.path === approved),
+              'the decision',
+            );
             expect(approvedDecision).toMatchObject({ decision: 'ALLOW_BINARY' });
             console.log(
               `stall x${count}${hashed ? ' (hashed)' : ''}: approved 1 MiB binary ran in ${ran.ms.toFixed(1)} ms (decision ${(approvedDecision.latencyUs / 1000).toFixed(2)} ms); unknown refused in ${(unknownDecision.latencyUs / 1000).toFixed(2)} ms`,
@@ -255,9 +245,11 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
       try {
         const big = nobodysCopy('/bin/true');
         truncateSync(big, 20 * GIB);
-        expect(runAs(NOBODY, big).error).toBe('EPERM');
-        const event = await until(() =>
-          agent.events.list({ uid: NOBODY }).find((e) => `${e.filePath}/${e.fileName}` === big),
+        expect(runAs(NOBODY, [big]).refused).toBe(true);
+        const event = await eventually(
+          () =>
+            agent.events.list({ uid: NOBODY }).find((e) => `${e.filePath}/${e.fileName}` === big),
+          'the decision',
         );
         expect(event).toMatchObject({
           decision: 'BLOCK_UNKNOWN',
@@ -285,30 +277,23 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         for (let i = 0; i < 50; i++) {
           const target = nobodysCopy('/bin/true', size);
           allow(target);
-          const result = spawnSync(
-            'setpriv',
-            [
-              `--reuid=${NOBODY}`,
-              `--regid=${NOBODY}`,
-              '--clear-groups',
-              '/usr/bin/python3',
-              join(home, 'race.py'),
-              target,
-              evil,
-              String(delays[i % delays.length]),
-            ],
-            { encoding: 'utf8', timeout: 30_000 },
-          );
+          const result = runAs(NOBODY, [
+            '/usr/bin/python3',
+            join(home, 'race.py'),
+            target,
+            evil,
+            String(delays[i % delays.length]),
+          ]);
           rmSync(target);
-          const status = Number(result.stdout.trim());
-          const outcome = result.stdout.trim() || result.stderr.trim().slice(-80);
+          const status = Number(result.output.trim().split('\n')[0]);
+          const outcome = result.output.trim().slice(-80);
           statuses.set(outcome, (statuses.get(outcome) ?? 0) + 1);
           if (status === 1) evilRuns++; // /bin/false's content ran
           if (status === 101) refused++; // 100 + EPERM
         }
         expect(evilRuns).toBe(0);
         expect(refused).toBeGreaterThan(0);
-        await until(() => (decisions.length >= 50 ? true : undefined));
+        await eventually(() => (decisions.length >= 50 ? true : undefined), 'the decision');
         const reasons = new Set(decisions.map((d) => d.reason));
         console.log(
           `race outcomes: ${JSON.stringify([...statuses])}, reasons: ${JSON.stringify([...reasons])}`,
@@ -344,19 +329,15 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
           const target = nobodysCopy('/bin/true', size);
           const evil = nobodysCopy('/bin/false', size);
           allow(target);
-          expect(runAs(NOBODY, target)).toMatchObject({ status: 0 });
-          expect(runAs(NOBODY, target)).toMatchObject({ status: 0 }); // warm: kernel-cached
-          const [program, ...args] = command(target, evil);
-          const rewrite = spawnSync(
-            'setpriv',
-            [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', program, ...args],
-            { encoding: 'utf8', timeout: 30_000 },
-          );
-          expect(rewrite.status, rewrite.stderr).toBe(0);
+          expect(runAs(NOBODY, [target])).toMatchObject({ status: 0 });
+          expect(runAs(NOBODY, [target])).toMatchObject({ status: 0 }); // warm: kernel-cached
+          const rewrite = runAs(NOBODY, command(target, evil));
+          expect(rewrite.status, rewrite.output).toBe(0);
           expect(sha256sum(target)).toBe(sha256sum(evil));
-          expect(runAs(NOBODY, target).error).toBe('EPERM');
-          const last = await until(() =>
-            decisions.findLast((d) => d.path === target && d.decision === 'BLOCK_UNKNOWN'),
+          expect(runAs(NOBODY, [target]).refused).toBe(true);
+          const last = await eventually(
+            () => decisions.findLast((d) => d.path === target && d.decision === 'BLOCK_UNKNOWN'),
+            'the decision',
           );
           expect(last.sha256).toBe(sha256sum(evil));
         });
@@ -368,24 +349,18 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         const target = nobodysCopy('/bin/true', size);
         const evil = nobodysCopy('/bin/false', size);
         allow(target);
-        expect(runAs(NOBODY, target)).toMatchObject({ status: 0 });
-        const rewrite = spawnSync(
-          'setpriv',
-          [
-            `--reuid=${NOBODY}`,
-            `--regid=${NOBODY}`,
-            '--clear-groups',
-            '/usr/bin/python3',
-            join(home, 'rewrite_mmap.py'),
-            target,
-            evil,
-          ],
-          { encoding: 'utf8' },
-        );
-        expect(rewrite.status, rewrite.stderr).toBe(0);
-        expect(runAs(NOBODY, target).status).toBe(1);
-        const unknown = await until(() =>
-          decisions.find((d) => d.path === target && d.decision === 'ALLOW_UNKNOWN'),
+        expect(runAs(NOBODY, [target])).toMatchObject({ status: 0 });
+        const rewrite = runAs(NOBODY, [
+          '/usr/bin/python3',
+          join(home, 'rewrite_mmap.py'),
+          target,
+          evil,
+        ]);
+        expect(rewrite.status, rewrite.output).toBe(0);
+        expect(runAs(NOBODY, [target]).status).toBe(1);
+        const unknown = await eventually(
+          () => decisions.find((d) => d.path === target && d.decision === 'ALLOW_UNKNOWN'),
+          'the decision',
         );
         expect(unknown.sha256).toBe(sha256sum(evil));
       });
@@ -400,8 +375,8 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         const usersOwn = nobodysCopy('/bin/true');
         allow(rootOwned);
         allow(usersOwn);
-        expect(runAs(NOBODY, rootOwned).status).toBe(0);
-        expect(runAs(NOBODY, usersOwn).status).toBe(0);
+        expect(runAs(NOBODY, [rootOwned]).status).toBe(0);
+        expect(runAs(NOBODY, [usersOwn]).status).toBe(0);
         expect(monitor!.metrics().guardedFiles).toBe(1);
         // A rule change forgets every allow, and so every guard.
         monitor!.flushCache();

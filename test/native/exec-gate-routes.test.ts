@@ -2,29 +2,19 @@
 // one's own, the dynamic loader given a path, LD_PRELOAD, a memory file, a filesystem mounted in a
 // user namespace. LOCKDOWN only on a private tmpfs; the BPF layer's refusals of the other routes
 // are machine-wide by nature, and only for those routes, which nothing here needs.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExecMonitor, type ExecDecision, type ExecMonitorOptions } from '../../native/index';
+import { NOBODY, runAs, type RunAs } from '../helpers/as-user';
 import { copyExecutable, mountTmpfs, sha256sum } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
+import { eventually } from '../helpers/wait';
 
-const NOBODY = 65534;
 const LOADER = '/lib64/ld-linux-x86-64.so.2';
-
-/** Runs `command` as nobody; the exit status and what it printed. */
-function asNobody(command: readonly string[]): { status: number | null; output: string } {
-  const result = spawnSync(
-    'setpriv',
-    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...command],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-const refused = (result: { status: number | null; output: string }) =>
-  result.status !== 0 && /Operation not permitted|Permission denied/.test(result.output);
+const asNobody = (command: readonly string[]) => runAs(NOBODY, command);
+const refused = (result: RunAs) => result.refused;
 
 /** Can nobody make a user namespace here (unprivileged user namespaces enabled)? */
 function userNamespacesAllowed(): boolean {
@@ -75,22 +65,15 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
       return path;
     }
 
-    async function until<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = probe();
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    }
-
     describe('path scopes', () => {
       it('a program in an allowed path runs, and the allow does not follow it to another path', async () => {
         const { decisions } = start();
         const tool = copyExecutable('/bin/true', join(tools, `tool-${Date.now()}`), 'tool');
         expect(asNobody([tool]).status).toBe(0);
-        const allowed = await until(() => decisions.find((d) => d.path === tool));
+        const allowed = await eventually(
+          () => decisions.find((d) => d.path === tool),
+          'the decision',
+        );
         expect(allowed.decision).toBe('ALLOW_SCOPE');
         // The same file (inode) under a path outside the scope: decided again, and unknown.
         const elsewhere = join(home, `linked-${Date.now()}`);
@@ -120,8 +103,10 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
             placeholder,
           ]);
           expect(refused(staged), staged.output).toBe(true);
-          const blocked = await until(() =>
-            decisions.find((d) => d.sha256 === sha256sum(evil) && d.decision === 'BLOCK_UNKNOWN'),
+          const blocked = await eventually(
+            () =>
+              decisions.find((d) => d.sha256 === sha256sum(evil) && d.decision === 'BLOCK_UNKNOWN'),
+            'the decision',
           );
           expect(blocked.rule).toBeNull();
           // Nor does anything stick to the file at its real path.
@@ -159,7 +144,10 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
           const { decisions } = start();
           const evil = nobodysCopy();
           expect(refused(asNobody([LOADER, evil]))).toBe(true);
-          const event = await until(() => decisions.find((d) => d.reason === 'untrusted-library'));
+          const event = await eventually(
+            () => decisions.find((d) => d.reason === 'untrusted-library'),
+            'the decision',
+          );
           expect(event.decision).toBe('BLOCK_UNKNOWN');
         });
 
@@ -201,14 +189,23 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
           const { decisions } = start();
           expect(refused(asNobody(['/usr/bin/python3', script]))).toBe(true);
           expect(
-            (await until(() => decisions.find((d) => d.reason === 'memory-file'))).decision,
+            (
+              await eventually(
+                () => decisions.find((d) => d.reason === 'memory-file'),
+                'the decision',
+              )
+            ).decision,
           ).toBe('BLOCK_UNKNOWN');
           monitor!.stop();
           const recorded = start({ mode: 'MONITOR' });
           expect(asNobody(['/usr/bin/python3', script]).status).toBe(0);
           expect(
-            (await until(() => recorded.decisions.find((d) => d.reason === 'memory-file')))
-              .decision,
+            (
+              await eventually(
+                () => recorded.decisions.find((d) => d.reason === 'memory-file'),
+                'the decision',
+              )
+            ).decision,
           ).toBe('ALLOW_UNKNOWN');
         });
 
@@ -230,7 +227,12 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
             ]);
             expect(refused(result), result.output).toBe(true);
             expect(
-              (await until(() => decisions.find((d) => d.reason === 'namespace-mount'))).decision,
+              (
+                await eventually(
+                  () => decisions.find((d) => d.reason === 'namespace-mount'),
+                  'the decision',
+                )
+              ).decision,
             ).toBe('BLOCK_UNKNOWN');
           },
         );
