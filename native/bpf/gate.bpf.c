@@ -48,29 +48,29 @@ struct {
   __uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-static __always_inline struct gate_config *settings(void) {
+static __always_inline struct gate_config* settings(void) {
   __u32 zero = 0;
-  struct gate_config *c = bpf_map_lookup_elem(&gate_settings, &zero);
+  struct gate_config* c = bpf_map_lookup_elem(&gate_settings, &zero);
   if (!c || c->mode == GATE_OFF) return 0;
   if ((bpf_get_current_pid_tgid() >> 32) == c->agent_tgid) return 0;  // never our own work
   return c;
 }
 
 // Mounted in a user namespace (the initial one is level 0): its owner chose what it shows.
-static __always_inline int namespace_mount(struct super_block *sb) {
+static __always_inline int namespace_mount(struct super_block* sb) {
   return BPF_CORE_READ(sb, s_user_ns, level) != 0;
 }
 
-static __always_inline int untrusted_superblock(struct super_block *sb) {
+static __always_inline int untrusted_superblock(struct super_block* sb) {
   return namespace_mount(sb) || BPF_CORE_READ(sb, s_magic) == FUSE_SUPER_MAGIC;
 }
 
-static __always_inline int refuse(struct gate_config *c, __u32 route, struct file *file,
-                                  const char *filename) {
-  struct gate_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+static __always_inline int refuse(struct gate_config* c, __u32 route, struct file* file,
+                                  const char* filename) {
+  struct gate_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   const int block = c->mode == GATE_LOCKDOWN;
   if (e) {
-    struct inode *inode = BPF_CORE_READ(file, f_inode);
+    struct inode* inode = BPF_CORE_READ(file, f_inode);
     e->route = route;
     e->blocked = block;
     e->pid = bpf_get_current_pid_tgid() >> 32;
@@ -82,7 +82,7 @@ static __always_inline int refuse(struct gate_config *c, __u32 route, struct fil
     if (filename) {
       bpf_probe_read_kernel_str(e->name, sizeof(e->name), filename);
     } else {
-      const unsigned char *name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+      const unsigned char* name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
       bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
     }
     bpf_ringbuf_submit(e, 0);
@@ -90,7 +90,7 @@ static __always_inline int refuse(struct gate_config *c, __u32 route, struct fil
   return block ? -EPERM : 0;
 }
 
-static __always_inline int is_allowed(struct inode *inode) {
+static __always_inline int is_allowed(struct inode* inode) {
   struct gate_file key = {};
   key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
   key.ino = BPF_CORE_READ(inode, i_ino);
@@ -98,18 +98,18 @@ static __always_inline int is_allowed(struct inode *inode) {
 }
 
 SEC("lsm/bprm_check_security")
-int BPF_PROG(gate_exec, struct linux_binprm *bprm, int ret) {
+int BPF_PROG(gate_exec, struct linux_binprm* bprm, int ret) {
   if (ret) return ret;
-  struct gate_config *c = settings();
+  struct gate_config* c = settings();
   if (!c) return 0;
-  struct file *file = BPF_CORE_READ(bprm, file);
-  struct inode *inode = BPF_CORE_READ(file, f_inode);
-  struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+  struct file* file = BPF_CORE_READ(bprm, file);
+  struct inode* inode = BPF_CORE_READ(file, f_inode);
+  struct super_block* sb = BPF_CORE_READ(inode, i_sb);
   __u32 dev = BPF_CORE_READ(sb, s_dev);
   // fanotify marked this filesystem and was asked before this hook runs.
   if (bpf_map_lookup_elem(&watched, &dev)) return 0;
   if (is_allowed(inode)) return 0;
-  const char *filename = BPF_CORE_READ(bprm, filename);
+  const char* filename = BPF_CORE_READ(bprm, filename);
   int flags = BPF_CORE_READ(file, f_path.mnt, mnt_flags);
   if (flags & MNT_INTERNAL) return refuse(c, GATE_ROUTE_MEMORY, file, filename);
   if (BPF_CORE_READ(sb, s_magic) == FUSE_SUPER_MAGIC)
@@ -119,15 +119,15 @@ int BPF_PROG(gate_exec, struct linux_binprm *bprm, int ret) {
   return 0;
 }
 
-static __always_inline int check_mapping(struct file *file) {
-  struct gate_config *c = settings();
+static __always_inline int check_mapping(struct file* file) {
+  struct gate_config* c = settings();
   if (!c) return 0;
-  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  struct inode* inode = BPF_CORE_READ(file, f_inode);
   if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG) return 0;
   // Memory files: code put in memory is code an approved program runs (as a JIT does); the
   // route that starts a program from memory is the exec above.
   if (BPF_CORE_READ(file, f_path.mnt, mnt_flags) & MNT_INTERNAL) return 0;
-  struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+  struct super_block* sb = BPF_CORE_READ(inode, i_sb);
   const __u32 uid = BPF_CORE_READ(inode, i_uid.val);
   const __u16 mode = BPF_CORE_READ(inode, i_mode);
   // Root's own files, on a filesystem of the machine's: nobody else can change what they hold.
@@ -137,7 +137,7 @@ static __always_inline int check_mapping(struct file *file) {
 }
 
 SEC("lsm/mmap_file")
-int BPF_PROG(gate_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+int BPF_PROG(gate_mmap, struct file* file, unsigned long reqprot, unsigned long prot,
              unsigned long flags, int ret) {
   if (ret) return ret;
   if (!file || !(prot & PROT_EXEC)) return 0;
@@ -145,11 +145,11 @@ int BPF_PROG(gate_mmap, struct file *file, unsigned long reqprot, unsigned long 
 }
 
 SEC("lsm/file_mprotect")
-int BPF_PROG(gate_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+int BPF_PROG(gate_mprotect, struct vm_area_struct* vma, unsigned long reqprot, unsigned long prot,
              int ret) {
   if (ret) return ret;
   if (!(prot & PROT_EXEC)) return 0;
-  struct file *file = BPF_CORE_READ(vma, vm_file);
+  struct file* file = BPF_CORE_READ(vma, vm_file);
   if (!file) return 0;
   return check_mapping(file);
 }

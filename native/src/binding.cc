@@ -2,8 +2,8 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <cstddef>
 #include <unistd.h>
+#include <cstddef>
 
 #include <cerrno>
 #include <cstring>
@@ -49,8 +49,10 @@ uint32_t OptionalUint(const Napi::Object& object, const char* key, uint32_t fall
   return value.IsNumber() ? value.As<Napi::Number>().Uint32Value() : fallback;
 }
 
-// One rule from JavaScript: { type, identifier, policy }. policy "REMOVE" when removals are allowed.
-bool ParseRule(const Napi::Value& value, bool allow_remove, RuleChange* change, std::string* error) {
+// One rule from JavaScript: { type, identifier, policy }. policy "REMOVE" when removals are
+// allowed.
+bool ParseRule(const Napi::Value& value, bool allow_remove, RuleChange* change,
+               std::string* error) {
   if (!value.IsObject()) {
     *error = "a rule must be an object { type, identifier, policy }";
     return false;
@@ -138,21 +140,20 @@ using ResponseChannel = Napi::TypedThreadSafeFunction<Monitor, FakeResponse, Del
 class Monitor : public Napi::ObjectWrap<Monitor> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Monitor",
-                       {InstanceMethod<&Monitor::Start>("start"),
-                        InstanceMethod<&Monitor::Stop>("stop"),
-                        InstanceMethod<&Monitor::SetMode>("setMode"),
-                        InstanceMethod<&Monitor::SetDeadline>("setDeadline"),
-                        InstanceMethod<&Monitor::SetRules>("setRules"),
-                        InstanceMethod<&Monitor::SetScopes>("setScopes"),
-                        InstanceMethod<&Monitor::AddBinaryRules>("addBinaryRules"),
-                        InstanceMethod<&Monitor::SetPackages>("setPackages"),
-                        InstanceMethod<&Monitor::ApplyRuleChanges>("applyRuleChanges"),
-                        InstanceMethod<&Monitor::FlushCache>("flushCache"),
-                        InstanceMethod<&Monitor::Metrics>("metrics"),
-                        InstanceMethod<&Monitor::Watched>("watched"),
-                        InstanceMethod<&Monitor::Inject>("inject"),
-                        InstanceMethod<&Monitor::TimeLookups>("timeLookups")});
+    return DefineClass(
+        env, "Monitor",
+        {InstanceMethod<&Monitor::Start>("start"), InstanceMethod<&Monitor::Stop>("stop"),
+         InstanceMethod<&Monitor::SetMode>("setMode"),
+         InstanceMethod<&Monitor::SetDeadline>("setDeadline"),
+         InstanceMethod<&Monitor::SetRules>("setRules"),
+         InstanceMethod<&Monitor::SetScopes>("setScopes"),
+         InstanceMethod<&Monitor::AddBinaryRules>("addBinaryRules"),
+         InstanceMethod<&Monitor::SetPackages>("setPackages"),
+         InstanceMethod<&Monitor::ApplyRuleChanges>("applyRuleChanges"),
+         InstanceMethod<&Monitor::FlushCache>("flushCache"),
+         InstanceMethod<&Monitor::Metrics>("metrics"), InstanceMethod<&Monitor::Watched>("watched"),
+         InstanceMethod<&Monitor::Inject>("inject"),
+         InstanceMethod<&Monitor::TimeLookups>("timeLookups")});
   }
 
   // new Monitor(options, onDecision)
@@ -216,8 +217,9 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     if (authorizer_ && authorizer_->running()) return env.Undefined();
     std::unique_ptr<EventSource> source;
     if (backend_ == "fake") {
-      responses_ = ResponseChannel::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                        "gatehouse-fake-responses", 0, 1, this);
+      responses_ =
+          ResponseChannel::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                               "gatehouse-fake-responses", 0, 1, this);
       ResponseChannel channel = responses_;
       auto fake = std::make_unique<FakeSource>([channel](uint64_t token, bool allow) mutable {
         channel.NonBlockingCall(new FakeResponse{token, allow});
@@ -254,18 +256,18 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
           "was built; install them and run npm install again)");
 #endif
     }
-    authorizer_ = std::make_unique<Authorizer>(
-        std::move(source), std::move(guard), std::move(gate), options_,
-        [channel, queued](DecisionRecord&& record) mutable {
-          auto* copy = new DecisionRecord(std::move(record));
-          (*queued)++;
-          if (channel.NonBlockingCall(copy) != napi_ok) {
-            (*queued)--;
-            delete copy;
-            return false;
-          }
-          return true;
-        });
+    authorizer_ =
+        std::make_unique<Authorizer>(std::move(source), std::move(guard), std::move(gate), options_,
+                                     [channel, queued](DecisionRecord&& record) mutable {
+                                       auto* copy = new DecisionRecord(std::move(record));
+                                       (*queued)++;
+                                       if (channel.NonBlockingCall(copy) != napi_ok) {
+                                         (*queued)--;
+                                         delete copy;
+                                         return false;
+                                       }
+                                       return true;
+                                     });
     Ref();  // a running monitor keeps its JavaScript object alive until stop()
     std::string error;
     if (!authorizer_->Start(&error)) {
@@ -380,7 +382,9 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   Napi::Value SetPackages(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsBoolean() || !info[1].IsString() || !info[2].IsTypedArray()) {
-      return ThrowType(env, "setPackages(enabled, paths, md5s): a boolean, a string and a Uint8Array are required");
+      return ThrowType(
+          env,
+          "setPackages(enabled, paths, md5s): a boolean, a string and a Uint8Array are required");
     }
     const std::string joined = info[1].As<Napi::String>().Utf8Value();
     Napi::Uint8Array md5s = info[2].As<Napi::Uint8Array>();
@@ -389,14 +393,16 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     while (!joined.empty() && start <= joined.size()) {
       size_t end = joined.find('\0', start);
       if (end == std::string::npos) end = joined.size();
-      if ((index + 1) * 16 > md5s.ElementLength()) return ThrowType(env, "setPackages: fewer digests than paths");
+      if ((index + 1) * 16 > md5s.ElementLength())
+        return ThrowType(env, "setPackages: fewer digests than paths");
       Md5Digest digest;
       for (size_t i = 0; i < 16; ++i) digest[i] = md5s[index * 16 + i];
       table[joined.substr(start, end - start)] = digest;
       index++;
       start = end + 1;
     }
-    if (index * 16 != md5s.ElementLength()) return ThrowType(env, "setPackages: more digests than paths");
+    if (index * 16 != md5s.ElementLength())
+      return ThrowType(env, "setPackages: more digests than paths");
     pending_packages_enabled_ = info[0].As<Napi::Boolean>().Value();
     if (authorizer_) {
       authorizer_->SetPackages(std::move(table), pending_packages_enabled_);
@@ -470,9 +476,9 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     Napi::Array histogram = Napi::Array::New(env, kLatencyBucketCount);
     for (size_t i = 0; i < kLatencyBucketCount; ++i) {
       Napi::Object bucket = Napi::Object::New(env);
-      bucket.Set("leUs", i + 1 < kLatencyBucketCount ? Napi::Value(Napi::Number::New(
-                                                           env, double(kLatencyBucketsUs[i])))
-                                                     : env.Null());
+      bucket.Set("leUs", i + 1 < kLatencyBucketCount
+                             ? Napi::Value(Napi::Number::New(env, double(kLatencyBucketsUs[i])))
+                             : env.Null());
       bucket.Set("count", double(m.latency_buckets[i]));
       histogram.Set(uint32_t(i), bucket);
     }
@@ -519,7 +525,9 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   // inject(path, { pid, ppid?, uid?, gid? }) → Promise<boolean allowed>. Fake backend only.
   Napi::Value Inject(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!fake_) return Throw(env, "inject: only a running monitor with the fake backend takes scripted execs");
+    if (!fake_)
+      return Throw(env,
+                   "inject: only a running monitor with the fake backend takes scripted execs");
     if (!info[0].IsString() || !info[1].IsObject()) {
       return ThrowType(env, "inject(path, { pid, ppid, uid, gid }) required");
     }
@@ -562,43 +570,42 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
 };
 
 void DeliverDecision(Napi::Env env, Napi::Function callback, Monitor* self,
-                              DecisionRecord* record) {
-    std::unique_ptr<DecisionRecord> owned(record);
-    self->queued_--;
-    if (env == nullptr) return;
-    Napi::Object object = Napi::Object::New(env);
-    object.Set("pid", record->pid);
-    object.Set("ppid", record->credentials.ppid);
-    object.Set("uid", record->credentials.uid);
-    object.Set("gid", record->credentials.gid);
-    object.Set("path", record->path);
-    object.Set("sha256", record->sha256);
-    object.Set("size", double(record->size));
-    object.Set("dev", double(record->dev));
-    object.Set("inode", double(record->inode));
-    object.Set("decision", DecisionName(record->decision));
-    object.Set("rule", record->rule ? Napi::Value(RuleToJs(env, *record->rule)) : env.Null());
-    object.Set("latencyUs", double(record->latency_us));
-    object.Set("answeredBy", AnsweredByName(record->answered_by));
-    if (!record->reason.empty()) object.Set("reason", record->reason);
-    if (!record->error.empty()) object.Set("error", record->error);
-    callback.Call({object});
-  }
+                     DecisionRecord* record) {
+  std::unique_ptr<DecisionRecord> owned(record);
+  self->queued_--;
+  if (env == nullptr) return;
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("pid", record->pid);
+  object.Set("ppid", record->credentials.ppid);
+  object.Set("uid", record->credentials.uid);
+  object.Set("gid", record->credentials.gid);
+  object.Set("path", record->path);
+  object.Set("sha256", record->sha256);
+  object.Set("size", double(record->size));
+  object.Set("dev", double(record->dev));
+  object.Set("inode", double(record->inode));
+  object.Set("decision", DecisionName(record->decision));
+  object.Set("rule", record->rule ? Napi::Value(RuleToJs(env, *record->rule)) : env.Null());
+  object.Set("latencyUs", double(record->latency_us));
+  object.Set("answeredBy", AnsweredByName(record->answered_by));
+  if (!record->reason.empty()) object.Set("reason", record->reason);
+  if (!record->error.empty()) object.Set("error", record->error);
+  callback.Call({object});
+}
 
-void DeliverResponse(Napi::Env env, Napi::Function, Monitor* self,
-                              FakeResponse* response) {
-    std::unique_ptr<FakeResponse> owned(response);
-    if (env == nullptr) return;
-    auto it = self->deferreds_.find(response->token);
-    if (it == self->deferreds_.end()) return;
-    it->second.Resolve(Napi::Boolean::New(env, response->allow));
-    self->deferreds_.erase(it);
-  }
-
+void DeliverResponse(Napi::Env env, Napi::Function, Monitor* self, FakeResponse* response) {
+  std::unique_ptr<FakeResponse> owned(response);
+  if (env == nullptr) return;
+  auto it = self->deferreds_.find(response->token);
+  if (it == self->deferreds_.end()) return;
+  it->second.Resolve(Napi::Boolean::New(env, response->allow));
+  self->deferreds_.erase(it);
+}
 
 Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) return ThrowType(env, "peerCredentials(fd): a socket descriptor is required");
+  if (!info[0].IsNumber())
+    return ThrowType(env, "peerCredentials(fd): a socket descriptor is required");
   const int fd = info[0].As<Napi::Number>().Int32Value();
   Napi::Object out = Napi::Object::New(env);
 #ifdef __linux__
@@ -626,7 +633,9 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
 class HashWorker : public Napi::AsyncWorker {
  public:
   HashWorker(Napi::Env env, std::string path)
-      : Napi::AsyncWorker(env), path_(std::move(path)), deferred_(Napi::Promise::Deferred::New(env)) {}
+      : Napi::AsyncWorker(env),
+        path_(std::move(path)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -707,9 +716,12 @@ Napi::Value Evaluate(const Napi::CallbackInfo& info) {
       !digest("certificateSha256", &identity.certificate_sha256, false)) {
     return ThrowType(env, "evaluate: sha256 and certificateSha256 need 64 hex digits, cdhash 40");
   }
-  if (input.Get("signingId").IsString()) identity.signing_id = input.Get("signingId").As<Napi::String>().Utf8Value();
-  if (input.Get("teamId").IsString()) identity.team_id = input.Get("teamId").As<Napi::String>().Utf8Value();
-  const std::string path = input.Get("path").IsString() ? input.Get("path").As<Napi::String>().Utf8Value() : "";
+  if (input.Get("signingId").IsString())
+    identity.signing_id = input.Get("signingId").As<Napi::String>().Utf8Value();
+  if (input.Get("teamId").IsString())
+    identity.team_id = input.Get("teamId").As<Napi::String>().Utf8Value();
+  const std::string path =
+      input.Get("path").IsString() ? input.Get("path").As<Napi::String>().Utf8Value() : "";
   auto mode = ParseMode(info[2]);
   if (!mode) return ThrowType(env, "evaluate: mode must be \"MONITOR\" or \"LOCKDOWN\"");
   Scopes scopes;
@@ -724,7 +736,8 @@ Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     }
     table.Put(change.rule);
   }
-  const Verdict verdict = Decide(table, identity, *mode, scopes, path, input.Get("packageIntact").ToBoolean());
+  const Verdict verdict =
+      Decide(table, identity, *mode, scopes, path, input.Get("packageIntact").ToBoolean());
   Napi::Object out = Napi::Object::New(env);
   out.Set("decision", DecisionName(verdict.decision));
   out.Set("rule", verdict.rule ? Napi::Value(RuleToJs(env, *verdict.rule)) : env.Null());
@@ -735,20 +748,23 @@ Napi::Value Evaluate(const Napi::CallbackInfo& info) {
 // service can use Type=notify and WatchdogSec. False when NOTIFY_SOCKET is not set.
 Napi::Value NotifySystemd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) return ThrowType(env, "notifySystemd(state): a state string is required");
+  if (!info[0].IsString())
+    return ThrowType(env, "notifySystemd(state): a state string is required");
   const char* socket_path = getenv("NOTIFY_SOCKET");
   if (socket_path == nullptr || socket_path[0] == '\0') return Napi::Boolean::New(env, false);
   const std::string state = info[0].As<Napi::String>().Utf8Value();
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   const size_t length = strlen(socket_path);
-  if (length >= sizeof(address.sun_path)) return Throw(env, "notifySystemd: NOTIFY_SOCKET is too long");
+  if (length >= sizeof(address.sun_path))
+    return Throw(env, "notifySystemd: NOTIFY_SOCKET is too long");
   memcpy(address.sun_path, socket_path, length);
   if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
   const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Throw(env, std::string("notifySystemd: socket failed: ") + strerror(errno));
-  const ssize_t sent = sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
-                              socklen_t(offsetof(sockaddr_un, sun_path) + length));
+  const ssize_t sent =
+      sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
+             socklen_t(offsetof(sockaddr_un, sun_path) + length));
   const int error = errno;
   close(fd);
   if (sent < 0) return Throw(env, std::string("notifySystemd: sendto failed: ") + strerror(error));

@@ -30,7 +30,9 @@ const char* AnsweredByName(AnsweredBy by) {
 
 namespace {
 
-int64_t Nanos(const timespec& ts) { return int64_t(ts.tv_sec) * 1000000000ll + ts.tv_nsec; }
+int64_t Nanos(const timespec& ts) {
+  return int64_t(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+}
 
 // Reads PPid, Uid and Gid of a process from /proc (procfs is never watched, so this cannot wait
 // on ourselves).
@@ -46,8 +48,10 @@ Credentials ReadCredentials(int32_t pid) {
   if (n <= 0) return credentials;
   buffer[n] = '\0';
   if (const char* line = strstr(buffer, "\nPPid:")) credentials.ppid = atoi(line + 6);
-  if (const char* line = strstr(buffer, "\nUid:")) credentials.uid = uint32_t(strtoul(line + 5, nullptr, 10));
-  if (const char* line = strstr(buffer, "\nGid:")) credentials.gid = uint32_t(strtoul(line + 5, nullptr, 10));
+  if (const char* line = strstr(buffer, "\nUid:"))
+    credentials.uid = uint32_t(strtoul(line + 5, nullptr, 10));
+  if (const char* line = strstr(buffer, "\nGid:"))
+    credentials.gid = uint32_t(strtoul(line + 5, nullptr, 10));
   return credentials;
 }
 
@@ -80,15 +84,19 @@ Authorizer::Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<Writ
       deadline_ms_(options.deadline_ms),
       mode_(options.mode),
       fail_closed_(options.fail_closed),
-      queue_(std::max<size_t>(1, options.per_user_jobs), std::max<size_t>(1, options.queue_capacity)) {}
+      queue_(std::max<size_t>(1, options.per_user_jobs),
+             std::max<size_t>(1, options.queue_capacity)) {}
 
-Authorizer::~Authorizer() { Stop(); }
+Authorizer::~Authorizer() {
+  Stop();
+}
 
 bool Authorizer::Start(std::string* error) {
   if (running_) return true;
   stopping_ = false;
   queue_.Restart();
-  if (!guard_->Start([this](int fd, uint64_t dev, uint64_t inode) { OnWriteOpen(fd, dev, inode); })) {
+  if (!guard_->Start(
+          [this](int fd, uint64_t dev, uint64_t inode) { OnWriteOpen(fd, dev, inode); })) {
     *error = std::string("write guard set-up failed: ") + strerror(errno);
     return false;
   }
@@ -305,8 +313,8 @@ void Authorizer::Answer(Pending& pending, Decision decision, const std::optional
 void Authorizer::Finish(Pending& pending, const std::string& sha256, const std::string& error) {
   DecisionRecord record;
   record.pid = pending.event.pid;
-  record.credentials = pending.event.credentials ? *pending.event.credentials
-                                                 : ReadCredentials(pending.event.pid);
+  record.credentials =
+      pending.event.credentials ? *pending.event.credentials : ReadCredentials(pending.event.pid);
   record.path = PathOfFd(pending.event.fd);
   if (!pending.fd_kept) close(pending.event.fd);
   pending.event.fd = -1;
@@ -435,7 +443,8 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
                  "this user already has " + std::to_string(options_.per_user_jobs) +
                      " files waiting to be hashed");
   } else if (admitted == FairQueue<Job>::Admit::kFull) {
-    AnswerAtOnce(pending, FailDecision(), reason::kQueueFull, "too many files waiting to be hashed");
+    AnswerAtOnce(pending, FailDecision(), reason::kQueueFull,
+                 "too many files waiting to be hashed");
   }
 }
 
@@ -576,7 +585,8 @@ void Authorizer::FinishJob(Job& job) {
       bool allow = IsAllow(verdict.decision);
       const char* why = "";
       if (*tainted) {
-        (tainted == reason::kWriterOpen ? counters_.writer_open_answers : counters_.written_answers)++;
+        (tainted == reason::kWriterOpen ? counters_.writer_open_answers
+                                        : counters_.written_answers)++;
         why = tainted;
         // The content may not be what runs: in LOCKDOWN no allow stands on it (a block does).
         if (allow && mode_ == ClientMode::kLockdown) {
@@ -624,12 +634,13 @@ void Authorizer::FinishJob(Job& job) {
       } else if (!allow) {
         std::lock_guard<std::mutex> lock(cache_mutex_);
         if (cache_.size() >= options_.cache_capacity) cache_.erase(cache_.begin());
-        cache_[DevInode{leader.key.dev, leader.key.inode}] = CacheEntry{
-            leader.key, verdict, digest,
-            MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull, job.scoped,
-            job.scope_path};
+        cache_[DevInode{leader.key.dev, leader.key.inode}] =
+            CacheEntry{leader.key, verdict,
+                       digest,     MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull,
+                       job.scoped, job.scope_path};
       }
-      for (auto& pending : group) Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy, why);
+      for (auto& pending : group)
+        Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy, why);
     }
   }
   if (job.user_writable && job.guard == WriteGuard::Begin::kGuarded && !kept) guard_->Release(fd);

@@ -69,8 +69,8 @@ struct DecisionRecord {
 };
 
 // Upper bounds in microseconds; the last bucket holds everything slower.
-constexpr uint64_t kLatencyBucketsUs[] = {10, 50, 100, 500, 1000, 2000, 5000, 10000, 50000,
-                                          100000, 500000, 1000000, 5000000};
+constexpr uint64_t kLatencyBucketsUs[] = {10,    50,    100,    500,    1000,    2000,   5000,
+                                          10000, 50000, 100000, 500000, 1000000, 5000000};
 constexpr size_t kLatencyBucketCount = sizeof(kLatencyBucketsUs) / sizeof(uint64_t) + 1;
 
 struct MetricsSnapshot {
@@ -114,7 +114,8 @@ class Authorizer : public EventSink {
   void ApplyRuleChanges(const std::vector<RuleChange>& changes);
   void FlushCaches();
   size_t RuleCount() const;
-  // Times Decide() for each digest exactly as a worker runs it (shared lock, table lookup): ns each.
+  // Times Decide() for each digest exactly as a worker runs it (shared lock, table lookup): ns
+  // each.
   std::vector<uint64_t> TimeLookups(const std::vector<Digest>& digests) const;
 
   MetricsSnapshot Metrics() const;
@@ -221,7 +222,9 @@ class Authorizer : public EventSink {
     bool operator==(const DevInode& o) const { return dev == o.dev && inode == o.inode; }
   };
   struct DevInodeHash {
-    size_t operator()(const DevInode& k) const noexcept { return k.inode * 0x9E3779B97F4A7C15ull ^ k.dev; }
+    size_t operator()(const DevInode& k) const noexcept {
+      return k.inode * 0x9E3779B97F4A7C15ull ^ k.dev;
+    }
   };
   // Keyed by (dev, inode) as the kernel's ignore marks are; an entry counts only while the file's
   // size, mtime and ctime still match it.
@@ -229,8 +232,8 @@ class Authorizer : public EventSink {
 
   // Guards in_flight_: every exec of a file being hashed waits on that one job.
   mutable std::mutex work_mutex_;
-  std::unordered_map<FileKey, std::pair<std::shared_ptr<Job>, std::vector<std::shared_ptr<Pending>>>,
-                     FileKeyHash>
+  std::unordered_map<
+      FileKey, std::pair<std::shared_ptr<Job>, std::vector<std::shared_ptr<Pending>>>, FileKeyHash>
       in_flight_;
   FairQueue<Job> queue_;
   std::vector<std::thread> workers_;
@@ -241,15 +244,14 @@ class Authorizer : public EventSink {
   std::thread watchdog_;
 
   struct Counters {
-    std::atomic<uint64_t> events{0}, self_allowed{0}, cache_hits{0}, cache_misses{0},
-        coalesced{0}, files_hashed{0}, bytes_hashed{0}, deadline_answers{0},
-        queue_full_answers{0}, error_answers{0}, allowed{0}, blocked{0}, notified{0},
-        dropped_notifications{0}, ignore_marks{0}, cache_flushes{0}, pending_answers{0},
-        busy_answers{0}, too_large_answers{0}, writer_open_answers{0}, written_answers{0},
-        write_invalidations{0}, guard_unsupported{0}, route_blocks{0}, route_reports{0};
+    std::atomic<uint64_t> events{0}, self_allowed{0}, cache_hits{0}, cache_misses{0}, coalesced{0},
+        files_hashed{0}, bytes_hashed{0}, deadline_answers{0}, queue_full_answers{0},
+        error_answers{0}, allowed{0}, blocked{0}, notified{0}, dropped_notifications{0},
+        ignore_marks{0}, cache_flushes{0}, pending_answers{0}, busy_answers{0},
+        too_large_answers{0}, writer_open_answers{0}, written_answers{0}, write_invalidations{0},
+        guard_unsupported{0}, route_blocks{0}, route_reports{0};
     std::atomic<uint64_t> latency[kLatencyBucketCount]{};
   } counters_;
 };
-
 
 }  // namespace gatehouse

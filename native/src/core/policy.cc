@@ -61,7 +61,9 @@ std::optional<Policy> ParsePolicy(const std::string& name) {
   return std::nullopt;
 }
 
-bool IsAllow(Decision decision) { return decision <= Decision::kAllowPlatform; }
+bool IsAllow(Decision decision) {
+  return decision <= Decision::kAllowPlatform;
+}
 
 std::string Scopes::Normalize(const std::string& prefix) {
   std::string normalized = prefix;
@@ -87,8 +89,7 @@ Decision DecisionFor(RuleType type, Policy policy) {
   switch (type) {
     case RuleType::kCdHash: return allow ? Decision::kAllowCdHash : Decision::kBlockCdHash;
     case RuleType::kBinary: return allow ? Decision::kAllowBinary : Decision::kBlockBinary;
-    case RuleType::kSigningId:
-      return allow ? Decision::kAllowSigningId : Decision::kBlockSigningId;
+    case RuleType::kSigningId: return allow ? Decision::kAllowSigningId : Decision::kBlockSigningId;
     case RuleType::kCertificate:
       return allow ? Decision::kAllowCertificate : Decision::kBlockCertificate;
     case RuleType::kTeamId: return allow ? Decision::kAllowTeamId : Decision::kBlockTeamId;
@@ -112,8 +113,8 @@ bool RuleTable::Canonicalize(RuleType type, const std::string& identifier, std::
     case RuleType::kBinary:
     case RuleType::kCertificate:
       if (!FromHex(identifier, &digest)) {
-        *error = std::string(RuleTypeName(type)) + " rules need a SHA-256 of 64 hex digits, got \"" +
-                 identifier + "\"";
+        *error = std::string(RuleTypeName(type)) +
+                 " rules need a SHA-256 of 64 hex digits, got \"" + identifier + "\"";
         return false;
       }
       *canonical = ToHex(digest);
@@ -128,7 +129,8 @@ bool RuleTable::Canonicalize(RuleType type, const std::string& identifier, std::
     case RuleType::kTeamId:
     case RuleType::kSigningId:
       if (identifier.empty() || identifier.size() > 512) {
-        *error = std::string(RuleTypeName(type)) + " rules need an identifier of 1 to 512 characters";
+        *error =
+            std::string(RuleTypeName(type)) + " rules need an identifier of 1 to 512 characters";
         return false;
       }
       *canonical = identifier;
@@ -162,8 +164,7 @@ bool RuleTable::Remove(RuleType type, const std::string& identifier) {
   Digest digest{};
   switch (type) {
     case RuleType::kBinary: return FromHex(identifier, &digest) && binary_.erase(digest);
-    case RuleType::kCertificate:
-      return FromHex(identifier, &digest) && certificate_.erase(digest);
+    case RuleType::kCertificate: return FromHex(identifier, &digest) && certificate_.erase(digest);
     case RuleType::kCdHash: return ParseCdHash(identifier, &digest) && cdhash_.erase(digest);
     case RuleType::kSigningId: return signing_id_.erase(identifier) > 0;
     case RuleType::kTeamId: return team_id_.erase(identifier) > 0;
@@ -219,8 +220,10 @@ Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode
       return {DecisionFor(type, *policy), Rule{type, identifier, *policy}};
     }
   }
-  if (!path.empty() && Scopes::Matches(scopes.blocked, path)) return {Decision::kBlockScope, std::nullopt};
-  if (!path.empty() && Scopes::Matches(scopes.allowed, path)) return {Decision::kAllowScope, std::nullopt};
+  if (!path.empty() && Scopes::Matches(scopes.blocked, path))
+    return {Decision::kBlockScope, std::nullopt};
+  if (!path.empty() && Scopes::Matches(scopes.allowed, path))
+    return {Decision::kAllowScope, std::nullopt};
   if (package_intact) return {Decision::kAllowPlatform, std::nullopt};
   return {mode == ClientMode::kLockdown ? Decision::kBlockUnknown : Decision::kAllowUnknown,
           std::nullopt};

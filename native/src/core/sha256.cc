@@ -22,7 +22,9 @@ alignas(16) constexpr uint32_t kRoundConstants[64] = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-inline uint32_t Rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+inline uint32_t Rotr(uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
 
 void BlocksPortable(uint32_t state[8], const uint8_t* data, size_t blocks) {
   uint32_t w[64];
@@ -64,16 +66,15 @@ void BlocksPortable(uint32_t state[8], const uint8_t* data, size_t blocks) {
 }
 
 #ifdef GATEHOUSE_X86
-__attribute__((target("sha,sse4.1,ssse3"))) void BlocksShaNi(uint32_t state[8],
-                                                              const uint8_t* data,
-                                                              size_t blocks) {
+__attribute__((target("sha,sse4.1,ssse3"))) void BlocksShaNi(uint32_t state[8], const uint8_t* data,
+                                                             size_t blocks) {
   const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
   __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0])),
-                                  0xB1);                                   // CDAB
-  __m128i state1 = _mm_shuffle_epi32(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])), 0x1B);  // EFGH
-  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);                         // ABEF
-  state1 = _mm_blend_epi16(state1, tmp, 0xF0);                              // CDGH
+                                  0xB1);  // CDAB
+  __m128i state1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])),
+                                     0x1B);          // EFGH
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);       // CDGH
 
   while (blocks--) {
     const __m128i abef = state0;
@@ -131,10 +132,12 @@ const BlockFunction kBlocks = ChooseBlocks();
 }  // namespace
 
 Sha256::Sha256()
-    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-             0x5be0cd19} {}
+    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
-bool Sha256::HasHardwareSupport() { return kBlocks != BlocksPortable; }
+bool Sha256::HasHardwareSupport() {
+  return kBlocks != BlocksPortable;
+}
 
 void Sha256::Update(const uint8_t* data, size_t length) {
   total_ += length;

@@ -17,10 +17,14 @@
 namespace gatehouse {
 namespace {
 
-int Quiet(enum libbpf_print_level, const char*, va_list) { return 0; }
+int Quiet(enum libbpf_print_level, const char*, va_list) {
+  return 0;
+}
 
 // The kernel's own dev_t encoding, as super_block.s_dev holds it.
-uint32_t KernelDev(uint64_t dev) { return (uint32_t(major(dev)) << 20) | uint32_t(minor(dev)); }
+uint32_t KernelDev(uint64_t dev) {
+  return (uint32_t(major(dev)) << 20) | uint32_t(minor(dev));
+}
 
 const char* RouteName(uint32_t route) {
   switch (route) {
@@ -61,14 +65,16 @@ std::unique_ptr<ExecGate> BpfGate::Open() {
     const std::string why = strerror(-error);
     gate__destroy(skeleton);
     const std::string lsms = ActiveLsms();
-    return std::make_unique<NoExecGate>(
-        "the BPF LSM is not active (" + why + "; active: " + (lsms.empty() ? "unknown" : lsms) +
-        "): add bpf to the kernel's lsm= boot parameter");
+    return std::make_unique<NoExecGate>("the BPF LSM is not active (" + why +
+                                        "; active: " + (lsms.empty() ? "unknown" : lsms) +
+                                        "): add bpf to the kernel's lsm= boot parameter");
   }
   return std::unique_ptr<ExecGate>(new BpfGate(skeleton));
 }
 
-BpfGate::BpfGate(struct gate* skeleton) : skeleton_(skeleton) { WriteConfig(); }
+BpfGate::BpfGate(struct gate* skeleton) : skeleton_(skeleton) {
+  WriteConfig();
+}
 
 BpfGate::~BpfGate() {
   Stop();

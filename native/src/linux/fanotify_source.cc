@@ -9,9 +9,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <map>
 
 #include "mounts.h"
@@ -222,8 +222,8 @@ void FanotifySource::DrainEvents() {
     auto* metadata = reinterpret_cast<fanotify_event_metadata*>(buffer);
     for (; FAN_EVENT_OK(metadata, length); metadata = FAN_EVENT_NEXT(metadata, length)) {
       if (metadata->fd < 0) continue;  // FAN_Q_OVERFLOW carries no file
-      const bool exec = metadata->vers == FANOTIFY_METADATA_VERSION &&
-                        (metadata->mask & FAN_OPEN_EXEC_PERM);
+      const bool exec =
+          metadata->vers == FANOTIFY_METADATA_VERSION && (metadata->mask & FAN_OPEN_EXEC_PERM);
       ExecEvent event;
       event.fd = metadata->fd;
       event.pid = metadata->pid;
@@ -258,7 +258,8 @@ void FanotifySource::IgnoreUntilModified(const ExecEvent& event) {
 
 void FanotifySource::Unignore(int fd) {
   // Removing the last bit of an inode mark's ignored mask removes the mark.
-  fanotify_mark(group_fd_, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, nullptr);
+  fanotify_mark(group_fd_, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd,
+                nullptr);
 }
 
 void FanotifySource::FlushIgnores() {

@@ -17,7 +17,9 @@ namespace {
 
 // A real-time signal nobody else in a Node process uses (glibc keeps the first few for itself;
 // SIGRTMIN already accounts for them).
-int LeaseSignal() { return SIGRTMIN + 6; }
+int LeaseSignal() {
+  return SIGRTMIN + 6;
+}
 
 // A break signal that reaches the process before the lease is pointed at our thread (or SIGIO,
 // which the kernel sends when its real-time queue overflows) must not end the process: ignored
@@ -36,7 +38,9 @@ void IgnoreWhereUnhandled(int signal_number) {
 
 LeaseGuard::LeaseGuard(size_t capacity) : capacity_(capacity), signal_(LeaseSignal()) {}
 
-LeaseGuard::~LeaseGuard() { Stop(); }
+LeaseGuard::~LeaseGuard() {
+  Stop();
+}
 
 bool LeaseGuard::Start(OnWrite on_write) {
   on_write_ = std::move(on_write);
@@ -75,9 +79,13 @@ WriteGuard::Begin LeaseGuard::Watch(int fd) {
   return Begin::kGuarded;
 }
 
-bool LeaseGuard::Intact(int fd) { return fcntl(fd, F_GETLEASE) == F_RDLCK; }
+bool LeaseGuard::Intact(int fd) {
+  return fcntl(fd, F_GETLEASE) == F_RDLCK;
+}
 
-void LeaseGuard::Release(int fd) { fcntl(fd, F_SETLEASE, F_UNLCK); }
+void LeaseGuard::Release(int fd) {
+  fcntl(fd, F_SETLEASE, F_UNLCK);
+}
 
 bool LeaseGuard::Keep(int fd, uint64_t dev, uint64_t inode) {
   int victim = -1;

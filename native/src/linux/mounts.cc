@@ -11,7 +11,8 @@ std::string Unescape(const std::string& field) {
   std::string out;
   for (size_t i = 0; i < field.size(); ++i) {
     if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' && field[i + 1] <= '7') {
-      out.push_back(char((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0')));
+      out.push_back(
+          char((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0')));
       i += 3;
     } else {
       out.push_back(field[i]);
@@ -51,9 +52,9 @@ std::vector<MountEntry> ParseMountInfo(const std::string& text) {
 
 bool IsLocalExecutableFilesystem(const std::string& fstype) {
   static const std::set<std::string> kLocal = {
-      "ext2", "ext3",    "ext4",  "xfs",   "btrfs", "tmpfs",   "vfat",    "exfat",  "f2fs", "jfs",
-      "zfs",  "overlay", "squashfs", "iso9660", "ntfs", "ntfs3", "hfsplus", "bcachefs", "erofs",
-      "reiserfs", "udf", "fuseblk"};
+      "ext2",    "ext3",     "ext4",  "xfs",      "btrfs",    "tmpfs",   "vfat", "exfat",
+      "f2fs",    "jfs",      "zfs",   "overlay",  "squashfs", "iso9660", "ntfs", "ntfs3",
+      "hfsplus", "bcachefs", "erofs", "reiserfs", "udf",      "fuseblk"};
   return kLocal.count(fstype) > 0;
 }
 

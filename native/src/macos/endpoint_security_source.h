@@ -12,8 +12,8 @@ class EndpointSecuritySource : public EventSource {
   bool Start(EventSink* sink, std::string* error) override;
   void Respond(const ExecEvent& event, bool allow) override;
   void IgnoreUntilModified(const ExecEvent& event) override;  // es_respond_auth_result cache=true
-  void FlushIgnores() override;                                // es_clear_cache
-  void Stop() override;                                        // es_delete_client
+  void FlushIgnores() override;                               // es_clear_cache
+  void Stop() override;                                       // es_delete_client
   std::vector<WatchedFilesystem> Watched() const override;
   const char* Name() const override { return "endpoint-security"; }
 };
