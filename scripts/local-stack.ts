@@ -11,6 +11,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -174,6 +175,17 @@ function unsafe(path: string, stats: Stats): string | undefined {
   return undefined;
 }
 
+/** npm's own script, through which the commands npm start suggests run (`npm run -s ctl --`). */
+function npmScript(): string | undefined {
+  const candidates = [
+    process.env.npm_execpath,
+    ...(process.env.PATH ?? '').split(':').map((dir) => (dir ? join(dir, 'npm') : undefined)),
+  ];
+  for (const candidate of candidates)
+    if (candidate && existsSync(candidate)) return realpathSync(candidate);
+  return undefined;
+}
+
 /** Every executable file below these folders, for ALLOWLIST rules by SHA-256. */
 function executablesIn(...dirs: string[]): string[] {
   const found: string[] = [];
@@ -251,6 +263,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let configPath: string | undefined;
     if (options.agent) {
       configPath = join(localDir, 'config.json');
+      const npm = npmScript();
       const config = {
         ClientMode: options.mode,
         // LOCKDOWN's safe settings, said outright: an exec not decided in time is blocked, and
@@ -263,8 +276,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         StateDir: join(localDir, 'agent'),
         SocketPath: options.socketPath,
         // What keeps this machine working while it runs in LOCKDOWN: what dpkg installed
-        // (unchanged), Node itself, and the programs of this checkout (its commands, tsx,
-        // esbuild, Electron), each by its SHA-256, so that nothing new put there runs.
+        // (unchanged), Node itself, npm (it runs gatehousectl here), and the programs of this
+        // checkout (its commands, tsx, esbuild, Electron), each by its SHA-256, so that nothing
+        // new put there runs. npm is dpkg's only where it came with Debian's nodejs, unchanged.
         TrustPackageManagedBinaries: true,
         StaticRules: [
           {
@@ -273,6 +287,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             policy: 'ALLOWLIST',
             custom_msg: 'Node.js, which runs Gatehouse here',
           },
+          ...(npm
+            ? [
+                {
+                  identifier: sha256File(npm),
+                  rule_type: 'BINARY',
+                  policy: 'ALLOWLIST',
+                  custom_msg: 'npm, which runs gatehousectl here',
+                },
+              ]
+            : []),
           ...executablesIn(join(ROOT, 'node_modules'), join(ROOT, 'scripts/bin')).map((path) => ({
             identifier: sha256File(path),
             rule_type: 'BINARY',

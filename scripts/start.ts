@@ -145,7 +145,10 @@ async function main(): Promise<number> {
     return 1;
   }
   const app = options.app ? startApp(isRoot) : { line: 'the menu-bar app: not opened (--no-app)' };
-  const ctl = 'npx gatehousectl';
+  // This checkout's own script, never `npx gatehousectl`: npm does not link a package's own bin,
+  // so npx would look the name up in the registry and run whatever it found there, as root.
+  // -s keeps npm's banner out of stdout, so that --json output can be piped.
+  const ctl = 'npm run -s ctl --';
   const socketFlag =
     options.socketPath === DEFAULT_SOCKET_PATH ? '' : ` --socket ${options.socketPath}`;
   const lines = [
@@ -155,7 +158,7 @@ async function main(): Promise<number> {
   if (stack.socketPath) {
     lines.push(
       `  agent: ${options.monitor ? 'MONITOR (unknown programs are recorded, not blocked)' : 'LOCKDOWN (unknown programs are blocked)'}, control socket ${stack.socketPath}`,
-      '  allowed so that this machine keeps working: what dpkg installed (unchanged), Node.js, and the programs of this checkout, each by its SHA-256',
+      '  allowed so that this machine keeps working: what dpkg installed (unchanged), Node.js, npm, and the programs of this checkout, each by its SHA-256',
       '  try:',
       `    ${ctl} status${socketFlag}`,
       `    cp /usr/bin/true /tmp/gatehouse-try && /tmp/gatehouse-try    (a fresh, unknown binary)`,

@@ -102,9 +102,9 @@ describe('npm start', () => {
         `agent: LOCKDOWN (unknown programs are blocked), control socket ${socket}`,
       );
       for (const tryThis of [
-        `npx gatehousectl status --socket ${socket}`,
+        `npm run -s ctl -- status --socket ${socket}`,
         'cp /usr/bin/true /tmp/gatehouse-try && /tmp/gatehouse-try',
-        `npx gatehousectl events --socket ${socket}`,
+        `npm run -s ctl -- events --socket ${socket}`,
       ])
         expect(out).toContain(tryThis);
       const { consoleUrl, password } = summary(out);
@@ -130,9 +130,12 @@ describe('npm start', () => {
       }
       client.close();
       // What the summary tells the user to run must itself be allowed when LOCKDOWN covers the
-      // whole machine: the commands, Node.js, what dpkg installed.
+      // whole machine: npm, the shell it runs scripts with, the commands, Node.js, cp.
       const check = await ControlClient.connect(socket);
       for (const program of [
+        realpathSync(execFileSync('which', ['npm'], { encoding: 'utf8' }).trim()),
+        '/usr/bin/env',
+        realpathSync('/bin/sh'),
         join(root, 'scripts/bin/gatehousectl.mjs'),
         realpathSync(join(root, 'node_modules/.bin/tsx')),
         process.execPath,
