@@ -56,8 +56,8 @@ describe('menu-bar settings from the service configuration', () => {
     expect(settings.eventDetailUrl).toBeUndefined();
     expect(settings.updateFeedUrl).toBeUndefined();
     expect(warnings).toEqual([
-      'settings: EventDetailURL must be an https URL, got "http://helpdesk.example/%file_sha%" (/etc/gatehouse/config.json)',
-      'settings: UpdateFeedURL must be an https URL, got "ftp://x" (/etc/gatehouse/config.json)',
+      'settings: EventDetailURL must be an https:// URL, got "http://helpdesk.example/%file_sha%" (/etc/gatehouse/config.json)',
+      'settings: UpdateFeedURL must be an https:// URL, got "ftp://x" (/etc/gatehouse/config.json)',
     ]);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../main/agent/config/config';
+import { readAppSettings } from '../../main/app/settings';
 
 const FILE = '/etc/gatehouse/config.json';
 const noMachineId = () => {
@@ -220,6 +221,45 @@ describe('agent configuration', () => {
       `config: unknown key "ClientMod" ignored (${FILE})`,
     ]);
     expect(parse({ TrustPackageManagedBinaries: true }).warnings).toEqual([]);
+  });
+
+  it('warns about a bad key only the menu bar reads, and still starts', () => {
+    const { config, warnings } = parse({ UpdateFeedURL: 'ftp://x' });
+    expect(config).not.toHaveProperty('updateFeedUrl');
+    expect(warnings).toEqual([
+      `config: UpdateFeedURL must be an https:// URL, got "ftp://x" (${FILE})`,
+    ]);
+  });
+
+  it.each([
+    [
+      'EventDetailURL',
+      'https://helpdesk.example/%file_sha%',
+      'https://helpdesk.example/%file_sha%',
+    ],
+    // Santa's way to say there is no Open button.
+    ['EventDetailURL', 'null', undefined],
+    // Only lowercase placeholders are expanded, so an uppercase one is part of the URL.
+    ['EventDetailURL', 'https://%TEAM%.example/', 'refused'],
+    ['EventDetailURL', `https://h.example/${'x'.repeat(4096)}`, 'refused'],
+    ['SocketPath', 'gatehouse.sock', 'refused'],
+    ['EnableSilentMode', 'yes', 'refused'],
+  ])('the service and the menu bar read %s %j alike', (key, value, expected) => {
+    const read = () => JSON.stringify({ [key]: value });
+    const app = readAppSettings(read, FILE);
+    const field = { EventDetailURL: 'eventDetailUrl', SocketPath: 'socketPath' }[key];
+    if (expected === 'refused') {
+      expect(problems({ [key]: value })).toHaveLength(1);
+      expect(app.warnings).toEqual([
+        problems({ [key]: value })[0]!.replace('config:', 'settings:'),
+      ]);
+    } else {
+      const agentValues: Record<string, unknown> = parse({ [key]: value }).config;
+      const appValues: Record<string, unknown> = app.settings;
+      expect(agentValues[field!]).toBe(expected);
+      expect(appValues[field!]).toBe(expected);
+      expect(app.warnings).toEqual([]);
+    }
   });
 
   it('says what is wrong with a file that is not JSON, or not an object', () => {
