@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "gatehouse",
-      "sources": ["src/binding.cc", "src/core/sha256.cc", "src/core/md5.cc", "src/core/policy.cc", "src/core/authorizer.cc", "src/fake/fake_source.cc"],
+      "sources": ["src/binding.cc", "src/core/sha256.cc", "src/core/md5.cc", "src/core/policy.cc", "src/core/authorizer.cc", "src/core/decision_cache.cc", "src/core/file_hash.cc", "src/fake/fake_source.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=8",
@@ -14,7 +14,7 @@
       "conditions": [
         ["OS=='linux'", {
           "defines": ["GATEHOUSE_BACKEND=\"fanotify\""],
-          "sources": ["src/linux/fanotify_source.cc", "src/linux/mounts.cc", "src/linux/lease_guard.cc"],
+          "sources": ["src/linux/fanotify_source.cc", "src/linux/mounts.cc", "src/linux/lease_guard.cc", "src/linux/host.cc", "src/linux/parts.cc"],
           "cflags_cc": ["-O2", "-pthread"],
           "ldflags": ["-pthread"]
         }],
@@ -32,6 +32,7 @@
         }],
         ["OS=='mac'", {
           "defines": ["GATEHOUSE_BACKEND=\"endpoint-security\""],
+          "sources": ["src/macos/host.cc", "src/macos/parts.cc"],
           "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "12.0" }
         }]
       ]

@@ -58,17 +58,6 @@ const INTEGER_LIMITS = {
   notifyQueueSize: [1, 1_000_000],
 } as const;
 
-const DEFAULTS = {
-  deadlineMs: 5000,
-  workers: 2,
-  denyCacheMs: 1500,
-  queueCapacity: 4096,
-  perUserJobs: 64,
-  maxHashMiB: 1024,
-  notifyQueueSize: 4096,
-  failClosed: true,
-} as const;
-
 /** Checks options from any source (config files, the control socket); lists every problem. */
 export function validateMonitorOptions(options: unknown): string[] {
   if (typeof options !== 'object' || options === null) return ['options must be an object'];
@@ -123,6 +112,12 @@ export function validateMonitorOptions(options: unknown): string[] {
   return problems;
 }
 
+function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(values).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
+
 export type DecisionListener = (decision: ExecDecision) => void;
 
 /** BINARY rules in bulk: 32 SHA-256 bytes and one policy byte per rule (see POLICY_CODES). */
@@ -175,14 +170,17 @@ export class ExecMonitor {
       {
         backend,
         mode: options.mode,
-        failClosed: options.failClosed ?? DEFAULTS.failClosed,
-        deadlineMs: options.deadlineMs ?? DEFAULTS.deadlineMs,
-        workers: options.workers ?? DEFAULTS.workers,
-        denyCacheMs: options.denyCacheMs ?? DEFAULTS.denyCacheMs,
-        queueCapacity: options.queueCapacity ?? DEFAULTS.queueCapacity,
-        perUserJobs: options.perUserJobs ?? DEFAULTS.perUserJobs,
-        maxHashMiB: options.maxHashMiB ?? DEFAULTS.maxHashMiB,
-        notifyQueueSize: options.notifyQueueSize ?? DEFAULTS.notifyQueueSize,
+        // Unset ones take the native defaults (AuthorizerOptions), written in one place.
+        ...definedOnly({
+          failClosed: options.failClosed,
+          deadlineMs: options.deadlineMs,
+          workers: options.workers,
+          denyCacheMs: options.denyCacheMs,
+          queueCapacity: options.queueCapacity,
+          perUserJobs: options.perUserJobs,
+          maxHashMiB: options.maxHashMiB,
+          notifyQueueSize: options.notifyQueueSize,
+        }),
         ...(options.watchPaths ? { watchPaths: [...options.watchPaths] } : {}),
         ...(options.scopes ? { scopes: options.scopes } : {}),
       },
@@ -236,7 +234,8 @@ export class ExecMonitor {
     for (const chunk of chunks) raw.addBinaryRules(chunk.digests, chunk.policies);
   }
 
-  setMode(mode: ClientMode, failClosed: boolean = DEFAULTS.failClosed): void {
+  /** failClosed unset: the native default (blocks what is not decided in time). */
+  setMode(mode: ClientMode, failClosed?: boolean): void {
     if (!CLIENT_MODES.includes(mode)) {
       throw new ExecMonitorOptionsError([
         `mode must be MONITOR or LOCKDOWN, got ${JSON.stringify(mode)}`,

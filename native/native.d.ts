@@ -6,14 +6,15 @@ import type { Decision, RuleChange, RuleIdentity } from '../common/rules';
 export interface RawMonitorOptions {
   backend: 'fanotify' | 'fake';
   mode: 'MONITOR' | 'LOCKDOWN';
-  failClosed: boolean;
-  deadlineMs: number;
-  workers: number;
-  denyCacheMs: number;
-  queueCapacity: number;
-  notifyQueueSize: number;
-  perUserJobs: number;
-  maxHashMiB: number;
+  // Unset: the native default (AuthorizerOptions in src/core/authorizer.h).
+  failClosed?: boolean;
+  deadlineMs?: number;
+  workers?: number;
+  denyCacheMs?: number;
+  queueCapacity?: number;
+  notifyQueueSize?: number;
+  perUserJobs?: number;
+  maxHashMiB?: number;
   watchPaths?: string[];
   scopes?: RawScopes;
 }
@@ -101,7 +102,7 @@ export interface RawWatched {
 export interface RawMonitor {
   start(): void;
   stop(): void;
-  setMode(mode: 'MONITOR' | 'LOCKDOWN', failClosed: boolean): void;
+  setMode(mode: 'MONITOR' | 'LOCKDOWN', failClosed?: boolean): void;
   setDeadline(ms: number): void;
   setRules(rules: readonly RuleIdentity[]): void;
   setScopes(scopes: RawScopes): void;

@@ -13,15 +13,10 @@
 #include <napi.h>
 
 #include "core/authorizer.h"
+#include "core/host.h"
+#include "core/parts.h"
 #include "core/sha256.h"
 #include "fake/fake_source.h"
-#ifdef __linux__
-#include "linux/fanotify_source.h"
-#include "linux/lease_guard.h"
-#endif
-#ifdef GATEHOUSE_BPF
-#include "linux/bpf_gate.h"
-#endif
 
 namespace gatehouse {
 namespace {
@@ -176,16 +171,21 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
       return;
     }
     options_.mode = *mode;
-    options_.fail_closed = options.Get("failClosed").ToBoolean();
-    options_.deadline_ms = OptionalUint(options, "deadlineMs", 5000);
-    options_.workers = OptionalUint(options, "workers", 2);
-    options_.deny_cache_ms = OptionalUint(options, "denyCacheMs", 1500);
-    options_.queue_capacity = OptionalUint(options, "queueCapacity", 4096);
-    options_.cache_capacity = OptionalUint(options, "cacheCapacity", 65536);
-    options_.per_user_jobs = OptionalUint(options, "perUserJobs", 64);
-    options_.max_hash_bytes = uint64_t(OptionalUint(options, "maxHashMiB", 1024)) << 20;
-    guarded_capacity_ = OptionalUint(options, "guardedFiles", 4096);
-    notify_queue_size_ = OptionalUint(options, "notifyQueueSize", 4096);
+    // Every default lives in AuthorizerOptions; JavaScript passes only what it sets.
+    const AuthorizerOptions defaults;
+    const Napi::Value fail_closed = options.Get("failClosed");
+    options_.fail_closed =
+        fail_closed.IsBoolean() ? fail_closed.ToBoolean().Value() : defaults.fail_closed;
+    options_.deadline_ms = OptionalUint(options, "deadlineMs", defaults.deadline_ms);
+    options_.workers = OptionalUint(options, "workers", defaults.workers);
+    options_.deny_cache_ms = OptionalUint(options, "denyCacheMs", defaults.deny_cache_ms);
+    options_.queue_capacity = OptionalUint(options, "queueCapacity", defaults.queue_capacity);
+    options_.cache_capacity = OptionalUint(options, "cacheCapacity", defaults.cache_capacity);
+    options_.per_user_jobs = OptionalUint(options, "perUserJobs", defaults.per_user_jobs);
+    options_.max_hash_bytes =
+        uint64_t(OptionalUint(options, "maxHashMiB", defaults.max_hash_bytes >> 20)) << 20;
+    guarded_capacity_ = OptionalUint(options, "guardedFiles", defaults.guarded_files);
+    notify_queue_size_ = OptionalUint(options, "notifyQueueSize", defaults.notify_queue_size);
     Napi::Value paths = options.Get("watchPaths");
     if (paths.IsArray()) {
       Napi::Array array = paths.As<Napi::Array>();
@@ -195,7 +195,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
           ThrowType(env, "watchPaths must be an array of strings");
           return;
         }
-        watch_.paths.push_back(path.As<Napi::String>().Utf8Value());
+        watch_paths_.push_back(path.As<Napi::String>().Utf8Value());
       }
     }
     std::string scope_error;
@@ -215,7 +215,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (authorizer_ && authorizer_->running()) return env.Undefined();
-    std::unique_ptr<EventSource> source;
+    PartsOptions parts_options{watch_paths_, guarded_capacity_};
+    MonitorParts parts;
     if (backend_ == "fake") {
       responses_ =
           ResponseChannel::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
@@ -225,49 +226,31 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         channel.NonBlockingCall(new FakeResponse{token, allow});
       });
       fake_ = fake.get();
-      source = std::move(fake);
+      parts.source = std::move(fake);
+      parts.guard = MakeWriteGuard(parts_options);
+      // Scripted execs have no kernel routes around them to gate.
+      parts.gate = std::make_unique<NoExecGate>("the fake exec source has no kernel to gate");
     } else {
-#ifdef __linux__
-      source = std::make_unique<FanotifySource>(watch_);
-#else
-      return Throw(env, "the fanotify backend exists only on Linux");
-#endif
+      std::string error;
+      if (!MakeSystemParts(parts_options, &parts, &error))
+        return Throw(env, "exec monitor: " + error);
     }
     decisions_ = DecisionChannel::New(env, on_decision_.Value(), "gatehouse-decisions",
                                       notify_queue_size_, 1, this);
     DecisionChannel channel = decisions_;
     std::atomic<uint64_t>* queued = &queued_;
-#ifdef __linux__
-    std::unique_ptr<WriteGuard> guard = std::make_unique<LeaseGuard>(guarded_capacity_);
-#else
-    std::unique_ptr<WriteGuard> guard = std::make_unique<NoWriteGuard>();
-#endif
-    // The second layer of the gate belongs to the real exec source only: scripted execs have no
-    // kernel routes around them.
-    std::unique_ptr<ExecGate> gate;
-    if (backend_ == "fake") {
-      gate = std::make_unique<NoExecGate>("the fake exec source has no kernel to gate");
-    } else {
-#ifdef GATEHOUSE_BPF
-      gate = BpfGate::Open();
-#else
-      gate = std::make_unique<NoExecGate>(
-          "the addon was built without BPF (clang, libbpf-dev and bpftool were missing when it "
-          "was built; install them and run npm install again)");
-#endif
-    }
-    authorizer_ =
-        std::make_unique<Authorizer>(std::move(source), std::move(guard), std::move(gate), options_,
-                                     [channel, queued](DecisionRecord&& record) mutable {
-                                       auto* copy = new DecisionRecord(std::move(record));
-                                       (*queued)++;
-                                       if (channel.NonBlockingCall(copy) != napi_ok) {
-                                         (*queued)--;
-                                         delete copy;
-                                         return false;
-                                       }
-                                       return true;
-                                     });
+    authorizer_ = std::make_unique<Authorizer>(std::move(parts.source), std::move(parts.guard),
+                                               std::move(parts.gate), options_,
+                                               [channel, queued](DecisionRecord&& record) mutable {
+                                                 auto* copy = new DecisionRecord(std::move(record));
+                                                 (*queued)++;
+                                                 if (channel.NonBlockingCall(copy) != napi_ok) {
+                                                   (*queued)--;
+                                                   delete copy;
+                                                   return false;
+                                                 }
+                                                 return true;
+                                               });
     Ref();  // a running monitor keeps its JavaScript object alive until stop()
     std::string error;
     if (!authorizer_->Start(&error)) {
@@ -302,7 +285,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     auto mode = ParseMode(info[0]);
     if (!mode) return ThrowType(info.Env(), "setMode: mode must be \"MONITOR\" or \"LOCKDOWN\"");
     options_.mode = *mode;
-    options_.fail_closed = info[1].ToBoolean();
+    options_.fail_closed =
+        info[1].IsBoolean() ? info[1].ToBoolean().Value() : AuthorizerOptions().fail_closed;
     if (authorizer_) authorizer_->SetMode(options_.mode, options_.fail_closed);
     return info.Env().Undefined();
   }
@@ -484,6 +468,11 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     }
     object.Set("latencyHistogram", histogram);
     object.Set("gateGaps", authorizer_->GateGaps());
+    Napi::Object flushes = Napi::Object::New(env);
+    for (size_t i = 0; i < kFlushReasonCount; ++i) {
+      flushes.Set(FlushReasonName(FlushReason(i)), double(m.cache_flushes_by_reason[i]));
+    }
+    object.Set("cacheFlushReasons", flushes);
     return object;
   }
 
@@ -552,9 +541,9 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
 
   std::string backend_;
   AuthorizerOptions options_;
-  WatchSpec watch_;
-  uint32_t notify_queue_size_ = 4096;
-  uint32_t guarded_capacity_ = 4096;
+  std::vector<std::string> watch_paths_;
+  uint32_t notify_queue_size_ = 0;
+  uint32_t guarded_capacity_ = 0;
   Napi::FunctionReference on_decision_;
   RuleTable pending_rules_;  // filled before start()
   Authorizer::PackageTable pending_packages_;
@@ -607,26 +596,13 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber())
     return ThrowType(env, "peerCredentials(fd): a socket descriptor is required");
   const int fd = info[0].As<Napi::Number>().Int32Value();
+  PeerIdentity peer;
+  std::string error;
+  if (!ReadPeerCredentials(fd, &peer, &error)) return Throw(env, "peerCredentials: " + error);
   Napi::Object out = Napi::Object::New(env);
-#ifdef __linux__
-  struct ucred credentials;
-  socklen_t length = sizeof(credentials);
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
-    return Throw(env, std::string("peerCredentials: SO_PEERCRED failed: ") + strerror(errno));
-  }
-  out.Set("pid", credentials.pid);
-  out.Set("uid", credentials.uid);
-  out.Set("gid", credentials.gid);
-#else
-  uid_t uid;
-  gid_t gid;
-  if (getpeereid(fd, &uid, &gid) != 0) {
-    return Throw(env, std::string("peerCredentials: getpeereid failed: ") + strerror(errno));
-  }
-  out.Set("pid", env.Null());
-  out.Set("uid", uid);
-  out.Set("gid", gid);
-#endif
+  out.Set("pid", peer.pid ? Napi::Value(Napi::Number::New(env, *peer.pid)) : env.Null());
+  out.Set("uid", peer.uid);
+  out.Set("gid", peer.gid);
   return out;
 }
 

@@ -1,8 +1,9 @@
 #include "authorizer.h"
 
+#include "host.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,51 +29,6 @@ const char* AnsweredByName(AnsweredBy by) {
   return "unknown";
 }
 
-namespace {
-
-int64_t Nanos(const timespec& ts) {
-  return int64_t(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
-}
-
-// Reads PPid, Uid and Gid of a process from /proc (procfs is never watched, so this cannot wait
-// on ourselves).
-Credentials ReadCredentials(int32_t pid) {
-  Credentials credentials;
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/status", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return credentials;
-  char buffer[4096];
-  ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
-  close(fd);
-  if (n <= 0) return credentials;
-  buffer[n] = '\0';
-  if (const char* line = strstr(buffer, "\nPPid:")) credentials.ppid = atoi(line + 6);
-  if (const char* line = strstr(buffer, "\nUid:"))
-    credentials.uid = uint32_t(strtoul(line + 5, nullptr, 10));
-  if (const char* line = strstr(buffer, "\nGid:"))
-    credentials.gid = uint32_t(strtoul(line + 5, nullptr, 10));
-  return credentials;
-}
-
-// The mount namespace a process sees files through (its inode number), 0 when unknown.
-uint64_t MountNamespace(int32_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
-  struct stat st;
-  return stat(path, &st) == 0 ? uint64_t(st.st_ino) : 0;
-}
-
-std::string PathOfFd(int fd) {
-  char link[64], target[4096];
-  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-  ssize_t n = readlink(link, target, sizeof(target) - 1);
-  if (n < 0) return std::string();
-  return std::string(target, size_t(n));
-}
-
-}  // namespace
-
 Authorizer::Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<WriteGuard> guard,
                        std::unique_ptr<ExecGate> gate, AuthorizerOptions options, Notify notify)
     : source_(std::move(source)),
@@ -84,8 +40,22 @@ Authorizer::Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<Writ
       deadline_ms_(options.deadline_ms),
       mode_(options.mode),
       fail_closed_(options.fail_closed),
-      queue_(std::max<size_t>(1, options.per_user_jobs),
-             std::max<size_t>(1, options.queue_capacity)) {}
+      cache_(std::max<size_t>(1, options.cache_capacity)),
+      watchdog_({[](const Pending& p) { return p.event.received_ns; },
+                 [](Pending& p) {
+                   std::lock_guard<std::mutex> lock(p.mutex);
+                   return p.answered;
+                 },
+                 // The hashing goes on: its verdict is cached for the next exec, and this exec
+                 // is recorded (with the deadline as its reason) when it is done.
+                 [this](Pending& p) {
+                   Answer(p, FailDecision(), std::nullopt, AnsweredBy::kWatchdog,
+                          reason::kDeadline);
+                 }}),
+      pool_(std::max<size_t>(1, options.per_user_jobs), std::max<size_t>(1, options.queue_capacity),
+            {[this](Job& job) { StartJob(job); },
+             [this](Job& job) { return job.hash.ReadSlice(job.leader->event.fd, stopping_); },
+             [this](Job& job) { FinishJob(job); }}) {}
 
 Authorizer::~Authorizer() {
   Stop();
@@ -94,7 +64,6 @@ Authorizer::~Authorizer() {
 bool Authorizer::Start(std::string* error) {
   if (running_) return true;
   stopping_ = false;
-  queue_.Restart();
   if (!guard_->Start(
           [this](int fd, uint64_t dev, uint64_t inode) { OnWriteOpen(fd, dev, inode); })) {
     *error = std::string("write guard set-up failed: ") + strerror(errno);
@@ -105,10 +74,8 @@ bool Authorizer::Start(std::string* error) {
   gate_->SetMode(mode_);
   source_->SetWatchListener(
       [this](const std::set<uint64_t>& devices, bool all) { gate_->SetWatched(devices, all); });
-  for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.workers); ++i) {
-    workers_.emplace_back([this] { WorkerLoop(); });
-  }
-  watchdog_ = std::thread([this] { WatchdogLoop(); });
+  pool_.Start(options_.workers);
+  watchdog_.Start(deadline_ms_);
   running_ = true;
   if (!source_->Start(this, error)) {
     Stop();
@@ -125,12 +92,8 @@ void Authorizer::Stop() {
   // stuck behind a worker we are about to join.
   source_->Stop();
   stopping_ = true;
-  queue_.Stop();
-  watchdog_wake_.notify_all();
-  for (auto& worker : workers_) worker.join();
-  workers_.clear();
-  watchdog_.join();
-  queue_.Drain();
+  pool_.Stop();
+  watchdog_.Stop();
   std::vector<std::shared_ptr<Pending>> leftovers;
   {
     std::lock_guard<std::mutex> lock(work_mutex_);
@@ -144,8 +107,6 @@ void Authorizer::Stop() {
     Finish(*pending, std::string(), "the monitor stopped before this file was hashed");
   }
   guard_->Stop();
-  std::lock_guard<std::mutex> lock(watchdog_mutex_);
-  watchdog_queue_.clear();
 }
 
 Decision Authorizer::FailDecision() const {
@@ -159,7 +120,7 @@ void Authorizer::SetMode(ClientMode mode, bool fail_closed) {
   mode_ = mode;
   fail_closed_ = fail_closed;
   gate_->SetMode(mode);
-  if (changed) Invalidate();
+  if (changed) Invalidate(FlushReason::kMode);
 }
 
 void Authorizer::SetRules(std::vector<Rule> rules) {
@@ -167,33 +128,33 @@ void Authorizer::SetRules(std::vector<Rule> rules) {
   for (const Rule& rule : rules) table.Put(rule);
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
   rules_ = std::move(table);
-  Invalidate();
+  Invalidate(FlushReason::kRules);
 }
 
 void Authorizer::SetTable(RuleTable table) {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
   rules_ = std::move(table);
-  Invalidate();
+  Invalidate(FlushReason::kRules);
 }
 
 void Authorizer::PutBinaryRules(const std::vector<std::pair<Digest, Policy>>& rules) {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
   rules_.ReserveMoreBinary(rules.size());
   for (const auto& [digest, policy] : rules) rules_.PutBinary(digest, policy);
-  Invalidate();
+  Invalidate(FlushReason::kRules);
 }
 
 void Authorizer::SetPackages(PackageTable packages, bool enabled) {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
   packages_ = std::move(packages);
   trust_packages_ = enabled;
-  Invalidate();
+  Invalidate(FlushReason::kPackages);
 }
 
 void Authorizer::SetScopes(Scopes scopes) {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
   scopes_ = std::move(scopes);
-  Invalidate();
+  Invalidate(FlushReason::kScopes);
 }
 
 void Authorizer::ApplyRuleChanges(const std::vector<RuleChange>& changes) {
@@ -205,7 +166,7 @@ void Authorizer::ApplyRuleChanges(const std::vector<RuleChange>& changes) {
       rules_.Put(change.rule);
     }
   }
-  Invalidate();
+  Invalidate(FlushReason::kRules);
 }
 
 size_t Authorizer::RuleCount() const {
@@ -232,29 +193,22 @@ std::vector<uint64_t> Authorizer::TimeLookups(const std::vector<Digest>& digests
 
 void Authorizer::FlushCaches() {
   std::unique_lock<std::shared_mutex> lock(policy_mutex_);
-  Invalidate();
+  Invalidate(FlushReason::kRequested);
 }
 
 // Callers hold policy_mutex_ (shared or exclusive), so no decision lands in between.
-void Authorizer::Invalidate() {
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    cache_.clear();
-  }
+void Authorizer::Invalidate(FlushReason reason) {
+  cache_.Flush(reason);
   source_->FlushIgnores();
   // With every allow forgotten, no file needs watching for writes any more.
   guard_->ReleaseAll();
   gate_->ForgetAll();
-  counters_.cache_flushes++;
 }
 
 // The write guard saw a guarded file opened for writing: its allow is forgotten before the writer
 // may go on, so the next exec of it is decided on what it then holds.
 void Authorizer::OnWriteOpen(int fd, uint64_t dev, uint64_t inode) {
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    cache_.erase(DevInode{dev, inode});
-  }
+  cache_.Forget(dev, inode);
   source_->Unignore(fd);
   gate_->Forget(dev, inode);
   counters_.write_invalidations++;
@@ -384,20 +338,7 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
   // and the user is who the hashing work is shared out by.
   if (!pending->event.credentials) pending->event.credentials = ReadCredentials(event.pid);
 
-  std::optional<CacheEntry> hit;
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(DevInode{pending->key.dev, pending->key.inode});
-    if (it != cache_.end()) {
-      const CacheEntry& entry = it->second;
-      if (entry.key == pending->key &&
-          (entry.expires_ns == 0 || entry.expires_ns > event.received_ns)) {
-        hit = entry;
-      } else {
-        cache_.erase(it);
-      }
-    }
-  }
+  std::optional<DecisionCache::Entry> hit = cache_.Find(pending->key, event.received_ns);
   // A verdict made on a path holds for that path only: the same file elsewhere is asked again.
   if (hit && hit->path_bound && ScopePath(*pending) != hit->scope_path) hit.reset();
   if (hit) {
@@ -413,11 +354,7 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
     return;
   }
 
-  {
-    std::lock_guard<std::mutex> lock(watchdog_mutex_);
-    watchdog_queue_.push_back(pending);
-  }
-  watchdog_wake_.notify_one();
+  watchdog_.Watch(pending);
 
   FairQueue<Job>::Admit admitted;
   {
@@ -432,7 +369,7 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
     auto job = std::make_shared<Job>();
     job->leader = pending;
     job->uid = pending->event.credentials->uid;
-    admitted = queue_.Push(job->uid, job);
+    admitted = pool_.Push(job->uid, job);
     if (admitted == FairQueue<Job>::Admit::kQueued) {
       in_flight_[pending->key] = {job, {pending}};
     }
@@ -448,22 +385,9 @@ void Authorizer::OnExecEvent(const ExecEvent& event) {
   }
 }
 
-namespace {
-
-// A local user other than root may be able to change the file's content.
-bool UserWritable(int fd, const struct stat& st) {
-  if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) return true;
-  // An access ACL can grant write to anyone; its mask shows in the group bits, but only when set.
-  return fgetxattr(fd, "system.posix_acl_access", nullptr, 0) > 0;
-}
-
-// Small enough that a file waiting behind busy workers waits well under a millisecond per slice.
-constexpr size_t kSliceBytes = 256 << 10;
-
-}  // namespace
+namespace {}  // namespace
 
 void Authorizer::StartJob(Job& job) {
-  job.started = true;
   const int fd = job.leader->event.fd;
   struct stat st;
   job.user_writable = fstat(fd, &st) != 0 || UserWritable(fd, st);
@@ -483,59 +407,21 @@ void Authorizer::StartJob(Job& job) {
   job.scoped = scoped;
   if (scoped) job.scope_path = ScopePath(*job.leader);
   job.package_claimed = trusting && packages_.count(job.path) > 0;
+  job.hash.with_md5 = job.package_claimed;
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-}
-
-bool Authorizer::ReadSlice(Job& job) {
-  static thread_local std::vector<uint8_t> buffer(kSliceBytes);
-  const int fd = job.leader->event.fd;
-  size_t read_now = 0;
-  while (read_now < kSliceBytes) {
-    if (stopping_) {
-      job.error = "read failed: the monitor is stopping";
-      return true;
-    }
-    const ssize_t n = pread(fd, buffer.data(), kSliceBytes - read_now, off_t(job.offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      job.error = std::string("read failed: ") + strerror(errno);
-      return true;
-    }
-    if (n == 0) return true;
-    job.sha256.Update(buffer.data(), size_t(n));
-    if (job.package_claimed) job.md5.Update(buffer.data(), size_t(n));
-    job.offset += uint64_t(n);
-    read_now += size_t(n);
-  }
-  return false;
-}
-
-void Authorizer::WorkerLoop() {
-  for (;;) {
-    uint32_t uid = 0;
-    std::shared_ptr<Job> job = queue_.Pop(&uid);
-    if (!job) return;
-    if (!job->started) StartJob(*job);
-    if (!ReadSlice(*job)) {
-      queue_.Requeue(uid, std::move(job));
-      continue;
-    }
-    FinishJob(*job);
-    queue_.Done(uid);
-  }
 }
 
 void Authorizer::FinishJob(Job& job) {
   Pending& leader = *job.leader;
   const int fd = leader.event.fd;
-  const bool hashed = job.error.empty();
+  const bool hashed = job.hash.error.empty();
   Digest digest{};
   Md5Digest md5{};
   if (hashed) {
-    digest = job.sha256.Finish();
-    if (job.package_claimed) md5 = job.md5.Finish();
+    digest = job.hash.sha256.Finish();
+    if (job.package_claimed) md5 = job.hash.md5.Finish();
     counters_.files_hashed++;
-    counters_.bytes_hashed += job.offset;
+    counters_.bytes_hashed += job.hash.offset;
   }
   // What was read is what will run only if nobody could write it meanwhile.
   const char* tainted = "";
@@ -550,7 +436,7 @@ void Authorizer::FinishJob(Job& job) {
   if (!*tainted && hashed &&
       (fstat(fd, &now) != 0 || uint64_t(now.st_size) != leader.key.size ||
        Nanos(now.st_mtim) != leader.key.mtime_ns || Nanos(now.st_ctim) != leader.key.ctime_ns ||
-       job.offset != leader.key.size)) {
+       job.hash.offset != leader.key.size)) {
     tainted = reason::kWritten;
   }
   // Remembering an allow needs the file unwritable by users, or watched for writes.
@@ -600,10 +486,7 @@ void Authorizer::FinishJob(Job& job) {
         {
           // Cached (and marked, below) before anyone hears the answer, so that an exec that
           // follows it at once is a hit.
-          std::lock_guard<std::mutex> lock(cache_mutex_);
-          if (cache_.size() >= options_.cache_capacity) cache_.erase(cache_.begin());
-          cache_[DevInode{leader.key.dev, leader.key.inode}] =
-              CacheEntry{leader.key, verdict, digest, 0, job.scoped, job.scope_path};
+          cache_.Put({leader.key, verdict, digest, 0, job.scoped, job.scope_path});
         }
         source_->IgnoreUntilModified(leader.event);
         counters_.ignore_marks++;
@@ -628,16 +511,12 @@ void Authorizer::FinishJob(Job& job) {
           if (fstat(fd, &after) != 0 || uint64_t(after.st_size) != leader.key.size ||
               Nanos(after.st_mtim) != leader.key.mtime_ns ||
               Nanos(after.st_ctim) != leader.key.ctime_ns) {
-            Invalidate();
+            Invalidate(FlushReason::kRootWrite);
           }
         }
       } else if (!allow) {
-        std::lock_guard<std::mutex> lock(cache_mutex_);
-        if (cache_.size() >= options_.cache_capacity) cache_.erase(cache_.begin());
-        cache_[DevInode{leader.key.dev, leader.key.inode}] =
-            CacheEntry{leader.key, verdict,
-                       digest,     MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull,
-                       job.scoped, job.scope_path};
+        const uint64_t expires = MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull;
+        cache_.Put({leader.key, verdict, digest, expires, job.scoped, job.scope_path});
       }
       for (auto& pending : group)
         Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy, why);
@@ -646,37 +525,7 @@ void Authorizer::FinishJob(Job& job) {
   if (job.user_writable && job.guard == WriteGuard::Begin::kGuarded && !kept) guard_->Release(fd);
   leader.fd_kept = kept;
   const std::string hex = hashed ? ToHex(digest) : std::string();
-  for (auto& pending : group) Finish(*pending, hex, job.error);
-}
-
-void Authorizer::WatchdogLoop() {
-  std::unique_lock<std::mutex> lock(watchdog_mutex_);
-  while (!stopping_) {
-    if (watchdog_queue_.empty()) {
-      watchdog_wake_.wait(lock);
-      continue;
-    }
-    std::shared_ptr<Pending> oldest = watchdog_queue_.front();
-    {
-      std::lock_guard<std::mutex> answered_lock(oldest->mutex);
-      if (oldest->answered) {
-        watchdog_queue_.pop_front();
-        continue;
-      }
-    }
-    const uint64_t due = oldest->event.received_ns + uint64_t(deadline_ms_.load()) * 1000000ull;
-    const uint64_t now = MonotonicNs();
-    if (now < due) {
-      watchdog_wake_.wait_for(lock, std::chrono::nanoseconds(due - now));
-      continue;
-    }
-    watchdog_queue_.pop_front();
-    lock.unlock();
-    // The hashing goes on: its verdict is cached for the next exec, and this exec is recorded
-    // (with the deadline as its reason) when it is done.
-    Answer(*oldest, FailDecision(), std::nullopt, AnsweredBy::kWatchdog, reason::kDeadline);
-    lock.lock();
-  }
+  for (auto& pending : group) Finish(*pending, hex, job.hash.error);
 }
 
 MetricsSnapshot Authorizer::Metrics() const {
@@ -696,7 +545,8 @@ MetricsSnapshot Authorizer::Metrics() const {
   m.notified = counters_.notified;
   m.dropped_notifications = counters_.dropped_notifications;
   m.ignore_marks = counters_.ignore_marks;
-  m.cache_flushes = counters_.cache_flushes;
+  m.cache_flushes = cache_.flushes();
+  m.cache_flushes_by_reason = cache_.flushes_by_reason();
   m.busy_answers = counters_.busy_answers;
   m.too_large_answers = counters_.too_large_answers;
   m.writer_open_answers = counters_.writer_open_answers;
@@ -706,8 +556,8 @@ MetricsSnapshot Authorizer::Metrics() const {
   m.route_blocks = counters_.route_blocks;
   m.route_reports = counters_.route_reports;
   m.pending_answers = counters_.pending_answers;
-  m.work_queue_depth = queue_.queued();
-  m.jobs_active = queue_.active();
+  m.work_queue_depth = pool_.queued();
+  m.jobs_active = pool_.active();
   m.guarded_files = guard_->kept();
   for (size_t i = 0; i < kLatencyBucketCount; ++i) m.latency_buckets[i] = counters_.latency[i];
   return m;

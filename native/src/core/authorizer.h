@@ -13,11 +13,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "decision_cache.h"
 #include "event_source.h"
 #include "exec_gate.h"
-#include "fair_queue.h"
+#include "file_hash.h"
+#include "hash_pool.h"
 #include "md5.h"
 #include "policy.h"
+#include "watchdog.h"
 #include "write_guard.h"
 
 namespace gatehouse {
@@ -25,9 +28,12 @@ namespace gatehouse {
 enum class AnsweredBy : uint8_t { kPolicy, kCache, kWatchdog, kQueueFull, kError };
 const char* AnsweredByName(AnsweredBy by);
 
+// The exec monitor's settings and the one place their defaults are written.
 struct AuthorizerOptions {
   ClientMode mode = ClientMode::kMonitor;
-  bool fail_closed = false;
+  // In LOCKDOWN, block what is not decided by the deadline (unlike Santa's default: a decision a
+  // local user can stall must not become an allow).
+  bool fail_closed = true;
   uint32_t deadline_ms = 5000;
   uint32_t workers = 2;
   uint32_t deny_cache_ms = 1500;
@@ -38,6 +44,10 @@ struct AuthorizerOptions {
   size_t per_user_jobs = 64;
   // Larger files are not read: decided by path scopes alone (LOCKDOWN: blocked), at once.
   uint64_t max_hash_bytes = 1ull << 30;
+  // Files the write guard may keep watching at once (each holds a descriptor).
+  uint32_t guarded_files = 4096;
+  // Decisions waiting for JavaScript before new ones are counted as dropped.
+  uint32_t notify_queue_size = 4096;
 };
 
 // Why an answer is not the plain outcome of the rules (empty when it is).
@@ -81,6 +91,7 @@ struct MetricsSnapshot {
       route_reports;
   uint64_t work_queue_depth, pending_answers, jobs_active, guarded_files;
   uint64_t latency_buckets[kLatencyBucketCount];
+  std::array<uint64_t, kFlushReasonCount> cache_flushes_by_reason;
 };
 
 struct RuleChange {
@@ -102,7 +113,7 @@ class Authorizer : public EventSink {
   bool running() const { return running_; }
 
   void SetMode(ClientMode mode, bool fail_closed);
-  void SetDeadline(uint32_t deadline_ms) { deadline_ms_ = deadline_ms; }
+  void SetDeadline(uint32_t deadline_ms) { watchdog_.SetDeadline(deadline_ms); }
   void SetRules(std::vector<Rule> rules);
   void SetTable(RuleTable table);
   // Adds BINARY rules in bulk (a million at start-up without a JavaScript object each).
@@ -126,19 +137,6 @@ class Authorizer : public EventSink {
   void OnExecEvent(const ExecEvent& event) override;
 
  private:
-  struct FileKey {
-    uint64_t dev, inode, size;
-    int64_t mtime_ns, ctime_ns;
-    bool operator==(const FileKey& o) const {
-      return dev == o.dev && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns &&
-             ctime_ns == o.ctime_ns;
-    }
-  };
-  struct FileKeyHash {
-    size_t operator()(const FileKey& k) const noexcept {
-      return std::hash<uint64_t>()(k.inode * 31 + k.dev) ^ std::hash<int64_t>()(k.mtime_ns);
-    }
-  };
   struct Pending {
     ExecEvent event;
     FileKey key{};
@@ -151,15 +149,6 @@ class Authorizer : public EventSink {
     std::string reason;
     uint64_t latency_ns = 0;
   };
-  struct CacheEntry {
-    FileKey key;
-    Verdict verdict;
-    Digest sha256;
-    uint64_t expires_ns;  // 0: until invalidated
-    // When path scopes are set, the verdict holds for the path it was made on only.
-    bool path_bound = false;
-    std::string scope_path;
-  };
   // One file being hashed, a slice at a time, for every exec of it that waits.
   struct Job {
     std::shared_ptr<Pending> leader;  // whose fd is read
@@ -171,22 +160,15 @@ class Authorizer : public EventSink {
     std::string scope_path;
     bool scoped = false;
     bool package_claimed = false;
-    Sha256 sha256;
-    Md5 md5;
-    uint64_t offset = 0;
-    std::string error;
+    FileHash hash;
   };
 
-  void WorkerLoop();
-  void WatchdogLoop();
   void Answer(Pending& pending, Decision decision, const std::optional<Rule>& rule, AnsweredBy by,
               const char* why = "");
   void Finish(Pending& pending, const std::string& sha256, const std::string& error);
   Decision FailDecision() const;
-  void Invalidate();
+  void Invalidate(FlushReason reason);
   void StartJob(Job& job);
-  // Reads up to one slice; true when the whole file has been read (or reading failed).
-  bool ReadSlice(Job& job);
   void FinishJob(Job& job);
   void AnswerAtOnce(const std::shared_ptr<Pending>& pending, Decision decision, const char* why,
                     const std::string& error);
@@ -216,40 +198,23 @@ class Authorizer : public EventSink {
   std::atomic<ClientMode> mode_;
   std::atomic<bool> fail_closed_;
 
-  std::mutex cache_mutex_;
-  struct DevInode {
-    uint64_t dev, inode;
-    bool operator==(const DevInode& o) const { return dev == o.dev && inode == o.inode; }
-  };
-  struct DevInodeHash {
-    size_t operator()(const DevInode& k) const noexcept {
-      return k.inode * 0x9E3779B97F4A7C15ull ^ k.dev;
-    }
-  };
-  // Keyed by (dev, inode) as the kernel's ignore marks are; an entry counts only while the file's
-  // size, mtime and ctime still match it.
-  std::unordered_map<DevInode, CacheEntry, DevInodeHash> cache_;
+  DecisionCache cache_;
 
   // Guards in_flight_: every exec of a file being hashed waits on that one job.
   mutable std::mutex work_mutex_;
   std::unordered_map<
       FileKey, std::pair<std::shared_ptr<Job>, std::vector<std::shared_ptr<Pending>>>, FileKeyHash>
       in_flight_;
-  FairQueue<Job> queue_;
-  std::vector<std::thread> workers_;
-
-  std::mutex watchdog_mutex_;
-  std::condition_variable watchdog_wake_;
-  std::deque<std::shared_ptr<Pending>> watchdog_queue_;
-  std::thread watchdog_;
+  Watchdog<Pending> watchdog_;
+  HashPool<Job> pool_;
 
   struct Counters {
     std::atomic<uint64_t> events{0}, self_allowed{0}, cache_hits{0}, cache_misses{0}, coalesced{0},
         files_hashed{0}, bytes_hashed{0}, deadline_answers{0}, queue_full_answers{0},
         error_answers{0}, allowed{0}, blocked{0}, notified{0}, dropped_notifications{0},
-        ignore_marks{0}, cache_flushes{0}, pending_answers{0}, busy_answers{0},
-        too_large_answers{0}, writer_open_answers{0}, written_answers{0}, write_invalidations{0},
-        guard_unsupported{0}, route_blocks{0}, route_reports{0};
+        ignore_marks{0}, pending_answers{0}, busy_answers{0}, too_large_answers{0},
+        writer_open_answers{0}, written_answers{0}, write_invalidations{0}, guard_unsupported{0},
+        route_blocks{0}, route_reports{0};
     std::atomic<uint64_t> latency[kLatencyBucketCount]{};
   } counters_;
 };
