@@ -2,56 +2,12 @@
 // asked (gatehousectl sync, the menu bar, a new request: the control socket limits how often one
 // user may ask), and soon after a block (at most once a minute). One sync at a time; failures
 // back off.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname, release } from 'node:os';
-import { join } from 'node:path';
-import { PRODUCT_VERSION } from '../../../common/version';
 import type { Agent } from '../agent';
 import type { StoredRequest } from '../store/requests';
 import { SyncClient, SyncError, type SyncResult } from './client';
+import { enrollMachine } from './enrollment';
 import { PushStream } from './push';
-
-/** Gatehouse servers enroll at /api/v1/enroll beside /santa/; the token is kept in StateDir. */
-export async function enrollMachine(
-  agent: Agent,
-  fetchImpl: typeof fetch = fetch,
-): Promise<string | undefined> {
-  const config = agent.config;
-  const tokenFile = join(config.stateDir, 'sync-token');
-  try {
-    const stored = readFileSync(tokenFile, 'utf8').trim();
-    if (stored) return stored;
-  } catch {
-    // not enrolled yet
-  }
-  if (!config.syncBaseUrl || !config.enrollmentSecret) return undefined;
-  const url = new URL(
-    '../api/v1/enroll',
-    config.syncBaseUrl.endsWith('/') ? config.syncBaseUrl : `${config.syncBaseUrl}/`,
-  );
-  const response = await fetchImpl(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      enrollment_secret: config.enrollmentSecret,
-      machine_id: config.machineId,
-      hostname: hostname(),
-      os_version: release(),
-      agent_version: PRODUCT_VERSION,
-      ...(config.machineOwner ? { primary_user: config.machineOwner } : {}),
-      ...(config.machineTags.length > 0 ? { tags: config.machineTags } : {}),
-    }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await response.text();
-  if (response.status !== 200)
-    throw new SyncError(`enroll: the server answered ${response.status}: ${text.slice(0, 200)}`);
-  const token = (JSON.parse(text) as { token?: unknown }).token;
-  if (typeof token !== 'string' || !token) throw new SyncError('enroll: the server sent no token');
-  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  chmodSync(tokenFile, 0o600);
-  return token;
-}
+import { apiUrl } from './url';
 
 export class SyncScheduler {
   readonly #agent: Agent;
@@ -123,35 +79,12 @@ export class SyncScheduler {
   }
 
   async #run(): Promise<SyncResult | undefined> {
-    const config = this.#agent.config;
-    if (!config.syncBaseUrl) return undefined;
+    const baseUrl = this.#agent.config.syncBaseUrl;
+    if (!baseUrl) return undefined;
     try {
-      if (!this.#client) {
-        const token = await enrollMachine(this.#agent);
-        this.#client = new SyncClient(this.#agent, {
-          baseUrl: config.syncBaseUrl,
-          machineId: config.machineId,
-          ...(token ? { token } : {}),
-        });
-        if (token && !this.#stopped) {
-          const base = config.syncBaseUrl.endsWith('/')
-            ? config.syncBaseUrl
-            : `${config.syncBaseUrl}/`;
-          const url = new URL(
-            `../api/v1/machines/${encodeURIComponent(config.machineId)}/stream`,
-            base,
-          );
-          this.#push = new PushStream(url, token, () => void this.syncNow());
-          this.#push.start();
-        }
-      }
+      this.#client ??= await this.#connect(baseUrl);
       const result = await this.#client.sync();
-      if (result.rulesSkipped.length > 0) {
-        const skipped = result.rulesReceived - result.rulesProcessed;
-        console.error(
-          `gatehouse sync: ${skipped} rules from the server skipped (${result.rulesSkipped.join('; ')}${skipped > result.rulesSkipped.length ? '; …' : ''})`,
-        );
-      }
+      reportSkippedRules(result);
       this.#intervalS = result.fullSyncIntervalS;
       this.#failures = 0;
       this.lastError = undefined;
@@ -166,10 +99,38 @@ export class SyncScheduler {
     }
   }
 
+  /** The client for this agent, enrolled when it can be, and its push stream when it has a token. */
+  async #connect(baseUrl: string): Promise<SyncClient> {
+    const config = this.#agent.config;
+    const token = await enrollMachine(this.#agent);
+    const client = new SyncClient(this.#agent, {
+      baseUrl,
+      machineId: config.machineId,
+      ...(token ? { token } : {}),
+    });
+    if (token && !this.#stopped) {
+      const stream = `machines/${encodeURIComponent(config.machineId)}/stream`;
+      this.#push = new PushStream(apiUrl(baseUrl, stream), token, () => {
+        void this.syncNow();
+      });
+      this.#push.start();
+    }
+    return client;
+  }
+
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.syncNow(), delayMs);
     this.#timer.unref();
   }
+}
+
+function reportSkippedRules(result: SyncResult): void {
+  if (result.rulesSkipped.length === 0) return;
+  const skipped = result.rulesReceived - result.rulesProcessed;
+  const more = skipped > result.rulesSkipped.length ? '; …' : '';
+  console.error(
+    `gatehouse sync: ${skipped} rules from the server skipped (${result.rulesSkipped.join('; ')}${more})`,
+  );
 }
