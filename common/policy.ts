@@ -1,14 +1,6 @@
-// The decision the exec path makes, in TypeScript, with the reason that produced it. The native
-// authorizer decides; this explains (gatehousectl fileinfo --check, the block dialog), and a test
-// holds the two to the same answers.
-import {
-  RULE_TYPES,
-  type ClientMode,
-  type Decision,
-  type Policy,
-  type RuleIdentity,
-  type RuleType,
-} from './rules';
+// What a decision means, in words: the native authorizer decides (on the exec path, and through
+// `evaluate` for gatehousectl fileinfo --check); this only explains.
+import { type Decision, type RuleIdentity, type RuleType } from './rules';
 
 /**
  * Why an exec's answer is not simply the rules' outcome, as the native authorizer reports it, in
@@ -55,17 +47,6 @@ export interface Explanation {
   readonly reason: string;
 }
 
-const IDENTITY_FIELD: Record<
-  RuleType,
-  'cdhash' | 'sha256' | 'signingId' | 'certificateSha256' | 'teamId'
-> = {
-  CDHASH: 'cdhash',
-  BINARY: 'sha256',
-  SIGNINGID: 'signingId',
-  CERTIFICATE: 'certificateSha256',
-  TEAMID: 'teamId',
-};
-
 const REASON: Record<RuleType, string> = {
   CDHASH: 'CDHash rule',
   BINARY: 'Binary rule',
@@ -81,58 +62,25 @@ export function canonicalIdentifier(type: RuleType, identifier: string): string 
   return DIGEST_TYPES.has(type) ? identifier.toLowerCase() : identifier;
 }
 
-function isAllowPolicy(policy: Policy): boolean {
-  return policy === 'ALLOWLIST' || policy === 'ALLOWLIST_COMPILER';
-}
-
-function normalizePrefix(prefix: string): string {
-  let normalized = prefix;
-  while (normalized.length > 1 && normalized.endsWith('/')) normalized = normalized.slice(0, -1);
-  return normalized;
-}
-
-/** A prefix matches the path itself and anything below it, never a sibling with a longer name. */
-export function pathInScope(prefixes: readonly string[] | undefined, path: string): boolean {
-  return (prefixes ?? []).some((raw) => {
-    const prefix = normalizePrefix(raw);
-    if (prefix === '/') return path.length > 0;
-    return path === prefix || path.startsWith(`${prefix}/`);
-  });
-}
-
-export function explainDecision(
-  identity: FileIdentity,
-  rules: readonly RuleIdentity[],
-  mode: ClientMode,
-  scopes: PathScopes = {},
-): Explanation {
-  const byKey = new Map<string, RuleIdentity>();
-  for (const rule of rules)
-    byKey.set(`${rule.type}:${canonicalIdentifier(rule.type, rule.identifier)}`, rule);
-  for (const type of RULE_TYPES) {
-    const value = identity[IDENTITY_FIELD[type]];
-    if (!value) continue;
-    const rule = byKey.get(`${type}:${canonicalIdentifier(type, value)}`);
-    if (!rule) continue;
-    const allow = isAllowPolicy(rule.policy);
-    return {
-      decision: `${allow ? 'ALLOW' : 'BLOCK'}_${type}` as Decision,
-      rule: { type, identifier: canonicalIdentifier(type, value), policy: rule.policy },
-      reason: REASON[type],
-    };
-  }
-  if (identity.path && pathInScope(scopes.blocked, identity.path)) {
-    return { decision: 'BLOCK_SCOPE', rule: null, reason: 'Blocked path' };
-  }
-  if (identity.path && pathInScope(scopes.allowed, identity.path)) {
-    return { decision: 'ALLOW_SCOPE', rule: null, reason: 'Allowed path' };
-  }
-  if (identity.packageIntact) {
-    return { decision: 'ALLOW_PLATFORM', rule: null, reason: 'Package-managed binary' };
-  }
-  return {
-    decision: mode === 'LOCKDOWN' ? 'BLOCK_UNKNOWN' : 'ALLOW_UNKNOWN',
-    rule: null,
-    reason: mode === 'LOCKDOWN' ? 'No matching rule' : 'No matching rule (monitor mode)',
-  };
+/**
+ * Santa's words for a decision the native authorizer made: precedence is decided natively (the
+ * exec path and `evaluate`), and this only says it.
+ */
+export function explainVerdict(verdict: {
+  readonly decision: Decision;
+  readonly rule: RuleIdentity | null;
+}): Explanation {
+  const { decision, rule } = verdict;
+  const words = rule
+    ? REASON[rule.type]
+    : decision === 'BLOCK_SCOPE'
+      ? 'Blocked path'
+      : decision === 'ALLOW_SCOPE'
+        ? 'Allowed path'
+        : decision === 'ALLOW_PLATFORM'
+          ? 'Package-managed binary'
+          : decision === 'BLOCK_UNKNOWN'
+            ? 'No matching rule'
+            : 'No matching rule (monitor mode)';
+  return { decision, rule, reason: words };
 }

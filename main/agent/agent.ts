@@ -1,6 +1,6 @@
 // The agent core: configuration, stores and the exec monitor, wired together. The control socket
 // and the service entry sit on top of this; everything here runs under plain Node.
-import { explainDecision, type Explanation } from '../../common/policy';
+import { explainVerdict, type Explanation } from '../../common/policy';
 import type { PostureResult } from '../../common/posture';
 import {
   parseRule,
@@ -267,14 +267,14 @@ export class Agent {
       identity.path !== undefined &&
       identity.md5 !== undefined &&
       this.#packages.get(identity.path)?.md5 === identity.md5.toLowerCase();
-    const explanation = explainDecision(
-      { ...identity, packageIntact },
-      rule ? [rule] : [],
-      this.#mode,
-      {
-        allowed: this.#config.allowedPathPrefixes,
-        blocked: this.#config.blockedPathPrefixes,
-      },
+    // Decided natively, with the precedence the exec path uses; explained here in words.
+    const explanation = explainVerdict(
+      nativeAddon().evaluate(
+        { ...identity, packageIntact },
+        rule ? [rule] : [],
+        this.#mode,
+        { allowed: this.#config.allowedPathPrefixes, blocked: this.#config.blockedPathPrefixes },
+      ),
     );
     return { ...explanation, ...(rule?.customMsg ? { customMsg: rule.customMsg } : {}) };
   }
