@@ -1,31 +1,19 @@
 // The Fastify application: plugins first, then routes. server.ts only boots it.
-import Fastify, { type FastifyInstance } from 'fastify';
 import { join } from 'node:path';
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Db } from './db/connect';
-import { UserRepository } from './db/users';
-import { EventRepository } from './db/events';
-import { MachineRepository } from './db/machines';
-import { PostureRepository } from './db/posture';
-import { RequestRepository } from './db/requests';
-import { RuleRepository } from './db/rules';
-import { BODY_LIMIT, registerBodyDecoding } from './plugins/body';
-import { registerConsoleRoutes } from './routes/console';
-import { registerEnrollRoutes } from './routes/enroll';
-import { registerPostureRoutes } from './routes/posture';
-import { registerRequestRoutes } from './routes/requests';
-import { registerSantaRoutes, type SantaOptions } from './routes/santa';
-import { registerStreamRoutes } from './routes/stream';
+import { BODY_LIMIT, bodyDecoding } from './plugins/body';
+import { errors } from './plugins/errors';
+import { createRepositories, repositories, type Repositories } from './plugins/repositories';
 import { PushHub } from './push';
+import { consolePages } from './routes/console-pages';
+import { consoleApi } from './routes/console/index';
+import { enrollRoutes } from './routes/machine/enroll';
+import { machineRoutes } from './routes/machine/index';
+import type { SantaOptions } from './routes/machine/santa';
 
-export interface Repositories {
-  readonly machines: MachineRepository;
-  readonly rules: RuleRepository;
-  readonly events: EventRepository;
-  readonly requests: RequestRepository;
-  readonly push: PushHub;
-  readonly users: UserRepository;
-  readonly posture: PostureRepository;
-}
+export type { Repositories } from './plugins/repositories';
 
 export interface AppOptions extends Partial<SantaOptions> {
   readonly db: Db;
@@ -44,32 +32,21 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
   });
-  const push = options.push ?? new PushHub();
-  const repos: Repositories = {
-    machines: new MachineRepository(options.db),
-    rules: new RuleRepository(options.db, push),
-    events: new EventRepository(options.db),
-    requests: new RequestRepository(options.db, push),
-    users: new UserRepository(options.db),
-    posture: new PostureRepository(options.db),
-    push,
-  };
-  registerBodyDecoding(app);
-  registerEnrollRoutes(app, repos, options.enrollmentSecret);
-  registerRequestRoutes(app, repos);
-  registerPostureRoutes(app, repos);
-  registerStreamRoutes(app, repos, push);
-  registerConsoleRoutes(
-    app,
-    options.db,
-    repos,
-    options.consoleDir ?? join(import.meta.dirname, '../out/console'),
-  );
-  registerSantaRoutes(app, repos, {
+  const repos = createRepositories(options.db, options.push ?? new PushHub());
+  void app.register(repositories, { db: options.db, repos });
+  void app.register(errors);
+  void app.register(bodyDecoding);
+  void app.register(cookie);
+  void app.register(enrollRoutes, { enrollmentSecret: options.enrollmentSecret });
+  void app.register(machineRoutes, {
     pageSize: options.pageSize ?? 1000,
     batchSize: options.batchSize ?? 50,
     fullSyncIntervalS: options.fullSyncIntervalS ?? 600,
     ...(options.eventDetailUrl ? { eventDetailUrl: options.eventDetailUrl } : {}),
+  });
+  void app.register(consoleApi);
+  void app.register(consolePages, {
+    consoleDir: options.consoleDir ?? join(import.meta.dirname, '../out/console'),
   });
   return { app, repos };
 }

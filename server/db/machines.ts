@@ -91,6 +91,15 @@ export class MachineRepository {
     return given.length === stored.length && timingSafeEqual(given, stored) ? machine : undefined;
   }
 
+  /** The machine a token was issued to; tokens are stored hashed, so this looks up the hash. */
+  async byToken(token: string): Promise<MachinesTable | undefined> {
+    return this.db
+      .selectFrom('machines')
+      .selectAll()
+      .where('token_hash', '=', hashToken(token))
+      .executeTakeFirst();
+  }
+
   async tokenOwner(token: string): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('machines')

@@ -1,12 +1,14 @@
 // Request bodies as Santa clients send them: deflate (zlib), gzip or identity, per
 // Content-Encoding, then JSON. The size limit applies to the decompressed body, so a small
-// compressed bomb is refused like a large body. Errors say what was wrong, with a 4xx.
+// compressed bomb is refused like a large body. Errors say what was wrong, with a 4xx
+// (plugins/errors.ts).
 import { createGunzip, createInflate } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 
 export const BODY_LIMIT = 8 * 1024 * 1024;
 
-export function registerBodyDecoding(app: FastifyInstance): void {
+function registerBodyDecoding(app: FastifyInstance): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
     const encoding = String(request.headers['content-encoding'] ?? 'identity')
       .toLowerCase()
@@ -58,27 +60,7 @@ export function registerBodyDecoding(app: FastifyInstance): void {
     { parseAs: 'string', bodyLimit: BODY_LIMIT },
     parseJson,
   );
-
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    const zlibFailure =
-      (error as { code?: string }).code?.startsWith('Z_') ||
-      /incorrect header check|unexpected end of file|invalid (block type|stored block|distance|code lengths|literal)/.test(
-        error.message,
-      );
-    if (zlibFailure && status !== 413 && status !== 415) {
-      return reply.code(400).send({
-        error: `the body could not be decompressed (${error.message}); check Content-Encoding`,
-      });
-    }
-    if (status === 413)
-      return reply
-        .code(413)
-        .send({ error: `the body is larger than ${BODY_LIMIT} bytes (after decompression)` });
-    if (status >= 500) {
-      reply.log.error(error);
-      return reply.code(500).send({ error: 'internal error' });
-    }
-    return reply.code(status).send({ error: error.message });
-  });
 }
+
+/** Global, so that every route, whatever plugin registers it, decodes bodies alike. */
+export const bodyDecoding = fp(async (app) => registerBodyDecoding(app), { name: 'body' });

@@ -383,9 +383,10 @@ describe.each(ENGINES)('Santa sync protocol on %s', (engine) => {
       await enroll('m-auth-b');
       expect((await send('/santa/preflight/m-auth-a', {})).status).toBe(401);
       expect((await send('/santa/preflight/m-auth-a', {}, { token: 'nope' })).status).toBe(401);
+      // 401 like every other machine route: the caller holds no credential for m-auth-b.
       const stolen = await send('/santa/preflight/m-auth-b', {}, { token: a });
       expect(stolen).toEqual({
-        status: 403,
+        status: 401,
         body: { error: 'this token belongs to another machine' },
       });
     });

@@ -1,7 +1,7 @@
 // Reading the console API's query strings and bodies: every value is checked, and a wrong one is
 // refused with a 400 that names the parameter, what was given and what is allowed.
-import { RequestError } from '../db/requests';
-import type { Page } from '../db/search';
+import { RequestError } from '../../db/requests';
+import type { Page } from '../../db/search';
 
 export type Query = Record<string, unknown>;
 
@@ -120,4 +120,18 @@ export function expiryOf(expires: unknown, now = Date.now()): number | null {
   if (typeof expires === 'string' && Object.hasOwn(EXPIRY, expires))
     return EXPIRY[expires] === null ? null : now + EXPIRY[expires]!;
   throw new RequestError(400, 'expires must be none, 1h, 1d, 1w or a future time in milliseconds');
+}
+
+/** A JSON body as an object ({} when there is none), so that a missing field reads undefined. */
+export function bodyOf(request: { body?: unknown }): Record<string, unknown> {
+  return typeof request.body === 'object' && request.body !== null
+    ? (request.body as Record<string, unknown>)
+    : {};
+}
+
+/** Required text: trimmed, not empty, at most `max` characters. */
+export function requiredText(value: unknown, what: string, max = 2000): string {
+  if (typeof value !== 'string' || !value.trim() || value.length > max)
+    throw new RequestError(400, `${what} is required (at most ${max} characters)`);
+  return value.trim();
 }

@@ -1,11 +1,10 @@
 // Machines for the console: a searchable list, and one machine with its facts, the rules that
 // reach it, its latest blocks and its requests.
 import type { FastifyInstance } from 'fastify';
-import type { Repositories } from '../app';
-import type { MachineSummary } from '../db/machines';
-import type { ConsoleKit } from './console';
-import { onlyKnown, optionalText, page, queryOf } from './console-input';
-import { ruleView } from './console-rules';
+import { RequestError } from '../../db/requests';
+import type { MachineSummary } from '../../db/machines';
+import { onlyKnown, optionalText, page, queryOf } from './input';
+import { ruleView } from './rules';
 
 const parseJson = <T>(text: string, fallback: T): T => {
   try {
@@ -27,50 +26,41 @@ export function machineView(machine: MachineSummary) {
   };
 }
 
-export function registerMachineRoutes(
-  app: FastifyInstance,
-  repos: Repositories,
-  kit: ConsoleKit,
-): void {
-  app.get('/console/api/machines', { preHandler: kit.guard('viewer') }, async (request, reply) =>
-    kit.handle(reply, async () => {
-      const query = queryOf(request.query);
-      onlyKnown(query, ['q', 'limit', 'offset']);
-      const { rows, total } = await repos.machines.search(
-        optionalText(query, 'q'),
-        page(query, 100, 500),
-      );
-      return { total, machines: rows.map(machineView) };
-    }),
-  );
+export async function machineRoutes(app: FastifyInstance): Promise<void> {
+  const repos = app.repos;
+  app.get('/console/api/machines', async (request) => {
+    const query = queryOf(request.query);
+    onlyKnown(query, ['q', 'limit', 'offset']);
+    const { rows, total } = await repos.machines.search(
+      optionalText(query, 'q'),
+      page(query, 100, 500),
+    );
+    return { total, machines: rows.map(machineView) };
+  });
 
-  app.get<{ Params: { id: string } }>(
-    '/console/api/machines/:id',
-    { preHandler: kit.guard('viewer') },
-    async (request, reply) => {
-      const machine = await repos.machines.summary(request.params.id);
-      if (!machine) return reply.code(404).send({ error: `no machine ${request.params.id}` });
-      const view = machineView(machine);
-      const [rules, blocks, requests] = await Promise.all([
-        repos.rules.inForceFor(machine.machine_id, machine.primary_user, view.tags),
-        repos.events.recentBlocks(machine.machine_id, 50),
-        repos.requests.listForMachine(machine.machine_id, undefined, 50),
-      ]);
-      return {
-        machine: view,
-        rules: rules.map(ruleView),
-        blocks,
-        requests: requests.map((row) => ({
-          id: row.id,
-          state: row.state,
-          requester: row.requester,
-          file_name: row.file_name,
-          file_sha256: row.file_sha256,
-          decided_by: row.decided_by,
-          created_at: Number(row.created_at),
-          updated_at: Number(row.updated_at),
-        })),
-      };
-    },
-  );
+  app.get<{ Params: { id: string } }>('/console/api/machines/:id', async (request) => {
+    const machine = await repos.machines.summary(request.params.id);
+    if (!machine) throw new RequestError(404, `no machine ${request.params.id}`);
+    const view = machineView(machine);
+    const [rules, blocks, requests] = await Promise.all([
+      repos.rules.inForceFor(machine.machine_id, machine.primary_user, view.tags),
+      repos.events.recentBlocks(machine.machine_id, 50),
+      repos.requests.listForMachine(machine.machine_id, undefined, 50),
+    ]);
+    return {
+      machine: view,
+      rules: rules.map(ruleView),
+      blocks,
+      requests: requests.map((row) => ({
+        id: row.id,
+        state: row.state,
+        requester: row.requester,
+        file_name: row.file_name,
+        file_sha256: row.file_sha256,
+        decided_by: row.decided_by,
+        created_at: Number(row.created_at),
+        updated_at: Number(row.updated_at),
+      })),
+    };
+  });
 }

@@ -1,12 +1,20 @@
 // Rules from the console: a filtered list for everyone, creation and removal for admins. Each
 // change is audited with the change itself and pushed to the machines the rule reaches.
 import type { FastifyInstance } from 'fastify';
-import { POLICIES, RULE_TYPES, type Policy, type RuleType } from '../../common/rules';
-import type { Repositories } from '../app';
-import { RequestError } from '../db/requests';
-import type { RuleRow, RuleScope } from '../db/rules';
-import type { ConsoleKit } from './console';
-import { expiryOf, onlyKnown, optionalChoice, optionalText, page, queryOf } from './console-input';
+import { POLICIES, RULE_TYPES, type Policy, type RuleType } from '../../../common/rules';
+import { RequestError } from '../../db/requests';
+import type { RuleRow, RuleScope } from '../../db/rules';
+import { consoleUserOf } from '../../plugins/console-session';
+import {
+  bodyOf,
+  expiryOf,
+  onlyKnown,
+  optionalChoice,
+  optionalText,
+  page,
+  queryOf,
+  requiredText,
+} from './input';
 
 export const RULE_SCOPES: readonly RuleScope[] = ['global', 'tag', 'user', 'machine'];
 const COMPILER_TYPES: readonly RuleType[] = ['BINARY', 'CDHASH', 'SIGNINGID'];
@@ -65,102 +73,95 @@ const optionalBodyText = (value: unknown, what: string, max: number): string | n
   return value.trim() || null;
 };
 
-export function registerRuleRoutes(
-  app: FastifyInstance,
-  repos: Repositories,
-  kit: ConsoleKit,
-): void {
-  app.get('/console/api/rules', { preHandler: kit.guard('viewer') }, async (request, reply) =>
-    kit.handle(reply, async () => {
-      const query = queryOf(request.query);
-      onlyKnown(query, ['scope', 'target', 'type', 'policy', 'q', 'limit', 'offset']);
-      const scope = optionalChoice(query, 'scope', RULE_SCOPES);
-      const target = optionalText(query, 'target');
-      const ruleType = optionalChoice(query, 'type', RULE_TYPES);
-      const policy = optionalChoice(query, 'policy', POLICIES);
-      const text = optionalText(query, 'q');
-      const { rows, total } = await repos.rules.list(
-        {
-          ...(scope ? { scope } : {}),
-          ...(target ? { scopeValue: target } : {}),
-          ...(ruleType ? { ruleType } : {}),
-          ...(policy ? { policy } : {}),
-          ...(text ? { text } : {}),
-        },
-        page(query, 100, 500),
-      );
-      return { total, rules: rows.map(ruleView) };
-    }),
-  );
+export async function ruleRoutes(app: FastifyInstance): Promise<void> {
+  const repos = app.repos;
+  app.get('/console/api/rules', async (request) => {
+    const query = queryOf(request.query);
+    onlyKnown(query, ['scope', 'target', 'type', 'policy', 'q', 'limit', 'offset']);
+    const scope = optionalChoice(query, 'scope', RULE_SCOPES);
+    const target = optionalText(query, 'target');
+    const ruleType = optionalChoice(query, 'type', RULE_TYPES);
+    const policy = optionalChoice(query, 'policy', POLICIES);
+    const text = optionalText(query, 'q');
+    const { rows, total } = await repos.rules.list(
+      {
+        ...(scope ? { scope } : {}),
+        ...(target ? { scopeValue: target } : {}),
+        ...(ruleType ? { ruleType } : {}),
+        ...(policy ? { policy } : {}),
+        ...(text ? { text } : {}),
+      },
+      page(query, 100, 500),
+    );
+    return { total, rules: rows.map(ruleView) };
+  });
 
-  app.post('/console/api/rules', { preHandler: kit.guard('admin') }, async (request, reply) =>
-    kit.handle(reply, async () => {
-      const b = kit.body(request);
-      const ruleType = (b.rule_type ?? 'BINARY') as RuleType;
-      if (!RULE_TYPES.includes(ruleType))
-        throw new RequestError(400, `rule_type must be one of ${RULE_TYPES.join(', ')}`);
-      const rawIdentifier = kit.text(b.identifier, 'identifier', 512);
-      const shape = IDENTIFIERS[ruleType];
-      if (!shape.pattern.test(rawIdentifier))
-        throw new RequestError(400, `a ${ruleType} rule's identifier is ${shape.says}`);
-      const identifier = shape.normal(rawIdentifier);
-      const policy = b.policy as Policy;
-      if (!POLICIES.includes(policy))
-        throw new RequestError(400, `policy must be one of ${POLICIES.join(', ')}`);
-      if (policy === 'ALLOWLIST_COMPILER' && !COMPILER_TYPES.includes(ruleType))
-        throw new RequestError(
-          400,
-          `ALLOWLIST_COMPILER applies to ${COMPILER_TYPES.join(', ')} rules only`,
-        );
-      const scope = (b.scope ?? 'global') as RuleScope;
-      if (!RULE_SCOPES.includes(scope))
-        throw new RequestError(400, `scope must be one of ${RULE_SCOPES.join(', ')}`);
-      let scopeValue: string | null = null;
-      if (scope === 'machine') {
-        scopeValue = kit.text(b.scope_value, 'scope_value (the machine id)', 256);
-        if (!(await repos.machines.get(scopeValue)))
-          throw new RequestError(400, `no machine "${scopeValue}" is enrolled`);
-      } else if (scope === 'user') {
-        scopeValue = kit.text(b.scope_value, 'scope_value (the primary user)', 256);
-        if (/\s/.test(scopeValue))
-          throw new RequestError(400, 'scope_value (the primary user) has no spaces');
-      } else if (scope === 'tag') {
-        scopeValue = kit.text(b.scope_value, 'scope_value (the tag)', 64);
-        if (!/^[A-Za-z0-9._-]{1,64}$/.test(scopeValue))
-          throw new RequestError(400, 'scope_value (the tag) has letters, digits and . _ - only');
-      } else if (b.scope_value !== undefined && b.scope_value !== null && b.scope_value !== '')
-        throw new RequestError(400, 'a global rule has no scope_value');
-      const customUrl = optionalBodyText(b.custom_url, 'custom_url', 2048);
-      if (customUrl !== null && !/^https?:\/\/[^\s]+$/.test(customUrl))
-        throw new RequestError(400, 'custom_url must be an http:// or https:// address');
-      const rule = {
-        identifier,
-        rule_type: ruleType,
-        policy,
-        scope,
-        scope_value: scopeValue,
-        expires_at: expiryOf(b.expires),
-        custom_msg: optionalBodyText(b.custom_msg, 'custom_msg', 512),
-        custom_url: customUrl,
-        comment: optionalBodyText(b.comment, 'comment', 2000),
-        created_by: request.consoleUser!.username,
-      };
-      const id = await repos.rules.put(rule, Date.now(), {
-        actor: request.consoleUser!.username,
-        details: { comment: rule.comment },
-      });
-      return ruleView((await repos.rules.get(id))!);
-    }),
-  );
+  app.post('/console/api/rules', { config: { role: 'admin' } }, async (request) => {
+    const b = bodyOf(request);
+    const ruleType = (b.rule_type ?? 'BINARY') as RuleType;
+    if (!RULE_TYPES.includes(ruleType))
+      throw new RequestError(400, `rule_type must be one of ${RULE_TYPES.join(', ')}`);
+    const rawIdentifier = requiredText(b.identifier, 'identifier', 512);
+    const shape = IDENTIFIERS[ruleType];
+    if (!shape.pattern.test(rawIdentifier))
+      throw new RequestError(400, `a ${ruleType} rule's identifier is ${shape.says}`);
+    const identifier = shape.normal(rawIdentifier);
+    const policy = b.policy as Policy;
+    if (!POLICIES.includes(policy))
+      throw new RequestError(400, `policy must be one of ${POLICIES.join(', ')}`);
+    if (policy === 'ALLOWLIST_COMPILER' && !COMPILER_TYPES.includes(ruleType))
+      throw new RequestError(
+        400,
+        `ALLOWLIST_COMPILER applies to ${COMPILER_TYPES.join(', ')} rules only`,
+      );
+    const scope = (b.scope ?? 'global') as RuleScope;
+    if (!RULE_SCOPES.includes(scope))
+      throw new RequestError(400, `scope must be one of ${RULE_SCOPES.join(', ')}`);
+    let scopeValue: string | null = null;
+    if (scope === 'machine') {
+      scopeValue = requiredText(b.scope_value, 'scope_value (the machine id)', 256);
+      if (!(await repos.machines.get(scopeValue)))
+        throw new RequestError(400, `no machine "${scopeValue}" is enrolled`);
+    } else if (scope === 'user') {
+      scopeValue = requiredText(b.scope_value, 'scope_value (the primary user)', 256);
+      if (/\s/.test(scopeValue))
+        throw new RequestError(400, 'scope_value (the primary user) has no spaces');
+    } else if (scope === 'tag') {
+      scopeValue = requiredText(b.scope_value, 'scope_value (the tag)', 64);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(scopeValue))
+        throw new RequestError(400, 'scope_value (the tag) has letters, digits and . _ - only');
+    } else if (b.scope_value !== undefined && b.scope_value !== null && b.scope_value !== '')
+      throw new RequestError(400, 'a global rule has no scope_value');
+    const customUrl = optionalBodyText(b.custom_url, 'custom_url', 2048);
+    if (customUrl !== null && !/^https?:\/\/[^\s]+$/.test(customUrl))
+      throw new RequestError(400, 'custom_url must be an http:// or https:// address');
+    const rule = {
+      identifier,
+      rule_type: ruleType,
+      policy,
+      scope,
+      scope_value: scopeValue,
+      expires_at: expiryOf(b.expires),
+      custom_msg: optionalBodyText(b.custom_msg, 'custom_msg', 512),
+      custom_url: customUrl,
+      comment: optionalBodyText(b.comment, 'comment', 2000),
+      created_by: consoleUserOf(request).username,
+    };
+    const id = await repos.rules.put(rule, Date.now(), {
+      actor: consoleUserOf(request).username,
+      details: { comment: rule.comment },
+    });
+    return ruleView((await repos.rules.get(id))!);
+  });
 
   app.delete<{ Params: { id: string } }>(
     '/console/api/rules/:id',
-    { preHandler: kit.guard('admin') },
+    { config: { role: 'admin' } },
     async (request, reply) => {
       const removed =
         /^\d+$/.test(request.params.id) &&
         (await repos.rules.remove(Number(request.params.id), {
-          actor: request.consoleUser!.username,
+          actor: consoleUserOf(request).username,
         }));
       if (!removed) return reply.code(404).send({ error: `no rule ${request.params.id} in force` });
       return { removed: true };

@@ -1,14 +1,12 @@
 // POST /api/v1/enroll: a machine with the enrollment secret gets its own token.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { normalizeKeys, optionalString, SantaRequestError } from '../../common/santa';
-import type { Repositories } from '../app';
+import { normalizeKeys, optionalString, SantaRequestError } from '../../../common/santa';
 
-export function registerEnrollRoutes(
+export async function enrollRoutes(
   app: FastifyInstance,
-  repos: Repositories,
-  enrollmentSecret: string,
-): void {
+  { enrollmentSecret }: { enrollmentSecret: string },
+): Promise<void> {
   const secret = Buffer.from(enrollmentSecret);
   app.post('/api/v1/enroll', async (request, reply) => {
     let body: Record<string, unknown>;
@@ -41,7 +39,7 @@ export function registerEnrollRoutes(
           'enroll: tags must be a list of at most 50 names (letters, digits and . _ - only)',
         );
       }
-      const token = await repos.machines.enroll(machineId, {
+      const token = await app.repos.machines.enroll(machineId, {
         tags: tags as string[],
         serial_num: optionalString(body, 'serial_num', where),
         hostname: optionalString(body, 'hostname', where),

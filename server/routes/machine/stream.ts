@@ -1,28 +1,17 @@
 // GET /api/v1/machines/:machine_id/stream: Server-Sent Events for one machine, authenticated by
-// its token. The agent answers "rules changed" with a rule sync, "request updated" with a sync.
+// its token (routes/machine/index.ts). The agent answers "rules changed" with a rule sync, "request updated" with a sync.
 import type { FastifyInstance } from 'fastify';
-import type { Repositories } from '../app';
-import type { PushHub, PushMessage } from '../push';
+import { machineOf } from '../../plugins/machine-auth';
+import type { PushMessage } from '../../push';
 
 const HEARTBEAT_MS = 25_000;
 
-export function registerStreamRoutes(
-  app: FastifyInstance,
-  repos: Repositories,
-  hub: PushHub,
-): void {
+export async function streamRoutes(app: FastifyInstance): Promise<void> {
+  const hub = app.repos.push;
   app.get<{ Params: { machine_id: string } }>(
     '/api/v1/machines/:machine_id/stream',
     async (request, reply) => {
-      const header = request.headers.authorization ?? '';
-      const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-      const machine = token
-        ? await repos.machines.authenticate(request.params.machine_id, token)
-        : undefined;
-      if (!machine)
-        return reply
-          .code(401)
-          .send({ error: "the stream needs this machine's token: Authorization: Bearer <token>" });
+      const machine = machineOf(request);
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {

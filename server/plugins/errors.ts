@@ -1,0 +1,42 @@
+// Every error answers as {error: "..."} with a 4xx that says what was wrong, or a logged 500. The
+// repositories' RequestError and Santa's SantaRequestError carry their status, so routes throw
+// them instead of catching.
+import fp from 'fastify-plugin';
+import { SantaRequestError } from '../../common/santa';
+import { RequestError } from '../db/requests';
+import { BODY_LIMIT } from './body';
+
+const ZLIB_MESSAGE =
+  /incorrect header check|unexpected end of file|invalid (block type|stored block|distance|code lengths|literal)/;
+
+type Failure = Error & { statusCode?: number; code?: string; validation?: unknown };
+
+function statusOf(error: Failure): number {
+  if (error instanceof RequestError) return error.status;
+  if (error instanceof SantaRequestError) return 400;
+  return error.statusCode ?? 500;
+}
+
+export const errors = fp(
+  async (app) => {
+    app.setErrorHandler((error: Failure, _request, reply) => {
+      const status = statusOf(error);
+      const zlibFailure = error.code?.startsWith('Z_') || ZLIB_MESSAGE.test(error.message);
+      if (zlibFailure && status !== 413 && status !== 415) {
+        return reply.code(400).send({
+          error: `the body could not be decompressed (${error.message}); check Content-Encoding`,
+        });
+      }
+      if (status === 413)
+        return reply
+          .code(413)
+          .send({ error: `the body is larger than ${BODY_LIMIT} bytes (after decompression)` });
+      if (status >= 500) {
+        reply.log.error(error);
+        return reply.code(500).send({ error: 'internal error' });
+      }
+      return reply.code(status).send({ error: error.message });
+    });
+  },
+  { name: 'errors' },
+);

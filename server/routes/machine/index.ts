@@ -1,0 +1,18 @@
+// Everything a machine calls with its token: one authentication hook for the whole folder, so no
+// route can be added here without it (fastify/demo's autohooks, written out). Enrollment is the
+// one machine route without a token (it is how a machine gets one), so it is registered beside
+// this folder's plugin, not inside it.
+import type { FastifyInstance } from 'fastify';
+import { authenticateMachine } from '../../plugins/machine-auth';
+import { postureRoutes } from './posture';
+import { requestRoutes } from './requests';
+import { santaRoutes, type SantaOptions } from './santa';
+import { streamRoutes } from './stream';
+
+export async function machineRoutes(app: FastifyInstance, options: SantaOptions): Promise<void> {
+  app.addHook('onRequest', authenticateMachine);
+  await app.register(santaRoutes, options);
+  await app.register(requestRoutes);
+  await app.register(postureRoutes);
+  await app.register(streamRoutes);
+}
