@@ -21,6 +21,8 @@ import {
 
 export type { StaticRule } from './config-types';
 
+export const DEFAULT_CONFIG_PATH = '/etc/gatehouse/config.json';
+
 export type ConfigReader = 'agent' | 'app';
 
 interface ConfigKey<F extends string, T, D extends T | undefined, R extends ConfigReader> {

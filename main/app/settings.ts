@@ -2,8 +2,7 @@
 // Santa's key names): where the socket is, the block dialog's Open button, silent mode, and the
 // update feed. Each key is checked by the table the service uses (common/config.ts). The file
 // may be unreadable to the user; then the defaults apply, as they do for a bad value.
-import { readConfigKeys, type ConfigValues } from '../../common/config';
-import { DEFAULT_CONFIG_PATH } from '../agent/config/config';
+import { DEFAULT_CONFIG_PATH, readConfigKeys, type ConfigValues } from '../../common/config';
 
 export type AppSettings = ConfigValues<'app'>;
 

@@ -2,12 +2,11 @@
 // in common/config.ts; this file adds what only the service does: read the file, refuse to start
 // on a bad value, and fall back to /etc/machine-id.
 import { readFileSync } from 'node:fs';
-import { readConfigKeys, type ConfigValues } from '../../../common/config';
+import { DEFAULT_CONFIG_PATH, readConfigKeys, type ConfigValues } from '../../../common/config';
 import { show } from '../../../common/config-types';
 
+export { DEFAULT_CONFIG_PATH };
 export type { StaticRule } from '../../../common/config';
-
-export const DEFAULT_CONFIG_PATH = '/etc/gatehouse/config.json';
 
 export type AgentConfig = Omit<ConfigValues<'agent'>, 'machineId'> & {
   readonly path: string;
