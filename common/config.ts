@@ -42,7 +42,11 @@ interface ConfigKey<F extends string, T, D extends T | undefined, R extends Conf
 
 const entry = <F extends string, T, const D extends T | undefined, R extends ConfigReader>(
   spec: ConfigKey<F, T, D, R>,
-) => spec;
+) => {
+  // Every parse hands out the same default list: frozen, so no reader can change another's.
+  if (Array.isArray(spec.default)) Object.freeze(spec.default);
+  return spec;
+};
 
 const AGENT = ['agent'] as const;
 const BOTH = ['agent', 'app'] as const;
