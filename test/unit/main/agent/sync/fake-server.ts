@@ -19,12 +19,14 @@ export function json(body: unknown, status = 200): Response {
 export function fakeServer(handler: Handler): { fetch: typeof fetch; sent: Sent[] } {
   const sent: Sent[] = [];
   const fetchImpl = async (input: string | URL | Request, init?: RequestInit) => {
-    const raw = init?.body as Uint8Array | undefined;
+    const raw = init?.body as Uint8Array | string | undefined;
+    // Santa's stages deflate their bodies; enrollment, outside the protocol, does not.
+    const text = typeof raw === 'string' ? raw : raw && inflateSync(raw).toString();
     const request: Sent = {
       method: init?.method ?? 'GET',
       url: String(input),
       headers: { ...(init?.headers as Record<string, string>) },
-      body: raw ? (JSON.parse(inflateSync(raw).toString()) as Record<string, unknown>) : undefined,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
     };
     sent.push(request);
     return handler(request);
