@@ -1,27 +1,21 @@
 // The agent core: configuration, stores and the exec monitor, wired together. The control socket
 // and the service entry sit on top of this; everything here runs under plain Node.
+import type { ServiceStatus } from '../../common/control';
 import { explainVerdict, type Explanation } from '../../common/policy';
 import type { PostureResult } from '../../common/posture';
-import {
-  parseRule,
-  RuleError,
-  type ClientMode,
-  type RuleChange,
-  type RuleType,
-} from '../../common/rules';
+import { parseRule, RuleError, type ClientMode, type RuleChange } from '../../common/rules';
 import { PRODUCT_VERSION } from '../../common/version';
 import {
   ExecMonitor,
   nativeAddon,
   type ExecDecision,
   type MonitorMetrics,
-  type WatchedFilesystem,
 } from '../../native/index';
 import type { AgentConfig } from './config/config';
 import { openDatabase, type Db } from './store/database';
 import { EventStore, type StoredEvent } from './store/events';
 import { RequestStore, type StoredRequest } from './store/requests';
-import { RuleStore, type SkippedRules } from './store/rules';
+import { RuleStore } from './store/rules';
 import {
   dpkgStatusStamp,
   loadDpkgDigests,
@@ -32,30 +26,13 @@ import {
 } from './packages';
 import { currentSessions, processName, userName } from './users';
 
-export interface AgentStatus {
-  readonly version: string;
-  readonly mode: ClientMode;
-  readonly failClosed: boolean;
-  readonly monitorRunning: boolean;
-  readonly backend: string;
-  readonly ruleCounts: Record<RuleType, number>;
-  readonly rulesHash: string;
-  /** Stored rules the native table refused at start, left out of it: how many, the first why. */
-  readonly rulesSkipped: SkippedRules;
-  readonly cache: Pick<
-    MonitorMetrics,
-    'cacheHits' | 'cacheMisses' | 'ignoreMarks' | 'filesHashed'
-  > | null;
+/**
+ * What the agent reports (common/control.ts declares it for callers of the control socket, which
+ * adds its own figures); the monitor's counters are the native addon's to declare.
+ */
+export type AgentStatus = Omit<ServiceStatus, 'controlSocket' | 'metrics'> & {
   readonly metrics: MonitorMetrics | null;
-  readonly watched: WatchedFilesystem[];
-  readonly eventsPendingUpload: number;
-  readonly eventsDropped: number;
-  readonly lastSync: number | null;
-  readonly syncBaseUrl: string | null;
-  readonly machineId: string;
-  /** The last posture check results (empty until the first run finishes). */
-  readonly posture: PostureResult[];
-}
+};
 
 export type AgentMessage =
   | { kind: 'event'; uid: number; event: StoredEvent }
@@ -269,12 +246,10 @@ export class Agent {
       this.#packages.get(identity.path)?.md5 === identity.md5.toLowerCase();
     // Decided natively, with the precedence the exec path uses; explained here in words.
     const explanation = explainVerdict(
-      nativeAddon().evaluate(
-        { ...identity, packageIntact },
-        rule ? [rule] : [],
-        this.#mode,
-        { allowed: this.#config.allowedPathPrefixes, blocked: this.#config.blockedPathPrefixes },
-      ),
+      nativeAddon().evaluate({ ...identity, packageIntact }, rule ? [rule] : [], this.#mode, {
+        allowed: this.#config.allowedPathPrefixes,
+        blocked: this.#config.blockedPathPrefixes,
+      }),
     );
     return { ...explanation, ...(rule?.customMsg ? { customMsg: rule.customMsg } : {}) };
   }

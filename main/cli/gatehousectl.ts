@@ -6,7 +6,7 @@ import { PRODUCT_VERSION } from '../../common/version';
 import { nativeAddon } from '../../native/index';
 import type { AgentStatus } from '../agent/agent';
 import { ControlClient, ControlError, DEFAULT_SOCKET_PATH } from '../agent/control/client';
-import { ERROR } from '../agent/control/protocol';
+import { RPC_ERROR as ERROR } from '../../common/control';
 import type { ControlSocketStatus } from '../agent/control/server';
 import { DECISION_REASONS } from '../../common/policy';
 import type { StoredEvent } from '../agent/store/events';

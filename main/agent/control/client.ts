@@ -1,5 +1,11 @@
 // A client of the control socket: requests with replies, and pushed notifications.
 import { createConnection, type Socket } from 'node:net';
+import type {
+  ControlArgs,
+  ControlCaller,
+  ControlMethod,
+  ControlResult,
+} from '../../../common/control';
 
 export const DEFAULT_SOCKET_PATH = '/run/gatehouse/gatehouse.sock';
 const CONNECT_RETRY_MS = 5_000;
@@ -13,7 +19,7 @@ export class ControlError extends Error {
   }
 }
 
-export class ControlClient {
+export class ControlClient implements ControlCaller {
   readonly #socket: Socket;
   readonly #pending = new Map<
     number,
@@ -75,11 +81,18 @@ export class ControlClient {
     });
   }
 
-  call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T> {
+  /** A method of the contract (common/control.ts): its parameters and answer typed by it. */
+  call<M extends ControlMethod>(method: M, ...args: ControlArgs<M>): Promise<ControlResult<M>>;
+  /**
+   * Anything, as given, answered with whatever comes back: for callers that probe how the
+   * service refuses what the contract does not allow.
+   */
+  call<T = unknown>(method: string, params?: unknown): Promise<T>;
+  call(method: string, params?: unknown): Promise<unknown> {
     const id = this.#nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       if (this.#closedWith) return reject(this.#closedWith);
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.set(id, { resolve, reject });
       this.#socket.write(
         `${JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) })}\n`,
       );

@@ -2,26 +2,14 @@
 // process whose fanotify group needs one for each exec it decides, and every reply waits in its
 // memory until the peer reads it; so connections are counted per user, users other than root
 // share a cap, and root's connections are counted apart so that no one else's load refuses root.
+import {
+  REFUSALS,
+  type ConnectionCounts,
+  type ConnectionLimits,
+  type Refusal,
+} from '../../../common/control';
 
-export interface ConnectionLimits {
-  /** Connections one user other than root may hold at once (the menu bar needs one). */
-  readonly perUser: number;
-  /** Connections all users other than root may hold together. */
-  readonly unprivileged: number;
-  /** root's own connections, counted apart from everyone else's. */
-  readonly root: number;
-  /** A connection that has not subscribed and sent nothing for this long is closed. */
-  readonly idleMs: number;
-  /** Past this many bytes of replies the peer has not read, no more of its requests are read. */
-  readonly pauseBytes: number;
-  /** Past this many, the peer is dropped (pushes can still grow an unread queue). */
-  readonly dropBytes: number;
-  /**
-   * Refused connections that may stay open at once (for half a second at most) until their peer
-   * has read why; past this, a refused connection is closed as soon as the reason is written.
-   */
-  readonly lingering: number;
-}
+export type { ConnectionCounts, ConnectionLimits, Refusal };
 
 /**
  * Descriptors: 16 a user, 128 for all users but root, 64 for root and 64 refused ones waiting
@@ -43,28 +31,6 @@ export const CONNECTION_LIMITS: ConnectionLimits = {
 /** The most descriptors the control socket can hold at once with these limits. */
 export function socketDescriptors(limits: ConnectionLimits = CONNECTION_LIMITS): number {
   return limits.root + limits.unprivileged + limits.lingering + 1; // + the listening socket
-}
-
-/** Why the service refused or cut off a client, each counted. */
-export const REFUSALS = [
-  'perUser',
-  'unprivileged',
-  'root',
-  'noCredentials',
-  'idle',
-  'unreadReplies',
-  'oversized',
-  'rateLimited',
-  'duplicateRequest',
-] as const;
-export type Refusal = (typeof REFUSALS)[number];
-
-export interface ConnectionCounts {
-  /** Open now: root's, and everyone else's together. */
-  readonly connections: { readonly root: number; readonly others: number };
-  readonly refused: Readonly<Record<Refusal, number>>;
-  /** Peers whose requests are not being read because they do not read their replies. */
-  readonly paused: number;
 }
 
 export class ConnectionBudget {

@@ -1,19 +1,5 @@
-// The control socket's wire format: newline-delimited JSON-RPC 2.0.
-
-export const MAX_REQUEST_BYTES = 64 * 1024;
-
-export const ERROR = {
-  parse: -32700,
-  invalidRequest: -32600,
-  methodNotFound: -32601,
-  invalidParams: -32602,
-  internal: -32603,
-  forbidden: -32001,
-  rateLimited: -32002,
-  /** The service refused or closed the connection (too many open, idle); the message says which. */
-  tooManyConnections: -32003,
-  notFound: -32004,
-} as const;
+// The control socket's JSON-RPC envelope as the service reads it; the methods, their parameters
+// and the error codes are the contract in common/control.ts.
 
 export interface RpcRequest {
   readonly jsonrpc: '2.0';
@@ -28,4 +14,11 @@ export class RpcError extends Error {
     super(message);
     this.code = code;
   }
+}
+
+/** Who is calling, as the kernel says (SO_PEERCRED). */
+export interface Caller {
+  readonly pid: number | null;
+  readonly uid: number;
+  readonly gid: number;
 }
