@@ -164,10 +164,17 @@ async function agentCall<T>(
   }
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000) {
+async function waitFor(
+  what: string | (() => string),
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `waited ${timeoutMs / 1000} s for ${typeof what === 'string' ? what : what()}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -262,7 +269,7 @@ describe.runIf(rootAvailable('the README walkthrough (npm start as root)'))('the
         for (const step of block.steps) {
           if (step.command === 'npm start') {
             await waitFor(
-              `npm start's summary:\n${stdout}\n${stderr}`,
+              () => `npm start's summary:\n${stdout}\n${stderr}`,
               async () => {
                 if (ended) throw new Error(`npm start ended (${ended}):\n${stdout}\n${stderr}`);
                 return stdout.includes('Ctrl-C stops everything.');
