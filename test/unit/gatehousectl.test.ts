@@ -46,6 +46,38 @@ describe('gatehousectl', () => {
     expect(out).toContain(message);
   });
 
+  it.each([
+    [['version', '--jsno'], 'unknown option --jsno for version'],
+    [['status', '--json', '--limit', '5'], 'unknown option --limit for status'],
+    [['rule', '--allow', '--sha256', 'a'.repeat(64), '--force'], 'unknown option --force for rule'],
+    [['events', '-n', '5'], 'unknown option -n for events'],
+    [['version', '--json=yes'], '--json takes no value'],
+    [['status', 'now'], 'status takes no arguments, got "now"'],
+  ])('%j is refused before anything runs, with exit code 2: %s', async (argv, message) => {
+    const { code, out } = await run(...argv, '--socket', '/nonexistent/gatehouse.sock');
+    expect(code).toBe(2);
+    expect(out).toContain(`gatehousectl: ${message}`);
+    expect(out).toContain('usage: gatehousectl');
+  });
+
+  it('checks parameters by the control contract before reaching for the service', async () => {
+    const { code, out } = await run(
+      'events',
+      '--limit',
+      'many',
+      '--socket',
+      '/nonexistent/gatehouse.sock',
+    );
+    expect(code).toBe(2);
+    expect(out).toBe('gatehousectl: limit must be an integer from 1 to 1000');
+  });
+
+  it('takes the global options before the command too', async () => {
+    const { code, out } = await run('--json', 'version');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ gatehousectl: packageJson.version });
+  });
+
   it('says plainly when the service is not running, with exit code 3', async () => {
     const { code, out } = await run('status', '--socket', '/nonexistent/gatehouse.sock');
     expect(code).toBe(3);

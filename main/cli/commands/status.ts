@@ -1,0 +1,55 @@
+import type { ControlSocketStatus, ServiceStatus } from '../../../common/control';
+import { EXIT, type Command } from '../command';
+import { formatPosture } from './posture';
+
+function formatStatus(s: ServiceStatus): string {
+  const lines = [
+    '>>> Daemon Info',
+    `  Mode                      | ${s.mode}${s.failClosed ? ' (fail closed)' : ''}`,
+    `  Monitor                   | ${s.monitorRunning ? `running (${s.backend})` : 'not running'}`,
+    `  Watched filesystems       | ${s.watched.map((w) => `${w.path} (${w.fstype} ${w.device}, ${w.mark})`).join(', ') || 'none'}`,
+    '>>> Cache Info',
+    `  Hits / misses             | ${s.cache ? `${s.cache.cacheHits} / ${s.cache.cacheMisses}` : '-'}`,
+    `  Kernel allow marks        | ${s.cache?.ignoreMarks ?? '-'}`,
+    '>>> Database Info',
+    ...Object.entries(s.ruleCounts).map(([type, n]) => `  ${`${type} rules`.padEnd(26)}| ${n}`),
+    ...(s.rulesSkipped?.count
+      ? [
+          `  ${'Rules not enforced'.padEnd(26)}| ${s.rulesSkipped.count} stored rules the exec monitor refuses`,
+          ...s.rulesSkipped.first.map((reason) => `  ${''.padEnd(26)}|      ${reason}`),
+        ]
+      : []),
+    `  Events pending upload     | ${s.eventsPendingUpload}`,
+    '>>> Sync Info',
+    `  Sync server               | ${s.syncBaseUrl ?? 'none'}`,
+    `  Last sync                 | ${s.lastSync ? new Date(s.lastSync).toISOString() : 'never'}`,
+    '>>> Posture',
+    ...formatPosture(s.posture ?? []),
+    // An older service answers without its socket's figures.
+    ...(s.controlSocket ? formatControlSocket(s.controlSocket) : []),
+  ];
+  return lines.join('\n');
+}
+
+function formatControlSocket(c: ControlSocketStatus): string[] {
+  const refused = Object.entries(c.refused).filter(([, n]) => n > 0);
+  const files = c.openFiles;
+  return [
+    '>>> Control Socket',
+    `  Connections               | root ${c.connections.root}/${c.limits.root}, others ${c.connections.others}/${c.limits.unprivileged} (${c.limits.perUser} per user)`,
+    `  Not read, paused          | ${c.paused}`,
+    `  Refused or cut off        | ${refused.map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}`,
+    `  Open files                | ${files.open ?? '?'} of ${files.soft ?? '?'} (hard limit ${files.hard ?? '?'})`,
+  ];
+}
+
+export const status: Command = {
+  name: 'status',
+  synopsis: 'status',
+  summary: 'mode, rule counts, cache figures, watched filesystems, events waiting',
+  async run(_args, { service, print }) {
+    const answer = await service.call('status');
+    print(answer, () => formatStatus(answer));
+    return EXIT.ok;
+  },
+};
