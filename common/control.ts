@@ -174,6 +174,15 @@ export interface SyncStart {
   readonly reason?: string;
 }
 
+/** What the service sends a subscribed connection unasked, as JSON-RPC notifications. */
+export interface ControlPushes {
+  /** One of the caller's execs (root's own, for root). */
+  readonly event: EventRecord;
+  /** One of the caller's requests changed. */
+  readonly request: RequestRecord;
+  readonly status: ServiceStatus;
+}
+
 // ---- What the service accepts ----
 
 /** A parameter that does not fit its declaration; the service answers it with invalidParams. */

@@ -1,18 +1,28 @@
 // The menu bar's connection to the service's control socket: subscribed to this user's events,
 // requests and status; when the service is not there, retried with backoff (0.5 s doubling to
 // 30 s), and the app is told at once so it can say "agent not running".
+import type {
+  ControlArgs,
+  ControlCaller,
+  ControlMethod,
+  ControlResult,
+  EventRecord,
+  RequestRecord,
+  ServiceStatus,
+} from '../../common/control';
 
-export interface ControlConnection {
-  call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T>;
+/** One connection to the control socket, called through its contract (common/control.ts). */
+export interface ControlConnection extends ControlCaller {
+  /** Pushes (ControlPushes): taken as unknown, since the app reads them with its own parsers. */
   onNotification(listener: (method: string, params: unknown) => void): unknown;
   onClose(listener: () => void): unknown;
   close(): void;
 }
 
 export interface AgentSnapshot {
-  readonly status: unknown;
-  readonly events: unknown;
-  readonly requests: unknown;
+  readonly status: ServiceStatus | undefined;
+  readonly events: readonly EventRecord[];
+  readonly requests: readonly RequestRecord[];
 }
 
 export interface AgentConnectionListener {
@@ -41,7 +51,7 @@ export class NotConnectedError extends Error {
   }
 }
 
-export class AgentConnection {
+export class AgentConnection implements ControlCaller {
   readonly #connect: () => Promise<ControlConnection>;
   readonly #listener: AgentConnectionListener;
   readonly #timers: Timers;
@@ -84,9 +94,9 @@ export class AgentConnection {
   }
 
   /** A call on the current connection; fails at once when there is none. */
-  call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T> {
+  call<M extends ControlMethod>(method: M, ...args: ControlArgs<M>): Promise<ControlResult<M>> {
     if (!this.#connection) return Promise.reject(new NotConnectedError(this.#lastReason));
-    return this.#connection.call<T>(method, params);
+    return this.#connection.call(method, ...args);
   }
 
   async #attempt(): Promise<void> {
@@ -103,7 +113,7 @@ export class AgentConnection {
         if (generation === this.#generation) this.#listener.notification(method, params);
       });
       connection.onClose(() => this.#lost(generation, 'the service closed the connection'));
-      const subscribed = await connection.call<{ status?: unknown }>('subscribe');
+      const subscribed = await connection.call('subscribe');
       const [events, requests] = await Promise.all([
         connection.call('events', { limit: 50 }),
         connection.call('requests.list'),

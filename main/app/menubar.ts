@@ -190,9 +190,9 @@ export class MenuBarApp<Image = unknown> {
   async #findBlock(eventId: number): Promise<BlockedEvent> {
     const known = this.#model.block(eventId);
     if (known) return known;
-    const events = await this.#connection.call<unknown[]>('events', { limit: 1000 });
+    const events = await this.#connection.call('events', { limit: 1000 });
     for (const raw of events) {
-      if ((raw as { id?: unknown })?.id === eventId) {
+      if (raw?.id === eventId) {
         const event = this.#model.applyEvent(raw);
         if (event) return event;
       }
@@ -205,11 +205,10 @@ export class MenuBarApp<Image = unknown> {
     let customMsg: string | undefined;
     let reason = reasonOf(event.decision);
     try {
-      const explained = await this.#connection.call<{
-        decision?: unknown;
-        reason?: unknown;
-        customMsg?: unknown;
-      }>('fileinfo', { sha256: event.sha256, path: join(event.filePath, event.fileName) });
+      const explained = await this.#connection.call('fileinfo', {
+        sha256: event.sha256,
+        path: join(event.filePath, event.fileName),
+      });
       if (typeof explained?.customMsg === 'string' && explained.customMsg)
         customMsg = explained.customMsg;
       if (explained?.decision === event.decision && typeof explained.reason === 'string')
@@ -255,7 +254,7 @@ export class MenuBarApp<Image = unknown> {
 
   async syncNow(): Promise<SyncOutcome> {
     try {
-      const result = await this.#connection.call<{ started?: unknown; reason?: unknown }>('sync');
+      const result = await this.#connection.call('sync');
       return result?.started === true
         ? { started: true }
         : {

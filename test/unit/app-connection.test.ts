@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ControlArgs, ControlMethod, ControlResult } from '../../common/control';
 import {
   AgentConnection,
   reconnectDelayMs,
@@ -9,14 +10,17 @@ class FakeConnection implements ControlConnection {
   closed = false;
   notify: ((method: string, params: unknown) => void) | undefined;
   closeListener: (() => void) | undefined;
-  async call<T>(method: string): Promise<T> {
+  async call<M extends ControlMethod>(
+    method: M,
+    ..._args: ControlArgs<M>
+  ): Promise<ControlResult<M>> {
     if (this.closed) throw new Error('closed');
     const answers: Record<string, unknown> = {
       subscribe: { subscribed: true, status: { mode: 'LOCKDOWN' } },
       events: [{ id: 1 }],
       'requests.list': [],
     };
-    return answers[method] as T;
+    return answers[method] as ControlResult<M>;
   }
   onNotification(listener: (method: string, params: unknown) => void) {
     this.notify = listener;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHANNELS, STATE_CHANNEL, type ApprovalRequest } from '../../common/ipc';
+import type { ControlArgs, ControlMethod, ControlResult } from '../../common/control';
 import type { ControlConnection } from '../../main/app/agent-connection';
 import type { InvokeEventLike } from '../../main/app/ipc';
 import { MenuBarApp } from '../../main/app/menubar';
@@ -38,8 +39,11 @@ const storedRequest = (state: string, messages: unknown[] = []) => ({
 class FakeSocket implements ControlConnection {
   calls: [string, unknown][] = [];
   push: ((method: string, params: unknown) => void) | undefined;
-  async call<T>(method: string, params?: Record<string, unknown>): Promise<T> {
-    this.calls.push([method, params]);
+  async call<M extends ControlMethod>(
+    method: M,
+    ...args: ControlArgs<M>
+  ): Promise<ControlResult<M>> {
+    this.calls.push([method, args[0]]);
     const answers: Record<string, unknown> = {
       subscribe: {
         status: { mode: 'LOCKDOWN', monitorRunning: true, syncBaseUrl: null, lastSync: null },
@@ -53,7 +57,7 @@ class FakeSocket implements ControlConnection {
       },
       'requests.create': storedRequest('queued'),
     };
-    return answers[method] as T;
+    return answers[method] as ControlResult<M>;
   }
   onNotification(listener: (method: string, params: unknown) => void) {
     this.push = listener;

@@ -12,12 +12,13 @@ import {
   RPC_ERROR,
   type CheckedParams,
   type ControlMethod,
+  type ControlPushes,
   type ControlSocketStatus,
   type ServiceStatus,
 } from '../../../common/control';
 import type { PostureResult } from '../../../common/posture';
 import { nativeAddon } from '../../../native/index';
-import type { Agent } from '../agent';
+import type { Agent, AgentMessage } from '../agent';
 import { countOpenFiles, readOpenFileLimit } from '../limits';
 import type { StoredRequest } from '../store/requests';
 import { ConnectionBudget, type ConnectionLimits } from './connections';
@@ -370,20 +371,27 @@ export class ControlServer {
     socket.write(`${JSON.stringify(message)}\n`);
   }
 
-  #push(message: Parameters<Parameters<Agent['onMessage']>[0]>[0]): void {
+  #push(message: AgentMessage): void {
     for (const connection of this.#connections) {
       if (!connection.subscribed) continue;
-      if (message.kind === 'event' || message.kind === 'request') {
-        if (message.uid !== connection.caller.uid) continue; // only one's own, root included
-        this.#send(connection, {
-          jsonrpc: '2.0',
-          method: message.kind,
-          params: message.kind === 'event' ? message.event : message.request,
-        });
+      if (message.kind === 'event') {
+        // Only one's own, root included.
+        if (message.uid === connection.caller.uid) this.#notify(connection, 'event', message.event);
+      } else if (message.kind === 'request') {
+        if (message.uid === connection.caller.uid)
+          this.#notify(connection, 'request', message.request);
       } else {
-        this.#send(connection, { jsonrpc: '2.0', method: 'status', params: this.status() });
+        this.#notify(connection, 'status', this.status());
       }
     }
+  }
+
+  #notify<K extends keyof ControlPushes>(
+    connection: Connection,
+    method: K,
+    params: ControlPushes[K],
+  ): void {
+    this.#send(connection, { jsonrpc: '2.0', method, params });
   }
 
   /** The agent's status with the control socket's own figures. */
