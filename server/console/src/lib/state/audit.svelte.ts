@@ -1,7 +1,7 @@
 import { api } from '../api';
 import { filtersFrom, queryString } from '../format';
 import type { AuditEntry } from '../types';
-import type { ConsoleState } from './console.svelte';
+import type { Desk } from './desk';
 
 export interface AuditFilters {
   actor: string;
@@ -21,7 +21,7 @@ export class AuditPage {
   entries = $state<AuditEntry[]>([]);
   next = $state<number | null>(null);
 
-  constructor(private readonly desk: ConsoleState) {}
+  constructor(private readonly desk: Desk) {}
 
   async load(params: URLSearchParams): Promise<void> {
     const stale = this.desk.stale;

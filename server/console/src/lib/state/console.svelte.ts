@@ -1,12 +1,13 @@
 import { api, ApiError, setCsrfToken } from '../api';
 import type { Me } from '../types';
+import type { Desk } from './desk';
 import { AuditPage } from './audit.svelte';
 import { MachinePage, MachinesPage } from './machines.svelte';
 import { RequestsPage } from './requests.svelte';
 import { Router } from './router.svelte';
 import { RulesPage } from './rules.svelte';
 
-export class ConsoleState {
+export class ConsoleState implements Desk {
   me = $state<Me | null>(null);
   checked = $state(false);
   error = $state('');

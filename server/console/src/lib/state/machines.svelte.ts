@@ -1,7 +1,7 @@
 import { api } from '../api';
 import { queryString } from '../format';
 import type { Machine, MachineDetail } from '../types';
-import type { ConsoleState } from './console.svelte';
+import type { Desk } from './desk';
 
 export const MACHINES_PER_PAGE = 50;
 
@@ -13,7 +13,7 @@ export class MachinesPage {
   list = $state<Machine[]>([]);
   total = $state(0);
 
-  constructor(private readonly desk: ConsoleState) {}
+  constructor(private readonly desk: Desk) {}
 
   async load(params: URLSearchParams): Promise<void> {
     const stale = this.desk.stale;
@@ -40,7 +40,7 @@ export class MachinesPage {
 export class MachinePage {
   detail = $state<MachineDetail | null>(null);
 
-  constructor(private readonly desk: ConsoleState) {}
+  constructor(private readonly desk: Desk) {}
 
   async load(id: string): Promise<void> {
     const stale = this.desk.stale;

@@ -1,7 +1,7 @@
 import { api } from '../api';
 import { filtersFrom, queryString } from '../format';
 import type { RequestDetail, RequestSummary } from '../types';
-import type { ConsoleState } from './console.svelte';
+import type { Desk } from './desk';
 
 export interface RequestFilters {
   state: string;
@@ -25,7 +25,7 @@ export class RequestsPage {
   total = $state(0);
   selected = $state<RequestDetail | null>(null);
 
-  constructor(private readonly desk: ConsoleState) {}
+  constructor(private readonly desk: Desk) {}
 
   async load(params: URLSearchParams, id?: number): Promise<void> {
     const stale = this.desk.stale;

@@ -1,7 +1,7 @@
 import { api } from '../api';
 import { filtersFrom, queryString } from '../format';
 import type { Rule } from '../types';
-import type { ConsoleState } from './console.svelte';
+import type { Desk } from './desk';
 
 export const RULES_PER_PAGE = 100;
 
@@ -48,7 +48,7 @@ export class RulesPage {
   /** The rule whose removal waits for a second click. */
   confirming = $state<number | null>(null);
 
-  constructor(private readonly desk: ConsoleState) {}
+  constructor(private readonly desk: Desk) {}
 
   async load(params: URLSearchParams): Promise<void> {
     const stale = this.desk.stale;
