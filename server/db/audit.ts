@@ -43,7 +43,7 @@ export interface AuditEntry {
   actor: string;
   action: string;
   target: string;
-  details: unknown;
+  details: Record<string, unknown>;
 }
 
 /** Newest first, `limit` at a time; `next` is the cursor for the page after, if there is one. */
@@ -98,7 +98,7 @@ export async function listAudit(
     actor: row.actor,
     action: row.action,
     target: row.target,
-    details: JSON.parse(row.details) as unknown,
+    details: JSON.parse(row.details) as Record<string, unknown>,
   }));
   return {
     entries,

@@ -41,6 +41,56 @@ export interface BinaryInfo {
   file_size: number | null;
 }
 
+/** The latest origin each binary was reported with in a batch. */
+function originsOf(events: readonly IncomingEvent[]): Map<string, Origin> {
+  const origins = new Map<string, Origin>();
+  for (const event of events) {
+    if (ORIGIN_KEYS.every((key) => event[key] === undefined)) continue;
+    const origin = origins.get(event.file_sha256) ?? {
+      signer: null,
+      team_id: null,
+      signing_id: null,
+      package: null,
+      file_size: null,
+    };
+    for (const key of ORIGIN_KEYS)
+      if (event[key] !== undefined) (origin as Record<string, unknown>)[key] = event[key];
+    origins.set(event.file_sha256, origin);
+  }
+  return origins;
+}
+
+/** One catalog row per binary among the newly stored events. */
+function catalogOf(
+  inserted: readonly {
+    file_sha256: string;
+    file_name: string;
+    file_path: string;
+    execution_time: number;
+    decision: string;
+  }[],
+) {
+  const byBinary = new Map<
+    string,
+    { file_name: string; file_path: string; first: number; last: number; blocks: number }
+  >();
+  for (const row of inserted) {
+    const time = Number(row.execution_time);
+    const entry = byBinary.get(row.file_sha256) ?? {
+      file_name: row.file_name,
+      file_path: row.file_path,
+      first: time,
+      last: time,
+      blocks: 0,
+    };
+    entry.first = Math.min(entry.first, time);
+    entry.last = Math.max(entry.last, time);
+    if (row.decision.startsWith('BLOCK_')) entry.blocks++;
+    byBinary.set(row.file_sha256, entry);
+  }
+  return byBinary;
+}
+
 export class EventRepository {
   constructor(private readonly db: Db) {}
 
@@ -78,40 +128,8 @@ export class EventRepository {
           .returning(['file_sha256', 'file_name', 'file_path', 'execution_time', 'decision'])
           .execute();
         fresh += inserted.length;
-        // The latest origin each binary was reported with in this batch.
-        const origins = new Map<string, Origin>();
-        for (const event of events.slice(offset, offset + 200)) {
-          if (ORIGIN_KEYS.every((key) => event[key] === undefined)) continue;
-          const origin = origins.get(event.file_sha256) ?? {
-            signer: null,
-            team_id: null,
-            signing_id: null,
-            package: null,
-            file_size: null,
-          };
-          for (const key of ORIGIN_KEYS)
-            if (event[key] !== undefined) (origin as Record<string, unknown>)[key] = event[key];
-          origins.set(event.file_sha256, origin);
-        }
-        // One catalog row per binary in this batch.
-        const byBinary = new Map<
-          string,
-          { file_name: string; file_path: string; first: number; last: number; blocks: number }
-        >();
-        for (const row of inserted) {
-          const time = Number(row.execution_time);
-          const entry = byBinary.get(row.file_sha256) ?? {
-            file_name: row.file_name,
-            file_path: row.file_path,
-            first: time,
-            last: time,
-            blocks: 0,
-          };
-          entry.first = Math.min(entry.first, time);
-          entry.last = Math.max(entry.last, time);
-          if (row.decision.startsWith('BLOCK_')) entry.blocks++;
-          byBinary.set(row.file_sha256, entry);
-        }
+        const origins = originsOf(events.slice(offset, offset + 200));
+        const byBinary = catalogOf(inserted);
         if (byBinary.size === 0) continue;
         await trx
           .insertInto('binaries')

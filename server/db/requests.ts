@@ -1,12 +1,12 @@
 // Approval requests: created by a machine for a blocked event, with the user's justification;
 // decided by the helpdesk. pending → approved | denied | needs-info (a question) → pending (the
 // user's answer). Approving creates the rule in the same transaction.
-import { PostgresAdapter, type Kysely } from 'kysely';
+import { PostgresAdapter, type Kysely, type Transaction } from 'kysely';
 import { ruleTarget, type PushHub } from '../push';
 import type { Db } from './connect';
 import { audit } from './audit';
 import { containsText, type Page, type PageOf } from './search';
-import type { ApprovalRequestsTable, RequestMessagesTable } from './schema';
+import type { ApprovalRequestsTable, Database, RequestMessagesTable } from './schema';
 
 /** Row locks where the engine has them (PostgreSQL); SQLite serializes its transactions anyway. */
 const lockRows = (db: Pick<Kysely<unknown>, 'getExecutor'>) =>
@@ -58,6 +58,40 @@ export class RequestError extends Error {
   ) {
     super(message);
   }
+}
+
+type Trx = Transaction<Database>;
+
+/** The request, locked for this transaction, as long as nobody has decided it yet. */
+async function undecidedRequest(trx: Trx, id: number) {
+  const request = await trx
+    .selectFrom('approval_requests')
+    .selectAll()
+    .where('id', '=', id)
+    .$if(lockRows(trx), (query) => query.forUpdate())
+    .executeTakeFirst();
+  if (!request) throw new RequestError(404, `no request ${id}`);
+  if (request.state === 'approved' || request.state === 'denied')
+    throw new RequestError(409, `request ${id} is already ${request.state}`);
+  return request;
+}
+
+/** Every rule change takes the next version from the one sequence (db/rules.ts). */
+async function nextRuleVersion(trx: Trx): Promise<number> {
+  const row = await trx
+    .updateTable('counters')
+    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('name', '=', 'rule_version')
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  return Number(row.value);
+}
+
+async function helpdeskMessage(trx: Trx, id: number, actor: string, body: string, now: number) {
+  await trx
+    .insertInto('request_messages')
+    .values({ request_id: id, author: 'helpdesk', author_name: actor, body, created_at: now })
+    .execute();
 }
 
 export class RequestRepository {
@@ -229,25 +263,8 @@ export class RequestRepository {
     now = Date.now(),
   ): Promise<RequestRow> {
     const { updated, scope, scopeValue } = await this.db.transaction().execute(async (trx) => {
-      const request = await trx
-        .selectFrom('approval_requests')
-        .selectAll()
-        .where('id', '=', id)
-        .$if(lockRows(trx), (query) => query.forUpdate())
-        .executeTakeFirst();
-      if (!request) throw new RequestError(404, `no request ${id}`);
-      if (request.state === 'approved' || request.state === 'denied')
-        throw new RequestError(409, `request ${id} is already ${request.state}`);
-      const version = Number(
-        (
-          await trx
-            .updateTable('counters')
-            .set((eb) => ({ value: eb('value', '+', 1) }))
-            .where('name', '=', 'rule_version')
-            .returning('value')
-            .executeTakeFirstOrThrow()
-        ).value,
-      );
+      const request = await undecidedRequest(trx, id);
+      const version = await nextRuleVersion(trx);
       const machine = await trx
         .selectFrom('machines')
         .select('primary_user')
@@ -284,18 +301,7 @@ export class RequestRepository {
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow()) as RequestRow;
-      if (options.message) {
-        await trx
-          .insertInto('request_messages')
-          .values({
-            request_id: id,
-            author: 'helpdesk',
-            author_name: options.actor,
-            body: options.message,
-            created_at: now,
-          })
-          .execute();
-      }
+      if (options.message) await helpdeskMessage(trx, id, options.actor, options.message, now);
       await audit(
         trx,
         {

@@ -1,12 +1,16 @@
 // The audit log, read-only: filter by who, what, which target or machine and when; newest first,
 // a page at a time (`before` is the cursor the previous page returned as `next`).
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { listAudit } from '../../db/audit';
 import { RequestError } from '../../db/requests';
+import { AuditPage } from '../../schemas/console';
 import { onlyKnown, optionalInteger, optionalText, optionalTime, queryOf } from './input';
 
-export async function auditRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/console/api/audit', { config: { role: 'helpdesk' } }, async (request) => {
+export async function auditRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const schema = { response: { 200: AuditPage } };
+  app.get('/console/api/audit', { config: { role: 'helpdesk' }, schema }, async (request) => {
     const query = queryOf(request.query);
     onlyKnown(query, ['actor', 'action', 'target', 'machine', 'from', 'to', 'before', 'limit']);
     const action = optionalText(query, 'action', 64);

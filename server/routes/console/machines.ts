@@ -1,8 +1,10 @@
 // Machines for the console: a searchable list, and one machine with its facts, the rules that
 // reach it, its latest blocks and its requests.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../../db/requests';
 import type { MachineSummary } from '../../db/machines';
+import { IdParams, MachineDetail, MachineList } from '../../schemas/console';
 import { onlyKnown, optionalText, page, queryOf } from './input';
 import { ruleView } from './rules';
 
@@ -26,41 +28,50 @@ export function machineView(machine: MachineSummary) {
   };
 }
 
-export async function machineRoutes(app: FastifyInstance): Promise<void> {
+export async function machineRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const repos = app.repos;
-  app.get('/console/api/machines', async (request) => {
-    const query = queryOf(request.query);
-    onlyKnown(query, ['q', 'limit', 'offset']);
-    const { rows, total } = await repos.machines.search(
-      optionalText(query, 'q'),
-      page(query, 100, 500),
-    );
-    return { total, machines: rows.map(machineView) };
-  });
+  app.get(
+    '/console/api/machines',
+    { schema: { response: { 200: MachineList } } },
+    async (request) => {
+      const query = queryOf(request.query);
+      onlyKnown(query, ['q', 'limit', 'offset']);
+      const { rows, total } = await repos.machines.search(
+        optionalText(query, 'q'),
+        page(query, 100, 500),
+      );
+      return { total, machines: rows.map(machineView) };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/console/api/machines/:id', async (request) => {
-    const machine = await repos.machines.summary(request.params.id);
-    if (!machine) throw new RequestError(404, `no machine ${request.params.id}`);
-    const view = machineView(machine);
-    const [rules, blocks, requests] = await Promise.all([
-      repos.rules.inForceFor(machine.machine_id, machine.primary_user, view.tags),
-      repos.events.recentBlocks(machine.machine_id, 50),
-      repos.requests.listForMachine(machine.machine_id, undefined, 50),
-    ]);
-    return {
-      machine: view,
-      rules: rules.map(ruleView),
-      blocks,
-      requests: requests.map((row) => ({
-        id: row.id,
-        state: row.state,
-        requester: row.requester,
-        file_name: row.file_name,
-        file_sha256: row.file_sha256,
-        decided_by: row.decided_by,
-        created_at: Number(row.created_at),
-        updated_at: Number(row.updated_at),
-      })),
-    };
-  });
+  app.get(
+    '/console/api/machines/:id',
+    { schema: { params: IdParams, response: { 200: MachineDetail } } },
+    async (request) => {
+      const machine = await repos.machines.summary(request.params.id);
+      if (!machine) throw new RequestError(404, `no machine ${request.params.id}`);
+      const view = machineView(machine);
+      const [rules, blocks, requests] = await Promise.all([
+        repos.rules.inForceFor(machine.machine_id, machine.primary_user, view.tags),
+        repos.events.recentBlocks(machine.machine_id, 50),
+        repos.requests.listForMachine(machine.machine_id, undefined, 50),
+      ]);
+      return {
+        machine: view,
+        rules: rules.map(ruleView),
+        blocks,
+        requests: requests.map((row) => ({
+          id: row.id,
+          state: row.state,
+          requester: row.requester,
+          file_name: row.file_name,
+          file_sha256: row.file_sha256,
+          decided_by: row.decided_by,
+          created_at: Number(row.created_at),
+          updated_at: Number(row.updated_at),
+        })),
+      };
+    },
+  );
 }

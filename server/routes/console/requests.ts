@@ -1,5 +1,6 @@
 // The approval queue from the console: the filtered list and one request's detail for viewers;
 // approve, deny and ask for the helpdesk.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import {
   REQUEST_STATES,
@@ -8,6 +9,7 @@ import {
   type RequestState,
 } from '../../db/requests';
 import { consoleUserOf } from '../../plugins/console-session';
+import { IdParams, RequestDetail, RequestList } from '../../schemas/console';
 import {
   bodyOf,
   expiryOf,
@@ -24,8 +26,6 @@ import { ruleView } from './rules';
 
 /** `open` is what still needs the helpdesk or the user: pending and needs-info. */
 const STATE_CHOICES = [...REQUEST_STATES, 'open', 'all'] as const;
-type Params = { Params: { id: string } };
-
 const statesOf = (state: string): readonly RequestState[] =>
   state === 'all'
     ? REQUEST_STATES
@@ -33,7 +33,7 @@ const statesOf = (state: string): readonly RequestState[] =>
       ? ['pending', 'needs-info']
       : [state as RequestState];
 
-async function detail(app: FastifyInstance, id: string) {
+async function detail(app: FastifyInstance, id: string): Promise<RequestDetail> {
   const repos = app.repos;
   const row = /^\d+$/.test(id) ? await repos.requests.get(Number(id)) : undefined;
   if (!row) throw new RequestError(404, `no request ${id}`);
@@ -61,42 +61,52 @@ async function detail(app: FastifyInstance, id: string) {
   };
 }
 
-export async function consoleRequestRoutes(app: FastifyInstance): Promise<void> {
+export async function consoleRequestRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const repos = app.repos;
+  const byId = { params: IdParams };
 
-  app.get('/console/api/requests', async (request) => {
-    const query = queryOf(request.query);
-    onlyKnown(query, ['state', 'older_than', 'newer_than', 'machine', 'user', 'limit', 'offset']);
-    const state = optionalChoice(query, 'state', STATE_CHOICES) ?? 'pending';
-    const olderThan = optionalDuration(query, 'older_than');
-    const newerThan = optionalDuration(query, 'newer_than');
-    const now = Date.now();
-    const machine = optionalText(query, 'machine');
-    const user = optionalText(query, 'user');
-    const { rows, total } = await repos.requests.search(
-      {
-        states: statesOf(state),
-        ...(olderThan !== undefined ? { createdUpTo: now - olderThan } : {}),
-        ...(newerThan !== undefined ? { createdFrom: now - newerThan } : {}),
-        ...(machine ? { machine } : {}),
-        ...(user ? { user } : {}),
-      },
-      page(query, 200, 500),
-    );
-    return {
-      total,
-      requests: rows.map((row) => ({
-        ...row,
-        created_at: Number(row.created_at),
-        updated_at: Number(row.updated_at),
-      })),
-    };
-  });
+  app.get(
+    '/console/api/requests',
+    { schema: { response: { 200: RequestList } } },
+    async (request) => {
+      const query = queryOf(request.query);
+      onlyKnown(query, ['state', 'older_than', 'newer_than', 'machine', 'user', 'limit', 'offset']);
+      const state = optionalChoice(query, 'state', STATE_CHOICES) ?? 'pending';
+      const olderThan = optionalDuration(query, 'older_than');
+      const newerThan = optionalDuration(query, 'newer_than');
+      const now = Date.now();
+      const machine = optionalText(query, 'machine');
+      const user = optionalText(query, 'user');
+      const { rows, total } = await repos.requests.search(
+        {
+          states: statesOf(state),
+          ...(olderThan !== undefined ? { createdUpTo: now - olderThan } : {}),
+          ...(newerThan !== undefined ? { createdFrom: now - newerThan } : {}),
+          ...(machine ? { machine } : {}),
+          ...(user ? { user } : {}),
+        },
+        page(query, 200, 500),
+      );
+      return {
+        total,
+        requests: rows.map((row) => ({
+          ...row,
+          created_at: Number(row.created_at),
+          updated_at: Number(row.updated_at),
+        })),
+      };
+    },
+  );
 
-  app.get<Params>('/console/api/requests/:id', async (request) => detail(app, request.params.id));
+  app.get(
+    '/console/api/requests/:id',
+    { schema: { ...byId, response: { 200: RequestDetail } } },
+    async (request) => detail(app, request.params.id),
+  );
 
-  const helpdesk = { config: { role: 'helpdesk' as const } };
-  app.post<Params>('/console/api/requests/:id/approve', helpdesk, async (request) => {
+  const helpdesk = { config: { role: 'helpdesk' as const }, schema: byId };
+  app.post('/console/api/requests/:id/approve', helpdesk, async (request) => {
     const { scope, expires, message } = bodyOf(request);
     if (scope !== 'machine' && scope !== 'user' && scope !== 'global')
       throw new RequestError(400, 'scope must be machine, user or global');
@@ -111,14 +121,14 @@ export async function consoleRequestRoutes(app: FastifyInstance): Promise<void> 
     });
   });
 
-  app.post<Params>('/console/api/requests/:id/deny', helpdesk, async (request) =>
+  app.post('/console/api/requests/:id/deny', helpdesk, async (request) =>
     repos.requests.deny(Number(request.params.id), {
       actor: consoleUserOf(request).username,
       message: requiredText(bodyOf(request).message, 'message'),
     }),
   );
 
-  app.post<Params>('/console/api/requests/:id/ask', helpdesk, async (request) =>
+  app.post('/console/api/requests/:id/ask', helpdesk, async (request) =>
     repos.requests.ask(Number(request.params.id), {
       actor: consoleUserOf(request).username,
       question: requiredText(bodyOf(request).question, 'question'),

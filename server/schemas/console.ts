@@ -1,0 +1,197 @@
+// The console API's wire types, as TypeBox schemas: the routes under routes/console/ validate and
+// serialize their answers with them, and the console imports their Static types (type-only, so no
+// server code reaches its bundle). Change a field here and both sides follow. Only `typebox` may
+// be imported here: the console's type check reads this file too.
+//
+// Objects built by spreading a database row keep additionalProperties, so a column the console
+// does not read yet is still sent, as before these schemas.
+import { Type, type Static, type TSchema } from 'typebox';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Open = { additionalProperties: true };
+
+/** Every refusal: a 4xx (or a 500) with a sentence that says what was wrong. */
+export const Failure = Type.Object({ error: Type.String() });
+export type Failure = Static<typeof Failure>;
+
+export const Role = Type.Union([
+  Type.Literal('viewer'),
+  Type.Literal('helpdesk'),
+  Type.Literal('admin'),
+]);
+export type Role = Static<typeof Role>;
+
+export const Me = Type.Object({ username: Type.String(), role: Role, csrfToken: Type.String() });
+export type Me = Static<typeof Me>;
+
+/** One approval request as stored; the queue adds the machine's host name (RequestSummary). */
+export const ApprovalRequest = Type.Object(
+  {
+    id: Type.Number(),
+    machine_id: Type.String(),
+    requester: Type.String(),
+    file_name: Type.String(),
+    file_path: Type.String(),
+    file_sha256: Type.String(),
+    justification: Type.String(),
+    state: Type.String(),
+    decided_by: Nullable(Type.String()),
+    created_at: Type.Number(),
+    updated_at: Type.Number(),
+  },
+  Open,
+);
+export type ApprovalRequest = Static<typeof ApprovalRequest>;
+
+export const RequestSummary = Type.Object(
+  { ...ApprovalRequest.properties, hostname: Nullable(Type.String()) },
+  Open,
+);
+export type RequestSummary = Static<typeof RequestSummary>;
+
+export const RequestList = Type.Object({
+  total: Type.Number(),
+  requests: Type.Array(RequestSummary),
+});
+
+export const Machine = Type.Object(
+  {
+    machine_id: Type.String(),
+    serial_num: Nullable(Type.String()),
+    hostname: Nullable(Type.String()),
+    os_version: Nullable(Type.String()),
+    os_build: Nullable(Type.String()),
+    model_identifier: Nullable(Type.String()),
+    agent_version: Nullable(Type.String()),
+    primary_user: Nullable(Type.String()),
+    client_mode: Nullable(Type.String()),
+    rule_counts: Type.Record(Type.String(), Type.Number()),
+    rule_total: Type.Number(),
+    enrolled_at: Type.Number(),
+    last_sync_at: Nullable(Type.Number()),
+    tags: Type.Array(Type.String()),
+  },
+  Open,
+);
+export type Machine = Static<typeof Machine>;
+
+export const MachineList = Type.Object({ total: Type.Number(), machines: Type.Array(Machine) });
+
+export const Rule = Type.Object({
+  id: Type.Number(),
+  identifier: Type.String(),
+  rule_type: Type.String(),
+  policy: Type.String(),
+  scope: Type.String(),
+  scope_value: Nullable(Type.String()),
+  expires_at: Nullable(Type.Number()),
+  custom_msg: Nullable(Type.String()),
+  custom_url: Nullable(Type.String()),
+  comment: Nullable(Type.String()),
+  created_by: Type.String(),
+  created_at: Type.Number(),
+});
+export type Rule = Static<typeof Rule>;
+
+export const RuleList = Type.Object({ total: Type.Number(), rules: Type.Array(Rule) });
+
+export const Binary = Type.Object(
+  {
+    sha256: Type.String(),
+    first_seen: Type.Number(),
+    last_seen: Type.Number(),
+    block_count: Type.Number(),
+    signer: Nullable(Type.String()),
+    team_id: Nullable(Type.String()),
+    signing_id: Nullable(Type.String()),
+    package: Nullable(Type.String()),
+    file_size: Nullable(Type.Number()),
+  },
+  Open,
+);
+export type Binary = Static<typeof Binary>;
+
+export const EarlierRequest = Type.Object({
+  id: Type.Number(),
+  state: Type.String(),
+  machine_id: Type.String(),
+  hostname: Nullable(Type.String()),
+  requester: Type.String(),
+  decided_by: Nullable(Type.String()),
+  created_at: Type.Number(),
+  updated_at: Type.Number(),
+  rule_scope: Nullable(Type.String()),
+  rule_scope_value: Nullable(Type.String()),
+  rule_expires_at: Nullable(Type.Number()),
+});
+export type EarlierRequest = Static<typeof EarlierRequest>;
+
+export const RequestMessage = Type.Object(
+  {
+    id: Type.Number(),
+    author: Type.String(),
+    author_name: Type.String(),
+    body: Type.String(),
+    created_at: Type.Number(),
+  },
+  Open,
+);
+
+export const RequestDetail = Type.Object({
+  request: ApprovalRequest,
+  messages: Type.Array(RequestMessage),
+  prevalence: Type.Number(),
+  binary: Nullable(Binary),
+  machine: Nullable(Machine),
+  earlier: Type.Array(EarlierRequest),
+  rules: Type.Array(Rule),
+});
+export type RequestDetail = Static<typeof RequestDetail>;
+
+export const AuditEntry = Type.Object({
+  id: Type.Number(),
+  at: Type.Number(),
+  actor: Type.String(),
+  action: Type.String(),
+  target: Type.String(),
+  details: Type.Record(Type.String(), Type.Unknown()),
+});
+export type AuditEntry = Static<typeof AuditEntry>;
+
+export const AuditPage = Type.Object({
+  entries: Type.Array(AuditEntry),
+  next: Nullable(Type.Number()),
+});
+
+export const Block = Type.Object({
+  id: Type.Number(),
+  file_sha256: Type.String(),
+  file_name: Type.String(),
+  file_path: Type.String(),
+  executing_user: Nullable(Type.String()),
+  execution_time: Type.Number(),
+  decision: Type.String(),
+  parent_name: Nullable(Type.String()),
+});
+export type Block = Static<typeof Block>;
+
+export const MachineRequest = Type.Object({
+  id: Type.Number(),
+  state: Type.String(),
+  requester: Type.String(),
+  file_name: Type.String(),
+  file_sha256: Type.String(),
+  decided_by: Nullable(Type.String()),
+  created_at: Type.Number(),
+  updated_at: Type.Number(),
+});
+
+export const MachineDetail = Type.Object({
+  machine: Machine,
+  rules: Type.Array(Rule),
+  blocks: Type.Array(Block),
+  requests: Type.Array(MachineRequest),
+});
+export type MachineDetail = Static<typeof MachineDetail>;
+
+export const IdParams = Type.Object({ id: Type.String() });
