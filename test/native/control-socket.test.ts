@@ -5,6 +5,7 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../main/agent/agent';
+import { CONTROL_METHODS } from '../../common/control';
 import { ControlClient, ControlError } from '../../main/agent/control/client';
 import { ControlServer } from '../../main/agent/control/server';
 import { parseConfig } from '../../main/agent/config/config';
@@ -104,6 +105,25 @@ describe('control socket', () => {
     }
   });
 
+  it('answers only the methods the contract declares, with params read by its declaration', async () => {
+    const client = await ControlClient.connect(socketPath);
+    try {
+      for (const name of ['toString', 'hasOwnProperty', 'constructor', 'rules']) {
+        await expect(client.call(name)).rejects.toMatchObject({
+          code: -32601,
+          message: `unknown method "${name}"`,
+        });
+      }
+      await expect(client.call('rules.list', { limit: 0 })).rejects.toMatchObject({
+        code: -32602,
+        message: 'limit must be an integer from 1 to 10000',
+      });
+      expect(Array.isArray(await client.call('rules.list', { limit: 5 }))).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+
   it('refuses a rule the native table would refuse before it reaches the store', async () => {
     const client = await ControlClient.connect(socketPath);
     try {
@@ -165,6 +185,23 @@ describe('control socket', () => {
         }
         expect(agent.mode).toBe('LOCKDOWN');
         expect(agent.rules.counts().BINARY).toBe(0);
+      });
+
+      it('is refused each method the contract reserves for root, before its params are read', async () => {
+        const rootOnly = Object.entries(CONTROL_METHODS)
+          .filter(([, method]) => method.rootOnly)
+          .map(([name]) => name);
+        expect(rootOnly.length).toBeGreaterThan(0);
+        const replies = await asUser(
+          NOBODY,
+          rootOnly.map((name, index) => call(index + 1, name, { limit: 'all', mode: 'nope' })),
+        );
+        expect(replies.map((reply) => reply.error)).toEqual(
+          rootOnly.map((name) => ({
+            code: -32001,
+            message: `permission denied: ${name} needs root`,
+          })),
+        );
       });
 
       it("requests approval for its own event, never for another user's", async () => {
