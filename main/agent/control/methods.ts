@@ -6,12 +6,12 @@ import type {
   ControlMethod,
   ControlResult,
   Refusal,
+  RequestRecord,
   ServiceStatus,
 } from '../../../common/control';
 import { RPC_ERROR } from '../../../common/control';
 import type { PostureResult } from '../../../common/posture';
 import type { Agent } from '../agent';
-import type { StoredRequest } from '../store/requests';
 import type { SyncPace, UserPace } from './pace';
 import { RpcError, type Caller } from './protocol';
 
@@ -37,7 +37,7 @@ export interface HandlerDependencies {
   readonly syncs: SyncPace;
   readonly postureRuns: UserPace;
   readonly runPosture: (() => Promise<PostureResult[]>) | undefined;
-  readonly sendReply: ((requestId: number, body: string) => Promise<StoredRequest>) | undefined;
+  readonly sendReply: ((requestId: number, body: string) => Promise<RequestRecord>) | undefined;
 }
 
 const isRoot = (caller: Caller) => caller.uid === 0;

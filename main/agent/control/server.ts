@@ -14,13 +14,13 @@ import {
   type ControlMethod,
   type ControlPushes,
   type ControlSocketStatus,
+  type RequestRecord,
   type ServiceStatus,
 } from '../../../common/control';
 import type { PostureResult } from '../../../common/posture';
 import { nativeAddon } from '../../../native/index';
 import type { Agent, AgentMessage } from '../agent';
 import { countOpenFiles, readOpenFileLimit } from '../limits';
-import type { StoredRequest } from '../store/requests';
 import { ConnectionBudget, type ConnectionLimits } from './connections';
 import { controlHandlers, type CallContext, type Handlers } from './methods';
 import { POSTURE_RUN_INTERVAL_MS, SYNC_INTERVAL_MS, SyncPace, UserPace } from './pace';
@@ -55,7 +55,7 @@ export interface ControlHooks {
   /** Runs the posture checks now and answers with the results (`posture.run`). */
   readonly runPosture?: () => Promise<PostureResult[]>;
   /** Sends a user's answer to the helpdesk's question to the backend (`requests.reply`). */
-  readonly sendReply?: (requestId: number, body: string) => Promise<StoredRequest>;
+  readonly sendReply?: (requestId: number, body: string) => Promise<RequestRecord>;
   /** What a connection may cost (tests make them small); CONNECTION_LIMITS otherwise. */
   readonly limits?: Partial<ConnectionLimits>;
   /** How often one user may start a sync (SYNC_INTERVAL_MS). */
