@@ -3,7 +3,12 @@
 // and answers with these types; gatehousectl and the menu-bar app call through it, so a method,
 // a parameter or a result shape is written here and nowhere else. The wire format is
 // newline-delimited JSON-RPC 2.0.
-import { JUSTIFICATION_LIMITS, type RequestMessage, type RequestState } from './ipc';
+import {
+  JUSTIFICATION_LIMITS,
+  type RequestMessage,
+  type RequestState,
+  type SyncOutcome,
+} from './ipc';
 import type { DecisionReason, Explanation } from './policy';
 import type { PostureResult } from './posture';
 import {
@@ -166,12 +171,6 @@ export interface RuleRecord extends RuleIdentity {
   readonly comment?: string | null;
   readonly source: 'static' | 'sync' | 'local';
   readonly expiresAt?: number | null;
-}
-
-export interface SyncStart {
-  readonly started: boolean;
-  /** Why not, when it did not start. */
-  readonly reason?: string;
 }
 
 /** What the service sends a subscribed connection unasked, as JSON-RPC notifications. */
@@ -429,7 +428,7 @@ export const CONTROL_METHODS = {
   ),
   flushCache: method('root', NONE, answers<{ readonly flushed: true }>()),
   /** Starts a sync with the backend; each user at most once per sync interval. */
-  sync: method('anyone', NONE, answers<SyncStart>()),
+  sync: method('anyone', NONE, answers<SyncOutcome>()),
   /** Runs every posture check now and answers with the results; root may ask at any time. */
   'posture.run': method('anyone', NONE, answers<PostureResult[]>()),
 };
