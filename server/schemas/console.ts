@@ -1,18 +1,17 @@
 // The console API's wire types, as TypeBox schemas: the routes under routes/console/ validate and
 // serialize their answers with them, and the console imports their Static types (type-only, so no
-// server code reaches its bundle). Change a field here and both sides follow. Only `typebox` may
-// be imported here: the console's type check reads this file too.
+// server code reaches its bundle). Change a field here and both sides follow. Only `typebox` and
+// the schemas beside this file may be imported here: the console's type check reads them too.
 //
 // Objects built by spreading a database row keep additionalProperties, so a column the console
 // does not read yet is still sent, as before these schemas.
 import { Type, type Static, type TSchema } from 'typebox';
+import { Failure } from './failure';
+
+export { Failure };
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Open = { additionalProperties: true };
-
-/** Every refusal: a 4xx (or a 500) with a sentence that says what was wrong. */
-export const Failure = Type.Object({ error: Type.String() });
-export type Failure = Static<typeof Failure>;
 
 export const Role = Type.Union([
   Type.Literal('viewer'),

@@ -1,14 +1,18 @@
 // POST /api/v1/enroll: a machine with the enrollment secret gets its own token.
 import { timingSafeEqual } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { normalizeKeys, optionalString, SantaRequestError } from '../../../common/santa';
+import { Enrolled, Refusals } from '../../schemas/machine';
 
 export async function enrollRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   { enrollmentSecret }: { enrollmentSecret: string },
 ): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const secret = Buffer.from(enrollmentSecret);
-  app.post('/api/v1/enroll', async (request, reply) => {
+  const schema = { response: { 200: Enrolled, ...Refusals } };
+  app.post('/api/v1/enroll', { schema }, async (request, reply) => {
     let body: Record<string, unknown>;
     try {
       body = normalizeKeys(request.body, 'enroll');

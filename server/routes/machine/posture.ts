@@ -1,9 +1,11 @@
 // POST /api/v1/machines/:machine_id/posture with the machine's token: a Gatehouse extension
 // beside Santa's protocol (Santa servers never see it). The console's side is in
 // routes/console/posture.ts.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { parsePostureResult, type PostureResult } from '../../../common/posture';
 import { machineOf } from '../../plugins/machine-auth';
+import { MachineParams, PostureStored, Refusals } from '../../schemas/machine';
 export const MAX_RESULTS = 100;
 
 /** The delivered results, or a message saying what is wrong with them. */
@@ -27,8 +29,10 @@ export function parseDelivery(body: unknown): PostureResult[] | string {
   return parsed;
 }
 
-export async function postureRoutes(app: FastifyInstance): Promise<void> {
-  app.post('/api/v1/machines/:machine_id/posture', async (request, reply) => {
+export async function postureRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const schema = { params: MachineParams, response: { 200: PostureStored, ...Refusals } };
+  app.post('/api/v1/machines/:machine_id/posture', { schema }, async (request, reply) => {
     const results = parseDelivery(request.body);
     if (typeof results === 'string') return reply.code(400).send({ error: results });
     await app.repos.posture.replace(machineOf(request).machine_id, results);

@@ -1,10 +1,13 @@
 // Approval requests, machine side (Authorization: Bearer <machine token>): create one from a
 // blocked event, list the machine's own, read one, answer the helpdesk's question. A machine
 // never sees another machine's requests.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { normalizeKeys, optionalString, SantaRequestError } from '../../../common/santa';
 import { RequestError, type RequestRow } from '../../db/requests';
 import { machineOf } from '../../plugins/machine-auth';
+import { IdParams } from '../../schemas/console';
+import { MachineRequestList, MachineRequestView, Refusals } from '../../schemas/machine';
 
 export const JUSTIFICATION_MAX = 2000;
 
@@ -38,9 +41,11 @@ async function createRequest(request: FastifyRequest, repos: FastifyInstance['re
   });
 }
 
-export async function requestRoutes(app: FastifyInstance): Promise<void> {
+export async function requestRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const one = { response: { 200: MachineRequestView, 201: MachineRequestView, ...Refusals } };
   const repos = app.repos;
-  const view = async (row: RequestRow) => ({
+  const view = async (row: RequestRow): Promise<MachineRequestView> => ({
     id: row.id,
     client_request_id: row.client_request_id,
     requester: row.requester,
@@ -59,37 +64,50 @@ export async function requestRoutes(app: FastifyInstance): Promise<void> {
     })),
   });
 
-  app.post('/api/v1/requests', async (request, reply) => {
+  app.post('/api/v1/requests', { schema: one }, async (request, reply) => {
     const { row, created } = await createRequest(request, repos);
     return reply.code(created ? 201 : 200).send(await view(row));
   });
 
-  app.get<{ Querystring: { requester?: string } }>('/api/v1/requests', async (request) => {
-    const machineId = machineOf(request).machine_id;
-    const rows = await repos.requests.listForMachine(machineId, request.query.requester);
-    return { requests: await Promise.all(rows.map(view)) };
-  });
+  app.get<{ Querystring: { requester?: string } }>(
+    '/api/v1/requests',
+    { schema: { response: { 200: MachineRequestList, ...Refusals } } },
+    async (request) => {
+      const machineId = machineOf(request).machine_id;
+      const rows = await repos.requests.listForMachine(machineId, request.query.requester);
+      return { requests: await Promise.all(rows.map(view)) };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/requests/:id', async (request, reply) => {
-    const machineId = machineOf(request).machine_id;
-    const row = /^\d+$/.test(request.params.id)
-      ? await repos.requests.get(Number(request.params.id))
-      : undefined;
-    if (!row || row.machine_id !== machineId)
-      return reply.code(404).send({ error: `no request ${request.params.id} from this machine` });
-    return view(row);
-  });
+  app.get(
+    '/api/v1/requests/:id',
+    { schema: { params: IdParams, ...one } },
+    async (request, reply) => {
+      const machineId = machineOf(request).machine_id;
+      const row = /^\d+$/.test(request.params.id)
+        ? await repos.requests.get(Number(request.params.id))
+        : undefined;
+      if (!row || row.machine_id !== machineId)
+        return reply.code(404).send({ error: `no request ${request.params.id} from this machine` });
+      return view(row);
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/api/v1/requests/:id/reply', async (request) => {
-    const machineId = machineOf(request).machine_id;
-    const body = normalizeKeys(request.body, 'reply');
-    const text = optionalString(body, 'body', 'reply', JUSTIFICATION_MAX)?.trim();
-    const requester = optionalString(body, 'requester', 'reply', 256);
-    if (!text || !requester) throw new SantaRequestError('reply: requester and body are required');
-    if (!/^\d+$/.test(request.params.id))
-      throw new RequestError(404, `no request ${request.params.id} from this machine`);
-    return view(
-      await repos.requests.reply(Number(request.params.id), machineId, { requester, body: text }),
-    );
-  });
+  app.post(
+    '/api/v1/requests/:id/reply',
+    { schema: { params: IdParams, ...one } },
+    async (request) => {
+      const machineId = machineOf(request).machine_id;
+      const body = normalizeKeys(request.body, 'reply');
+      const text = optionalString(body, 'body', 'reply', JUSTIFICATION_MAX)?.trim();
+      const requester = optionalString(body, 'requester', 'reply', 256);
+      if (!text || !requester)
+        throw new SantaRequestError('reply: requester and body are required');
+      if (!/^\d+$/.test(request.params.id))
+        throw new RequestError(404, `no request ${request.params.id} from this machine`);
+      return view(
+        await repos.requests.reply(Number(request.params.id), machineId, { requester, body: text }),
+      );
+    },
+  );
 }

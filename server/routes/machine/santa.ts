@@ -1,7 +1,9 @@
 // Santa's sync protocol under /santa/: preflight, eventupload, ruledownload, postflight. Every
 // request carries the machine's token (Authorization: Bearer; real Santa clients send it with
 // SyncExtraHeaders), and a machine can only speak for itself.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TSchema } from 'typebox';
+import type { FastifyInstance } from 'fastify';
 import {
   clientModeName,
   normalizeKeys,
@@ -11,9 +13,18 @@ import {
   SantaRequestError,
 } from '../../../common/santa';
 import type { IncomingEvent } from '../../db/events';
+import { RequestError } from '../../db/requests';
 import type { MachinesTable } from '../../db/schema';
 import { machineOf } from '../../plugins/machine-auth';
 import type { Repositories } from '../../plugins/repositories';
+import {
+  EventUpload,
+  MachineParams,
+  Postflight,
+  Preflight,
+  Refusals,
+  RuleDownload,
+} from '../../schemas/machine';
 
 const RULE_COUNT_KEYS = [
   'binary',
@@ -32,8 +43,6 @@ export interface SantaOptions {
   readonly eventDetailUrl?: string;
 }
 
-type Params = { machine_id: string };
-
 /** The leaf certificate of Santa's signing_chain, as "common name (organisation)". */
 function signerOf(chain: unknown, at: string): string | undefined {
   if (chain === undefined || chain === null) return undefined;
@@ -50,18 +59,12 @@ function signerOf(chain: unknown, at: string): string | undefined {
   return name && org ? `${name} (${org})` : (name ?? org);
 }
 
-type Stage = (
-  body: Record<string, unknown>,
-  machine: MachinesTable,
-  reply: FastifyReply,
-) => Promise<unknown>;
-
 async function preflight(
   repos: Repositories,
   options: SantaOptions,
   body: Record<string, unknown>,
   machine: MachinesTable,
-) {
+): Promise<Preflight> {
   const machineId = machine.machine_id;
   const where = 'preflight';
   const counts: Record<string, number> = {};
@@ -155,12 +158,10 @@ async function ruledownload(
   options: SantaOptions,
   body: Record<string, unknown>,
   machine: MachinesTable,
-  reply: FastifyReply,
-) {
+): Promise<RuleDownload> {
   const machineId = machine.machine_id;
-  if (machine.sync_version === null) {
-    return reply.code(409).send({ error: 'ruledownload: run preflight first' });
-  }
+  if (machine.sync_version === null)
+    throw new RequestError(409, 'ruledownload: run preflight first');
   const cursor = optionalString(body, 'cursor', 'ruledownload', 64);
   if (cursor !== undefined && cursor !== '' && !/^\d+$/.test(cursor)) {
     throw new SantaRequestError('ruledownload: cursor must be the string this server returned');
@@ -196,13 +197,11 @@ async function postflight(
   repos: Repositories,
   body: Record<string, unknown>,
   machine: MachinesTable,
-  reply: FastifyReply,
-) {
+): Promise<Record<string, never>> {
   const machineId = machine.machine_id;
   optionalCount(body, 'rules_received', 'postflight');
   optionalCount(body, 'rules_processed', 'postflight');
-  if (machine.sync_version === null)
-    return reply.code(409).send({ error: 'postflight: run preflight first' });
+  if (machine.sync_version === null) throw new RequestError(409, 'postflight: run preflight first');
   await repos.machines.update(machineId, {
     acked_version: machine.sync_version,
     last_sync_at: Date.now(),
@@ -215,34 +214,28 @@ async function postflight(
 }
 
 /** Behind authenticateMachine (routes/machine/index.ts): the path's machine is the caller. */
-export async function santaRoutes(app: FastifyInstance, options: SantaOptions): Promise<void> {
+export async function santaRoutes(fastify: FastifyInstance, options: SantaOptions): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const repos = app.repos;
-  const stage =
-    (name: string, work: Stage) =>
-    async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) =>
-      work(normalizeKeys(request.body, name), machineOf(request), reply);
+  // Each stage's body with its keys in snake_case (Santa clients send either), and the caller.
+  const input = (stage: string, request: { body: unknown }) => normalizeKeys(request.body, stage);
+  const answers = <T extends TSchema>(schema: T) => ({
+    schema: { params: MachineParams, response: { 200: schema, ...Refusals } },
+  });
 
-  app.post<{ Params: Params }>(
-    '/santa/preflight/:machine_id',
-    stage('preflight', (body, machine) => preflight(repos, options, body, machine)),
+  app.post('/santa/preflight/:machine_id', answers(Preflight), async (request) =>
+    preflight(repos, options, input('preflight', request), machineOf(request)),
   );
-  app.post<{ Params: Params }>(
-    '/santa/eventupload/:machine_id',
-    stage('eventupload', async (body, machine) => {
-      const raw = body.events ?? [];
-      if (!Array.isArray(raw)) throw new SantaRequestError('eventupload: events must be a list');
-      await repos.events.ingest(machine.machine_id, raw.map(parseEvent));
-      return { event_upload_bundle_binaries: [] };
-    }),
+  app.post('/santa/eventupload/:machine_id', answers(EventUpload), async (request) => {
+    const raw = input('eventupload', request).events ?? [];
+    if (!Array.isArray(raw)) throw new SantaRequestError('eventupload: events must be a list');
+    await repos.events.ingest(machineOf(request).machine_id, raw.map(parseEvent));
+    return { event_upload_bundle_binaries: [] };
+  });
+  app.post('/santa/ruledownload/:machine_id', answers(RuleDownload), async (request) =>
+    ruledownload(repos, options, input('ruledownload', request), machineOf(request)),
   );
-  app.post<{ Params: Params }>(
-    '/santa/ruledownload/:machine_id',
-    stage('ruledownload', (body, machine, reply) =>
-      ruledownload(repos, options, body, machine, reply),
-    ),
-  );
-  app.post<{ Params: Params }>(
-    '/santa/postflight/:machine_id',
-    stage('postflight', (body, machine, reply) => postflight(repos, body, machine, reply)),
+  app.post('/santa/postflight/:machine_id', answers(Postflight), async (request) =>
+    postflight(repos, input('postflight', request), machineOf(request)),
   );
 }

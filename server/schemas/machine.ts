@@ -1,0 +1,77 @@
+// What the server answers machines (Santa clients and Gatehouse agents), as TypeBox schemas the
+// routes under routes/machine/ serialize with. Santa's fields are Santa's names (snake_case);
+// a key that is absent here is never sent.
+//
+// Request bodies are checked in the routes instead (common/santa.ts's readers): Santa clients
+// send camelCase or snake_case keys, compressed, and an agent's log shows the server's sentence,
+// so the check that names the field and the stage ("eventupload: events[3]: file_sha256 must
+// be ...") is part of the contract; a schema's generic message would lose it.
+import { Type, type Static, type TSchema } from 'typebox';
+import { Failure } from './failure';
+
+/** Every machine route's refusals. */
+export const Refusals = { '4xx': Failure } as const;
+
+const Optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
+
+export const MachineParams = Type.Object({ machine_id: Type.String() });
+
+export const Enrolled = Type.Object({ machine_id: Type.String(), token: Type.String() });
+
+export const Preflight = Type.Object({
+  sync_type: Type.Union([Type.Literal('NORMAL'), Type.Literal('CLEAN')]),
+  clean_sync: Optional(Type.Boolean()),
+  batch_size: Type.Integer(),
+  full_sync_interval: Type.Integer(),
+  event_detail_url: Optional(Type.String()),
+});
+export type Preflight = Static<typeof Preflight>;
+
+export const EventUpload = Type.Object({
+  event_upload_bundle_binaries: Type.Array(Type.String()),
+});
+export type EventUpload = Static<typeof EventUpload>;
+
+export const SantaRule = Type.Object({
+  identifier: Type.String(),
+  rule_type: Type.String(),
+  policy: Type.String(),
+  custom_msg: Optional(Type.String()),
+  custom_url: Optional(Type.String()),
+});
+
+export const RuleDownload = Type.Object({
+  rules: Type.Array(SantaRule),
+  /** A JSON string: current Santa clients parse the protobuf strictly. */
+  cursor: Optional(Type.String()),
+});
+export type RuleDownload = Static<typeof RuleDownload>;
+
+export const Postflight = Type.Object({});
+
+export const RequestMessageView = Type.Object({
+  author: Type.String(),
+  author_name: Type.String(),
+  body: Type.String(),
+  at: Type.Number(),
+});
+
+/** An approval request as its machine sees it. */
+export const MachineRequestView = Type.Object({
+  id: Type.Number(),
+  client_request_id: Type.String(),
+  requester: Type.String(),
+  state: Type.String(),
+  file_sha256: Type.String(),
+  file_name: Type.String(),
+  file_path: Type.String(),
+  justification: Type.String(),
+  created_at: Type.Number(),
+  updated_at: Type.Number(),
+  messages: Type.Array(RequestMessageView),
+});
+export type MachineRequestView = Static<typeof MachineRequestView>;
+
+export const MachineRequestList = Type.Object({ requests: Type.Array(MachineRequestView) });
+
+export const PostureStored = Type.Object({ stored: Type.Integer() });
