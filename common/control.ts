@@ -118,6 +118,23 @@ export interface ServiceStatus {
   } | null;
   /** The exec monitor's counters, declared by the native addon (RawMetrics in native.d.ts). */
   readonly metrics: object | null;
+  /** What the exec gate holds against: its answers that were not the rules' own, and its gaps. */
+  readonly execGate: {
+    /** What the gate cannot refuse on this machine, and why; empty when every route is gated. */
+    readonly gaps: string;
+    readonly deadline: number;
+    readonly tooLarge: number;
+    readonly busy: number;
+    readonly openForWriting: number;
+    readonly writtenWhileDeciding: number;
+    /** Allows forgotten because someone opened the file for writing. */
+    readonly writeInvalidations: number;
+    /** Files whose allow stands while they are watched for writes. */
+    readonly guardedFiles: number;
+    /** Execs and code mappings the BPF layer refused (LOCKDOWN) or recorded (MONITOR). */
+    readonly routeBlocks: number;
+    readonly routeReports: number;
+  } | null;
   readonly watched: readonly WatchedFilesystem[];
   readonly eventsPendingUpload: number;
   readonly eventsDropped: number;

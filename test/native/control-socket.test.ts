@@ -230,6 +230,28 @@ describe('control socket', () => {
         expect(replies[3]?.result).toHaveLength(1);
       });
 
+      it('refuses a request for an event that was never hashed: there is nothing to approve', async () => {
+        const { id } = agent.events.record({
+          sha256: '',
+          path: join(dir.dir, 'huge'),
+          uid: NOBODY,
+          pid: 5003,
+          ppid: 1,
+          decision: 'BLOCK_UNKNOWN',
+          reason: 'too-large',
+        });
+        const [reply] = await asUser(NOBODY, [
+          call(1, 'requests.create', {
+            eventId: id,
+            justification: 'I need this tool for the release.',
+          }),
+        ]);
+        expect(reply?.error?.message).toBe(
+          `event ${id} has no SHA-256 (too-large): there is nothing the helpdesk could approve; ask IT about ${join(dir.dir, 'huge')}`,
+        );
+        expect(agent.requests.forEvent(id, NOBODY)).toBeFalsy();
+      });
+
       it('answers malformed input with JSON-RPC errors and keeps serving', async () => {
         const replies = await asUser(NOBODY, [
           'this is not json',

@@ -6,6 +6,7 @@ import { classify, fileInfo } from '../../main/cli/fileinfo';
 import { describe, expect, it } from 'vitest';
 import { runCtl } from '../../main/cli/gatehousectl';
 import packageJson from '../../package.json' with { type: 'json' };
+import { formatExecGate } from '../../main/cli/commands/status';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -138,5 +139,33 @@ describe('the installed commands', () => {
     const result = spawnSync(bin('gatehouse.mjs'), [], { encoding: 'utf8' });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('gatehouse --service');
+  });
+});
+
+describe('gatehousectl status: the exec gate', () => {
+  const gate = {
+    gaps: '',
+    deadline: 2,
+    tooLarge: 1,
+    busy: 0,
+    openForWriting: 3,
+    writtenWhileDeciding: 1,
+    writeInvalidations: 5,
+    guardedFiles: 7,
+    routeBlocks: 4,
+    routeReports: 0,
+  };
+
+  it('says every route is gated, and counts what the gate refused beyond the rules', () => {
+    const lines = formatExecGate(gate).join('\n');
+    expect(lines).toContain('every route (fanotify and the BPF LSM)');
+    expect(lines).toContain('Not decided in time       | 2');
+    expect(lines).toContain('4 refused, 5 allows forgotten on a write');
+    expect(lines).toContain('Other routes              | 4 refused, 0 recorded');
+  });
+
+  it('names what is not gated, and why', () => {
+    const lines = formatExecGate({ ...gate, gaps: 'the BPF LSM is not active' }).join('\n');
+    expect(lines).toContain('execs on watched filesystems only: the BPF LSM is not active');
   });
 });

@@ -83,6 +83,13 @@ function requestHandlers({
       const event = agent.events.get(eventId);
       if (!event || (event.uid !== caller.uid && !isRoot(caller)))
         throw new RpcError(RPC_ERROR.notFound, `no event ${eventId} of yours`);
+      // An approval is a rule on the file's hash; a program never hashed (too large, started
+      // from memory) has none to approve.
+      if (!event.fileSha256)
+        throw new RpcError(
+          RPC_ERROR.invalidParams,
+          `event ${eventId} has no SHA-256 (${event.reason ?? 'never hashed'}): there is nothing the helpdesk could approve; ask IT about ${event.filePath}/${event.fileName}`,
+        );
       // One request per event and user: asking again answers with the first one, and starts
       // nothing.
       const existing = agent.requests.forEvent(eventId, caller.uid);

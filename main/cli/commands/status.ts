@@ -8,6 +8,7 @@ function formatStatus(s: ServiceStatus): string {
     `  Mode                      | ${s.mode}${s.failClosed ? ' (fail closed)' : ''}`,
     `  Monitor                   | ${s.monitorRunning ? `running (${s.backend})` : 'not running'}`,
     `  Watched filesystems       | ${s.watched.map((w) => `${w.path} (${w.fstype} ${w.device}, ${w.mark})`).join(', ') || 'none'}`,
+    ...(s.execGate ? formatExecGate(s.execGate) : []),
     '>>> Cache Info',
     `  Hits / misses             | ${s.cache ? `${s.cache.cacheHits} / ${s.cache.cacheMisses}` : '-'}`,
     `  Kernel allow marks        | ${s.cache?.ignoreMarks ?? '-'}`,
@@ -29,6 +30,18 @@ function formatStatus(s: ServiceStatus): string {
     ...(s.controlSocket ? formatControlSocket(s.controlSocket) : []),
   ];
   return lines.join('\n');
+}
+
+export function formatExecGate(g: NonNullable<ServiceStatus['execGate']>): string[] {
+  return [
+    '>>> Exec Gate',
+    `  Coverage                  | ${g.gaps ? `execs on watched filesystems only: ${g.gaps}` : 'every route (fanotify and the BPF LSM)'}`,
+    `  Not decided in time       | ${g.deadline} (the fail mode answered)`,
+    `  Too large / busy          | ${g.tooLarge} / ${g.busy}`,
+    `  Written while deciding    | ${g.openForWriting + g.writtenWhileDeciding} refused, ${g.writeInvalidations} allows forgotten on a write`,
+    `  Watched for writes        | ${g.guardedFiles} allowed files`,
+    `  Other routes              | ${g.routeBlocks} refused, ${g.routeReports} recorded`,
+  ];
 }
 
 function formatControlSocket(c: ControlSocketStatus): string[] {
