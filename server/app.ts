@@ -31,6 +31,9 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
+    // A schema checks types, never converts them: a password sent as a number is refused, not
+    // turned into text.
+    ajv: { customOptions: { coerceTypes: false } },
   });
   const repos = createRepositories(options.db, options.push ?? new PushHub());
   void app.register(repositories, { db: options.db, repos });

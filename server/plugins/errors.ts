@@ -17,8 +17,27 @@ function statusOf(error: Failure): number {
   return error.statusCode ?? 500;
 }
 
+/** A schema's refusal names the field and what it must be: "body.scope must be one of machine, user, global". */
+function schemaMessage(
+  errors: readonly { instancePath: string; message?: string; params: Record<string, unknown> }[],
+  part: string,
+): Error {
+  const first = errors[0]!;
+  const field = `${part}${first.instancePath.replaceAll('/', '.')}`;
+  const missing = first.params.missingProperty;
+  const allowed = first.params.allowedValues;
+  const message =
+    typeof missing === 'string'
+      ? `${field}.${missing} is required`
+      : Array.isArray(allowed)
+        ? `${field} must be one of ${allowed.join(', ')}`
+        : `${field} ${first.message ?? 'is not valid'}`;
+  return Object.assign(new Error(message), { statusCode: 400 });
+}
+
 export const errors = fp(
   async (app) => {
+    app.setSchemaErrorFormatter((errors, part) => schemaMessage(errors, part));
     app.setErrorHandler((error: Failure, _request, reply) => {
       const status = statusOf(error);
       const zlibFailure = error.code?.startsWith('Z_') || ZLIB_MESSAGE.test(error.message);

@@ -194,3 +194,15 @@ export const MachineDetail = Type.Object({
 export type MachineDetail = Static<typeof MachineDetail>;
 
 export const IdParams = Type.Object({ id: Type.String() });
+
+export const Login = Type.Object({ username: Type.String(), password: Type.String() });
+
+/** expires and message are checked in the route, whose refusals say what a date must look like. */
+export const Approval = Type.Object({
+  scope: Type.Enum(['machine', 'user', 'global']),
+  expires: Type.Optional(Type.Unknown()),
+  message: Type.Optional(Type.Unknown()),
+});
+
+export const PostureQuery = Type.Object({ status: Type.Enum(['pass', 'fail', 'unknown']) });
+export const CheckParams = Type.Object({ check: Type.String() });

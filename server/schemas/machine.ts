@@ -72,6 +72,8 @@ export const MachineRequestView = Type.Object({
 });
 export type MachineRequestView = Static<typeof MachineRequestView>;
 
+export const MachineRequestQuery = Type.Object({ requester: Type.Optional(Type.String()) });
+
 export const MachineRequestList = Type.Object({ requests: Type.Array(MachineRequestView) });
 
 export const PostureStored = Type.Object({ stored: Type.Integer() });

@@ -1,26 +1,25 @@
 // Posture for the console's viewers: fleet posture per check, the machines behind each count,
 // and one machine's results (delivered by routes/machine/posture.ts).
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { PostureStatus } from '../../../common/posture';
+import { CheckParams, IdParams, PostureQuery } from '../../schemas/console';
 
-const STATUSES: readonly PostureStatus[] = ['pass', 'fail', 'unknown'];
-
-export async function consolePostureRoutes(app: FastifyInstance): Promise<void> {
+export async function consolePostureRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const repos = app.repos;
   app.get('/console/api/posture', async () => repos.posture.fleet());
 
-  app.get<{ Params: { check: string }; Querystring: { status?: string } }>(
+  app.get(
     '/console/api/posture/:check/machines',
-    async (request, reply) => {
-      const status = request.query.status as PostureStatus;
-      if (!STATUSES.includes(status))
-        return reply.code(400).send({ error: `status must be one of ${STATUSES.join(', ')}` });
-      return { machines: await repos.posture.machines(request.params.check, status) };
-    },
+    { schema: { params: CheckParams, querystring: PostureQuery } },
+    async (request) => ({
+      machines: await repos.posture.machines(request.params.check, request.query.status),
+    }),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/console/api/machines/:id/posture',
+    { schema: { params: IdParams } },
     async (request, reply) => {
       const machine = await repos.machines.get(request.params.id);
       if (!machine) return reply.code(404).send({ error: `no machine ${request.params.id}` });

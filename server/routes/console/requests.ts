@@ -2,14 +2,9 @@
 // approve, deny and ask for the helpdesk.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import {
-  REQUEST_STATES,
-  RequestError,
-  type ApprovalScope,
-  type RequestState,
-} from '../../db/requests';
+import { REQUEST_STATES, RequestError, type RequestState } from '../../db/requests';
 import { consoleUserOf } from '../../plugins/console-session';
-import { IdParams, RequestDetail, RequestList } from '../../schemas/console';
+import { Approval, IdParams, RequestDetail, RequestList } from '../../schemas/console';
 import {
   bodyOf,
   expiryOf,
@@ -106,13 +101,12 @@ export async function consoleRequestRoutes(fastify: FastifyInstance): Promise<vo
   );
 
   const helpdesk = { config: { role: 'helpdesk' as const }, schema: byId };
-  app.post('/console/api/requests/:id/approve', helpdesk, async (request) => {
-    const { scope, expires, message } = bodyOf(request);
-    if (scope !== 'machine' && scope !== 'user' && scope !== 'global')
-      throw new RequestError(400, 'scope must be machine, user or global');
+  const approval = { ...helpdesk, schema: { ...byId, body: Approval } };
+  app.post('/console/api/requests/:id/approve', approval, async (request) => {
+    const { scope, expires, message } = request.body;
     const expiresAt = expiryOf(expires);
     return repos.requests.approve(Number(request.params.id), {
-      scope: scope as ApprovalScope,
+      scope,
       expiresAt,
       actor: consoleUserOf(request).username,
       ...(typeof message === 'string' && message.trim()

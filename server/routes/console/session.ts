@@ -5,8 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { consoleUserOf, SESSION_COOKIE } from '../../plugins/console-session';
 import { loginLimiter } from '../../plugins/login-limit';
-import { Failure, Me } from '../../schemas/console';
-import { bodyOf } from './input';
+import { Failure, Login, Me } from '../../schemas/console';
 
 export async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -16,11 +15,9 @@ export async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/console/api/login',
-    { config: { public: true }, schema: me },
+    { config: { public: true }, schema: { body: Login, ...me } },
     async (request, reply) => {
-      const { username, password } = bodyOf(request);
-      if (typeof username !== 'string' || typeof password !== 'string')
-        return reply.code(400).send({ error: 'username and password are required' });
+      const { username, password } = request.body;
       if (await limiter.refuse(request, username))
         return reply.code(429).send({ error: 'too many failed logins; wait 15 minutes' });
       const session = await users.login(username, password, Date.now());

@@ -7,7 +7,12 @@ import { normalizeKeys, optionalString, SantaRequestError } from '../../../commo
 import { RequestError, type RequestRow } from '../../db/requests';
 import { machineOf } from '../../plugins/machine-auth';
 import { IdParams } from '../../schemas/console';
-import { MachineRequestList, MachineRequestView, Refusals } from '../../schemas/machine';
+import {
+  MachineRequestList,
+  MachineRequestQuery,
+  MachineRequestView,
+  Refusals,
+} from '../../schemas/machine';
 
 export const JUSTIFICATION_MAX = 2000;
 
@@ -69,9 +74,14 @@ export async function requestRoutes(fastify: FastifyInstance): Promise<void> {
     return reply.code(created ? 201 : 200).send(await view(row));
   });
 
-  app.get<{ Querystring: { requester?: string } }>(
+  app.get(
     '/api/v1/requests',
-    { schema: { response: { 200: MachineRequestList, ...Refusals } } },
+    {
+      schema: {
+        querystring: MachineRequestQuery,
+        response: { 200: MachineRequestList, ...Refusals },
+      },
+    },
     async (request) => {
       const machineId = machineOf(request).machine_id;
       const rows = await repos.requests.listForMachine(machineId, request.query.requester);

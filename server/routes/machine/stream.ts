@@ -1,15 +1,19 @@
 // GET /api/v1/machines/:machine_id/stream: Server-Sent Events for one machine, authenticated by
 // its token (routes/machine/index.ts). The agent answers "rules changed" with a rule sync, "request updated" with a sync.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { machineOf } from '../../plugins/machine-auth';
 import type { PushMessage } from '../../push';
+import { MachineParams } from '../../schemas/machine';
 
 const HEARTBEAT_MS = 25_000;
 
-export async function streamRoutes(app: FastifyInstance): Promise<void> {
+export async function streamRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const hub = app.repos.push;
-  app.get<{ Params: { machine_id: string } }>(
+  app.get(
     '/api/v1/machines/:machine_id/stream',
+    { schema: { params: MachineParams } },
     async (request, reply) => {
       const machine = machineOf(request);
       reply.hijack();
