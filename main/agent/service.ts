@@ -41,31 +41,10 @@ export function parseServiceArgs(
   return { configPath, backend };
 }
 
-/** Starts everything; throws with a message that says what to do when it cannot. */
-export async function startService(
-  configPath: string,
-  backend: 'fanotify' | 'fake',
-  log = console.error,
-): Promise<RunningService> {
-  const { config, warnings } = loadConfig(configPath);
-  for (const warning of warnings) log(warning);
-  if (backend === 'fanotify' && process.getuid?.() !== 0) {
-    throw new Error(
-      'gatehouse --service: the exec monitor needs root (CAP_SYS_ADMIN); run it as root, or with --backend fake to try it without enforcement',
-    );
-  }
-  // Before the monitor starts: every exec it decides needs a descriptor of this process.
-  ensureOpenFileLimit(socketDescriptors(), log);
-  const agent = new Agent(config, { backend, log });
-  try {
-    agent.start();
-  } catch (error) {
-    agent.stop();
-    throw error;
-  }
-  const scheduler = config.syncBaseUrl ? new SyncScheduler(agent) : undefined;
+/** The posture checks of this OS, with what they need to know of the agent and its syncs. */
+function postureFor(agent: Agent, scheduler: SyncScheduler | undefined): PostureMonitor {
   const startedAt = Date.now();
-  const posture = new PostureMonitor({
+  return new PostureMonitor({
     checks: checksFor(),
     context: {
       host: systemHost(),
@@ -91,7 +70,7 @@ export async function startService(
       },
       now: Date.now,
     },
-    intervalMs: config.postureIntervalS * 1000,
+    intervalMs: agent.config.postureIntervalS * 1000,
     timeoutMs: () => agent.config.postureTimeoutS * 1000,
     onResults: (results) => {
       const before = agent.posture;
@@ -100,6 +79,47 @@ export async function startService(
       if (scheduler && statusesChanged(before, results)) void scheduler.syncNow();
     },
   });
+}
+
+/** Under systemd (Type=notify): ready now, and a watchdog ping from the event loop. */
+function tellSystemdReady(mode: string): {
+  notify: (state: string) => void;
+  watchdog: NodeJS.Timeout | undefined;
+} {
+  const notify = (state: string) => nativeAddon().notifySystemd(state);
+  notify(`READY=1\nSTATUS=${mode}`);
+  const watchdogUs = Number(process.env.WATCHDOG_USEC);
+  const watchdog =
+    Number.isFinite(watchdogUs) && watchdogUs > 0
+      ? setInterval(() => notify('WATCHDOG=1'), Math.max(watchdogUs / 2000, 500))
+      : undefined;
+  return { notify, watchdog };
+}
+
+/** Starts everything; throws with a message that says what to do when it cannot. */
+export async function startService(
+  configPath: string,
+  backend: 'fanotify' | 'fake',
+  log = console.error,
+): Promise<RunningService> {
+  const { config, warnings } = loadConfig(configPath);
+  for (const warning of warnings) log(warning);
+  if (backend === 'fanotify' && process.getuid?.() !== 0) {
+    throw new Error(
+      'gatehouse --service: the exec monitor needs root (CAP_SYS_ADMIN); run it as root, or with --backend fake to try it without enforcement',
+    );
+  }
+  // Before the monitor starts: every exec it decides needs a descriptor of this process.
+  ensureOpenFileLimit(socketDescriptors(), log);
+  const agent = new Agent(config, { backend, log });
+  try {
+    agent.start();
+  } catch (error) {
+    agent.stop();
+    throw error;
+  }
+  const scheduler = config.syncBaseUrl ? new SyncScheduler(agent) : undefined;
+  const posture = postureFor(agent, scheduler);
   // "Gatehouse healthy" looks at the last sync: once the first one completes, look again rather
   // than report "not synced yet" until the next scheduled run.
   let synced = false;
@@ -129,13 +149,7 @@ export async function startService(
   // wedged service is restarted (its exit releases every exec the kernel holds for it).
   scheduler?.start();
   posture.start();
-  const notify = (state: string) => nativeAddon().notifySystemd(state);
-  notify(`READY=1\nSTATUS=${agent.mode}`);
-  const watchdogUs = Number(process.env.WATCHDOG_USEC);
-  const watchdog =
-    Number.isFinite(watchdogUs) && watchdogUs > 0
-      ? setInterval(() => notify('WATCHDOG=1'), Math.max(watchdogUs / 2000, 500))
-      : undefined;
+  const { notify, watchdog } = tellSystemdReady(agent.mode);
   let stopping: Promise<void> | undefined;
   return {
     agent,

@@ -45,6 +45,15 @@ export const SEARCH_PATH = [
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
+function spawnFailure(
+  command: string,
+  error: NodeJS.ErrnoException,
+): Pick<CommandResult, 'failure' | 'message'> {
+  return error.code === 'ENOENT'
+    ? { failure: 'not-found', message: `${command} is not installed` }
+    : { failure: 'error', message: `${command}: ${error.message}` };
+}
+
 /**
  * Runs a command without a shell; its output is collected, never interpreted by a shell. It runs
  * in a process group of its own, so that a timeout or an abort kills whatever it started too
@@ -64,13 +73,7 @@ export function runCommand(
         env: { PATH: SEARCH_PATH.join(':'), LC_ALL: 'C', LANG: 'C', ...options.env },
       });
     } catch (error) {
-      resolve({
-        code: null,
-        stdout: '',
-        stderr: '',
-        failure: 'error',
-        message: `${command}: ${(error as Error).message}`,
-      });
+      resolve({ code: null, stdout: '', stderr: '', ...spawnFailure(command, error as Error) });
       return;
     }
     const out: Buffer[] = [];
@@ -113,21 +116,7 @@ export function runCommand(
     child.once('error', (error: NodeJS.ErrnoException) => {
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
-      if (error.code === 'ENOENT')
-        return finish({
-          code: null,
-          stdout,
-          stderr,
-          failure: 'not-found',
-          message: `${command} is not installed`,
-        });
-      finish({
-        code: null,
-        stdout,
-        stderr,
-        failure: 'error',
-        message: `${command}: ${error.message}`,
-      });
+      finish({ code: null, stdout, stderr, ...spawnFailure(command, error) });
     });
     child.once('close', (code) => {
       const stdout = Buffer.concat(out).toString('utf8');

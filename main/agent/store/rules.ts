@@ -15,6 +15,9 @@ import { POLICY_CODES, type BinaryRuleChunk } from '../../../native/index';
 import type { StaticRule } from '../config/config';
 import type { Db } from './database';
 
+/** Rows a statement inserts at once when a change is written. */
+const WRITE_BATCH = 200;
+
 export type RuleSource = 'static' | 'sync' | 'local';
 
 export interface StoredRule extends RuleIdentity {
@@ -163,22 +166,7 @@ export class RuleStore {
     now: number,
     trackWritten = false,
   ): Applied {
-    const remove = this.#db.prepare('DELETE FROM rules WHERE rule_type = ? AND identifier = ?');
-    const upsert = `ON CONFLICT (rule_type, identifier) DO UPDATE SET policy = excluded.policy,
-         custom_msg = excluded.custom_msg, custom_url = excluded.custom_url, comment = excluded.comment,
-         source = excluded.source, expires_at = excluded.expires_at`;
-    const fullSql = (rows: number) =>
-      `INSERT INTO rules (rule_type, identifier, policy, custom_msg, custom_url, comment, source, expires_at, created_at)
-       VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ${upsert}`;
-    // source is one of two literals and now an integer: both are safe to write into the SQL.
-    const bareRow = `(?, ?, ?, NULL, NULL, NULL, '${source}', NULL, ${Math.trunc(now)})`;
-    const bareSql = (rows: number) =>
-      `INSERT INTO rules (rule_type, identifier, policy, custom_msg, custom_url, comment, source, expires_at, created_at)
-       VALUES ${Array(rows).fill(bareRow).join(', ')} ${upsert}`;
-    const BATCH = 200;
-    const full = this.#db.prepare(fullSql(1));
-    const bareBatch = this.#db.prepare(bareSql(BATCH));
-    const bareOne = this.#db.prepare(bareSql(1));
+    const { remove, full, bareBatch, bareOne } = this.#writeStatements(source, now);
     const listening = this.#listeners.size > 0;
     const applied: Applied = {
       put: 0,
@@ -227,7 +215,7 @@ export class RuleStore {
         change.expiresAt == null;
       if (bare) {
         batch.push(type, identifier, change.policy);
-        if (batch.length === BATCH * 3) {
+        if (batch.length === WRITE_BATCH * 3) {
           bareBatch.run(...batch);
           batch = [];
         }
@@ -253,6 +241,27 @@ export class RuleStore {
     flush();
     binary.finish();
     return applied;
+  }
+
+  /** The statements #write uses: rules with nothing but a policy bind three values, in batches. */
+  #writeStatements(source: 'sync' | 'local', now: number) {
+    const upsert = `ON CONFLICT (rule_type, identifier) DO UPDATE SET policy = excluded.policy,
+         custom_msg = excluded.custom_msg, custom_url = excluded.custom_url, comment = excluded.comment,
+         source = excluded.source, expires_at = excluded.expires_at`;
+    const fullSql = (rows: number) =>
+      `INSERT INTO rules (rule_type, identifier, policy, custom_msg, custom_url, comment, source, expires_at, created_at)
+       VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ${upsert}`;
+    // source is one of two literals and now an integer: both are safe to write into the SQL.
+    const bareRow = `(?, ?, ?, NULL, NULL, NULL, '${source}', NULL, ${Math.trunc(now)})`;
+    const bareSql = (rows: number) =>
+      `INSERT INTO rules (rule_type, identifier, policy, custom_msg, custom_url, comment, source, expires_at, created_at)
+       VALUES ${Array(rows).fill(bareRow).join(', ')} ${upsert}`;
+    return {
+      remove: this.#db.prepare('DELETE FROM rules WHERE rule_type = ? AND identifier = ?'),
+      full: this.#db.prepare(fullSql(1)),
+      bareBatch: this.#db.prepare(bareSql(WRITE_BATCH)),
+      bareOne: this.#db.prepare(bareSql(1)),
+    };
   }
 
   /** Removes expired rules; returns how many. */
