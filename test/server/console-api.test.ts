@@ -1,5 +1,6 @@
 // The console API's guards, on both engines: no route without a session, no change without the
-// CSRF token, no decision for a viewer, and a limit on failed logins.
+// CSRF token, no decision for a viewer, and a limit on failed logins that parallel guesses do not
+// get around.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../server/app';
 import { callConsole, logInThroughApi, type CallOptions } from '../helpers/console-api';
@@ -149,5 +150,41 @@ describe.each(ENGINES)('console API on %s', (engine) => {
         })
       ).body.error,
     ).toBe('wrong username or password');
+  });
+});
+
+// Its own server: every guess here counts against 127.0.0.1's budget of 20 failures.
+describe.each(ENGINES)('console login limit on %s', (engine) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(engine);
+  }, 60_000);
+  afterAll(() => server?.close());
+  const call = (method: string, path: string, options?: CallOptions) =>
+    callConsole(server.base, method, path, options);
+  const repos = () => server.repos;
+
+  it('counts each guess before checking it, so parallel guesses get no more than five', async () => {
+    await repos().users.create('parallel', 'parallel-password-1', 'viewer', 'test');
+    const guesses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        call('POST', '/console/api/login', { body: { username: 'parallel', password: 'no' } }),
+      ),
+    );
+    const statuses = guesses.map((guess) => guess.status).sort();
+    expect(statuses).toEqual([...Array(5).fill(401), ...Array(3).fill(429)]);
+  });
+
+  it('gives a successful login its attempt back', async () => {
+    await repos().users.create('returning', 'returning-password-1', 'viewer', 'test');
+    const right = { username: 'returning', password: 'returning-password-1' };
+    const wrong = { username: 'returning', password: 'no' };
+    for (let i = 0; i < 4; i++)
+      expect((await call('POST', '/console/api/login', { body: wrong })).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await call('POST', '/console/api/login', { body: right })).status).toBe(200);
+    // The pair starts again from 0 after a success: four more guesses are still answered.
+    for (let i = 0; i < 4; i++)
+      expect((await call('POST', '/console/api/login', { body: wrong })).status).toBe(401);
   });
 });
