@@ -2,6 +2,7 @@
 // oldest allow events go first, and the loss is counted.
 import { basename, dirname } from 'node:path';
 import type { Decision } from '../../../common/rules';
+import type { EventRecord } from '../../../common/control';
 import type { DecisionReason } from '../../../common/policy';
 import type { Db } from './database';
 
@@ -24,28 +25,8 @@ export interface ExecEvent {
   readonly time?: number;
 }
 
-export interface StoredEvent {
-  readonly id: number;
-  readonly fileSha256: string;
-  readonly filePath: string;
-  readonly fileName: string;
-  readonly executingUser: string | null;
-  readonly uid: number;
-  readonly executionTime: number;
-  readonly lastSeen: number;
-  readonly occurrences: number;
-  readonly pid: number | null;
-  readonly ppid: number | null;
-  readonly parentName: string | null;
-  readonly decision: Decision;
-  readonly loggedInUsers: string[];
-  readonly currentSessions: string[];
-  readonly fileSize: number | null;
-  readonly package: string | null;
-  /** Why the decision is not simply the rules' outcome; null when it is. */
-  readonly reason: DecisionReason | null;
-  readonly uploaded: boolean;
-}
+/** What the store gives back: the control contract's record (common/control.ts). */
+export type StoredEvent = EventRecord;
 
 /** Identical blocks (same file, user and decision) within this window are one event with a count. */
 export const DEDUPE_WINDOW_S = 600;

@@ -1,28 +1,14 @@
 // Approval requests written by users: stored at once, shown as queued until the sync client has
 // delivered them to the backend. Nothing is lost if the backend is down.
+import type { RequestRecord } from '../../../common/control';
+import type { RequestMessage, RequestState } from '../../../common/ipc';
+export { JUSTIFICATION_LIMITS } from '../../../common/ipc';
 import type { Db } from './database';
 
-export type RequestState = 'queued' | 'pending' | 'approved' | 'denied' | 'needs-info';
+export type { RequestMessage, RequestState };
 
-export interface RequestMessage {
-  readonly author: 'user' | 'helpdesk';
-  readonly authorName: string;
-  readonly body: string;
-  readonly at: number;
-}
-
-export interface StoredRequest {
-  readonly id: number;
-  readonly eventId: number;
-  readonly uid: number;
-  readonly justification: string;
-  readonly state: RequestState;
-  readonly serverId: string | null;
-  readonly messages: RequestMessage[];
-  readonly createdAt: number;
-}
-
-export const JUSTIFICATION_LIMITS = { min: 10, max: 2000 } as const;
+/** What the store gives back: the control contract's record (common/control.ts). */
+export type StoredRequest = RequestRecord;
 
 export class RequestStore {
   readonly #db: Db;
