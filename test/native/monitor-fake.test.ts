@@ -10,6 +10,7 @@ import {
   type ExecMonitorOptions,
 } from '../../native/index';
 import { copyExecutable, sha256sum, sparseExecutable, tempDir } from '../helpers/files';
+import { until } from '../helpers/wait';
 
 const OTHER_PROCESS = { pid: 999_999, ppid: 1, uid: 1000, gid: 1000 };
 
@@ -101,6 +102,9 @@ describe('ExecMonitor on the fake backend', () => {
     const { monitor, decisions } = start({ mode: 'LOCKDOWN', denyCacheMs: 1_000 });
     const path = binary('deny-cache');
     expect(await monitor.inject(path, OTHER_PROCESS)).toBe(false);
+    // A decision is reported on another thread than the exec's answer, so on a busy machine the
+    // cache's answer to the next exec can be reported first: wait for this one before it.
+    await until(() => decisions.length === 1, 'the first decision to be reported');
     expect(await monitor.inject(path, OTHER_PROCESS)).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(await monitor.inject(path, OTHER_PROCESS)).toBe(false);
