@@ -1,11 +1,13 @@
 // The console API's wire types, as TypeBox schemas: the routes under routes/console/ validate and
 // serialize their answers with them, and the console imports their Static types (type-only, so no
-// server code reaches its bundle). Change a field here and both sides follow. Only `typebox` and
-// the schemas beside this file may be imported here: the console's type check reads them too.
+// server code reaches its bundle). Change a field here and both sides follow. Only `typebox`, the
+// schemas beside this file and types from common/ may be imported here: the console's type check
+// reads them too.
 //
 // Objects built by spreading a database row keep additionalProperties, so a column the console
 // does not read yet is still sent, as before these schemas.
 import { Type, type Static, type TSchema } from 'typebox';
+import type { PostureResult as PostureResultType } from '../../common/posture';
 import { Failure } from './failure';
 
 export { Failure };
@@ -206,3 +208,49 @@ export const Approval = Type.Object({
 
 export const PostureQuery = Type.Object({ status: Type.Enum(['pass', 'fail', 'unknown']) });
 export const CheckParams = Type.Object({ check: Type.String() });
+
+export const CheckSummary = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  pass: Type.Number(),
+  fail: Type.Number(),
+  unknown: Type.Number(),
+});
+export type CheckSummary = Static<typeof CheckSummary>;
+
+export const FleetSummary = Type.Object({
+  checks: Type.Array(CheckSummary),
+  /** Machines that have delivered posture results, and machines enrolled. */
+  machinesReporting: Type.Number(),
+  machinesEnrolled: Type.Number(),
+});
+export type FleetSummary = Static<typeof FleetSummary>;
+
+export const MachineCheckResult = Type.Object(
+  {
+    machine_id: Type.String(),
+    hostname: Nullable(Type.String()),
+    primary_user: Nullable(Type.String()),
+    evidence: Type.String(),
+    checked_at: Type.Number(),
+  },
+  Open,
+);
+export type MachineCheckResult = Static<typeof MachineCheckResult>;
+
+export const CheckMachines = Type.Object({ machines: Type.Array(MachineCheckResult) });
+
+/** A result as the agent delivered it; common/posture.ts defines it and checks each delivery. */
+const PostureResult = Type.Unsafe<PostureResultType>({
+  type: 'object',
+  additionalProperties: true,
+});
+
+export const MachinePostureView = Type.Object({
+  machine_id: Type.String(),
+  hostname: Nullable(Type.String()),
+  results: Type.Array(PostureResult),
+  /** When the backend received them; null when the machine never sent any. */
+  received_at: Nullable(Type.Number()),
+});
+export type MachinePostureView = Static<typeof MachinePostureView>;

@@ -2,16 +2,32 @@
 // and one machine's results (delivered by routes/machine/posture.ts).
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { CheckParams, IdParams, PostureQuery } from '../../schemas/console';
+import {
+  CheckMachines,
+  CheckParams,
+  Failure,
+  FleetSummary,
+  IdParams,
+  MachinePostureView,
+  PostureQuery,
+} from '../../schemas/console';
 
 export async function consolePostureRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const repos = app.repos;
-  app.get('/console/api/posture', async () => repos.posture.fleet());
+  app.get('/console/api/posture', { schema: { response: { 200: FleetSummary } } }, async () =>
+    repos.posture.fleet(),
+  );
 
   app.get(
     '/console/api/posture/:check/machines',
-    { schema: { params: CheckParams, querystring: PostureQuery } },
+    {
+      schema: {
+        params: CheckParams,
+        querystring: PostureQuery,
+        response: { 200: CheckMachines },
+      },
+    },
     async (request) => ({
       machines: await repos.posture.machines(request.params.check, request.query.status),
     }),
@@ -19,7 +35,7 @@ export async function consolePostureRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/console/api/machines/:id/posture',
-    { schema: { params: IdParams } },
+    { schema: { params: IdParams, response: { 200: MachinePostureView, '4xx': Failure } } },
     async (request, reply) => {
       const machine = await repos.machines.get(request.params.id);
       if (!machine) return reply.code(404).send({ error: `no machine ${request.params.id}` });

@@ -1,36 +1,8 @@
 // Fleet posture (per check: how many machines pass, fail, cannot tell; who they are) and one
 // machine's posture.
-import type { PostureResult, PostureStatus } from '../../../../../common/posture';
+import type { PostureStatus } from '../../../../../common/posture';
 import { api } from '../api';
-
-export interface CheckSummary {
-  id: string;
-  title: string;
-  pass: number;
-  fail: number;
-  unknown: number;
-}
-
-export interface FleetSummary {
-  checks: CheckSummary[];
-  machinesReporting: number;
-  machinesEnrolled: number;
-}
-
-export interface MachineCheckResult {
-  machine_id: string;
-  hostname: string | null;
-  primary_user: string | null;
-  evidence: string;
-  checked_at: number;
-}
-
-export interface MachinePostureView {
-  machine_id: string;
-  hostname: string | null;
-  results: PostureResult[];
-  received_at: number | null;
-}
+import type { CheckSummary, FleetSummary, MachineCheckResult, MachinePostureView } from '../types';
 
 export const STATUS_LABEL: Record<PostureStatus, string> = {
   pass: 'passing',
