@@ -1,7 +1,9 @@
 // Import boundaries follow where code runs: common/ and renderer/ run anywhere (or in a sandboxed
 // page) and may not reach Node or Electron; the service role, the CLI and the server run under
 // plain Node and may not reach Electron.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import js from '@eslint/js';
 import svelte from 'eslint-plugin-svelte';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
@@ -35,6 +37,76 @@ const runtimeFolders = (folders) =>
       'common/ is runtime-neutral: it may not import from main/, native/, server/ or renderer/.',
   }));
 
+// import-x/no-cycle does not follow type-only imports, yet a cycle through one is the same
+// tangle (routes importing app.ts's types, pages importing ConsoleState's). This rule reports a
+// type-only import whose module reaches back to the importer by any imports; import-x reports
+// the cycles made of value imports alone.
+const RELATIVE_IMPORT = /(?:^|[\s;{}])(?:import|export)\s[^'"]*?['"](\.{1,2}\/[^'"]+)['"]/g;
+const importsByFile = new Map();
+function localFile(from, specifier) {
+  const base = resolve(dirname(from), specifier);
+  for (const candidate of [base, `${base}.ts`, `${base}/index.ts`, base.replace(/\.js$/, '.ts')])
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+  return undefined;
+}
+function importsOf(file) {
+  if (!importsByFile.has(file)) {
+    const text = readFileSync(file, 'utf8');
+    const targets = [...text.matchAll(RELATIVE_IMPORT)].map((m) => localFile(file, m[1]));
+    importsByFile.set(file, targets.filter(Boolean));
+  }
+  return importsByFile.get(file);
+}
+function pathBack(from, to) {
+  const seen = new Map([[from, undefined]]);
+  const queue = [from];
+  while (queue.length > 0) {
+    const file = queue.shift();
+    for (const next of importsOf(file)) {
+      if (next === to) {
+        const path = [to];
+        for (let at = file; at !== undefined; at = seen.get(at)) path.unshift(at);
+        return path;
+      }
+      if (!seen.has(next)) {
+        seen.set(next, file);
+        queue.push(next);
+      }
+    }
+  }
+  return undefined;
+}
+const typeCycles = {
+  rules: {
+    'no-type-cycle': {
+      meta: {
+        type: 'problem',
+        schema: [],
+        messages: { cycle: 'Import cycle through a type-only import: {{path}}' },
+      },
+      create(context) {
+        const check = (node) => {
+          const source = node.source?.value;
+          const typeOnly =
+            node.importKind === 'type' ||
+            node.exportKind === 'type' ||
+            (node.specifiers?.length > 0 &&
+              node.specifiers.every((s) => s.importKind === 'type' || s.exportKind === 'type'));
+          if (!typeOnly || typeof source !== 'string' || !source.startsWith('.')) return;
+          const target = localFile(context.filename, source);
+          const path = target && pathBack(target, context.filename);
+          if (path) {
+            const cwd = context.cwd;
+            const shown = [context.filename, ...path].map((f) => f.replace(`${cwd}/`, ''));
+            context.report({ node, messageId: 'cycle', data: { path: shown.join(' -> ') } });
+          }
+        };
+        return { ImportDeclaration: check, ExportNamedDeclaration: check };
+      },
+    },
+  },
+};
+
 export default tseslint.config(
   {
     ignores: ['out/**', 'dist/**', 'native/build/**', 'artifacts/**', 'node_modules/**', 'data/**'],
@@ -49,12 +121,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  // An import cycle makes module load order decide what is initialised when. import-x does not
-  // follow type-only imports, so a cycle made only of those (once routes -> app.ts) is not seen:
-  // keep types beside what they describe rather than in the module that assembles everything.
+  // An import cycle makes module load order decide what is initialised when, and ties modules
+  // that should be read alone: value cycles through import-x, those through a type-only import
+  // through the rule above.
   {
     files: ['**/*.ts', '**/*.svelte', '**/*.js', '**/*.mjs'],
-    plugins: { 'import-x': importX },
+    plugins: { 'import-x': importX, cycles: typeCycles },
     // The rule parses imported .svelte files with the options of the file it lints.
     languageOptions: { parserOptions: { parser: tseslint.parser } },
     settings: {
@@ -65,7 +137,10 @@ export default tseslint.config(
       },
       'import-x/resolver-next': [createTypeScriptImportResolver({ alwaysTryTypes: false })],
     },
-    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'cycles/no-type-cycle': 'error',
+    },
   },
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],
@@ -110,16 +185,6 @@ export default tseslint.config(
             },
           ],
         },
-      ],
-    },
-  },
-  // A function a reader cannot hold in view is where duplicated knowledge hides: split it.
-  {
-    files: ['main/**/*.ts', 'common/**/*.ts', 'server/**/*.ts'],
-    rules: {
-      'max-lines-per-function': [
-        'error',
-        { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true },
       ],
     },
   },
