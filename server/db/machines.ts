@@ -91,22 +91,13 @@ export class MachineRepository {
     return given.length === stored.length && timingSafeEqual(given, stored) ? machine : undefined;
   }
 
-  /** The machine a token was issued to; tokens are stored hashed, so this looks up the hash. */
+  /** The machine a token was issued to, for routes that do not name one (a scan: no index). */
   async byToken(token: string): Promise<MachinesTable | undefined> {
     return this.db
       .selectFrom('machines')
       .selectAll()
       .where('token_hash', '=', hashToken(token))
       .executeTakeFirst();
-  }
-
-  async tokenOwner(token: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('machines')
-      .select('machine_id')
-      .where('token_hash', '=', hashToken(token))
-      .executeTakeFirst();
-    return row?.machine_id;
   }
 
   async get(machineId: string): Promise<MachinesTable | undefined> {

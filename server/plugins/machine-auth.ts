@@ -23,12 +23,20 @@ export async function authenticateMachine(
     return void (await reply.code(401).send({
       error: 'a machine token is required: Authorization: Bearer <token from enrollment>',
     }));
-  const machine = await request.server.repos.machines.byToken(token);
-  if (!machine)
-    return void (await reply.code(401).send({ error: 'unknown machine token: enroll again' }));
+  const machines = request.server.repos.machines;
   const named = (request.params as { machine_id?: string } | undefined)?.machine_id;
-  if (named !== undefined && named !== machine.machine_id)
-    return void (await reply.code(401).send({ error: 'this token belongs to another machine' }));
+  // A route that names its machine finds it by primary key and compares the token's hash in
+  // constant time; only a refusal or a route without a machine id looks the token up.
+  const machine =
+    named === undefined ? await machines.byToken(token) : await machines.authenticate(named, token);
+  if (!machine) {
+    const owner = named === undefined ? undefined : await machines.byToken(token);
+    return void (await reply.code(401).send({
+      error: owner
+        ? 'this token belongs to another machine'
+        : 'unknown machine token: enroll again',
+    }));
+  }
   request.machine = machine;
 }
 
