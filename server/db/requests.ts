@@ -328,16 +328,7 @@ export class RequestRepository {
     options: { actor: string; message: string },
     now = Date.now(),
   ): Promise<RequestRow> {
-    return this.#transition(
-      id,
-      'denied',
-      ['pending', 'needs-info'],
-      options.actor,
-      'helpdesk',
-      options.message,
-      'request.deny',
-      now,
-    );
+    return this.#helpdeskAnswers(id, 'denied', options.actor, options.message, 'request.deny', now);
   }
 
   async ask(
@@ -345,12 +336,10 @@ export class RequestRepository {
     options: { actor: string; question: string },
     now = Date.now(),
   ): Promise<RequestRow> {
-    return this.#transition(
+    return this.#helpdeskAnswers(
       id,
       'needs-info',
-      ['pending', 'needs-info'],
       options.actor,
-      'helpdesk',
       options.question,
       'request.ask',
       now,
@@ -375,6 +364,27 @@ export class RequestRepository {
       'user',
       options.body,
       'request.reply',
+      now,
+    );
+  }
+
+  /** The helpdesk may deny or ask again while a request waits on it or on the user. */
+  async #helpdeskAnswers(
+    id: number,
+    to: RequestState,
+    actor: string,
+    body: string,
+    action: string,
+    now: number,
+  ): Promise<RequestRow> {
+    return this.#transition(
+      id,
+      to,
+      ['pending', 'needs-info'],
+      actor,
+      'helpdesk',
+      body,
+      action,
       now,
     );
   }

@@ -1,10 +1,10 @@
 // Rules with scopes and expiry. Every change takes the next version from one sequence, so that a
 // machine gets exactly what changed since the version it last acknowledged.
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import { ruleTarget, type PushHub } from '../push';
 import { audit } from './audit';
 import type { Db } from './connect';
-import type { RulesTable } from './schema';
+import type { Database, RulesTable } from './schema';
 import { containsText, type Page, type PageOf } from './search';
 
 export interface NewRule {
@@ -204,18 +204,7 @@ export class RuleRepository {
       .selectAll()
       .where('deleted', '=', 0)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .where((eb) =>
-        eb.or([
-          eb('scope', '=', 'global'),
-          eb.and([eb('scope', '=', 'machine'), eb('scope_value', '=', machineId)]),
-          ...(primaryUser
-            ? [eb.and([eb('scope', '=', 'user'), eb('scope_value', '=', primaryUser)])]
-            : []),
-          ...(tags.length > 0
-            ? [eb.and([eb('scope', '=', 'tag'), eb('scope_value', 'in', [...tags])])]
-            : []),
-        ]),
-      )
+      .where((eb) => reachesMachine(eb, machineId, primaryUser, tags))
       .orderBy('id', 'desc')
       .limit(1000)
       .execute()) as RuleRow[];
@@ -249,21 +238,29 @@ export class RuleRepository {
       .selectAll()
       .where('version', '>', Math.max(sinceVersion, afterVersion))
       .where('version', '<=', upToVersion)
-      .where((eb) =>
-        eb.or([
-          eb('scope', '=', 'global'),
-          eb.and([eb('scope', '=', 'machine'), eb('scope_value', '=', machineId)]),
-          // A user-scoped rule reaches the machines whose primary user that is.
-          ...(primaryUser
-            ? [eb.and([eb('scope', '=', 'user'), eb('scope_value', '=', primaryUser)])]
-            : []),
-          // A tag-scoped rule reaches every machine that carries the tag.
-          ...(tags.length > 0
-            ? [eb.and([eb('scope', '=', 'tag'), eb('scope_value', 'in', [...tags])])]
-            : []),
-        ]),
-      );
+      .where((eb) => reachesMachine(eb, machineId, primaryUser, tags));
     if (clean) query = query.where('deleted', '=', 0);
     return (await query.orderBy('version').limit(limit).execute()) as RuleRow[];
   }
+}
+
+/** Whether a rule's scope takes in this machine: the one test for what is in force and what syncs. */
+function reachesMachine(
+  eb: ExpressionBuilder<Database, 'rules'>,
+  machineId: string,
+  primaryUser: string | null,
+  tags: readonly string[],
+) {
+  return eb.or([
+    eb('scope', '=', 'global'),
+    eb.and([eb('scope', '=', 'machine'), eb('scope_value', '=', machineId)]),
+    // A user-scoped rule reaches the machines whose primary user that is.
+    ...(primaryUser
+      ? [eb.and([eb('scope', '=', 'user'), eb('scope_value', '=', primaryUser)])]
+      : []),
+    // A tag-scoped rule reaches every machine that carries the tag.
+    ...(tags.length > 0
+      ? [eb.and([eb('scope', '=', 'tag'), eb('scope_value', 'in', [...tags])])]
+      : []),
+  ]);
 }
