@@ -39,6 +39,25 @@ export interface CommandContext {
   readonly service: ControlCaller;
 }
 
+/**
+ * A command that asks the service one thing and prints the answer, as most do: `ask` puts the
+ * question, `human` words the answer when --json is not given.
+ */
+export function askingCommand<T>(
+  about: Omit<Command, 'run'>,
+  ask: (service: ControlCaller, args: CommandArgs) => Promise<T>,
+  human: (answer: T) => string,
+): Command {
+  return {
+    ...about,
+    async run(args, { service, print }) {
+      const answer = await ask(service, args);
+      print(answer, () => human(answer));
+      return EXIT.ok;
+    },
+  };
+}
+
 /** The command line is wrong; the usage follows the message. */
 export class UsageError extends Error {
   constructor(message: string) {

@@ -1,6 +1,6 @@
 import type { EventRecord } from '../../../common/control';
 import { DECISION_REASONS } from '../../../common/policy';
-import { EXIT, type Command } from '../command';
+import { askingCommand } from '../command';
 
 function formatEvent(e: EventRecord): string {
   const when = new Date(e.lastSeen * 1000).toISOString();
@@ -10,15 +10,14 @@ function formatEvent(e: EventRecord): string {
   return `#${e.id}  ${when}  ${e.decision.padEnd(15)} ${e.filePath}/${e.fileName}${count}  user=${e.executingUser ?? e.uid} ${hash}${why}`;
 }
 
-export const events: Command = {
-  name: 'events',
-  synopsis: 'events [--limit N]',
-  summary: 'recent events (yours; all of them for root), with their ids',
-  options: { limit: { type: 'string' } },
-  async run({ values }, { service, print }) {
-    const limit = typeof values.limit === 'string' ? Number(values.limit) : 50;
-    const list = await service.call('events', { limit });
-    print(list, () => (list.length ? list.map(formatEvent).join('\n') : 'no events'));
-    return EXIT.ok;
+export const events = askingCommand(
+  {
+    name: 'events',
+    synopsis: 'events [--limit N]',
+    summary: 'recent events (yours; all of them for root), with their ids',
+    options: { limit: { type: 'string' } },
   },
-};
+  (service, { values }) =>
+    service.call('events', { limit: typeof values.limit === 'string' ? Number(values.limit) : 50 }),
+  (list) => (list.length ? list.map(formatEvent).join('\n') : 'no events'),
+);

@@ -1,5 +1,5 @@
 import type { PostureResult } from '../../../common/posture';
-import { EXIT, type Command } from '../command';
+import { askingCommand } from '../command';
 
 const MARK = { pass: 'pass', fail: 'FAIL', unknown: '?   ' } as const;
 
@@ -14,16 +14,14 @@ export function formatPosture(results: readonly PostureResult[]): string[] {
   ]);
 }
 
-export const posture: Command = {
-  name: 'posture',
-  synopsis: 'posture [--run]',
-  summary: 'security posture checks; --run: run them now and wait',
-  options: { run: { type: 'boolean' } },
-  async run({ values }, { service, print }) {
-    const results = values.run
-      ? await service.call('posture.run')
-      : (await service.call('status')).posture;
-    print(results, () => formatPosture(results).join('\n'));
-    return EXIT.ok;
+export const posture = askingCommand(
+  {
+    name: 'posture',
+    synopsis: 'posture [--run]',
+    summary: 'security posture checks; --run: run them now and wait',
+    options: { run: { type: 'boolean' } },
   },
-};
+  async (service, { values }) =>
+    values.run ? service.call('posture.run') : (await service.call('status')).posture,
+  (results) => formatPosture(results).join('\n'),
+);

@@ -1,5 +1,5 @@
 import type { RequestRecord } from '../../../common/control';
-import { EXIT, type Command } from '../command';
+import { askingCommand } from '../command';
 
 const STATE_TEXT: Record<string, string> = {
   queued: 'queued (goes to the helpdesk with the next sync)',
@@ -17,13 +17,12 @@ export function formatRequest(r: RequestRecord): string {
   ].join('\n');
 }
 
-export const requests: Command = {
-  name: 'requests',
-  synopsis: 'requests',
-  summary: "your approval requests, their state and the helpdesk's messages",
-  async run(_args, { service, print }) {
-    const list = await service.call('requests.list');
-    print(list, () => (list.length ? list.map(formatRequest).join('\n') : 'no requests'));
-    return EXIT.ok;
+export const requests = askingCommand(
+  {
+    name: 'requests',
+    synopsis: 'requests',
+    summary: "your approval requests, their state and the helpdesk's messages",
   },
-};
+  (service) => service.call('requests.list'),
+  (list) => (list.length ? list.map(formatRequest).join('\n') : 'no requests'),
+);

@@ -1,5 +1,5 @@
 import type { ControlSocketStatus, ServiceStatus } from '../../../common/control';
-import { EXIT, type Command } from '../command';
+import { askingCommand } from '../command';
 import { formatPosture } from './posture';
 
 function formatStatus(s: ServiceStatus): string {
@@ -56,13 +56,12 @@ function formatControlSocket(c: ControlSocketStatus): string[] {
   ];
 }
 
-export const status: Command = {
-  name: 'status',
-  synopsis: 'status',
-  summary: 'mode, rule counts, cache figures, watched filesystems, events waiting',
-  async run(_args, { service, print }) {
-    const answer = await service.call('status');
-    print(answer, () => formatStatus(answer));
-    return EXIT.ok;
+export const status = askingCommand(
+  {
+    name: 'status',
+    synopsis: 'status',
+    summary: 'mode, rule counts, cache figures, watched filesystems, events waiting',
   },
-};
+  (service) => service.call('status'),
+  formatStatus,
+);

@@ -1,12 +1,7 @@
-import { EXIT, type Command } from '../command';
+import { askingCommand } from '../command';
 
-export const sync: Command = {
-  name: 'sync',
-  synopsis: 'sync',
-  summary: 'ask the service to sync now',
-  async run(_args, { service, print }) {
-    const result = await service.call('sync');
-    print(result, () => (result.started ? 'sync started' : `sync not started: ${result.reason}`));
-    return EXIT.ok;
-  },
-};
+export const sync = askingCommand(
+  { name: 'sync', synopsis: 'sync', summary: 'ask the service to sync now' },
+  (service) => service.call('sync'),
+  (result) => (result.started ? 'sync started' : `sync not started: ${result.reason}`),
+);
