@@ -230,26 +230,28 @@ export class MenuBarApp<Image = unknown> {
 
   async requestApproval(eventId: number, justification: string): Promise<ApprovalRequest> {
     await this.#findBlock(eventId);
-    const created = parseApprovalRequest(
+    return this.#takeRequest(
+      'requests.create',
       await this.#connection.call('requests.create', { eventId, justification }),
     );
-    if (!created)
-      throw new Error('the Gatehouse service answered requests.create with something unreadable');
-    this.#model.applyRequest(created);
-    this.#publish();
-    return created;
   }
 
   async reply(requestId: number, text: string): Promise<ApprovalRequest> {
     if (!this.#model.request(requestId)) throw new Error(`no request ${requestId} of yours`);
-    const updated = parseApprovalRequest(
+    return this.#takeRequest(
+      'requests.reply',
       await this.#connection.call('requests.reply', { requestId, text }),
     );
-    if (!updated)
-      throw new Error('the Gatehouse service answered requests.reply with something unreadable');
-    this.#model.applyRequest(updated);
+  }
+
+  /** A request the service created or changed is shown at once, not at the next poll. */
+  #takeRequest(method: string, answer: unknown): ApprovalRequest {
+    const request = parseApprovalRequest(answer);
+    if (!request)
+      throw new Error(`the Gatehouse service answered ${method} with something unreadable`);
+    this.#model.applyRequest(request);
     this.#publish();
-    return updated;
+    return request;
   }
 
   async syncNow(): Promise<SyncOutcome> {
