@@ -12,6 +12,7 @@ export class MachinesPage {
   offset = $state(0);
   list = $state<Machine[]>([]);
   total = $state(0);
+  readonly perPage = MACHINES_PER_PAGE;
 
   constructor(private readonly desk: Desk) {}
 
@@ -30,6 +31,11 @@ export class MachinesPage {
 
   href(q = this.q, offset = 0): string {
     return `/console/machines${queryString({ q, offset: offset || '' })}`;
+  }
+
+  /** The same search from another offset: what the pager links to. */
+  pageHref(offset: number): string {
+    return this.href(this.q, offset);
   }
 
   async search(): Promise<void> {

@@ -44,6 +44,7 @@ export class RulesPage {
   offset = $state(0);
   list = $state<Rule[]>([]);
   total = $state(0);
+  readonly perPage = RULES_PER_PAGE;
   draft = $state<RuleDraft>({ ...NEW_RULE });
   /** The rule whose removal waits for a second click. */
   confirming = $state<number | null>(null);
@@ -66,6 +67,11 @@ export class RulesPage {
 
   href(filters: RuleFilters = this.filters, offset = 0): string {
     return `/console/rules${queryString({ ...filters, offset: offset || '' })}`;
+  }
+
+  /** The same filters from another offset: what the pager links to. */
+  pageHref(offset: number): string {
+    return this.href(this.filters, offset);
   }
 
   async apply(): Promise<void> {
