@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppState } from '../../../../common/ipc';
+import type { PostureResult } from '../../../../common/posture';
+import { ControlClient } from '../../../../main/agent/control/client';
+import { launchChromium, screenshotPath } from '../../../helpers/chromium';
+import {
+  assertRendererBuilt,
+  exposeGatehouseApi,
+  rendererDir,
+  startAgentStack,
+  startMenuBar,
+  type MenuBarHarness,
+} from '../../../helpers/menu-bar';
+import { serveFolder } from '../../../helpers/static-server';
+import { until } from '../../../helpers/wait';
+
+describe('popover in Chromium', () => {
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let site: Awaited<ReturnType<typeof serveFolder>>;
+
+  beforeAll(async () => {
+    assertRendererBuilt();
+    site = await serveFolder(rendererDir);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+
+  it('says the agent is not running when the page has no preload API', async () => {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(site.url);
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Agent not running');
+    expect(await page.locator('h1').textContent()).toBe('Gatehouse');
+    await page.screenshot({ path: screenshotPath('popover-unreachable') });
+    expect(errors).toEqual([]);
+  });
+
+  it('lists the posture checks the agent reports, with one line of remediation each', async () => {
+    const posture: PostureResult[] = [
+      {
+        id: 'linux.disk-encryption',
+        title: 'Disk encryption',
+        status: 'fail',
+        evidence: 'lsblk: no crypt device under /',
+        remediation: 'Ask IT to encrypt this disk.',
+        checkedAt: Date.now(),
+      },
+      {
+        id: 'linux.firewall',
+        title: 'Firewall',
+        status: 'pass',
+        evidence: 'nft: 3 rules',
+        remediation: 'Turn the firewall on.',
+        checkedAt: Date.now(),
+      },
+      { id: 'broken', title: 7 } as unknown as PostureResult,
+    ];
+    const state: AppState = {
+      status: { reachable: true, mode: 'MONITOR', monitorRunning: true, posture },
+      blocks: [],
+      requests: [],
+      appVersion: '1.2.3',
+    };
+    const page = await browser.context.newPage();
+    await exposeGatehouseApi(page, async (_url, channel) => {
+      if (channel === 'gatehouse:get-state') return state;
+      throw new Error(`unexpected ${channel}`);
+    });
+    await page.goto(site.url);
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Monitoring only');
+    const checks = page.locator('.posture li');
+    await expect.poll(() => checks.count()).toBe(2);
+    expect(await checks.nth(0).innerText()).toBe(
+      'Fail\nDisk encryption\nAsk IT to encrypt this disk.',
+    );
+    expect(await checks.nth(1).innerText()).toBe('Pass\nFirewall');
+    expect(await page.locator('.version').textContent()).toBe('Version 1.2.3');
+  });
+
+  describe('with a real agent behind the control socket', () => {
+    let stack: Awaited<ReturnType<typeof startAgentStack>>;
+    let menuBar: MenuBarHarness;
+
+    beforeAll(async () => {
+      stack = await startAgentStack();
+      menuBar = await startMenuBar({
+        context: browser.context,
+        siteUrl: site.url,
+        connect: () => ControlClient.connect(stack.socketPath),
+      });
+    });
+
+    afterAll(async () => {
+      menuBar?.stop();
+      await stack?.stop();
+    });
+
+    it("shows the agent's protection, mode and sync, and follows a mode change", async () => {
+      const page = await menuBar.popover();
+      await expect.poll(() => page.getByRole('status').textContent()).toBe('Protected');
+      expect(await page.locator('.mode').textContent()).toBe(
+        'Lockdown: unknown programs are blocked',
+      );
+      expect(menuBar.tray.image).toEqual({ protection: 'protected', pending: false });
+      expect(menuBar.tray.tooltip).toBe('Gatehouse: Protected');
+      // The agent in this build reports no posture yet.
+      expect(await page.locator('section', { hasText: 'This machine' }).innerText()).toContain(
+        'No checks reported yet',
+      );
+      await expect
+        .poll(() => page.locator('.last-sync').textContent())
+        .toContain('Last sync: just now');
+      expect(
+        await page.locator('section', { hasText: 'Recent blocks' }).locator('.empty').textContent(),
+      ).toBe('Nothing was blocked.');
+
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.screenshot({ path: screenshotPath('popover-light') });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(dark).not.toBe('rgb(255, 255, 255)');
+      await page.screenshot({ path: screenshotPath('popover-dark') });
+      await page.emulateMedia({ colorScheme: 'light' });
+
+      stack.agent.setMode('MONITOR');
+      await expect.poll(() => page.getByRole('status').textContent()).toBe('Monitoring only');
+      expect(menuBar.tray.image).toEqual({ protection: 'monitor-only', pending: false });
+      stack.agent.setMode('LOCKDOWN');
+      await expect.poll(() => page.getByRole('status').textContent()).toBe('Protected');
+    });
+
+    it('says "agent not running" when the socket goes away, and recovers when it is back', async () => {
+      const page = await menuBar.popover();
+      await expect.poll(() => page.getByRole('status').textContent()).toBe('Protected');
+      // Sync now goes through the socket to the agent's scheduler.
+      await page.getByRole('button', { name: 'Sync now' }).click();
+      await expect.poll(() => page.locator('.note').textContent()).toBe('Sync started');
+      await stack.restartControl();
+      await until(() => !menuBar.app.model.status.reachable, 'the menu bar to notice');
+      await expect.poll(() => page.getByRole('status').textContent()).toBe('Agent not running');
+      expect(menuBar.logs[0]).toBe(
+        'gatehouse: the service is not reachable: the service closed the connection',
+      );
+      expect(menuBar.tray.image).toEqual({ protection: 'unreachable', pending: false });
+      await expect
+        .poll(() => page.getByRole('status').textContent(), { timeout: 10_000 })
+        .toBe('Protected');
+    });
+  });
+});

@@ -1,0 +1,219 @@
+// Push: a machine's event stream hears of rule changes and request updates; on PostgreSQL, from
+// any server process (LISTEN/NOTIFY). And the agent, nudged, syncs by itself.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startSyncingAgent } from '../../helpers/agent';
+import { buildApp } from '../../../server/app';
+import { openServerDatabase } from '../../../server/db/connect';
+import { PushHub } from '../../../server/push';
+import { until } from '../../helpers/wait';
+import { copyExecutable, sha256sum, tempDir } from '../../helpers/files';
+import { startPostgres } from '../../helpers/postgres';
+import { startTestServer } from '../../helpers/server';
+
+/** Reads an SSE stream, collecting event names until stopped. */
+function listen(url: string, token: string) {
+  const abort = new AbortController();
+  const events: string[] = [];
+  let status = 0;
+  const done = (async () => {
+    const response = await fetch(url, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: abort.signal,
+    });
+    status = response.status;
+    if (status !== 200 || !response.body) return;
+    let buffer = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += Buffer.from(chunk).toString();
+      for (const match of buffer.matchAll(/^event: (.+)$/gm)) events.push(match[1]!);
+      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+    }
+  })().catch(() => undefined);
+  return { events, status: () => status, stop: () => abort.abort(), done };
+}
+
+const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+/** A backend on SQLite in dir, as the agent tests use it; closed after the test. */
+async function serverIn(dir: string) {
+  const db = await openServerDatabase(join(dir, 'server'));
+  const { app, repos } = buildApp({ db, enrollmentSecret: 'team-secret' });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  cleanups.push(async () => {
+    await app.close();
+    await db.destroy();
+  });
+  return { repos, base };
+}
+
+describe('push stream', () => {
+  it('tells a machine of a rule that concerns it, and refuses a stranger', async () => {
+    const dir = tempDir('push');
+    cleanups.push(() => dir.remove());
+    const { repos, base } = await serverIn(dir.dir);
+    const token = await repos.machines.enroll('push-1', { primary_user: 'ada' });
+    const stranger = listen(`${base}/api/v1/machines/push-1/stream`, 'wrong');
+    await stranger.done;
+    expect(stranger.status()).toBe(401);
+    const stream = listen(`${base}/api/v1/machines/push-1/stream`, token);
+    cleanups.push(() => stream.stop());
+    await until(() => repos.push.connected === 1, 'the stream to connect');
+    await repos.rules.put({
+      identifier: 'a'.repeat(64),
+      rule_type: 'BINARY',
+      policy: 'ALLOWLIST',
+      scope: 'machine',
+      scope_value: 'someone-else',
+      created_by: 't',
+    });
+    await repos.rules.put({
+      identifier: 'b'.repeat(64),
+      rule_type: 'BINARY',
+      policy: 'ALLOWLIST',
+      scope: 'user',
+      scope_value: 'ada',
+      created_by: 't',
+    });
+    await repos.rules.put({
+      identifier: 'c'.repeat(64),
+      rule_type: 'BINARY',
+      policy: 'ALLOWLIST',
+      scope: 'tag',
+      scope_value: 'not-this-machine',
+      created_by: 't',
+    });
+    await until(() => stream.events.length >= 1, 'a push');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stream.events).toEqual(['rules-changed']); // the other machine's rule was not announced here
+  });
+
+  it('tells the machines that carry a tag of a rule for that tag', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.close());
+    const token = await server.repos.machines.enroll('push-tagged', { tags: ['build-servers'] });
+    const stream = listen(`${server.base}/api/v1/machines/push-tagged/stream`, token);
+    cleanups.push(() => stream.stop());
+    await until(() => server.repos.push.connected === 1, 'the stream to connect');
+    await server.repos.rules.put({
+      identifier: 'd'.repeat(64),
+      rule_type: 'BINARY',
+      policy: 'ALLOWLIST',
+      scope: 'tag',
+      scope_value: 'build-servers',
+      created_by: 't',
+    });
+    await until(() => stream.events.includes('rules-changed'), 'the push for the tag');
+  });
+
+  it('reaches a machine connected to another server process, through PostgreSQL', async () => {
+    const postgres = await startPostgres();
+    cleanups.push(() => postgres.stop());
+    const url = await postgres.database('push');
+    const servers = [];
+    for (let i = 0; i < 2; i++) {
+      const db = await openServerDatabase('', url);
+      const push = new PushHub(url);
+      await push.start();
+      const built = buildApp({ db, enrollmentSecret: 's', push });
+      const base = await built.app.listen({ host: '127.0.0.1', port: 0 });
+      cleanups.push(async () => {
+        await built.app.close();
+        await push.stop();
+        await db.destroy();
+      });
+      servers.push({ ...built, base });
+    }
+    const [one, two] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    const token = await one.repos.machines.enroll('push-pg', {});
+    const stream = listen(`${one.base}/api/v1/machines/push-pg/stream`, token);
+    cleanups.push(() => stream.stop());
+    await until(() => one.repos.push.connected === 1, 'the stream to connect');
+    const { row } = await two.repos.requests.create('push-pg', {
+      client_request_id: '1',
+      requester: 'ada',
+      file_sha256: 'c'.repeat(64),
+      file_path: '/x',
+      file_name: 'x',
+      decision: 'BLOCK_UNKNOWN',
+      execution_time: null,
+      justification: 'needed for work',
+    });
+    await two.repos.requests.approve(row.id, { scope: 'machine', actor: 'helpdesk:grace' });
+    await until(() => stream.events.includes('request-updated'), 'the push from the other process');
+    expect(stream.events).toEqual(expect.arrayContaining(['rules-changed', 'request-updated']));
+  });
+
+  it('makes the agent sync by itself when the helpdesk approves', async () => {
+    const dir = tempDir('push-agent');
+    cleanups.push(() => dir.remove());
+    const { repos, base } = await serverIn(dir.dir);
+    const { agent, scheduler, stop } = await startSyncingAgent(dir.dir, base, {
+      MachineID: 'push-agent',
+    });
+    cleanups.push(stop);
+
+    const who = { pid: 8001, ppid: 1, uid: 1000, gid: 1000 };
+    const tool = copyExecutable('/bin/true', join(dir.dir, 'pushed-tool'), `push-${Date.now()}`);
+    expect(await agent.monitor.inject(tool, who)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [event] = agent.events.list({ uid: 1000 });
+    const local = agent.requests.create(
+      event!.id,
+      1000,
+      'Please allow this tool, I need it today.',
+    );
+    await scheduler.syncNow();
+    const [queued] = await repos.requests.queue();
+    expect(queued?.file_name).toBe('pushed-tool');
+
+    // The approval is never told before the rule that makes it true is in place.
+    const ruleWhenApproved: boolean[] = [];
+    agent.onMessage((message) => {
+      if (message.kind === 'request' && message.request.state === 'approved')
+        ruleWhenApproved.push(agent.rules.get('BINARY', sha256sum(tool)) !== undefined);
+    });
+    const clicked = performance.now();
+    await repos.requests.approve(queued!.id, { scope: 'machine', actor: 'helpdesk:grace' });
+    await until(
+      () => agent.requests.get(local.id)?.state === 'approved',
+      'the approval to reach the agent',
+    );
+    await until(() => agent.rules.counts().BINARY === 1, 'the rule');
+    expect(await agent.monitor.inject(tool, who)).toBe(true);
+    expect(ruleWhenApproved).toEqual([true]);
+    console.log(
+      `approve → allowed on the agent, by push: ${(performance.now() - clicked).toFixed(0)} ms`,
+    );
+  });
+
+  it('enrolls an agent with the tags in its config, and a rule for its tag reaches it', async () => {
+    const dir = tempDir('push-tags');
+    cleanups.push(() => dir.remove());
+    const { repos, base } = await serverIn(dir.dir);
+    const { agent, stop } = await startSyncingAgent(dir.dir, base, {
+      MachineID: 'tagged-agent',
+      MachineTags: ['build-servers', 'eu'],
+    });
+    cleanups.push(stop);
+    expect(JSON.parse((await repos.machines.get('tagged-agent'))!.tags)).toEqual([
+      'build-servers',
+      'eu',
+    ]);
+    const rule = (tag: string, identifier: string) =>
+      repos.rules.put({
+        identifier,
+        rule_type: 'BINARY',
+        policy: 'ALLOWLIST',
+        scope: 'tag',
+        scope_value: tag,
+        created_by: 't',
+      });
+    await rule('laptops', 'e'.repeat(64));
+    await rule('build-servers', 'f'.repeat(64));
+    await until(() => agent.rules.get('BINARY', 'f'.repeat(64)) !== undefined, 'the tag rule');
+    expect(agent.rules.get('BINARY', 'e'.repeat(64))).toBeUndefined();
+  });
+});

@@ -1,0 +1,261 @@
+import { describe, expect, it } from 'vitest';
+import { CHANNELS, STATE_CHANNEL, type ApprovalRequest } from '../../../../common/ipc';
+import type { ControlArgs, ControlMethod, ControlResult } from '../../../../common/control';
+import type { ControlConnection } from '../../../../main/app/agent-connection';
+import type { InvokeEventLike } from '../../../../main/app/ipc';
+import { MenuBarApp } from '../../../../main/app/menubar';
+import { requestNotice, type Notice } from '../../../../main/app/model';
+import { SilenceStore } from '../../../../main/app/silences';
+import type { WindowLike, WindowOptions } from '../../../../main/app/windows';
+
+const sha = 'ab'.repeat(32);
+const storedEvent = (id: number, decision = 'BLOCK_UNKNOWN') => ({
+  id,
+  fileSha256: sha,
+  filePath: '/home/ada/bin',
+  fileName: 'release-tool',
+  executingUser: 'ada',
+  uid: 1000,
+  executionTime: 1_700_000_000,
+  lastSeen: 1_700_000_000,
+  occurrences: 1,
+  pid: 10,
+  ppid: 9,
+  parentName: 'bash',
+  decision,
+  package: null,
+});
+const storedRequest = (state: string, messages: unknown[] = []) => ({
+  id: 5,
+  eventId: 1,
+  uid: 1000,
+  justification: 'I need it for the release.',
+  state,
+  serverId: '1',
+  messages,
+  createdAt: 1_700_000_100,
+});
+
+class FakeSocket implements ControlConnection {
+  calls: [string, unknown][] = [];
+  push: ((method: string, params: unknown) => void) | undefined;
+  async call<M extends ControlMethod>(
+    method: M,
+    ...args: ControlArgs<M>
+  ): Promise<ControlResult<M>> {
+    this.calls.push([method, args[0]]);
+    const answers: Record<string, unknown> = {
+      subscribe: {
+        status: { mode: 'LOCKDOWN', monitorRunning: true, syncBaseUrl: null, lastSync: null },
+      },
+      events: [],
+      'requests.list': [],
+      fileinfo: {
+        decision: 'BLOCK_UNKNOWN',
+        reason: 'No matching rule',
+        customMsg: 'Ask #it-help first.',
+      },
+      'requests.create': storedRequest('queued'),
+    };
+    return answers[method] as ControlResult<M>;
+  }
+  onNotification(listener: (method: string, params: unknown) => void) {
+    this.push = listener;
+  }
+  onClose() {}
+  close() {}
+}
+
+let nextId = 1;
+function fakeWindow(options: WindowOptions, opened: WindowOptions[], sent: unknown[]): WindowLike {
+  opened.push(options);
+  const id = nextId++;
+  return {
+    webContents: {
+      id,
+      send: (channel, payload) => sent.push([id, channel, payload]),
+      on: () => {},
+      setWindowOpenHandler: () => {},
+    },
+    loadFile: async () => {},
+    loadURL: async () => {},
+    show: () => {},
+    hide: () => {},
+    focus: () => {},
+    close: () => {},
+    isVisible: () => false,
+    isDestroyed: () => false,
+    setPosition: () => {},
+    once: () => {},
+    on: () => {},
+  };
+}
+
+async function startApp(settings: { enableSilentMode?: boolean } = {}) {
+  const socket = new FakeSocket();
+  const notices: Notice[] = [];
+  const opened: WindowOptions[] = [];
+  const sent: unknown[] = [];
+  const handlers = new Map<string, (event: InvokeEventLike, ...args: unknown[]) => unknown>();
+  let silences: string | undefined;
+  const app = new MenuBarApp<string>({
+    tray: {
+      createImage: (p) => p,
+      createTray: () => ({
+        setImage: () => {},
+        setToolTip: () => {},
+        setTitle: () => {},
+        on: () => {},
+        getBounds: () => ({ x: 0, y: 0, width: 1, height: 1 }),
+        destroy: () => {},
+      }),
+    },
+    windows: {
+      createWindow: (options) => fakeWindow(options, opened, sent),
+      openExternal: () => {},
+      workAreaAt: () => ({ x: 0, y: 0, width: 100, height: 100 }),
+      renderer: { file: '/app/out/renderer/index.html' },
+      preload: '/app/out/preload/index.cjs',
+    },
+    ipcMain: { handle: (c, l) => void handlers.set(c, l), removeHandler: () => {} },
+    notify: (notice) => notices.push(notice),
+    connect: async () => socket,
+    settings: { socketPath: '/x', enableSilentMode: settings.enableSilentMode ?? false },
+    silences: new SilenceStore({ read: () => silences, write: (text) => (silences = text) }),
+    hostname: 'h',
+    appVersion: '9.9.9',
+    trustedRenderer: { fileDir: '/app/out/renderer' },
+    quit: () => {},
+  });
+  await app.start();
+  await new Promise((resolve) => setImmediate(resolve));
+  const invoke = (channel: string, ...args: unknown[]) =>
+    handlers.get(channel)!(
+      {
+        sender: { id: nextId - 1 },
+        senderFrame: { url: 'file:///app/out/renderer/index.html#popover' },
+      },
+      ...args,
+    );
+  return { app, socket, notices, opened, sent, invoke };
+}
+
+describe('MenuBarApp', () => {
+  it('a block over the socket: a "Blocked" notification and the block dialog', async () => {
+    const { socket, notices, opened, sent } = await startApp();
+    socket.push?.('event', storedEvent(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(notices).toEqual([expect.objectContaining({ title: 'Blocked: release-tool' })]);
+    expect(opened.map((o) => [o.kind, o.title])).toEqual([
+      ['popover', 'Gatehouse'],
+      ['block', 'Gatehouse blocked release-tool'],
+    ]);
+    expect(sent.at(-1)).toEqual([
+      expect.any(Number),
+      STATE_CHANNEL,
+      expect.objectContaining({ blocks: [expect.objectContaining({ id: 1, sha256: sha })] }),
+    ]);
+  });
+
+  it('an allow event is neither shown nor notified', async () => {
+    const { socket, notices, opened } = await startApp();
+    socket.push?.('event', storedEvent(2, 'ALLOW_UNKNOWN'));
+    expect(notices).toEqual([]);
+    expect(opened).toHaveLength(1);
+  });
+
+  it('a silenced binary and silent mode show nothing', async () => {
+    const silenced = await startApp();
+    silenced.socket.push?.('event', storedEvent(1));
+    await silenced.invoke(CHANNELS.dismissBlock, 1, 'week');
+    silenced.socket.push?.('event', storedEvent(3));
+    expect(silenced.notices).toHaveLength(1);
+
+    const silent = await startApp({ enableSilentMode: true });
+    silent.socket.push?.('event', storedEvent(1));
+    expect(silent.notices).toEqual([]);
+    expect(silent.opened).toHaveLength(1);
+  });
+
+  it("block details carry the rule's custom message and the agent's reason", async () => {
+    const { socket, invoke } = await startApp();
+    socket.push?.('event', storedEvent(1));
+    const details = await invoke(CHANNELS.getBlock, 1);
+    expect(details).toMatchObject({
+      message: 'Ask #it-help first.',
+      reason: 'No matching rule',
+      detailButton: null,
+      request: null,
+    });
+    expect(socket.calls).toContainEqual([
+      'fileinfo',
+      { sha256: sha, path: '/home/ada/bin/release-tool' },
+    ]);
+  });
+
+  it('a justification goes to the agent as requests.create; the approval is notified once', async () => {
+    const { socket, invoke, notices } = await startApp();
+    socket.push?.('event', storedEvent(1));
+    const created = (await invoke(
+      CHANNELS.requestApproval,
+      1,
+      'I need it for the release.',
+    )) as ApprovalRequest;
+    expect(created.state).toBe('queued');
+    expect(socket.calls).toContainEqual([
+      'requests.create',
+      { eventId: 1, justification: 'I need it for the release.' },
+    ]);
+    socket.push?.('request', storedRequest('pending'));
+    socket.push?.('request', storedRequest('approved'));
+    socket.push?.('request', storedRequest('approved'));
+    expect(notices.map((n) => n.title)).toEqual([
+      'Blocked: release-tool',
+      'Approved: release-tool can run now',
+    ]);
+  });
+
+  it('refuses a request for an event that is not one of the user’s blocks', async () => {
+    const { invoke } = await startApp();
+    await expect(
+      invoke(CHANNELS.requestApproval, 99, 'I need it for the release.'),
+    ).rejects.toThrow(/no blocked program 99 of yours/);
+  });
+});
+
+describe('request notifications', () => {
+  const base = (
+    state: ApprovalRequest['state'],
+    messages: ApprovalRequest['messages'] = [],
+  ): ApprovalRequest => ({
+    id: 1,
+    eventId: 1,
+    state,
+    justification: 'x'.repeat(10),
+    messages,
+    createdAt: 1,
+  });
+  const question = {
+    author: 'helpdesk' as const,
+    authorName: 'grace',
+    body: 'Which project?',
+    at: 2,
+  };
+
+  it.each<[string, ApprovalRequest | undefined, ApprovalRequest, string | undefined]>([
+    ['approved', base('pending'), base('approved'), 'Approved: tool can run now'],
+    ['approved again', base('approved'), base('approved'), undefined],
+    ['asked', base('pending'), base('needs-info', [question]), 'The helpdesk asked a question'],
+    ['same question', base('needs-info', [question]), base('needs-info', [question]), undefined],
+    [
+      'asked again',
+      base('needs-info', [question]),
+      base('needs-info', [question, { ...question, at: 3, body: 'And?' }]),
+      'The helpdesk asked a question',
+    ],
+    ['denied', base('pending'), base('denied'), 'Denied: tool'],
+    ['delivered', base('queued'), base('pending'), undefined],
+  ])('%s', (_name, before, after, title) => {
+    expect(requestNotice(before, after, 'tool')?.title).toBe(title);
+  });
+});
