@@ -62,8 +62,8 @@ export class RequestError extends Error {
 
 type Trx = Transaction<Database>;
 
-/** The request, locked for this transaction, as long as nobody has decided it yet. */
-async function undecidedRequest(trx: Trx, id: number) {
+/** The request, locked for this transaction, so that no other change to it interleaves. */
+async function lockedRequest(trx: Trx, id: number) {
   const request = await trx
     .selectFrom('approval_requests')
     .selectAll()
@@ -71,6 +71,12 @@ async function undecidedRequest(trx: Trx, id: number) {
     .$if(lockRows(trx), (query) => query.forUpdate())
     .executeTakeFirst();
   if (!request) throw new RequestError(404, `no request ${id}`);
+  return request;
+}
+
+/** The request, locked for this transaction, as long as nobody has decided it yet. */
+async function undecidedRequest(trx: Trx, id: number) {
+  const request = await lockedRequest(trx, id);
   if (request.state === 'approved' || request.state === 'denied')
     throw new RequestError(409, `request ${id} is already ${request.state}`);
   return request;
@@ -400,13 +406,7 @@ export class RequestRepository {
     now: number,
   ): Promise<RequestRow> {
     const updated = await this.db.transaction().execute(async (trx) => {
-      const request = await trx
-        .selectFrom('approval_requests')
-        .selectAll()
-        .where('id', '=', id)
-        .$if(lockRows(trx), (query) => query.forUpdate())
-        .executeTakeFirst();
-      if (!request) throw new RequestError(404, `no request ${id}`);
+      const request = await lockedRequest(trx, id);
       if (!from.includes(request.state as RequestState))
         throw new RequestError(409, `request ${id} is ${request.state}; it cannot become ${to}`);
       const updated = (await trx
