@@ -2,7 +2,7 @@
 // default, who reads it and what it means. The service (main/agent/config/config.ts) and the
 // menu-bar app (main/app/settings.ts) both parse through readConfigKeys, so they cannot disagree
 // on what a key takes. README.md's Configuration table is checked against this one, key by key
-// and default by default, by test/unit/config-readme.test.ts (checked, not generated, so that
+// and default by default, by test/unit/common/config.readme.test.ts (checked, not generated, so that
 // the README can explain several keys in one row).
 import {
   absolutePath,
