@@ -48,45 +48,51 @@ export function normalizeKeys(value: unknown, where: string): Record<string, unk
   return out;
 }
 
+type Body = Record<string, unknown>;
+
+/**
+ * A key a client may leave out or send as null; any other value must be one that `read` accepts,
+ * else the request fails naming the key and what it must be.
+ */
+function optional<T>(
+  body: Body,
+  key: string,
+  where: string,
+  mustBe: string,
+  read: (value: unknown) => T | undefined,
+): T | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  const accepted = read(value);
+  if (accepted === undefined) throw new SantaRequestError(`${where}: ${key} must be ${mustBe}`);
+  return accepted;
+}
+
 export function optionalString(
-  body: Record<string, unknown>,
+  body: Body,
   key: string,
   where: string,
   max = 1024,
 ): string | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value.length > max) {
-    throw new SantaRequestError(`${where}: ${key} must be a string of at most ${max} characters`);
-  }
-  return value;
+  return optional(body, key, where, `a string of at most ${max} characters`, (value) =>
+    typeof value === 'string' && value.length <= max ? value : undefined,
+  );
 }
 
-export function optionalCount(
-  body: Record<string, unknown>,
-  key: string,
-  where: string,
-): number | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  // int64 and uint32 may arrive as JSON strings (proto3 JSON mapping).
-  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < 0) {
-    throw new SantaRequestError(`${where}: ${key} must be a non-negative integer`);
-  }
-  return number;
+export function optionalCount(body: Body, key: string, where: string): number | undefined {
+  return optional(body, key, where, 'a non-negative integer', (value) => {
+    // int64 and uint32 may arrive as JSON strings (proto3 JSON mapping).
+    const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+    return typeof number === 'number' && Number.isInteger(number) && number >= 0
+      ? number
+      : undefined;
+  });
 }
 
-export function optionalBoolean(
-  body: Record<string, unknown>,
-  key: string,
-  where: string,
-): boolean | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean')
-    throw new SantaRequestError(`${where}: ${key} must be true or false`);
-  return value;
+export function optionalBoolean(body: Body, key: string, where: string): boolean | undefined {
+  return optional(body, key, where, 'true or false', (value) =>
+    typeof value === 'boolean' ? value : undefined,
+  );
 }
 
 export function clientModeName(value: unknown, where: string): string | undefined {
