@@ -1,7 +1,8 @@
 // Events from machines, stored once however often they are resubmitted, and the binaries
 // catalog they feed (name, path, first and last seen, blocks).
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from './connect';
+import type { BinariesTable } from './schema';
 
 export interface IncomingEvent {
   file_sha256: string;
@@ -26,20 +27,8 @@ export interface IncomingEvent {
 const ORIGIN_KEYS = ['signer', 'team_id', 'signing_id', 'package', 'file_size'] as const;
 type Origin = { [K in (typeof ORIGIN_KEYS)[number]]: IncomingEvent[K] | null };
 
-/** The binaries catalog as the console shows it. */
-export interface BinaryInfo {
-  sha256: string;
-  file_name: string;
-  file_path: string;
-  first_seen: number;
-  last_seen: number;
-  block_count: number;
-  signer: string | null;
-  team_id: string | null;
-  signing_id: string | null;
-  package: string | null;
-  file_size: number | null;
-}
+/** The binaries catalog as the console shows it: the stored row, its counts as numbers. */
+export type BinaryInfo = Selectable<BinariesTable>;
 
 /** The latest origin each binary was reported with in a batch. */
 function originsOf(events: readonly IncomingEvent[]): Map<string, Origin> {
