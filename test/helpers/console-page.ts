@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { launchChromium } from './chromium';
-import { CONSOLE_ACCOUNTS } from './console-fixtures';
+import type { Repositories } from '../../server/app';
+import { CONSOLE_ACCOUNTS, createConsoleAccounts, type ConsoleRole } from './console-fixtures';
 import { startTestServer, type TestServer } from './server';
 
 export const consoleDir = join(import.meta.dirname, '../../out/console');
@@ -11,12 +13,50 @@ const HELPDESK = CONSOLE_ACCOUNTS.helpdesk;
 
 export type Chromium = Awaited<ReturnType<typeof launchChromium>>;
 
-/** The backend on SQLite serving the built console, and Chromium to open it with. */
-export async function startConsoleInChromium(): Promise<{ server: TestServer; browser: Chromium }> {
-  if (!existsSync(join(consoleDir, 'index.html')))
-    throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
-  const server = await startTestServer('sqlite', { consoleDir });
-  return { server, browser: await launchChromium() };
+/** What a describe block of console browser tests shares, ready once its beforeAll has run. */
+export interface ConsoleInChromium {
+  readonly server: TestServer;
+  readonly repos: Repositories;
+  readonly base: string;
+  readonly browser: Chromium;
+}
+
+/**
+ * The backend on SQLite serving the built console, with accounts for these roles, and Chromium to
+ * open it with: started before the describe block's tests and closed after them.
+ */
+export function useConsoleInChromium(...roles: ConsoleRole[]): ConsoleInChromium {
+  let server: TestServer | undefined;
+  let browser: Chromium | undefined;
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the console is used before its beforeAll ran');
+    return value;
+  };
+  beforeAll(async () => {
+    if (!existsSync(join(consoleDir, 'index.html')))
+      throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
+    server = await startTestServer('sqlite', { consoleDir });
+    browser = await launchChromium();
+    await createConsoleAccounts(server.repos, ...roles);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    get server() {
+      return ready(server);
+    },
+    get repos() {
+      return ready(server).repos;
+    },
+    get base() {
+      return ready(server).base;
+    },
+    get browser() {
+      return ready(browser);
+    },
+  };
 }
 
 /** Opens the console at `path` and submits the login form, whatever it answers. */

@@ -2,29 +2,20 @@
 // through a shared link, a request's signer and history, a machine opened from the search, a rule
 // created and removed with the keyboard and clicks, and the audit log filtered; light and dark.
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Repositories } from '../../../../../server/app';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { screenshotPath } from '../../../../helpers/chromium';
-import { createConsoleAccounts, fileAgedRequests } from '../../../../helpers/console-fixtures';
-import {
-  logIntoConsole,
-  startConsoleInChromium,
-  type Chromium,
-} from '../../../../helpers/console-page';
-import type { TestServer } from '../../../../helpers/server';
+import { fileAgedRequests } from '../../../../helpers/console-fixtures';
+import { logIntoConsole, useConsoleInChromium } from '../../../../helpers/console-page';
 const TEAM = 'ABCDE12345';
 
 describe('console pages in Chromium', () => {
-  let server: TestServer;
-  let repos: Repositories;
-  let base: string;
-  let browser: Chromium;
+  const ui = useConsoleInChromium('helpdesk', 'admin', 'viewer');
   let ids: Record<string, number> = {};
   const errors: string[] = [];
 
   async function freshPage(): Promise<Page> {
-    await browser.context.clearCookies();
-    const page = await browser.context.newPage();
+    await ui.browser.context.clearCookies();
+    const page = await ui.browser.context.newPage();
     page.on('pageerror', (error) => errors.push(error.message));
     return page;
   }
@@ -33,24 +24,21 @@ describe('console pages in Chromium', () => {
     page.locator(`table.${table} tbody tr`).allTextContents();
 
   beforeAll(async () => {
-    ({ server, browser } = await startConsoleInChromium());
-    ({ repos, base } = server);
-    await createConsoleAccounts(repos, 'helpdesk', 'admin', 'viewer');
-    await repos.machines.enroll('m-ada', {
+    await ui.repos.machines.enroll('m-ada', {
       hostname: 'ada-laptop.example',
       primary_user: 'ada',
       agent_version: '0.1.0',
       tags: ['engineering'],
     });
-    await repos.machines.update('m-ada', { client_mode: 'LOCKDOWN', last_sync_at: Date.now() });
-    await repos.machines.enroll('m-bob', {
+    await ui.repos.machines.update('m-ada', { client_mode: 'LOCKDOWN', last_sync_at: Date.now() });
+    await ui.repos.machines.enroll('m-bob', {
       hostname: 'bob-desktop.example',
       primary_user: 'bob',
     });
-    await repos.machines.update('m-bob', { client_mode: 'MONITOR' });
+    await ui.repos.machines.update('m-bob', { client_mode: 'MONITOR' });
     const now = Date.now();
     ids = await fileAgedRequests(
-      repos,
+      ui.repos,
       [
         ['m-ada', 'signed-old', 'ada', 'signed-tool', 'a'.repeat(64), 30],
         ['m-ada', 'plain', 'ada', 'plain-tool', 'b'.repeat(64), 10],
@@ -59,11 +47,11 @@ describe('console pages in Chromium', () => {
       (file) => `I need ${file} for work.`,
       now,
     );
-    await repos.requests.deny(ids['signed-old']!, {
+    await ui.repos.requests.deny(ids['signed-old']!, {
       actor: 'grace',
       message: 'Use the packaged version.',
     });
-    await repos.events.ingest('m-bob', [
+    await ui.repos.events.ingest('m-bob', [
       {
         file_sha256: 'a'.repeat(64),
         file_path: '/opt/bin/signed-tool',
@@ -77,7 +65,7 @@ describe('console pages in Chromium', () => {
         team_id: TEAM,
       },
     ]);
-    await repos.events.ingest('m-ada', [
+    await ui.repos.events.ingest('m-ada', [
       {
         file_sha256: 'c'.repeat(64),
         file_path: '/tmp/miner',
@@ -89,7 +77,7 @@ describe('console pages in Chromium', () => {
         current_sessions: [],
       },
     ]);
-    await repos.rules.put({
+    await ui.repos.rules.put({
       identifier: 'd'.repeat(64),
       rule_type: 'BINARY',
       policy: 'ALLOWLIST',
@@ -99,14 +87,10 @@ describe('console pages in Chromium', () => {
       created_by: 'test',
     });
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
 
   it('filters the queue, oldest first, and keeps the filters in a link that can be shared', async () => {
     const page = await freshPage();
-    await logIntoConsole(page, base);
+    await logIntoConsole(page, ui.base);
     await expect.poll(() => rowTexts(page, 'queue')).toHaveLength(2);
     const pending = await rowTexts(page, 'queue');
     expect(pending[0]).toContain('plain-tool'); // 10 h old, before the 2 h old one
@@ -134,7 +118,7 @@ describe('console pages in Chromium', () => {
     const other = await freshPage();
     await logIntoConsole(
       other,
-      base,
+      ui.base,
       'vera',
       'viewer-password-1',
       '/console/requests?state=all&user=ada',
@@ -147,7 +131,7 @@ describe('console pages in Chromium', () => {
 
   it("shows a request's signer, prevalence, earlier decisions and machine mode", async () => {
     const page = await freshPage();
-    await logIntoConsole(page, base);
+    await logIntoConsole(page, ui.base);
     await page.getByRole('link', { name: 'signed-tool' }).click();
     await expect
       .poll(() => page.locator('.origin').textContent())
@@ -168,7 +152,7 @@ describe('console pages in Chromium', () => {
 
   it('finds a machine, opens it, and goes from it to one of its requests', async () => {
     const page = await freshPage();
-    await logIntoConsole(page, base, 'vera', 'viewer-password-1');
+    await logIntoConsole(page, ui.base, 'vera', 'viewer-password-1');
     await page.getByRole('link', { name: 'Machines' }).click();
     await expect.poll(() => rowTexts(page, 'machines')).toHaveLength(2);
     expect(await page.title()).toBe('Machines · Gatehouse helpdesk');
@@ -206,7 +190,7 @@ describe('console pages in Chromium', () => {
 
   it('creates a rule from the keyboard and removes it after a confirmation, as an admin', async () => {
     const page = await freshPage();
-    await logIntoConsole(page, base, 'root', 'admin-password-12', '/console/rules');
+    await logIntoConsole(page, ui.base, 'root', 'admin-password-12', '/console/rules');
     const form = page.getByRole('form', { name: 'New rule' });
     await form.waitFor();
 
@@ -217,9 +201,9 @@ describe('console pages in Chromium', () => {
     await expect
       .poll(() => page.getByRole('alert').textContent())
       .toBe("a TEAMID rule's identifier is a 10-character Team ID such as EQHXZ8M8AV");
-    expect((await repos.rules.list({ ruleType: 'TEAMID' }, { limit: 10, offset: 0 })).total).toBe(
-      0,
-    );
+    expect(
+      (await ui.repos.rules.list({ ruleType: 'TEAMID' }, { limit: 10, offset: 0 })).total,
+    ).toBe(0);
 
     await form.getByLabel('Identifier').fill(TEAM.toLowerCase());
     await form.getByLabel('Policy').selectOption('BLOCKLIST');
@@ -233,7 +217,7 @@ describe('console pages in Chromium', () => {
       .poll(() => page.getByRole('status').textContent())
       .toMatch(/^Rule \d+ created: BLOCKLIST TEAMID ABCDE12345\.$/);
 
-    const { rows } = await repos.rules.list({ ruleType: 'TEAMID' }, { limit: 10, offset: 0 });
+    const { rows } = await ui.repos.rules.list({ ruleType: 'TEAMID' }, { limit: 10, offset: 0 });
     expect(rows).toEqual([
       expect.objectContaining({
         identifier: TEAM,
@@ -261,21 +245,21 @@ describe('console pages in Chromium', () => {
       .toBe(true);
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByRole('status').textContent()).toBe(`Rule ${ruleId} removed.`);
-    expect(await repos.rules.get(ruleId)).toMatchObject({ deleted: 1 });
+    expect(await ui.repos.rules.get(ruleId)).toMatchObject({ deleted: 1 });
     expect(await page.getByText('No rules in force match these filters.').count()).toBe(1);
   });
 
   it('filters the audit log by action and actor, and shows it only to the helpdesk and admins', async () => {
     const viewer = await freshPage();
-    await logIntoConsole(viewer, base, 'vera', 'viewer-password-1');
+    await logIntoConsole(viewer, ui.base, 'vera', 'viewer-password-1');
     expect(await viewer.getByRole('link', { name: 'Rules' }).count()).toBe(1);
     expect(await viewer.getByRole('link', { name: 'Audit log' }).count()).toBe(0);
-    await viewer.goto(`${base}/console/rules`);
+    await viewer.goto(`${ui.base}/console/rules`);
     await viewer.getByRole('heading', { name: 'Rules' }).waitFor();
     expect(await viewer.getByRole('heading', { name: 'New rule' }).count()).toBe(0);
 
     const page = await freshPage();
-    await logIntoConsole(page, base);
+    await logIntoConsole(page, ui.base);
     await page.getByRole('link', { name: 'Audit log' }).click();
     await expect.poll(async () => (await rowTexts(page, 'audit')).length).toBeGreaterThan(4);
     await page.getByLabel('Action').selectOption('rule');
@@ -301,7 +285,7 @@ describe('console pages in Chromium', () => {
 
   it('narrows the audit log to a time range kept in the link', async () => {
     const page = await freshPage();
-    await logIntoConsole(page, base, 'grace', 'helpdesk-password-1', '/console/audit');
+    await logIntoConsole(page, ui.base, 'grace', 'helpdesk-password-1', '/console/audit');
     await expect.poll(async () => (await rowTexts(page, 'audit')).length).toBeGreaterThan(4);
     const filters = page.getByRole('form', { name: 'Filter the audit log' });
     await filters.getByLabel('From').fill('2099-01-01T00:00');
@@ -320,7 +304,7 @@ describe('console pages in Chromium', () => {
     const page = await freshPage();
     await logIntoConsole(
       page,
-      base,
+      ui.base,
       'grace',
       'helpdesk-password-1',
       `/console/requests/${ids.plain}`,
@@ -335,7 +319,7 @@ describe('console pages in Chromium', () => {
       .poll(() => page.getByRole('status').textContent())
       .toBe(`Request ${ids.plain} is now approved.`);
     const expected = await page.evaluate(() => new Date('2099-01-01T12:30').getTime());
-    const { rows } = await repos.rules.list(
+    const { rows } = await ui.repos.rules.list(
       { identifier: 'b'.repeat(64) },
       { limit: 10, offset: 0 },
     );
@@ -350,7 +334,7 @@ describe('console pages in Chromium', () => {
 
   it('follows the light or dark setting of the system', async () => {
     const page = await freshPage();
-    await logIntoConsole(page, base);
+    await logIntoConsole(page, ui.base);
     const background = () =>
       page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     await page.emulateMedia({ colorScheme: 'light' });

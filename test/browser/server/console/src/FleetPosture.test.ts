@@ -1,18 +1,15 @@
 // Fleet posture in the helpdesk console, in Chromium against the real backend: counts per check,
 // the machines behind a count, one machine's results; and the requesting machine's posture on a
 // request's detail.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PostureResult } from '../../../../../common/posture';
-import type { Repositories } from '../../../../../server/app';
 import { screenshotPath } from '../../../../helpers/chromium';
-import { createConsoleAccounts, fileRequest } from '../../../../helpers/console-fixtures';
+import { fileRequest } from '../../../../helpers/console-fixtures';
 import {
   logIntoConsole,
   openRequestInConsole,
-  startConsoleInChromium,
-  type Chromium,
+  useConsoleInChromium,
 } from '../../../../helpers/console-page';
-import type { TestServer } from '../../../../helpers/server';
 
 const result = (
   id: string,
@@ -29,29 +26,23 @@ const result = (
 });
 
 describe('fleet posture in the console (Chromium)', () => {
-  let server: TestServer;
-  let repos: Repositories;
-  let base: string;
-  let browser: Chromium;
+  const ui = useConsoleInChromium('helpdesk');
 
   beforeAll(async () => {
-    ({ server, browser } = await startConsoleInChromium());
-    ({ repos, base } = server);
-    await createConsoleAccounts(repos, 'helpdesk');
-    await repos.machines.enroll('m-ada', { hostname: 'ada-laptop', primary_user: 'ada' });
-    await repos.machines.enroll('m-bob', { hostname: 'bob-desktop', primary_user: 'bob' });
-    await repos.machines.enroll('m-new', { hostname: 'new-laptop', primary_user: 'cy' });
-    await repos.posture.replace('m-ada', [
+    await ui.repos.machines.enroll('m-ada', { hostname: 'ada-laptop', primary_user: 'ada' });
+    await ui.repos.machines.enroll('m-bob', { hostname: 'bob-desktop', primary_user: 'bob' });
+    await ui.repos.machines.enroll('m-new', { hostname: 'new-laptop', primary_user: 'cy' });
+    await ui.repos.posture.replace('m-ada', [
       result('linux.disk-encryption', 'Disk encryption', 'fail', '/ is ext4 on /dev/nvme0n1p2'),
       result('linux.firewall', 'Firewall', 'pass', 'ufw: Status: active'),
       result('linux.screen-lock', 'Screen lock', 'unknown', 'no desktop session is open'),
     ]);
-    await repos.posture.replace('m-bob', [
+    await ui.repos.posture.replace('m-bob', [
       result('linux.disk-encryption', 'Disk encryption', 'pass', 'LUKS2 device luks-root'),
       result('linux.firewall', 'Firewall', 'pass', 'ufw: Status: active'),
       result('linux.screen-lock', 'Screen lock', 'pass', 'locks after 300 s idle'),
     ]);
-    await fileRequest(repos, 'm-ada', {
+    await fileRequest(ui.repos, 'm-ada', {
       client_request_id: '1',
       requester: 'ada',
       file_sha256: 'c'.repeat(64),
@@ -60,17 +51,13 @@ describe('fleet posture in the console (Chromium)', () => {
       justification: 'I need it to deploy the docs site.',
     });
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-  beforeEach(() => browser.context.clearCookies()); // each test logs in
+  beforeEach(() => ui.browser.context.clearCookies()); // each test logs in
 
   it('shows per-check counts, the failing machines, and a machine’s posture', async () => {
-    const page = await browser.context.newPage();
+    const page = await ui.browser.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await logIntoConsole(page, base);
+    await logIntoConsole(page, ui.base);
     await page
       .getByRole('navigation', { name: 'Console' })
       .getByRole('link', { name: 'Posture' })
@@ -105,8 +92,8 @@ describe('fleet posture in the console (Chromium)', () => {
   });
 
   it("shows the requesting machine's posture on the request detail", async () => {
-    const page = await browser.context.newPage();
-    await openRequestInConsole(page, base, 'deploy-helper');
+    const page = await ui.browser.context.newPage();
+    await openRequestInConsole(page, ui.base, 'deploy-helper');
     const posture = page.getByRole('region', { name: 'Machine posture' });
     await expect.poll(() => posture.locator('h3').textContent()).toBe('Posture of ada-laptop');
     expect(
@@ -117,8 +104,8 @@ describe('fleet posture in the console (Chromium)', () => {
   });
 
   it("shows a machine's posture on its page", async () => {
-    const page = await browser.context.newPage();
-    await logIntoConsole(page, base, 'grace', 'helpdesk-password-1', '/console/machines/m-bob');
+    const page = await ui.browser.context.newPage();
+    await logIntoConsole(page, ui.base, 'grace', 'helpdesk-password-1', '/console/machines/m-bob');
     const posture = page.getByRole('region', { name: 'Machine posture' });
     await expect.poll(() => posture.locator('h3').textContent()).toBe('Posture of bob-desktop');
     expect(await posture.locator('li[data-check="linux.screen-lock"] .status').textContent()).toBe(
@@ -127,7 +114,7 @@ describe('fleet posture in the console (Chromium)', () => {
   });
 
   it('says when a machine has not reported yet', async () => {
-    await fileRequest(repos, 'm-new', {
+    await fileRequest(ui.repos, 'm-new', {
       client_request_id: '2',
       requester: 'cy',
       file_sha256: 'd'.repeat(64),
@@ -135,8 +122,8 @@ describe('fleet posture in the console (Chromium)', () => {
       file_name: 'fresh-installer',
       justification: 'Setting up my new laptop.',
     });
-    const page = await browser.context.newPage();
-    await openRequestInConsole(page, base, 'fresh-installer');
+    const page = await ui.browser.context.newPage();
+    await openRequestInConsole(page, ui.base, 'fresh-installer');
     const posture = page.getByRole('region', { name: 'Machine posture' });
     await expect
       .poll(() => posture.locator('p').first().textContent())
