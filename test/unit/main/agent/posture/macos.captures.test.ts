@@ -6,16 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PostureCheck, PostureSettings } from '../../../../../main/agent/posture/check';
-import {
-  macAutomaticUpdates,
-  macFileVault,
-  macFirewall,
-  macGatekeeper,
-  macOsVersion,
-  macScreenLock,
-  macSip,
-  macXProtect,
-} from '../../../../../main/agent/posture/macos';
+import * as macos from '../../../../../main/agent/posture/macos';
 import { fixture, fixturesDir, runOn, type Scripted } from '../../../../helpers/posture';
 
 interface Capture {
@@ -49,6 +40,48 @@ const MANAGED_UPDATES =
 const XPROTECT =
   '/usr/bin/defaults read /Library/Apple/System/Library/CoreServices/XProtect.bundle/Contents/Info CFBundleShortVersionString';
 
+/** Per kind of capture: the check, and what the machine prints for it (`output`: the capture). */
+const MACHINES: Record<
+  string,
+  (output: Scripted, capture: Capture) => [PostureCheck, Record<string, Scripted>, PostureSettings?]
+> = {
+  filevault: (output) => [macos.macFileVault, { '/usr/bin/fdesetup status': output }],
+  sip: (output) => [macos.macSip, { '/usr/bin/csrutil status': output }],
+  gatekeeper: (output) => [macos.macGatekeeper, { '/usr/sbin/spctl --status': output }],
+  firewall: (output) => [
+    macos.macFirewall,
+    { '/usr/libexec/ApplicationFirewall/socketfilterfw --getglobalstate': output },
+  ],
+  'automatic-updates': (output) => [
+    macos.macAutomaticUpdates,
+    {
+      [LOCAL_UPDATES]: output,
+      // the captures are of the local domain; no MDM profile sets the managed one
+      [MANAGED_UPDATES]: {
+        code: 1,
+        stderr: '\nDomain /Library/Managed Preferences/com.apple.SoftwareUpdate does not exist\n',
+      },
+    },
+  ],
+  'os-version': (output, capture) => [
+    macos.macOsVersion,
+    { '/usr/bin/sw_vers -productVersion': output },
+    { ...SETTINGS, minimumMacOSVersion: capture.floor ?? SETTINGS.minimumMacOSVersion },
+  ],
+  'screen-lock': (output) => [
+    macos.macScreenLock,
+    { [CONSOLE]: '501 ada\n', [SCREEN_LOCK]: output },
+  ],
+  xprotect: (output, capture) => [
+    macos.macXProtect,
+    { [XPROTECT]: output },
+    {
+      ...SETTINGS,
+      minimumXProtectVersion: Number(capture.floor ?? SETTINGS.minimumXProtectVersion),
+    },
+  ],
+};
+
 /** The check a capture is for, and the machine that prints it. */
 function machine(capture: Capture): {
   check: PostureCheck;
@@ -58,68 +91,10 @@ function machine(capture: Capture): {
   const text = fixture(`${FOLDER}/${capture.file}`);
   const output: Scripted =
     capture.stream === 'stderr' ? { code: 0, stdout: '', stderr: text } : text;
-  switch (capture.check) {
-    case 'filevault':
-      return {
-        check: macFileVault,
-        commands: { '/usr/bin/fdesetup status': output },
-        settings: SETTINGS,
-      };
-    case 'sip':
-      return { check: macSip, commands: { '/usr/bin/csrutil status': output }, settings: SETTINGS };
-    case 'gatekeeper':
-      return {
-        check: macGatekeeper,
-        commands: { '/usr/sbin/spctl --status': output },
-        settings: SETTINGS,
-      };
-    case 'firewall':
-      return {
-        check: macFirewall,
-        commands: { '/usr/libexec/ApplicationFirewall/socketfilterfw --getglobalstate': output },
-        settings: SETTINGS,
-      };
-    case 'automatic-updates':
-      return {
-        check: macAutomaticUpdates,
-        commands: {
-          [LOCAL_UPDATES]: output,
-          // the captures are of the local domain; no MDM profile sets the managed one
-          [MANAGED_UPDATES]: {
-            code: 1,
-            stderr:
-              '\nDomain /Library/Managed Preferences/com.apple.SoftwareUpdate does not exist\n',
-          },
-        },
-        settings: SETTINGS,
-      };
-    case 'os-version':
-      return {
-        check: macOsVersion,
-        commands: { '/usr/bin/sw_vers -productVersion': output },
-        settings: {
-          ...SETTINGS,
-          minimumMacOSVersion: capture.floor ?? SETTINGS.minimumMacOSVersion,
-        },
-      };
-    case 'screen-lock':
-      return {
-        check: macScreenLock,
-        commands: { [CONSOLE]: '501 ada\n', [SCREEN_LOCK]: output },
-        settings: SETTINGS,
-      };
-    case 'xprotect':
-      return {
-        check: macXProtect,
-        commands: { [XPROTECT]: output },
-        settings: {
-          ...SETTINGS,
-          minimumXProtectVersion: Number(capture.floor ?? SETTINGS.minimumXProtectVersion),
-        },
-      };
-    default:
-      throw new Error(`${FOLDER}/index.json: no check "${capture.check}" (${capture.file})`);
-  }
+  const make = MACHINES[capture.check];
+  if (!make) throw new Error(`${FOLDER}/index.json: no check "${capture.check}" (${capture.file})`);
+  const [check, commands, settings = SETTINGS] = make(output, capture);
+  return { check, commands, settings };
 }
 
 const verdictOn = (capture: Capture) => {
