@@ -15,7 +15,8 @@ interface FakeElectron {
     ((contents: unknown, permission: string, callback: (ok: boolean) => void) => void) | undefined;
 }
 
-const fake: FakeElectron = {
+/** The recorder as a fresh Electron leaves it: each test starts from one. */
+const freshFake = (): FakeElectron => ({
   lock: true,
   calls: [],
   appListeners: new Map(),
@@ -24,7 +25,9 @@ const fake: FakeElectron = {
   handled: [],
   opened: [],
   permission: undefined,
-};
+});
+
+const fake: FakeElectron = freshFake();
 
 vi.mock('electron', () => {
   let nextId = 1;
@@ -124,16 +127,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 describe('the Electron wiring of the menu-bar role', () => {
   beforeEach(() => {
     vi.resetModules();
-    Object.assign(fake, {
-      lock: true,
-      calls: [],
-      appListeners: new Map(),
-      windows: [],
-      trays: [],
-      handled: [],
-      opened: [],
-      permission: undefined,
-    });
+    Object.assign(fake, freshFake());
   });
   afterEach(() => fake.appListeners.get('before-quit')?.());
 
