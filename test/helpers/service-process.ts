@@ -1,7 +1,7 @@
 // The agent service as its own process (as systemd runs it), and what the kernel says about it:
 // for tests that attack it from other processes and measure what it costs the service.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { until } from './wait';
 
@@ -45,6 +45,35 @@ export async function startServiceProcess(
   }
   if (child.exitCode !== null) throw new Error(`the service did not start:\n${stderr}`);
   return { child, pid: child.pid!, stderr: () => stderr, stop };
+}
+
+/** Where a test's service keeps its state, socket and config. */
+export interface ServiceFolder {
+  readonly configPath: string;
+  readonly socketPath: string;
+}
+
+/**
+ * Writes a LOCKDOWN config that watches only `watchDir` (a private tmpfs), with state, socket and
+ * config in `stateDir`, opened as /run/gatehouse is so that every user may reach the socket.
+ */
+export function lockdownServiceConfig(
+  stateDir: string,
+  watchDir: string,
+  settings: Record<string, unknown>,
+): ServiceFolder {
+  chmodSync(stateDir, 0o755);
+  const socketPath = join(stateDir, 'gatehouse.sock');
+  const configPath = join(stateDir, 'config.json');
+  const config = {
+    ClientMode: 'LOCKDOWN',
+    WatchPaths: [watchDir],
+    StateDir: join(stateDir, 'db'),
+    SocketPath: socketPath,
+    ...settings,
+  };
+  writeFileSync(configPath, JSON.stringify(config));
+  return { configPath, socketPath };
 }
 
 /** Resident memory of a process, in bytes (VmRSS). */

@@ -1,7 +1,7 @@
 // The service as it runs: a process with a config file, signals, the control socket, and
 // gatehousectl talking to it; with the real fanotify monitor where root allows.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../../main/agent/control/client';
@@ -10,6 +10,7 @@ import { openDatabase } from '../../../../main/agent/store/database';
 import { copyExecutable, mountTmpfs, run, sha256sum, tempDir } from '../../../helpers/files';
 import { rootAvailable } from '../../../helpers/prerequisites';
 import { until } from '../../../helpers/wait';
+import { lockdownServiceConfig } from '../../../helpers/service-process';
 
 const root = join(import.meta.dirname, '../../../..');
 const serviceScript = join(root, 'main/agent/service.ts');
@@ -186,20 +187,9 @@ describe.runIf(rootAvailable('the gatehousectl integration test'))(
     beforeAll(async () => {
       tmpfs = mountTmpfs('ctl');
       state = tempDir('ctl-state');
-      chmodSync(state.dir, 0o755); // as /run/gatehouse is: every user may reach the socket
-      socketPath = join(state.dir, 'gatehouse.sock');
-      const configPath = join(state.dir, 'config.json');
-      writeFileSync(
-        configPath,
-        JSON.stringify({
-          ClientMode: 'LOCKDOWN',
-          WatchPaths: [tmpfs.dir],
-          StateDir: join(state.dir, 'db'),
-          SocketPath: socketPath,
-          MachineID: 'ctl-test',
-        }),
-      );
-      service = await startService(configPath, 'fanotify', () => {});
+      const folder = lockdownServiceConfig(state.dir, tmpfs.dir, { MachineID: 'ctl-test' });
+      socketPath = folder.socketPath;
+      service = await startService(folder.configPath, 'fanotify', () => {});
     });
     afterAll(async () => {
       await service?.stop();

@@ -4,7 +4,6 @@
 // on a private tmpfs). Root must still reach the service, execs must still be decided, and what
 // the attack costs the service must stay bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../../../main/agent/control/client';
@@ -13,6 +12,7 @@ import { copyExecutable, mountTmpfs, run, sha256sum, tempDir } from '../../../..
 import { rootAvailable } from '../../../../helpers/prerequisites';
 import {
   jsonLines,
+  lockdownServiceConfig,
   openDescriptors,
   residentBytes,
   spawnAsNobody,
@@ -58,26 +58,15 @@ describe.runIf(rootAvailable('the control-socket flood test'))(
     beforeAll(async () => {
       tmpfs = mountTmpfs('flood');
       state = tempDir('flood-state');
-      chmodSync(state.dir, 0o755); // as /run/gatehouse is: every user may reach the socket
-      socketPath = join(state.dir, 'gatehouse.sock');
       // Never run before the flood: no kernel ignore mark lets it through without a decision.
       allowed = copyExecutable('/bin/true', join(tmpfs.dir, 'allowed'), `flood-ok-${Date.now()}`);
       unknown = copyExecutable('/bin/true', join(tmpfs.dir, 'unknown'), `flood-no-${Date.now()}`);
-      const configPath = join(state.dir, 'config.json');
-      writeFileSync(
-        configPath,
-        JSON.stringify({
-          ClientMode: 'LOCKDOWN',
-          WatchPaths: [tmpfs.dir],
-          StateDir: join(state.dir, 'db'),
-          SocketPath: socketPath,
-          MachineID: 'flood-test',
-          StaticRules: [
-            { identifier: sha256sum(allowed), rule_type: 'BINARY', policy: 'ALLOWLIST' },
-          ],
-        }),
-      );
-      service = await startServiceProcess(configPath);
+      const folder = lockdownServiceConfig(state.dir, tmpfs.dir, {
+        MachineID: 'flood-test',
+        StaticRules: [{ identifier: sha256sum(allowed), rule_type: 'BINARY', policy: 'ALLOWLIST' }],
+      });
+      socketPath = folder.socketPath;
+      service = await startServiceProcess(folder.configPath);
     }, 120_000);
 
     afterAll(async () => {
