@@ -20,6 +20,12 @@ describe('console pages in Chromium', () => {
     return page;
   }
 
+  /** Follows the link to a request and waits for its justification to show. */
+  async function openJustification(page: Page, link: string, justification: string) {
+    await page.getByRole('link', { name: link }).click();
+    await expect.poll(() => page.locator('.justification').textContent()).toBe(justification);
+  }
+
   const rowTexts = (page: Page, table: string) =>
     page.locator(`table.${table} tbody tr`).allTextContents();
 
@@ -182,10 +188,7 @@ describe('console pages in Chromium', () => {
       expect.stringContaining('signed-tool'),
     ]);
     await page.screenshot({ path: screenshotPath('console-machine'), fullPage: true });
-    await page.getByRole('link', { name: 'plain-tool' }).click();
-    await expect
-      .poll(() => page.locator('.justification').textContent())
-      .toBe('I need plain-tool for work.');
+    await openJustification(page, 'plain-tool', 'I need plain-tool for work.');
   });
 
   it('creates a rule from the keyboard and removes it after a confirmation, as an admin', async () => {
@@ -277,10 +280,7 @@ describe('console pages in Chromium', () => {
     expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({
       actor: 'machine:m-bob',
     });
-    await page.getByRole('link', { name: `request:${ids['signed-new']}` }).click();
-    await expect
-      .poll(() => page.locator('.justification').textContent())
-      .toBe('I need signed-tool for work.');
+    await openJustification(page, `request:${ids['signed-new']}`, 'I need signed-tool for work.');
   });
 
   it('narrows the audit log to a time range kept in the link', async () => {

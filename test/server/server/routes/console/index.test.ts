@@ -39,6 +39,16 @@ describe.each(ENGINES)('console API on %s', (engine) => {
   const call = (method: string, path: string, options?: CallOptions) =>
     callConsole(base, method, path, options);
 
+  /** The reply refuses with this status and error, and the request is still pending. */
+  async function expectRefusedAndPending(
+    reply: { status: number; body: unknown },
+    status: number,
+    error: string,
+  ) {
+    expect(reply).toMatchObject({ status, body: { error } });
+    expect((await repos.requests.get(requestId))?.state).toBe('pending');
+  }
+
   async function login(role: ConsoleRole) {
     const session = await logInThroughApi(base, CONSOLE_ACCOUNTS[role]);
     expect(session.setCookie).toMatch(
@@ -72,11 +82,7 @@ describe.each(ENGINES)('console API on %s', (engine) => {
       cookie: grace.cookie,
       body: { question: 'why?' },
     });
-    expect(reply).toMatchObject({
-      status: 403,
-      body: { error: 'missing or wrong CSRF token: reload the console' },
-    });
-    expect((await repos.requests.get(requestId))?.state).toBe('pending');
+    await expectRefusedAndPending(reply, 403, 'missing or wrong CSRF token: reload the console');
   });
 
   it('lets a viewer read but not approve', async () => {
@@ -88,11 +94,7 @@ describe.each(ENGINES)('console API on %s', (engine) => {
       ...vera,
       body: { scope: 'machine' },
     });
-    expect(reply).toMatchObject({
-      status: 403,
-      body: { error: 'this needs the helpdesk role; you are viewer' },
-    });
-    expect((await repos.requests.get(requestId))?.state).toBe('pending');
+    await expectRefusedAndPending(reply, 403, 'this needs the helpdesk role; you are viewer');
   });
 
   it('lets the helpdesk approve with the token, and audits it', async () => {
