@@ -4,6 +4,7 @@
 // this folder's plugin, not inside it.
 import type { FastifyInstance } from 'fastify';
 import { authenticateMachine } from '../../plugins/machine-auth';
+import { santaProtobuf } from '../../plugins/santa-protobuf';
 import { postureRoutes } from './posture';
 import { requestRoutes } from './requests';
 import { santaRoutes, type SantaOptions } from './santa';
@@ -11,7 +12,11 @@ import { streamRoutes } from './stream';
 
 export async function machineRoutes(app: FastifyInstance, options: SantaOptions): Promise<void> {
   app.addHook('onRequest', authenticateMachine);
-  await app.register(santaRoutes, options);
+  // Santa's binary transfer, in a scope of its own so that no other route takes protobuf.
+  await app.register(async (santa) => {
+    await santa.register(santaProtobuf);
+    await santa.register(santaRoutes, options);
+  });
   await app.register(requestRoutes);
   await app.register(postureRoutes);
   await app.register(streamRoutes);

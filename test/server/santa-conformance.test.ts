@@ -1,0 +1,301 @@
+// Stock Santa clients against the backend, over real HTTP, on SQLite and PostgreSQL: every sync
+// is played by test/helpers/santa-client.ts, which speaks as northpolesec/santa's sync service
+// does (protobuf's JSON mapping or binary, each compression) and holds rules as Santa's rule table
+// does. What the client ends up holding and running with is what is asserted.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewRule } from '../../server/db/rules';
+import {
+  SantaClient,
+  type SantaClientOptions,
+  type SantaCompression,
+  type SantaMessage,
+  type SantaTransfer,
+} from '../helpers/santa-client';
+import { ENGINES, startTestServer, type TestServer } from '../helpers/server';
+
+const SECRET = 'conformance-fleet-secret';
+const PAGE_SIZE = 3;
+const BATCH_SIZE = 2;
+const DETAIL_URL = 'https://gatehouse.example/events/%file_sha256%';
+const sha = (n: number) => n.toString(16).padStart(64, '0');
+
+const TRANSFERS: readonly SantaTransfer[] = ['json', 'binary'];
+const COMPRESSIONS: readonly SantaCompression[] = ['none', 'deflate', 'gzip'];
+const MATRIX = TRANSFERS.flatMap((transfer) =>
+  COMPRESSIONS.map((compression) => [transfer, compression] as const),
+);
+
+describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
+  let server: TestServer;
+  let machines = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer(engine, {
+      enrollmentSecret: SECRET,
+      pageSize: PAGE_SIZE,
+      batchSize: BATCH_SIZE,
+      eventDetailUrl: DETAIL_URL,
+    });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  /** A machine enrolled with the fleet secret, and a client holding its token. */
+  async function enrolledClient(options: Partial<SantaClientOptions> = {}): Promise<SantaClient> {
+    const machineId = `conformance-${engine}-${++machines}`;
+    const response = await fetch(`${server.base}/api/v1/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ enrollment_secret: SECRET, machine_id: machineId }),
+    });
+    expect(response.status).toBe(200);
+    const { token } = (await response.json()) as { token: string };
+    return new SantaClient({
+      syncBaseURL: `${server.base}/santa/`,
+      machineId,
+      headers: { Authorization: `Bearer ${token}` },
+      ...options,
+    });
+  }
+
+  const put = (rule: Omit<NewRule, 'created_by'>) =>
+    server.repos.rules.put({ created_by: 'conformance', ...rule } as NewRule);
+
+  it.each(MATRIX)(
+    '%s transfer with %s bodies: a clean first sync over several pages, then only what changed',
+    async (transfer, compression) => {
+      const client = await enrolledClient({ transfer, compression });
+      const machineId = client.options.machineId;
+      const base = 1000 * (MATRIX.findIndex(([t, c]) => t === transfer && c === compression) + 1);
+      const ids: number[] = [];
+      for (let n = 1; n <= 7; n++)
+        ids.push(
+          await put({
+            identifier: sha(base + n),
+            rule_type: 'BINARY',
+            policy: 'ALLOWLIST',
+            scope: 'machine',
+            scope_value: machineId,
+          }),
+        );
+      await put({
+        identifier: 'EQHXZ8M8AV',
+        rule_type: 'TEAMID',
+        policy: 'BLOCKLIST',
+        scope: 'machine',
+        scope_value: machineId,
+        custom_msg: 'Not on this fleet',
+        custom_url: 'https://gatehouse.example/why',
+      });
+
+      const first = await client.sync();
+      expect(first.syncType).toBe('CLEAN');
+      expect(first.pages.length).toBeGreaterThan(2);
+      expect(first.pages.every((size) => size <= PAGE_SIZE)).toBe(true);
+      // Every rule in this file is scoped to its machine: the client holds exactly its own.
+      expect(client.rules.map((rule) => rule.identifier).sort()).toEqual(
+        [...[1, 2, 3, 4, 5, 6, 7].map((n) => sha(base + n)), 'EQHXZ8M8AV'].sort(),
+      );
+      expect(client.rule('EQHXZ8M8AV', 'TEAMID')).toEqual({
+        identifier: 'EQHXZ8M8AV',
+        rule_type: 'TEAMID',
+        policy: 'BLOCKLIST',
+        custom_msg: 'Not on this fleet',
+        custom_url: 'https://gatehouse.example/why',
+      });
+
+      await server.repos.rules.remove(ids[0]!);
+      await put({
+        identifier: sha(base + 1),
+        rule_type: 'BINARY',
+        policy: 'BLOCKLIST',
+        scope: 'machine',
+        scope_value: machineId,
+        custom_msg: 'Blocked after review',
+      });
+      await put({
+        identifier: 'EQHXZ8M8AV',
+        rule_type: 'TEAMID',
+        policy: 'ALLOWLIST',
+        scope: 'machine',
+        scope_value: machineId,
+      });
+      const second = await client.sync();
+      expect(second.syncType).toBe('NORMAL');
+      expect(client.rule(sha(base + 1))).toEqual({
+        identifier: sha(base + 1),
+        rule_type: 'BINARY',
+        policy: 'BLOCKLIST',
+        custom_msg: 'Blocked after review',
+      });
+      // A new rule for the same key replaces every field: the old message and URL are gone.
+      expect(client.rule('EQHXZ8M8AV', 'TEAMID')).toEqual({
+        identifier: 'EQHXZ8M8AV',
+        rule_type: 'TEAMID',
+        policy: 'ALLOWLIST',
+      });
+      const third = await client.sync();
+      expect(third.received).toEqual([]);
+      const machine = await server.repos.machines.get(machineId);
+      expect(Number(machine?.last_sync_at)).toBeGreaterThan(0);
+      expect(machine?.sync_version).toBeNull();
+    },
+  );
+
+  it.each(TRANSFERS)(
+    '%s transfer: preflight settings reach the client, and its facts reach the console',
+    async (transfer) => {
+      const client = await enrolledClient({
+        transfer,
+        facts: {
+          serial_number: 'C02CONFORM',
+          hostname: 'ada-mbp.example',
+          os_version: '15.5',
+          os_build: '24F74',
+          model_identifier: 'Mac15,7',
+          santa_version: '2026.1.1',
+          primary_user: 'ada',
+          client_mode: 'LOCKDOWN',
+          rules_hash: 'hash-before',
+        },
+      });
+      await client.sync();
+      expect(client.preflight).toMatchObject({
+        batch_size: BATCH_SIZE,
+        full_sync_interval_seconds: 600,
+        event_detail_url: DETAIL_URL,
+      });
+      expect(await server.repos.machines.get(client.options.machineId)).toMatchObject({
+        serial_num: 'C02CONFORM',
+        hostname: 'ada-mbp.example',
+        os_version: '15.5',
+        os_build: '24F74',
+        model_identifier: 'Mac15,7',
+        agent_version: '2026.1.1',
+        primary_user: 'ada',
+        client_mode: 'LOCKDOWN',
+      });
+    },
+  );
+
+  it.each(TRANSFERS)(
+    '%s transfer: a clean sync drops what the server no longer sends; CLEAN keeps transitive rules, CLEAN_ALL does not',
+    async (transfer) => {
+      const client = await enrolledClient({ transfer });
+      const machineId = client.options.machineId;
+      await put({
+        identifier: sha(500),
+        rule_type: 'BINARY',
+        policy: 'ALLOWLIST',
+        scope: 'machine',
+        scope_value: machineId,
+      });
+      await client.sync();
+      client.addTransitiveRule(sha(501));
+      // A rule the server never sent (a stale database): only a clean sync removes it.
+      client.held.set('stale', { identifier: sha(502), rule_type: 'BINARY', policy: 'BLOCKLIST' });
+
+      const normal = await client.sync();
+      expect(normal.syncType).toBe('NORMAL');
+      expect(client.rules.map((rule) => rule.identifier)).toContain(sha(502));
+
+      const clean = await client.sync({ clean: 'CLEAN' });
+      expect(clean.syncType).toBe('CLEAN');
+      const afterClean = client.rules.map((rule) => rule.identifier);
+      expect(afterClean).toContain(sha(500));
+      expect(afterClean).toContain(sha(501));
+      expect(afterClean).not.toContain(sha(502));
+
+      const cleanAll = await client.sync({ clean: 'CLEAN_ALL' });
+      expect(cleanAll.syncType).toBe('CLEAN_ALL');
+      expect(client.rules.map((rule) => rule.identifier)).not.toContain(sha(501));
+      expect(client.rule(sha(500))?.policy).toBe('ALLOWLIST');
+      expect((await client.sync()).syncType).toBe('NORMAL');
+    },
+  );
+
+  it.each(MATRIX)(
+    '%s transfer with %s bodies: events upload in batches with every field the server keeps',
+    async (transfer, compression) => {
+      const client = await enrolledClient({ transfer, compression });
+      const machineId = client.options.machineId;
+      const events: SantaMessage[] = [1, 2, 3, 4, 5].map((n) => ({
+        file_sha256: sha(9000 + n),
+        file_path: '/Applications/Tool.app/Contents/MacOS',
+        file_name: `tool-${n}`,
+        executing_user: 'ada',
+        execution_time: 1_767_000_000.25 + n,
+        logged_in_users: ['ada', 'root'],
+        current_sessions: ['ada@console', 'ada@ttys001'],
+        decision: n === 5 ? 'ALLOW_UNKNOWN' : 'BLOCK_UNKNOWN',
+        pid: 4000 + n,
+        ppid: 1,
+        parent_name: 'launchd',
+        team_id: 'EQHXZ8M8AV',
+        signing_id: 'EQHXZ8M8AV:com.example.tool',
+        cdhash: 'a'.repeat(40),
+        signing_chain: [
+          { sha256: sha(1), cn: 'Developer ID Application: Example', org: 'Example Inc' },
+          { sha256: sha(2), cn: 'Developer ID Certification Authority', org: 'Apple Inc.' },
+        ],
+        entitlement_info: {
+          entitlements_filtered: false,
+          entitlements: [{ key: 'k', value: 'v' }],
+        },
+        cs_flags: 570_522_385,
+        signing_status: 'SIGNING_STATUS_PRODUCTION',
+      }));
+      const report = await client.sync({ events });
+      expect(report.bundleBinaries).toEqual([]);
+      const stored = await server.db
+        .selectFrom('events')
+        .selectAll()
+        .where('machine_id', '=', machineId)
+        .orderBy('file_sha256')
+        .execute();
+      expect(stored).toHaveLength(5);
+      for (const [index, row] of stored.entries()) {
+        const n = index + 1;
+        expect({
+          ...row,
+          execution_time: Number(row.execution_time),
+          pid: Number(row.pid),
+          ppid: Number(row.ppid),
+          logged_in_users: JSON.parse(String(row.logged_in_users)) as unknown,
+          current_sessions: JSON.parse(String(row.current_sessions)) as unknown,
+        }).toMatchObject({
+          file_sha256: sha(9000 + n),
+          file_path: '/Applications/Tool.app/Contents/MacOS',
+          file_name: `tool-${n}`,
+          executing_user: 'ada',
+          execution_time: 1_767_000_000.25 + n,
+          decision: n === 5 ? 'ALLOW_UNKNOWN' : 'BLOCK_UNKNOWN',
+          pid: 4000 + n,
+          ppid: 1,
+          parent_name: 'launchd',
+          logged_in_users: ['ada', 'root'],
+          current_sessions: ['ada@console', 'ada@ttys001'],
+        });
+      }
+      expect(await server.repos.events.binary(sha(9001))).toMatchObject({
+        signer: 'Developer ID Application: Example (Example Inc)',
+        team_id: 'EQHXZ8M8AV',
+        signing_id: 'EQHXZ8M8AV:com.example.tool',
+      });
+    },
+  );
+
+  it.todo('client_mode from the console moves the client between MONITOR and LOCKDOWN (H4)');
+  it.todo(
+    'settings profiles: every preflight setting reaches the client, machine over tag over global (H4)',
+  );
+  it.todo('CLEAN_ALL and "clean sync on next sync" ordered from the console (H4)');
+  it.todo('rules_hash / rule count drift is answered with a clean sync (H4)');
+  it.todo(
+    'a stock client enrolls from the fleet profile alone; a takeover with the secret fails (H3)',
+  );
+  it.todo('overlapping global allow and machine block: removing one leaves the other held (H1)');
+  it.todo("owner change: the new primary user's rules arrive and the old user's leave (H1)");
+  it.todo(
+    'CEL and silent GUI/TTY blocklists with cel_expr, button label and app name (rule model)',
+  );
+});
