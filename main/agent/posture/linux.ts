@@ -56,48 +56,61 @@ async function blockDeviceDir(host: Host, root: RootMount): Promise<string | und
   return undefined;
 }
 
+/** The filesystem on / as this process sees it, or why that cannot be read. */
+async function readRootMount(host: Host): Promise<RootMount | string> {
+  const mountinfo = await readText(host, '/proc/self/mountinfo');
+  if (mountinfo === undefined) return 'cannot read /proc/self/mountinfo';
+  return parseRootMount(mountinfo) ?? '/proc/self/mountinfo lists no filesystem on /';
+}
+
+/**
+ * From the block device folder `start` up through the disk of a partition and the devices a
+ * device-mapper device sits on: passes at the first dm-crypt device, fails when there is none.
+ */
+async function dmCryptBeneath(host: Host, start: string, what: string): Promise<Verdict> {
+  const walked: string[] = [];
+  const queue = [start];
+  const seen = new Set<string>();
+  while (queue.length > 0 && seen.size < 64) {
+    const dir = queue.shift()!;
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    const name = posix.basename(dir);
+    walked.push(name);
+    const uuid = await readText(host, `${dir}/dm/uuid`);
+    if (uuid?.startsWith('CRYPT-')) {
+      const mapped = (await readText(host, `${dir}/dm/name`)) ?? name;
+      const kind = uuid.split('-')[1] ?? 'dm-crypt';
+      return pass(`${what}; it sits on ${kind} device ${mapped} (${name}, dm uuid ${uuid})`);
+    }
+    if (await host.exists(`${dir}/partition`)) queue.push(posix.dirname(dir));
+    const slaves = await host.readDir(`${dir}/slaves`).catch(() => [] as string[]);
+    for (const slave of slaves) {
+      try {
+        queue.push(await host.realpath(`/sys/class/block/${slave}`));
+      } catch {
+        // a parent that vanished meanwhile
+      }
+    }
+  }
+  return fail(`${what}; no dm-crypt (LUKS) device beneath it (read ${walked.join(' → ')})`);
+}
+
 export const linuxDiskEncryption: PostureCheck = {
   id: 'linux.disk-encryption',
   title: 'Disk encryption',
   remediation:
     'Reinstall with "Encrypt the new Debian/Ubuntu installation" (LUKS), or ask IT to encrypt this disk.',
   async run({ host }) {
-    const mountinfo = await readText(host, '/proc/self/mountinfo');
-    if (mountinfo === undefined) return unknown('cannot read /proc/self/mountinfo');
-    const root = parseRootMount(mountinfo);
-    if (!root) return unknown('/proc/self/mountinfo lists no filesystem on /');
+    const root = await readRootMount(host);
+    if (typeof root === 'string') return unknown(root);
     const what = `/ is ${root.fstype} on ${root.source || root.majorMinor}`;
     const start = await blockDeviceDir(host, root);
     if (!start)
       return unknown(
         `${what}, which is not a block device (a container or a network filesystem?): cannot tell whether the disk is encrypted`,
       );
-    const walked: string[] = [];
-    const queue = [start];
-    const seen = new Set<string>();
-    while (queue.length > 0 && seen.size < 64) {
-      const dir = queue.shift()!;
-      if (seen.has(dir)) continue;
-      seen.add(dir);
-      const name = posix.basename(dir);
-      walked.push(name);
-      const uuid = await readText(host, `${dir}/dm/uuid`);
-      if (uuid?.startsWith('CRYPT-')) {
-        const mapped = (await readText(host, `${dir}/dm/name`)) ?? name;
-        const kind = uuid.split('-')[1] ?? 'dm-crypt';
-        return pass(`${what}; it sits on ${kind} device ${mapped} (${name}, dm uuid ${uuid})`);
-      }
-      if (await host.exists(`${dir}/partition`)) queue.push(posix.dirname(dir));
-      const slaves = await host.readDir(`${dir}/slaves`).catch(() => [] as string[]);
-      for (const slave of slaves) {
-        try {
-          queue.push(await host.realpath(`/sys/class/block/${slave}`));
-        } catch {
-          // a parent that vanished meanwhile
-        }
-      }
-    }
-    return fail(`${what}; no dm-crypt (LUKS) device beneath it (read ${walked.join(' → ')})`);
+    return dmCryptBeneath(host, start, what);
   },
 };
 

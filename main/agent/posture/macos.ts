@@ -2,7 +2,7 @@
 // command outputs test them anywhere.
 import { fail, pass, unknown, type PostureCheck, type Verdict } from './check';
 import { gatehouseHealthy } from './gatehouse';
-import { describeFailure, oneLine, type CommandResult } from './host';
+import { describeFailure, oneLine, type CommandResult, type Host } from './host';
 
 const said = (result: CommandResult) => oneLine(`${result.stdout}\n${result.stderr}`);
 
@@ -23,10 +23,14 @@ export function parseFdesetup(output: string): FileVaultState | undefined {
   return undefined;
 }
 
+export interface SipStatus {
+  readonly state: 'enabled' | 'disabled' | 'custom';
+  /** The protections a custom configuration turned off. */
+  readonly disabled: string[];
+}
+
 /** `csrutil status`: enabled, disabled, or a custom configuration (some protections off). */
-export function parseCsrutil(
-  output: string,
-): { state: 'enabled' | 'disabled' | 'custom'; disabled: string[] } | undefined {
+export function parseCsrutil(output: string): SipStatus | undefined {
   const status = /System Integrity Protection status:\s*([a-z]+)/i.exec(output)?.[1]?.toLowerCase();
   const disabled = [...output.matchAll(/^\s*([A-Za-z][\w -]+?):\s*disabled\b/gm)]
     .map((match) => match[1]!.trim())
@@ -115,40 +119,57 @@ export function parseScreenLock(
 // ---------------------------------------------------------------------------------------------
 // Checks
 
+/**
+ * Runs one command and judges what `parse` reads from its output; output it cannot read is
+ * unknown, saying how the command failed. The evidence names the command and quotes its output.
+ */
+async function commandVerdict<T>(
+  host: Host,
+  [path, ...args]: readonly [string, ...string[]],
+  parse: (stdout: string, stderr: string) => T | undefined,
+  judge: (reading: T, evidence: string) => Verdict,
+): Promise<Verdict> {
+  const command = [path.slice(path.lastIndexOf('/') + 1), ...args].join(' ');
+  const result = await host.run(path, args);
+  const reading = parse(result.stdout, result.stderr);
+  if (reading === undefined) return unknown(describeFailure(command, result));
+  return judge(reading, `\`${command}\`: ${said(result)}`);
+}
+
+const onOff = (on: boolean, evidence: string) => (on ? pass(evidence) : fail(evidence));
+
+const FILEVAULT_VERDICTS: Record<FileVaultState, (evidence: string) => Verdict> = {
+  on: pass,
+  off: fail,
+  decrypting: fail,
+  encrypting: (evidence) => fail(`${evidence} (not finished yet)`),
+  deferred: (evidence) =>
+    fail(`${evidence} (not on yet: enablement is deferred until the user next logs out or in)`),
+};
+
 export const macFileVault: PostureCheck = {
   id: 'macos.filevault',
   title: 'Disk encryption (FileVault)',
   remediation: 'System Settings → Privacy & Security → FileVault: Turn On.',
   async run({ host }) {
-    const result = await host.run('/usr/bin/fdesetup', ['status']);
-    const state = parseFdesetup(result.stdout);
-    const evidence = `\`fdesetup status\`: ${said(result)}`;
-    if (state === 'on') return pass(evidence);
-    if (state === 'off' || state === 'decrypting') return fail(evidence);
-    if (state === 'encrypting') return fail(`${evidence} (not finished yet)`);
-    if (state === 'deferred')
-      return fail(
-        `${evidence} (not on yet: enablement is deferred until the user next logs out or in)`,
-      );
-    return unknown(describeFailure('fdesetup status', result));
+    return commandVerdict(host, ['/usr/bin/fdesetup', 'status'], parseFdesetup, (state, evidence) =>
+      FILEVAULT_VERDICTS[state](evidence),
+    );
   },
 };
+
+function sipVerdict({ state, disabled }: SipStatus, evidence: string): Verdict {
+  if (state !== 'custom') return onOff(state === 'enabled', evidence);
+  const which = disabled.length ? `, disabled: ${disabled.join(', ')}` : '';
+  return fail(`custom configuration${which} (${evidence})`);
+}
 
 export const macSip: PostureCheck = {
   id: 'macos.sip',
   title: 'System Integrity Protection',
   remediation: 'Start up in macOS Recovery, open Terminal and run: csrutil enable; then restart.',
   async run({ host }) {
-    const result = await host.run('/usr/bin/csrutil', ['status']);
-    const parsed = parseCsrutil(result.stdout);
-    if (!parsed) return unknown(describeFailure('csrutil status', result));
-    const evidence = `\`csrutil status\`: ${said(result)}`;
-    if (parsed.state === 'enabled') return pass(evidence);
-    if (parsed.state === 'custom')
-      return fail(
-        `custom configuration${parsed.disabled.length ? `, disabled: ${parsed.disabled.join(', ')}` : ''} (${evidence})`,
-      );
-    return fail(evidence);
+    return commandVerdict(host, ['/usr/bin/csrutil', 'status'], parseCsrutil, sipVerdict);
   },
 };
 
@@ -158,12 +179,12 @@ export const macGatekeeper: PostureCheck = {
   remediation:
     'Run: sudo spctl --master-enable (or allow apps from the App Store and identified developers).',
   async run({ host }) {
-    const result = await host.run('/usr/sbin/spctl', ['--status']);
-    const enabled = parseSpctl(`${result.stdout}\n${result.stderr}`);
-    const evidence = `\`spctl --status\`: ${said(result)}`;
-    if (enabled === true) return pass(evidence);
-    if (enabled === false) return fail(evidence);
-    return unknown(describeFailure('spctl --status', result));
+    return commandVerdict(
+      host,
+      ['/usr/sbin/spctl', '--status'],
+      (stdout, stderr) => parseSpctl(`${stdout}\n${stderr}`),
+      onOff,
+    );
   },
 };
 
@@ -172,14 +193,13 @@ export const macFirewall: PostureCheck = {
   title: 'Firewall',
   remediation: 'System Settings → Network → Firewall: turn it on.',
   async run({ host }) {
-    const result = await host.run('/usr/libexec/ApplicationFirewall/socketfilterfw', [
-      '--getglobalstate',
-    ]);
-    const state = parseFirewallState(result.stdout);
-    const evidence = `\`socketfilterfw --getglobalstate\`: ${said(result)}`;
-    if (state === undefined)
-      return unknown(describeFailure('socketfilterfw --getglobalstate', result));
-    return state >= 1 ? pass(evidence) : fail(evidence);
+    return commandVerdict(
+      host,
+      ['/usr/libexec/ApplicationFirewall/socketfilterfw', '--getglobalstate'],
+      parseFirewallState,
+      // 1 is on, and 2 is on and blocking every incoming connection.
+      (state, evidence) => onOff(state >= 1, evidence),
+    );
   },
 };
 
