@@ -4,17 +4,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { PostureCheck } from '../../../../../main/agent/posture/check';
 import { systemHost } from '../../../../../main/agent/posture/host';
-import {
-  linuxAutomaticUpdates,
-  linuxDiskEncryption,
-  linuxFirewall,
-  linuxPendingUpdates,
-  linuxScreenLock,
-  linuxSecureBoot,
-  linuxSshRootLogin,
-} from '../../../../../main/agent/posture/linux';
+import { LINUX_CHECKS } from '../../../../../main/agent/posture/linux';
 import { contextFor } from '../../../../helpers/posture';
 import { rootAvailable } from '../../../../helpers/prerequisites';
 
@@ -23,7 +14,10 @@ const installed = (name: string) => SBIN.some((dir) => existsSync(`${dir}/${name
 const run = (command: string, args: string[]) =>
   spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
 
-async function onThisMachine(check: PostureCheck) {
+/** Runs the check of this id from the list the service runs on Linux. */
+async function onThisMachine(id: string) {
+  const check = LINUX_CHECKS.find((candidate) => candidate.id === id);
+  if (!check) throw new Error(`no Linux posture check has the id ${id}`);
   const verdict = await check.run(contextFor(systemHost(), { now: Date.now }));
   console.info(`${check.id}: ${verdict.status} — ${verdict.evidence}`);
   return verdict;
@@ -33,7 +27,7 @@ describe.runIf(process.platform === 'linux' && rootAvailable('the posture checks
   'Linux posture checks on this machine (root)',
   () => {
     it('disk encryption agrees with lsblk on the devices beneath /', async () => {
-      const verdict = await onThisMachine(linuxDiskEncryption);
+      const verdict = await onThisMachine('linux.disk-encryption');
       const source = execFileSync('findmnt', ['-n', '-o', 'SOURCE', '/'], { encoding: 'utf8' })
         .trim()
         .replace(/\[.*\]$/, '');
@@ -51,7 +45,7 @@ describe.runIf(process.platform === 'linux' && rootAvailable('the posture checks
     });
 
     it('firewall agrees with the firewall tools that are installed', async () => {
-      const verdict = await onThisMachine(linuxFirewall);
+      const verdict = await onThisMachine('linux.firewall');
       const tools = ['ufw', 'firewall-cmd', 'nft'].filter(installed);
       if (tools.length === 0) {
         expect(verdict).toEqual({
@@ -69,7 +63,7 @@ describe.runIf(process.platform === 'linux' && rootAvailable('the posture checks
     });
 
     it('automatic updates agree with dpkg and apt-config', async () => {
-      const verdict = await onThisMachine(linuxAutomaticUpdates);
+      const verdict = await onThisMachine('linux.automatic-updates');
       if (!installed('apt-config')) {
         expect(verdict.status).toBe('unknown');
         return;
@@ -90,7 +84,7 @@ describe.runIf(process.platform === 'linux' && rootAvailable('the posture checks
     });
 
     it('pending updates agree with apt-get and the reboot flag', async () => {
-      const verdict = await onThisMachine(linuxPendingUpdates);
+      const verdict = await onThisMachine('linux.pending-updates');
       const simulation = run('apt-get', ['-s', 'dist-upgrade']);
       const security = simulation.stdout
         .split('\n')
@@ -107,7 +101,7 @@ describe.runIf(process.platform === 'linux' && rootAvailable('the posture checks
     });
 
     it('Secure Boot agrees with how this machine booted', async () => {
-      const verdict = await onThisMachine(linuxSecureBoot);
+      const verdict = await onThisMachine('linux.secure-boot');
       if (!existsSync('/sys/firmware')) expect(verdict.status).toBe('unknown');
       else if (!existsSync('/sys/firmware/efi')) expect(verdict.status).toBe('fail');
       else if (installed('mokutil')) {
@@ -117,7 +111,7 @@ describe.runIf(process.platform === 'linux' && rootAvailable('the posture checks
     });
 
     it('SSH root login agrees with sshd -T', async () => {
-      const verdict = await onThisMachine(linuxSshRootLogin);
+      const verdict = await onThisMachine('linux.ssh-root-login');
       if (!installed('sshd')) {
         expect(verdict.status).toBe('pass');
         expect(verdict.evidence).toContain('no SSH server is installed');
@@ -130,7 +124,7 @@ describe.runIf(process.platform === 'linux' && rootAvailable('the posture checks
     });
 
     it('screen lock is unknown unless logind shows a desktop session, and never a guess', async () => {
-      const verdict = await onThisMachine(linuxScreenLock);
+      const verdict = await onThisMachine('linux.screen-lock');
       const sessions = run('loginctl', ['list-sessions', '--no-legend']);
       if (sessions.status !== 0) {
         expect(verdict.status).toBe('unknown');
