@@ -30,6 +30,13 @@ const electron = {
   name: 'electron',
   message: 'Only main/app/, main/preload/ and main/index.ts may import Electron.',
 };
+/** The import rule for code that runs outside Node: no Node built-in, no Electron, no `patterns`. */
+const outsideNode = (patterns) => ({
+  'no-restricted-imports': [
+    'error',
+    { paths: [...noNode.paths, electron], patterns: [...noNode.patterns, ...patterns] },
+  ],
+});
 const runtimeFolders = (folders) =>
   folders.map((folder) => ({
     group: [`**/${folder}/**`, `**/${folder}`],
@@ -151,42 +158,22 @@ export default tseslint.config(
   {
     files: ['common/**'],
     languageOptions: { globals: {} },
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [...noNode.paths, electron],
-          patterns: [
-            ...noNode.patterns,
-            ...runtimeFolders(['main', 'native', 'server', 'renderer']),
-          ],
-        },
-      ],
-    },
+    rules: outsideNode(runtimeFolders(['main', 'native', 'server', 'renderer'])),
   },
   {
     files: ['renderer/**', 'server/console/src/**'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [...noNode.paths, electron],
-          patterns: [
-            ...noNode.patterns,
-            {
-              group: ['**/main/**', '**/native/**', '**/server/**'],
-              message: 'renderer/ talks to main only through the preload API in common/ipc.ts.',
-            },
-            {
-              group: ['**/schemas/*'],
-              allowTypeImports: true,
-              message: "The console takes only types from the server's schemas: import type.",
-            },
-          ],
-        },
-      ],
-    },
+    rules: outsideNode([
+      {
+        group: ['**/main/**', '**/native/**', '**/server/**'],
+        message: 'renderer/ talks to main only through the preload API in common/ipc.ts.',
+      },
+      {
+        group: ['**/schemas/*'],
+        allowTypeImports: true,
+        message: "The console takes only types from the server's schemas: import type.",
+      },
+    ]),
   },
   // A function a reader cannot hold in view is where duplicated knowledge hides: split it.
   {

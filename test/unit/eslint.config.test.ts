@@ -20,28 +20,27 @@ describe('import boundaries', () => {
     expect(errors[0]).toContain("'node:fs'");
   });
 
-  it('rejects a bare Node built-in and Electron in renderer/', async () => {
-    const errors = await restrictedImports(
-      'renderer/src/example.ts',
-      "import path from 'path';\nimport { ipcRenderer } from 'electron';\nexport const x = [path, ipcRenderer];\n",
-    );
-    expect(errors).toHaveLength(2);
-  });
-
-  it('rejects Electron in the service role, which runs under plain Node', async () => {
-    const errors = await restrictedImports(
-      'main/agent/example.ts',
-      "import { app } from 'electron';\nexport const x = app;\n",
-    );
-    expect(errors).toHaveLength(1);
-  });
-
-  it('rejects common/ reaching into a runtime folder', async () => {
-    const errors = await restrictedImports(
-      'common/example.ts',
-      "import { nativeAddon } from '../native/index';\nexport const x = nativeAddon;\n",
-    );
-    expect(errors).toHaveLength(1);
+  it.each([
+    {
+      what: 'a bare Node built-in and Electron in renderer/',
+      file: 'renderer/src/example.ts',
+      code: "import path from 'path';\nimport { ipcRenderer } from 'electron';\nexport const x = [path, ipcRenderer];\n",
+      errors: 2,
+    },
+    {
+      what: 'Electron in the service role, which runs under plain Node',
+      file: 'main/agent/example.ts',
+      code: "import { app } from 'electron';\nexport const x = app;\n",
+      errors: 1,
+    },
+    {
+      what: 'common/ reaching into a runtime folder',
+      file: 'common/example.ts',
+      code: "import { nativeAddon } from '../native/index';\nexport const x = nativeAddon;\n",
+      errors: 1,
+    },
+  ])('rejects $what', async ({ file, code, errors }) => {
+    expect(await restrictedImports(file, code)).toHaveLength(errors);
   });
 
   it('lets common/ import common/ and main/ import Node', async () => {
