@@ -3,49 +3,38 @@
 // pushed to the agent, synced, and the rule in the agent's store and native table.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../server/app';
-import { openServerDatabase } from '../../server/db/connect';
+import { describe, expect, it } from 'vitest';
 import { startSyncingAgent } from '../helpers/agent';
 import { launchChromium } from '../helpers/chromium';
 import { openRequestInConsole } from '../helpers/console-page';
 import { until } from '../helpers/wait';
-import { copyExecutable, sha256sum, tempDir } from '../helpers/files';
+import { copyExecutable, sha256sum } from '../helpers/files';
+import { useScratch } from '../helpers/scratch';
+import { startTestServer } from '../helpers/server';
 
 const consoleDir = join(import.meta.dirname, '../../out/console');
 
 describe('round trip through the console', () => {
-  const dir = tempDir('roundtrip-ui');
-  const cleanups: (() => unknown)[] = [];
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    dir.remove();
-  });
+  const { dir, cleanups } = useScratch('roundtrip-ui');
 
   it('event → request → approval clicked in Chromium → push → sync → rule in the agent', async () => {
     if (!existsSync(join(consoleDir, 'index.html')))
       throw new Error(`${consoleDir} has no build: run \`npm run build\` first`);
-    const db = await openServerDatabase(join(dir.dir, 'server'));
-    const { app, repos } = buildApp({ db, enrollmentSecret: 'team-secret', consoleDir });
-    const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    cleanups.push(async () => {
-      await app.close();
-      await db.destroy();
+    const { repos, base, close } = await startTestServer('sqlite', {
+      enrollmentSecret: 'team-secret',
+      consoleDir,
     });
+    cleanups.push(close);
     await repos.users.create('grace', 'helpdesk-password-1', 'helpdesk', 'test');
 
-    const { agent, scheduler, stop } = await startSyncingAgent(dir.dir, base, {
+    const { agent, scheduler, stop } = await startSyncingAgent(dir, base, {
       MachineID: 'ada-laptop',
       MachineOwner: 'ada',
     });
     cleanups.push(stop);
 
     const ada = { pid: 9001, ppid: 1, uid: 1000, gid: 1000 };
-    const tool = copyExecutable(
-      '/bin/true',
-      join(dir.dir, 'release-tool'),
-      `roundtrip-${Date.now()}`,
-    );
+    const tool = copyExecutable('/bin/true', join(dir, 'release-tool'), `roundtrip-${Date.now()}`);
     expect(await agent.monitor.inject(tool, ada)).toBe(false);
     await until(() => agent.events.list({ uid: 1000 }).length === 1, 'the block event');
     const request = agent.requests.create(

@@ -2,30 +2,25 @@
 // backend is down (kept, queued), delivered once it is up, approved by the helpdesk, and the
 // approval and the rule back on the machine, where the binary is then allowed.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent } from '../../main/agent/agent';
 import { parseConfig } from '../../main/agent/config/config';
 import { ControlClient } from '../../main/agent/control/client';
 import { ControlServer } from '../../main/agent/control/server';
 import { SyncClient, SyncError } from '../../main/agent/sync/client';
-import { buildApp } from '../../server/app';
-import { openServerDatabase } from '../../server/db/connect';
-import { copyExecutable, tempDir } from '../helpers/files';
+import { copyExecutable } from '../helpers/files';
+import { useScratch } from '../helpers/scratch';
+import { startTestServer } from '../helpers/server';
 
 describe('approval round trip (fake exec source, real backend, real socket)', () => {
-  const dir = tempDir('roundtrip');
-  const cleanups: (() => unknown)[] = [];
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    dir.remove();
-  });
+  const { dir, cleanups } = useScratch('roundtrip');
 
   it('keeps a request written while the backend is down, and brings back the approval', async () => {
     const { config } = parseConfig(
       JSON.stringify({
         ClientMode: 'LOCKDOWN',
-        StateDir: join(dir.dir, 'agent'),
-        SocketPath: join(dir.dir, 'gh.sock'),
+        StateDir: join(dir, 'agent'),
+        SocketPath: join(dir, 'gh.sock'),
         MachineID: 'rt-1',
       }),
       '/t',
@@ -39,7 +34,7 @@ describe('approval round trip (fake exec source, real backend, real socket)', ()
     cleanups.push(() => control.close());
 
     const me = { pid: 7001, ppid: 1, uid: process.getuid!(), gid: process.getgid!() };
-    const tool = copyExecutable('/bin/true', join(dir.dir, 'release-tool'), `rt-${Date.now()}`);
+    const tool = copyExecutable('/bin/true', join(dir, 'release-tool'), `rt-${Date.now()}`);
     expect(await agent.monitor.inject(tool, me)).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 50));
 
@@ -67,13 +62,8 @@ describe('approval round trip (fake exec source, real backend, real socket)', ()
     await expect(down.sync()).rejects.toBeInstanceOf(SyncError);
     expect(agent.requests.get(request.id)?.state).toBe('queued');
 
-    const db = await openServerDatabase(join(dir.dir, 'server'));
-    const { app, repos } = buildApp({ db, enrollmentSecret: 's' });
-    const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    cleanups.push(async () => {
-      await app.close();
-      await db.destroy();
-    });
+    const { repos, base: address, close } = await startTestServer();
+    cleanups.push(close);
     const token = await repos.machines.enroll('rt-1', {});
     const sync = new SyncClient(agent, {
       baseUrl: `${address}/santa/`,

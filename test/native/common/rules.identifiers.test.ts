@@ -1,7 +1,7 @@
 // A rule the native table would refuse never reaches the agent's store, whichever way it comes
 // in: the one rule constructor in common/ accepts exactly what the native table accepts.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   parseRule,
   RULE_TYPES,
@@ -14,17 +14,9 @@ import { openDatabase } from '../../../main/agent/store/database';
 import { RuleStore } from '../../../main/agent/store/rules';
 import { SyncClient } from '../../../main/agent/sync/client';
 import { nativeAddon } from '../../../native/index';
-import { tempDir } from '../../helpers/files';
+import { useScratchPerTest } from '../../helpers/scratch';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
-function scratch(): string {
-  const dir = tempDir('rule-ids');
-  cleanups.push(() => dir.remove());
-  return dir.dir;
-}
+const { scratch, cleanups } = useScratchPerTest('rule-ids');
 
 /** Identifiers at and around every edge the native table draws. */
 const CANDIDATES: readonly string[] = [

@@ -2,24 +2,17 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent } from '../../../../main/agent/agent';
 import { parseConfig, type AgentConfig } from '../../../../main/agent/config/config';
 import { openDatabase } from '../../../../main/agent/store/database';
 import { EventStore } from '../../../../main/agent/store/events';
 import { RuleStore, type StoreChange } from '../../../../main/agent/store/rules';
-import { copyExecutable, sha256sum, tempDir } from '../../../helpers/files';
+import { copyExecutable, sha256sum } from '../../../helpers/files';
+import { useScratchPerTest } from '../../../helpers/scratch';
 import { until } from '../../../helpers/wait';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
-function scratch(): string {
-  const dir = tempDir('store');
-  cleanups.push(() => dir.remove());
-  return dir.dir;
-}
+const { scratch, cleanups } = useScratchPerTest('store');
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 
 describe('rule store', () => {
