@@ -13,7 +13,9 @@ import {
   decodeSantaRequest,
   encodeSantaResponse,
   isSantaStage,
+  MAX_MESSAGES,
   santaMessage,
+  TooManyMessages,
   type SantaStage,
 } from '../santa/sync-v1';
 import { BODY_LIMIT } from './body';
@@ -41,6 +43,11 @@ function parseProtobuf(request: FastifyRequest, body: Buffer): Record<string, un
   try {
     return decodeSantaRequest(stage, body);
   } catch (error) {
+    if (error instanceof TooManyMessages) {
+      throw new SantaRequestError(
+        `${stage}: the body holds more than ${MAX_MESSAGES} messages (events, certificates, entitlements...); send fewer per request`,
+      );
+    }
     const type = santaMessage(stage, 'Request').fullName.replace(/^\./, '');
     throw new SantaRequestError(
       `${stage}: the body is not a binary ${type} (${(error as Error).message}); send the stage's protobuf message, or JSON as application/json`,

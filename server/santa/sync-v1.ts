@@ -45,12 +45,45 @@ function snakeKeys(value: unknown): unknown {
 }
 
 /**
+ * The most messages (the request and every nested one: events, certificates, entitlements...) a
+ * request may hold. Decoded, each costs far more than its two smallest bytes on the wire (an
+ * empty event is 2 bytes, and protobufjs gives it its own object and arrays), so 8 MiB of empty
+ * events would take over a gigabyte and tens of seconds; a batch of Santa's events holds a few
+ * thousand.
+ */
+export const MAX_MESSAGES = 100_000;
+
+export class TooManyMessages extends Error {}
+
+/** Counts the messages in a body without building them; throws once there are too many. */
+function countMessages(
+  type: protobuf.Type,
+  reader: protobuf.Reader,
+  end: number,
+  seen: { n: number },
+): void {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const field = type.fieldsById[tag >>> 3];
+    if ((tag & 7) === 2 && field?.resolvedType instanceof protobuf.Type) {
+      if (++seen.n > MAX_MESSAGES) throw new TooManyMessages();
+      const length = reader.uint32();
+      if (reader.pos + length > end) throw new Error(`${field.name} runs past its end`);
+      countMessages(field.resolvedType, reader, reader.pos + length, seen);
+    } else {
+      reader.skipType(tag & 7);
+    }
+  }
+}
+
+/**
  * A binary request as the JSON route would have received it from a JSON client: the proto's JSON
  * names (`serial_num`, `sipStatus`) in snake_case, enums by name, defaults left out. Throws with
  * protobufjs's reason when the bytes are not the stage's message.
  */
 export function decodeSantaRequest(stage: SantaStage, body: Uint8Array): Record<string, unknown> {
   const type = santaMessage(stage, 'Request');
+  countMessages(type, protobuf.Reader.create(body), body.length, { n: 1 });
   return snakeKeys(protojson.toJson(type, type.decode(body))) as Record<string, unknown>;
 }
 

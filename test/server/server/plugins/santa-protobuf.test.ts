@@ -3,7 +3,7 @@
 // stored).
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { santaMessage } from '../../../../server/santa/sync-v1';
+import { MAX_MESSAGES, santaMessage } from '../../../../server/santa/sync-v1';
 import { ENGINES, startTestServer, type TestServer } from '../../../helpers/server';
 
 const SECRET = 'protobuf-fleet-secret';
@@ -85,6 +85,19 @@ describe.each(ENGINES)('application/x-protobuf on %s', (engine) => {
     const truncated = Buffer.from([0x0a, 0x10, 0x0a, 0x40]);
     expect((await post(`/santa/eventupload/${machineId}`, truncated)).status).toBe(400);
     expect(await server.repos.events.count(machineId)).toBe(before);
+  });
+
+  it('refuses a body of more messages than it may build, before building them', async () => {
+    // 4 Mi empty events in 8 MiB: decoded, they would take over a gigabyte.
+    const events = Buffer.alloc(8 * 1024 * 1024);
+    for (let at = 0; at < events.length; at += 2) events[at] = 0x0a;
+    const reply = await post(`/santa/eventupload/${machineId}`, gzipSync(events), {
+      'content-encoding': 'gzip',
+    });
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(String(reply.body))).toEqual({
+      error: `eventupload: the body holds more than ${MAX_MESSAGES} messages (events, certificates, entitlements...); send fewer per request`,
+    });
   });
 
   it('checks a decoded message as strictly as JSON: an unknown enum number is refused', async () => {
