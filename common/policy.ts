@@ -1,6 +1,12 @@
 // What a decision means, in words: the native authorizer decides (on the exec path, and through
 // `evaluate` for gatehousectl fileinfo --check); this only explains.
-import { type Decision, type RuleIdentity, type RuleType } from './rules';
+import {
+  type Decision,
+  type Policy,
+  type RuleIdentity,
+  type RulePolicy,
+  type RuleType,
+} from './rules';
 
 /**
  * Why an exec's answer is not simply the rules' outcome, as the native authorizer reports it, in
@@ -79,8 +85,30 @@ export function explainVerdict(verdict: {
         ? 'Allowed path'
         : decision === 'ALLOW_PLATFORM'
           ? 'Package-managed binary'
-          : decision === 'BLOCK_UNKNOWN'
-            ? 'No matching rule'
-            : 'No matching rule (monitor mode)';
+          : decision === 'ALLOW_TRANSITIVE'
+            ? 'Built here by a compiler (transitive rule)'
+            : decision === 'BLOCK_UNKNOWN'
+              ? 'No matching rule'
+              : 'No matching rule (monitor mode)';
   return { decision, rule, reason: words };
+}
+
+/**
+ * What the Linux exec path enforces for a synced rule's policy. CEL needs Santa's evaluator and
+ * the macOS code-signing facts it reads, so a Linux agent keeps a CEL rule (and sends it back in
+ * its counts) but lets it match nothing: the exec falls through to the next rule, the path scopes
+ * and the client mode. SILENT_GUI_BLOCKLIST blocks without the dialog; SILENT_TTY_BLOCKLIST, silent
+ * only in a terminal Gatehouse does not write to, blocks like BLOCKLIST.
+ */
+export function execPolicy(policy: RulePolicy): Policy | null {
+  switch (policy) {
+    case 'CEL':
+      return null;
+    case 'SILENT_GUI_BLOCKLIST':
+      return 'SILENT_BLOCKLIST';
+    case 'SILENT_TTY_BLOCKLIST':
+      return 'BLOCKLIST';
+    default:
+      return policy;
+  }
 }

@@ -2,6 +2,7 @@
 // each machine's sync.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
+import { audit } from './audit';
 import type { Db } from './connect';
 import type { MachinesTable } from './schema';
 import { containsText, type Page, type PageOf } from './search';
@@ -22,6 +23,7 @@ export type MachineSummary = Pick<
   | 'enrolled_at'
   | 'last_sync_at'
   | 'tags'
+  | 'clean_requested'
 >;
 
 const SUMMARY_COLUMNS = [
@@ -38,6 +40,7 @@ const SUMMARY_COLUMNS = [
   'enrolled_at',
   'last_sync_at',
   'tags',
+  'clean_requested',
 ] as const;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -69,6 +72,8 @@ export class MachineRepository {
         rule_counts: '{}',
         acked_version: 0,
         clean_requested: 1,
+        identity: 'agent',
+        claimed_tags: '[]',
         ...row,
       })
       .onConflict((conflict) =>
@@ -110,6 +115,37 @@ export class MachineRepository {
 
   async update(machineId: string, values: Partial<MachinesTable>): Promise<void> {
     await this.db.updateTable('machines').set(values).where('machine_id', '=', machineId).execute();
+  }
+
+  /**
+   * Orders a clean sync at the machine's next preflight, audited in the same transaction with who
+   * ordered it (a console user, or `machine:ID` when its preflight found it owed one) and why.
+   * False when there is no such machine.
+   */
+  async orderCleanSync(
+    machineId: string,
+    by: { actor: string; reason: string; details?: Record<string, unknown> },
+    now = Date.now(),
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('machines')
+        .set({ clean_requested: 1 })
+        .where('machine_id', '=', machineId)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return false;
+      await audit(
+        trx,
+        {
+          actor: by.actor,
+          action: 'machine.clean-sync',
+          target: `machine:${machineId}`,
+          details: { reason: by.reason, ...by.details },
+        },
+        now,
+      );
+      return true;
+    });
   }
 
   /** Machines whose id, hostname, serial, primary user or tags contain `text`, by hostname. */

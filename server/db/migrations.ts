@@ -253,6 +253,191 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '012_sso': {
+    async up(db: Kysely<unknown>) {
+      // A sign-in in progress at the identity provider: the state, nonce and PKCE verifier the
+      // callback must match, found by a hash of the browser's flow cookie; used once.
+      await db.schema
+        .createTable('sso_flows')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('app', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('code_verifier', 'text', (c) => c.notNull())
+        .addColumn('return_to', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('sso_flows_expiry')
+        .on('sso_flows')
+        .column('expires_at')
+        .execute();
+      // Sessions of people signed in through the identity provider: console (with the role their
+      // groups map to) or portal (with the user name their claims map to).
+      await db.schema
+        .createTable('sso_sessions')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('app', 'text', (c) => c.notNull())
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('username', 'text', (c) => c.notNull())
+        .addColumn('role', 'text')
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('sso_sessions_expiry')
+        .on('sso_sessions')
+        .column('expires_at')
+        .execute();
+    },
+  },
+  '009_machine_identity': {
+    async up(db: Kysely<unknown>) {
+      // What a machine is bound to, so that the fleet secret alone cannot take its id over: an
+      // agent's enrollment key (its hash), the serial and client certificate a stock client
+      // first came with, and the address of its last preflight. Claimed tags are kept apart
+      // from the tags in force, which an admin sets.
+      const machine = () => db.schema.alterTable('machines');
+      await machine()
+        .addColumn('identity', 'text', (c) => c.notNull().defaultTo('agent'))
+        .execute();
+      for (const column of ['bound_serial', 'cert_fingerprint', 'cert_subject', 'enroll_key_hash'])
+        await machine().addColumn(column, 'text').execute();
+      await machine().addColumn('sync_address', 'text').execute();
+      await machine()
+        .addColumn('claimed_tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      // One certificate speaks for one machine.
+      await db.schema
+        .createIndex('machines_cert')
+        .unique()
+        .on('machines')
+        .column('cert_fingerprint')
+        .execute();
+      const [idType, idColumn] = serialId(db);
+      await db.schema
+        .createTable('enrollment_conflicts')
+        .addColumn('id', idType, idColumn)
+        .addColumn('machine_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('claimed_serial', 'text')
+        .addColumn('claimed_cert', 'text')
+        .addColumn('claimed_cert_subject', 'text')
+        .addColumn('claim_key_hash', 'text')
+        .addColumn('claims', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('enrollment_conflicts_machine')
+        .on('enrollment_conflicts')
+        .columns(['machine_id', 'state'])
+        .execute();
+      await db.schema
+        .createIndex('enrollment_conflicts_state')
+        .on('enrollment_conflicts')
+        .columns(['state', 'id'])
+        .execute();
+    },
+  },
+  '010_settings_profiles': {
+    async up(db: Kysely<unknown>) {
+      // Preflight settings for the fleet, a tag or a machine. The global profile's scope_value
+      // is '' rather than NULL so that (scope, scope_value) can be the primary key on both
+      // engines.
+      await db.schema
+        .createTable('settings_profiles')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('scope_value', 'text', (c) => c.notNull())
+        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('settings_profiles_pk', ['scope', 'scope_value'])
+        .execute();
+      // File access events Santa uploads beside execution events, kept per machine up to a bound.
+      const [idType, idColumn] = serialId(db);
+      await db.schema
+        .createTable('file_access_events')
+        .addColumn('id', idType, idColumn)
+        .addColumn('machine_id', 'text', (c) => c.notNull())
+        .addColumn('rule_name', 'text', (c) => c.notNull())
+        .addColumn('rule_version', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('access_time', 'double precision', (c) => c.notNull())
+        .addColumn('process_chain', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('file_access_events_machine')
+        .on('file_access_events')
+        .columns(['machine_id', 'id'])
+        .execute();
+    },
+  },
+  '008_rule_fields': {
+    async up(db: Kysely<unknown>) {
+      // Santa's rule texts the console took no room for. One column per statement: SQLite adds
+      // one at a time.
+      for (const column of ['cel_expr', 'event_detail_button_label', 'notification_app_name'])
+        await db.schema.alterTable('rules').addColumn(column, 'text').execute();
+      // What the last completed sync resolved rules for, and its last clean sync's version.
+      await db.schema.alterTable('machines').addColumn('synced_membership', 'text').execute();
+      await db.schema.alterTable('machines').addColumn('clean_version', 'bigint').execute();
+      // A machine's own, its user's and its tags' rules, looked up by scope on every sync.
+      await db.schema
+        .createIndex('rules_scope')
+        .on('rules')
+        .columns(['scope', 'scope_value', 'deleted'])
+        .execute();
+    },
+  },
+  '011_limits': {
+    async up(db: Kysely<unknown>) {
+      // Console login attempts per limit key, shared by every server process: one row per key,
+      // counted with an atomic upsert, pruned once its window has passed.
+      await db.schema
+        .createTable('login_attempts')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('login_attempts_window')
+        .on('login_attempts')
+        .column('window_start')
+        .execute();
+      // Each machine's own claim of a binary's origin, so that the catalog can say who said
+      // what and where machines disagree.
+      await db.schema
+        .createTable('binary_reports')
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('machine_id', 'text', (c) => c.notNull())
+        .addColumn('signer', 'text')
+        .addColumn('team_id', 'text')
+        .addColumn('signing_id', 'text')
+        .addColumn('package', 'text')
+        .addColumn('file_size', 'bigint')
+        .addColumn('reported_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('binary_reports_pk', ['sha256', 'machine_id'])
+        .execute();
+      // A machine's requests in the last hour, counted on every new request.
+      await db.schema
+        .createIndex('requests_machine_time')
+        .on('approval_requests')
+        .columns(['machine_id', 'created_at'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -6,13 +6,20 @@ import { audit } from './audit';
 import type { Db } from './connect';
 import type { Database, RulesTable } from './schema';
 import { containsText, type Page, type PageOf } from './search';
+import {
+  countRule,
+  noRuleCounts,
+  resolveRules,
+  ruleKey,
+  scopeLevel,
+  type RuleCounts,
+  type RuleDetails,
+} from '../../common/rules';
 
-export interface NewRule {
+export interface NewRule extends Partial<RuleDetails> {
   identifier: string;
   rule_type: string;
   policy: string;
-  custom_msg?: string | null;
-  custom_url?: string | null;
   scope: 'global' | 'machine' | 'user' | 'tag';
   scope_value?: string | null;
   expires_at?: number | null;
@@ -43,6 +50,9 @@ export interface RuleFilter {
 }
 
 export class RuleRepository {
+  readonly #countCache = new Map<string, RuleCounts>();
+  #globalCountCache: { version: number; counts: RuleCounts } | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly push?: PushHub,
@@ -84,6 +94,9 @@ export class RuleRepository {
         .values({
           custom_msg: null,
           custom_url: null,
+          cel_expr: null,
+          event_detail_button_label: null,
+          notification_app_name: null,
           scope_value: null,
           expires_at: null,
           comment: null,
@@ -210,6 +223,36 @@ export class RuleRepository {
       .execute()) as RuleRow[];
   }
 
+  /**
+   * What the console shows as reaching a machine: its rules in force (the newest 1000), each with
+   * the id of the rule the machine holds instead when another wins its key (resolveRules, as its
+   * sync decides; the winner is looked for among all rules in force, not only those shown).
+   */
+  async resolvedFor(
+    reach: Reach,
+    now = Date.now(),
+  ): Promise<(RuleRow & { shadowed_by: number | null })[]> {
+    const shown = await this.inForceFor(reach.machineId, reach.primaryUser, reach.tags, now);
+    const identifiers = [...new Set(shown.map((row) => row.identifier))];
+    const all: RuleRow[] = [];
+    for (let i = 0; i < identifiers.length; i += 500)
+      all.push(
+        ...((await this.db
+          .selectFrom('rules')
+          .selectAll()
+          .where('deleted', '=', 0)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+          .where('identifier', 'in', identifiers.slice(i, i + 500))
+          .where((eb) => reachesMachine(eb, reach.machineId, reach.primaryUser, reach.tags))
+          .execute()) as RuleRow[]),
+      );
+    const winners = resolveRules(all);
+    return shown.map((row) => {
+      const winner = winners.get(ruleKey(row.rule_type, row.identifier));
+      return { ...row, shadowed_by: winner && winner.id !== row.id ? Number(winner.id) : null };
+    });
+  }
+
   /** Marks expired rules deleted, with new versions, so that their removal reaches machines. */
   async expire(now = Date.now()): Promise<number> {
     const expired = await this.db
@@ -222,7 +265,100 @@ export class RuleRepository {
     return expired.length;
   }
 
-  /** Rules for a machine after `sinceVersion` up to `upToVersion`, in version order, from `afterVersion`. */
+  /**
+   * One page of what a machine's sync sends, resolved by scope (common/rules.ts resolveRules).
+   * Pages walk the rows of versions in (after, upTo] that reach the machine, so the cursor is a
+   * version. A clean sync sends each key's winner, at the page of the winner's own row. A normal
+   * sync looks only at keys with a row changed since `since`, and sends each once (at the page of
+   * its last change): the winner, or REMOVE when nothing reaches the machine for it any more;
+   * nothing when the winner is older than `since` and every change was of a wider scope, so it
+   * cannot have displaced what the machine holds.
+   */
+  async syncPage(reach: Reach, window: SyncWindow): Promise<SyncPage> {
+    const { since, upTo, after, limit, clean } = window;
+    const scanned = (await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('version', '>', clean ? after : Math.max(since, after))
+      .where('version', '<=', upTo)
+      .where((eb) => reachesMachine(eb, reach.machineId, reach.primaryUser, reach.tags))
+      .$if(clean, (q) => q.where('deleted', '=', 0))
+      .orderBy('version')
+      .limit(limit + 1)
+      .execute()) as RuleRow[];
+    const page = scanned.slice(0, limit);
+    const next = scanned.length > limit ? Number(page[page.length - 1]!.version) : undefined;
+    const keyed = await this.#rowsForKeys(reach, page, window);
+    const rows: RuleRow[] = [];
+    for (const row of page) {
+      const key = keyed.get(ruleKey(row.rule_type, row.identifier))!;
+      if (clean) {
+        if (key.winner?.id === row.id) rows.push(row);
+      } else if (Number(row.version) === key.lastChange && !key.unchanged) {
+        // A deleted row stands for REMOVE.
+        rows.push(key.winner ?? { ...row, deleted: 1 });
+      }
+    }
+    return { rows, ...(next !== undefined ? { next } : {}) };
+  }
+
+  /**
+   * For the keys of a page: the winner among the rows in force at `upTo` that reach the machine,
+   * the version of the key's last change in the window, and whether the machine already holds
+   * the winner (see syncPage).
+   */
+  async #rowsForKeys(
+    reach: Reach,
+    page: readonly RuleRow[],
+    { since, upTo }: SyncWindow,
+  ): Promise<Map<string, KeyState>> {
+    const keys = new Map<string, KeyState>();
+    for (const row of page)
+      keys.set(ruleKey(row.rule_type, row.identifier), { winner: undefined, lastChange: 0 });
+    if (page.length === 0) return keys;
+    const now = Date.now();
+    const types = [...new Set(page.map((row) => row.rule_type))];
+    const rows = (await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('rule_type', 'in', types)
+      .where('identifier', 'in', [...new Set(page.map((row) => row.identifier))])
+      .where('version', '<=', upTo)
+      .where((eb) =>
+        eb.or([
+          eb('version', '>', since),
+          eb.and([
+            eb('deleted', '=', 0),
+            eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]),
+          ]),
+        ]),
+      )
+      .where((eb) => reachesMachine(eb, reach.machineId, reach.primaryUser, reach.tags))
+      .execute()) as RuleRow[];
+    const live = rows.filter(
+      (row) => row.deleted === 0 && (row.expires_at === null || Number(row.expires_at) > now),
+    );
+    for (const [key, winner] of resolveRules(live)) {
+      const state = keys.get(key);
+      if (state) state.winner = winner;
+    }
+    for (const row of rows) {
+      const state = keys.get(ruleKey(row.rule_type, row.identifier));
+      if (!state || Number(row.version) <= since) continue;
+      state.lastChange = Math.max(state.lastChange, Number(row.version));
+      (state.changed ??= []).push(row);
+    }
+    for (const state of keys.values()) {
+      const winner = state.winner;
+      state.unchanged =
+        winner !== undefined &&
+        Number(winner.version) <= since &&
+        (state.changed ?? []).every((row) => scopeLevel(row.scope) < scopeLevel(winner.scope));
+    }
+    return keys;
+  }
+
+  /** One page of a sync, as rows (a deleted row stands for REMOVE): for tests and tools. */
   async changesFor(
     machineId: string,
     sinceVersion: number,
@@ -233,16 +369,106 @@ export class RuleRepository {
     primaryUser: string | null = null,
     tags: readonly string[] = [],
   ): Promise<RuleRow[]> {
-    let query = this.db
+    const page = await this.syncPage(
+      { machineId, primaryUser, tags },
+      { since: sinceVersion, upTo: upToVersion, after: afterVersion, limit, clean },
+    );
+    return page.rows;
+  }
+
+  /**
+   * How many rules of each kind a machine should hold at `version`, as Santa counts its table
+   * (common/rules.ts countRule), for preflight's drift check. Global rules are summed once per
+   * version; each machine adds the keys its own, its user's and its tags' rules resolve. Kept per
+   * version and membership, so an idle machine's preflight costs no query.
+   */
+  async expectedCounts(reach: Reach, version: number): Promise<RuleCounts> {
+    const cacheKey = JSON.stringify([version, reach.machineId, reach.primaryUser, reach.tags]);
+    const cached = this.#countCache.get(cacheKey);
+    if (cached) return cached;
+    const counts = { ...(await this.#globalCounts(version)) };
+    const narrow = (await this.db
       .selectFrom('rules')
       .selectAll()
-      .where('version', '>', Math.max(sinceVersion, afterVersion))
-      .where('version', '<=', upToVersion)
-      .where((eb) => reachesMachine(eb, machineId, primaryUser, tags));
-    if (clean) query = query.where('deleted', '=', 0);
-    return (await query.orderBy('version').limit(limit).execute()) as RuleRow[];
+      .where('deleted', '=', 0)
+      .where('version', '<=', version)
+      .where('scope', '!=', 'global')
+      .where((eb) => reachesMachine(eb, reach.machineId, reach.primaryUser, reach.tags))
+      .execute()) as RuleRow[];
+    const global: RuleRow[] = [];
+    const identifiers = [...new Set(narrow.map((row) => row.identifier))];
+    for (let i = 0; i < identifiers.length; i += 500)
+      global.push(
+        ...((await this.db
+          .selectFrom('rules')
+          .selectAll()
+          .where('deleted', '=', 0)
+          .where('version', '<=', version)
+          .where('scope', '=', 'global')
+          .where('identifier', 'in', identifiers.slice(i, i + 500))
+          .execute()) as RuleRow[]),
+      );
+    // The keys narrow rules touch: their global rule's count out, the resolved winner's in.
+    for (const row of resolveRules(global).values()) countRule(counts, row, -1);
+    for (const row of resolveRules([...global, ...narrow]).values()) countRule(counts, row);
+    if (this.#countCache.size >= COUNT_CACHE_SIZE)
+      this.#countCache.delete(this.#countCache.keys().next().value!);
+    this.#countCache.set(cacheKey, counts);
+    return counts;
+  }
+
+  async #globalCounts(version: number): Promise<RuleCounts> {
+    if (this.#globalCountCache?.version === version) return this.#globalCountCache.counts;
+    const rows = await this.db
+      .selectFrom('rules')
+      .select(['rule_type', 'policy', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('deleted', '=', 0)
+      .where('version', '<=', version)
+      .where('scope', '=', 'global')
+      .groupBy(['rule_type', 'policy'])
+      .execute();
+    const counts = noRuleCounts();
+    for (const row of rows) for (let i = 0; i < Number(row.n); i++) countRule(counts, row);
+    this.#globalCountCache = { version, counts };
+    return counts;
   }
 }
+
+/** Who a machine is, as far as scopes go. */
+export interface Reach {
+  readonly machineId: string;
+  readonly primaryUser: string | null;
+  readonly tags: readonly string[];
+}
+
+/** The versions a sync page covers; see syncPage. */
+export interface SyncWindow {
+  /** The version the machine acknowledged (ignored by a clean sync). */
+  readonly since: number;
+  /** The version its preflight fixed for this sync. */
+  readonly upTo: number;
+  /** The cursor: rows up to this version were on earlier pages. */
+  readonly after: number;
+  readonly limit: number;
+  readonly clean: boolean;
+}
+
+export interface SyncPage {
+  /** Rules to send; a row with `deleted` set stands for REMOVE. */
+  readonly rows: RuleRow[];
+  /** The cursor for the next page, when there is one. */
+  readonly next?: number;
+}
+
+interface KeyState {
+  winner: RuleRow | undefined;
+  lastChange: number;
+  changed?: RuleRow[];
+  unchanged?: boolean;
+}
+
+/** Counts kept for this many (version, machine, membership) answers. */
+const COUNT_CACHE_SIZE = 10_000;
 
 /** Whether a rule's scope takes in this machine: the one test for what is in force and what syncs. */
 function reachesMachine(

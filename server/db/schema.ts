@@ -26,6 +26,26 @@ export interface MachinesTable {
   clean_requested: number;
   /** JSON list of tag names. */
   tags: string;
+  /** 'agent' (holds a token from enrollment) or 'fleet' (a stock client on the fleet credential). */
+  identity: string;
+  /** The serial the machine first reported; a preflight with another one is a conflict. */
+  bound_serial: string | null;
+  /** SHA-256 of the client certificate (DER, hex) bound to this machine, and its subject. */
+  cert_fingerprint: string | null;
+  cert_subject: string | null;
+  /** SHA-256 of the agent's enrollment key: proof that a re-enrollment comes from the same install. */
+  enroll_key_hash: string | null;
+  /** Where the last accepted preflight of a fleet machine came from. */
+  sync_address: string | null;
+  /** JSON list of the tags the machine asked for; only an admin puts tags in force. */
+  claimed_tags: string;
+  /**
+   * The primary user and tags the last completed sync resolved rules for (JSON); a machine whose
+   * membership differs at preflight gets a clean sync. Null until its first sync after 008.
+   */
+  synced_membership: string | null;
+  /** The rule version of the last completed clean sync: count drift asks for one clean per version. */
+  clean_version: number | null;
 }
 
 export interface RulesTable {
@@ -35,6 +55,12 @@ export interface RulesTable {
   policy: string;
   custom_msg: string | null;
   custom_url: string | null;
+  /** For policy CEL: the expression Santa evaluates at each launch. */
+  cel_expr: string | null;
+  /** The block dialog's button text for this rule (Santa: at most 48 characters). */
+  event_detail_button_label: string | null;
+  /** Santa shows "<name> can now be run" when this rule arrives in a normal sync. */
+  notification_app_name: string | null;
   scope: string; // 'global' | 'machine' | 'user' | 'tag'
   scope_value: string | null;
   expires_at: number | null;
@@ -77,6 +103,25 @@ export interface BinariesTable {
   /** The package that installed the file (name and version), when the agent knows it. */
   package: Generated<string | null>;
   file_size: Generated<number | null>;
+}
+
+/** Console login attempts in the current window, per limit key (plugins/login-limit.ts). */
+export interface LoginAttemptsTable {
+  key: string;
+  count: number;
+  window_start: number;
+}
+
+/** What each machine last said of a binary's origin (db/events.ts): claims, never verified. */
+export interface BinaryReportsTable {
+  sha256: string;
+  machine_id: string;
+  signer: string | null;
+  team_id: string | null;
+  signing_id: string | null;
+  package: string | null;
+  file_size: number | null;
+  reported_at: number;
 }
 
 export interface CountersTable {
@@ -151,6 +196,78 @@ export interface MachinePostureTable {
   received_at: number;
 }
 
+/** A sign-in in progress at the identity provider (plugins/oidc.ts). */
+export interface SsoFlowsTable {
+  id_hash: string;
+  app: string; // console | portal
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  expires_at: number;
+}
+
+/** A session of someone signed in through the identity provider. */
+export interface SsoSessionsTable {
+  id_hash: string;
+  app: string; // console | portal
+  issuer: string;
+  subject: string;
+  /** Console: the name shown and audited; portal: the user name the claims map to. */
+  username: string;
+  role: string | null; // console only: viewer | helpdesk | admin
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** A machine id claimed by something other than what it is bound to, until an admin decides. */
+export interface EnrollmentConflictsTable {
+  id: Generated<number>;
+  machine_id: string;
+  /** 'agent-reenroll' | 'fleet-mismatch' | 'agent-id' (the fleet credential used on an agent's id). */
+  kind: string;
+  state: string; // pending | approved | rejected | used
+  reason: string;
+  claimed_serial: string | null;
+  claimed_cert: string | null;
+  claimed_cert_subject: string | null;
+  claim_key_hash: string | null;
+  /** JSON: hostname, primary user, tags and the like, as claimed. */
+  claims: string;
+  address: string;
+  attempts: number;
+  created_at: number;
+  last_seen_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+}
+
+/** Preflight settings for the fleet (scope_value ''), a tag or a machine (db/settings.ts). */
+export interface SettingsProfilesTable {
+  scope: string; // global | tag | machine
+  scope_value: string;
+  priority: number;
+  /** JSON object of Santa's PreflightResponse keys, checked before it is stored. */
+  settings: string;
+  updated_by: string;
+  updated_at: number;
+}
+
+/** A file access (FAA) event a Santa client uploaded; the newest are kept per machine. */
+export interface FileAccessEventsTable {
+  id: Generated<number>;
+  machine_id: string;
+  rule_name: string;
+  rule_version: string;
+  target: string;
+  decision: string;
+  access_time: number;
+  /** JSON list of processes, the accessing one first. */
+  process_chain: string;
+  received_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -163,4 +280,11 @@ export interface Database {
   binaries: BinariesTable;
   counters: CountersTable;
   machine_posture: MachinePostureTable;
+  settings_profiles: SettingsProfilesTable;
+  file_access_events: FileAccessEventsTable;
+  enrollment_conflicts: EnrollmentConflictsTable;
+  sso_flows: SsoFlowsTable;
+  sso_sessions: SsoSessionsTable;
+  login_attempts: LoginAttemptsTable;
+  binary_reports: BinaryReportsTable;
 }

@@ -71,10 +71,14 @@ export const Machine = Type.Object(
     enrolled_at: Type.Number(),
     last_sync_at: Nullable(Type.Number()),
     tags: Type.Array(Type.String()),
+    /** A clean sync is owed at the machine's next sync (ordered, or its first). */
+    clean_sync_pending: Type.Optional(Type.Boolean()),
   },
   Open,
 );
 export type Machine = Static<typeof Machine>;
+
+export const CleanSyncOrder = Type.Object({ clean_sync_pending: Type.Literal(true) });
 
 export const MachineList = Type.Object({ total: Type.Number(), machines: Type.Array(Machine) });
 
@@ -88,11 +92,21 @@ export const Rule = Type.Object({
   expires_at: Nullable(Type.Number()),
   custom_msg: Nullable(Type.String()),
   custom_url: Nullable(Type.String()),
+  cel_expr: Nullable(Type.String()),
+  event_detail_button_label: Nullable(Type.String()),
+  notification_app_name: Nullable(Type.String()),
   comment: Nullable(Type.String()),
   created_by: Type.String(),
   created_at: Type.Number(),
 });
 export type Rule = Static<typeof Rule>;
+
+/** A rule that reaches a machine; shadowed_by names the rule the machine holds instead. */
+export const ReachingRule = Type.Object({
+  ...Rule.properties,
+  shadowed_by: Nullable(Type.Number()),
+});
+export type ReachingRule = Static<typeof ReachingRule>;
 
 export const RuleList = Type.Object({ total: Type.Number(), rules: Type.Array(Rule) });
 
@@ -189,7 +203,7 @@ export const MachineRequest = Type.Object({
 
 export const MachineDetail = Type.Object({
   machine: Machine,
-  rules: Type.Array(Rule),
+  rules: Type.Array(ReachingRule),
   blocks: Type.Array(Block),
   requests: Type.Array(MachineRequest),
 });
@@ -197,7 +211,11 @@ export type MachineDetail = Static<typeof MachineDetail>;
 
 export const IdParams = Type.Object({ id: Type.String() });
 
-export const Login = Type.Object({ username: Type.String(), password: Type.String() });
+/** Lengths are bounded here, before the login limit counts anything or argon2 runs. */
+export const Login = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 128 }),
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+});
 
 /** expires and message are checked in the route, whose refusals say what a date must look like. */
 export const Approval = Type.Object({

@@ -8,6 +8,7 @@
 // be ...") is part of the contract; a schema's generic message would lose it.
 import { Type, type Static, type TSchema } from 'typebox';
 import { Failure } from './failure';
+import { PreflightSettings } from './settings';
 
 /** Every machine route's refusals. */
 export const Refusals = { '4xx': Failure } as const;
@@ -18,12 +19,20 @@ export const MachineParams = Type.Object({ machine_id: Type.String() });
 
 export const Enrolled = Type.Object({ machine_id: Type.String(), token: Type.String() });
 
+/** An enrollment that did not get a token: waiting for an admin (409) or refused by one (403). */
+export const EnrollConflict = Type.Object({
+  error: Type.String(),
+  state: Type.String(),
+  conflict_id: Optional(Type.Integer()),
+});
+
 export const Preflight = Type.Object({
   sync_type: Type.Union([Type.Literal('NORMAL'), Type.Literal('CLEAN')]),
   clean_sync: Optional(Type.Boolean()),
   batch_size: Type.Integer(),
   full_sync_interval: Type.Integer(),
-  event_detail_url: Optional(Type.String()),
+  // The settings profiles' keys (schemas/settings.ts), each sent only when set.
+  ...PreflightSettings,
 });
 export type Preflight = Static<typeof Preflight>;
 
@@ -38,6 +47,9 @@ export const SantaRule = Type.Object({
   policy: Type.String(),
   custom_msg: Optional(Type.String()),
   custom_url: Optional(Type.String()),
+  cel_expr: Optional(Type.String()),
+  event_detail_button_label: Optional(Type.String()),
+  notification_app_name: Optional(Type.String()),
 });
 
 export const RuleDownload = Type.Object({

@@ -4,7 +4,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../../db/requests';
 import type { MachineSummary } from '../../db/machines';
-import { IdParams, MachineDetail, MachineList } from '../../schemas/console';
+import { consoleUserOf } from '../../plugins/console-session';
+import { CleanSyncOrder, IdParams, MachineDetail, MachineList } from '../../schemas/console';
 import { onlyKnown, optionalText, page, queryOf } from './input';
 import { ruleView } from './rules';
 
@@ -25,6 +26,7 @@ export function machineView(machine: MachineSummary) {
     rule_counts: ruleCounts,
     rule_total: Object.values(ruleCounts).reduce((sum, n) => sum + Number(n), 0),
     tags: parseJson<string[]>(machine.tags, []),
+    clean_sync_pending: Number(machine.clean_requested) === 1,
   };
 }
 
@@ -45,6 +47,24 @@ export async function machineRoutes(fastify: FastifyInstance): Promise<void> {
     },
   );
 
+  // Helpdesk and admins: the machine drops every synced rule and takes the resolved set again at
+  // its next sync (a Mac that holds what it should not, after a restore or a manual santactl).
+  app.post(
+    '/console/api/machines/:id/clean-sync',
+    {
+      config: { role: 'helpdesk' },
+      schema: { params: IdParams, response: { 200: CleanSyncOrder } },
+    },
+    async (request) => {
+      const ordered = await repos.machines.orderCleanSync(request.params.id, {
+        actor: consoleUserOf(request).username,
+        reason: 'console',
+      });
+      if (!ordered) throw new RequestError(404, `no machine ${request.params.id}`);
+      return { clean_sync_pending: true as const };
+    },
+  );
+
   app.get(
     '/console/api/machines/:id',
     { schema: { params: IdParams, response: { 200: MachineDetail } } },
@@ -53,13 +73,17 @@ export async function machineRoutes(fastify: FastifyInstance): Promise<void> {
       if (!machine) throw new RequestError(404, `no machine ${request.params.id}`);
       const view = machineView(machine);
       const [rules, blocks, requests] = await Promise.all([
-        repos.rules.inForceFor(machine.machine_id, machine.primary_user, view.tags),
+        repos.rules.resolvedFor({
+          machineId: machine.machine_id,
+          primaryUser: machine.primary_user,
+          tags: view.tags,
+        }),
         repos.events.recentBlocks(machine.machine_id, 50),
         repos.requests.listForMachine(machine.machine_id, undefined, 50),
       ]);
       return {
         machine: view,
-        rules: rules.map(ruleView),
+        rules: rules.map((rule) => ({ ...ruleView(rule), shadowed_by: rule.shadowed_by })),
         blocks,
         requests: requests.map((row) => ({
           id: row.id,

@@ -2,7 +2,14 @@
 // change is audited with the change itself and pushed to the machines the rule reaches.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { POLICIES, RULE_TYPES, type Policy, type RuleType } from '../../../common/rules';
+import {
+  parseRuleSpec,
+  RULE_DETAIL_FIELDS,
+  RULE_POLICIES,
+  RULE_TYPES,
+  RuleError,
+  type RuleSpec,
+} from '../../../common/rules';
 import { RequestError } from '../../db/requests';
 import type { RuleRow, RuleScope } from '../../db/rules';
 import { consoleUserOf } from '../../plugins/console-session';
@@ -18,38 +25,8 @@ import {
   requiredText,
 } from './input';
 
+/** The scopes in the order the console lists them. */
 export const RULE_SCOPES: readonly RuleScope[] = ['global', 'tag', 'user', 'machine'];
-const COMPILER_TYPES: readonly RuleType[] = ['BINARY', 'CDHASH', 'SIGNINGID'];
-
-/** What each rule type's identifier looks like, and how it is stored. */
-const IDENTIFIERS: Record<RuleType, { pattern: RegExp; says: string; normal(id: string): string }> =
-  {
-    BINARY: {
-      pattern: /^[0-9a-f]{64}$/i,
-      says: "the file's SHA-256 (64 hex digits)",
-      normal: (id) => id.toLowerCase(),
-    },
-    CERTIFICATE: {
-      pattern: /^[0-9a-f]{64}$/i,
-      says: "the leaf certificate's SHA-256 (64 hex digits)",
-      normal: (id) => id.toLowerCase(),
-    },
-    CDHASH: {
-      pattern: /^[0-9a-f]{40}$/i,
-      says: 'a CDHash (40 hex digits)',
-      normal: (id) => id.toLowerCase(),
-    },
-    TEAMID: {
-      pattern: /^[A-Z0-9]{10}$/i,
-      says: 'a 10-character Team ID such as EQHXZ8M8AV',
-      normal: (id) => id.toUpperCase(),
-    },
-    SIGNINGID: {
-      pattern: /^([A-Z0-9]{10}|platform):[^\s:][^\s]{0,254}$/,
-      says: 'TEAMID:signing.id or platform:signing.id',
-      normal: (id) => id,
-    },
-  };
 
 export function ruleView(rule: RuleRow): Rule {
   return {
@@ -62,18 +39,14 @@ export function ruleView(rule: RuleRow): Rule {
     expires_at: rule.expires_at === null ? null : Number(rule.expires_at),
     custom_msg: rule.custom_msg,
     custom_url: rule.custom_url,
+    cel_expr: rule.cel_expr,
+    event_detail_button_label: rule.event_detail_button_label,
+    notification_app_name: rule.notification_app_name,
     comment: rule.comment,
     created_by: rule.created_by,
     created_at: Number(rule.created_at),
   };
 }
-
-const optionalBodyText = (value: unknown, what: string, max: number): string | null => {
-  if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string' || value.length > max)
-    throw new RequestError(400, `${what} must be text of at most ${max} characters`);
-  return value.trim() || null;
-};
 
 /** The scope's value: an enrolled machine, a primary user or a tag; a global rule has none. */
 async function scopeValueOf(
@@ -99,44 +72,35 @@ async function scopeValueOf(
   return scopeValue;
 }
 
-/** The rule a console admin asked for, checked field by field. */
+/** The rule a console admin asked for: the rule itself as common/rules.ts checks it, its scope. */
 async function ruleFromBody(
   b: Record<string, unknown>,
   createdBy: string,
   repos: FastifyInstance['repos'],
 ) {
-  const ruleType = (b.rule_type ?? 'BINARY') as RuleType;
-  if (!RULE_TYPES.includes(ruleType))
-    throw new RequestError(400, `rule_type must be one of ${RULE_TYPES.join(', ')}`);
-  const rawIdentifier = requiredText(b.identifier, 'identifier', 512);
-  const shape = IDENTIFIERS[ruleType];
-  if (!shape.pattern.test(rawIdentifier))
-    throw new RequestError(400, `a ${ruleType} rule's identifier is ${shape.says}`);
-  const policy = b.policy as Policy;
-  if (!POLICIES.includes(policy))
-    throw new RequestError(400, `policy must be one of ${POLICIES.join(', ')}`);
-  if (policy === 'ALLOWLIST_COMPILER' && !COMPILER_TYPES.includes(ruleType))
-    throw new RequestError(
-      400,
-      `ALLOWLIST_COMPILER applies to ${COMPILER_TYPES.join(', ')} rules only`,
-    );
+  let spec: RuleSpec;
+  try {
+    spec = parseRuleSpec(b);
+  } catch (error) {
+    if (error instanceof RuleError) throw new RequestError(400, error.message);
+    throw error;
+  }
   const scope = (b.scope ?? 'global') as RuleScope;
   if (!RULE_SCOPES.includes(scope))
     throw new RequestError(400, `scope must be one of ${RULE_SCOPES.join(', ')}`);
-  const scopeValue = await scopeValueOf(b, scope, repos);
-  const customUrl = optionalBodyText(b.custom_url, 'custom_url', 2048);
-  if (customUrl !== null && !/^https?:\/\/[^\s]+$/.test(customUrl))
-    throw new RequestError(400, 'custom_url must be an http:// or https:// address');
+  const comment = b.comment;
+  if (
+    comment !== undefined &&
+    comment !== null &&
+    (typeof comment !== 'string' || comment.length > 2000)
+  )
+    throw new RequestError(400, 'comment must be text of at most 2000 characters');
   return {
-    identifier: shape.normal(rawIdentifier),
-    rule_type: ruleType,
-    policy,
+    ...spec,
     scope,
-    scope_value: scopeValue,
+    scope_value: await scopeValueOf(b, scope, repos),
     expires_at: expiryOf(b.expires),
-    custom_msg: optionalBodyText(b.custom_msg, 'custom_msg', 512),
-    custom_url: customUrl,
-    comment: optionalBodyText(b.comment, 'comment', 2000),
+    comment: (comment as string | null | undefined)?.trim() || null,
     created_by: createdBy,
   };
 }
@@ -150,7 +114,7 @@ export async function ruleRoutes(fastify: FastifyInstance): Promise<void> {
     const scope = optionalChoice(query, 'scope', RULE_SCOPES);
     const target = optionalText(query, 'target');
     const ruleType = optionalChoice(query, 'type', RULE_TYPES);
-    const policy = optionalChoice(query, 'policy', POLICIES);
+    const policy = optionalChoice(query, 'policy', RULE_POLICIES);
     const text = optionalText(query, 'q');
     const { rows, total } = await repos.rules.list(
       {
@@ -172,7 +136,10 @@ export async function ruleRoutes(fastify: FastifyInstance): Promise<void> {
       const rule = await ruleFromBody(bodyOf(request), consoleUserOf(request).username, repos);
       const id = await repos.rules.put(rule, Date.now(), {
         actor: consoleUserOf(request).username,
-        details: { comment: rule.comment },
+        details: {
+          comment: rule.comment,
+          ...Object.fromEntries(RULE_DETAIL_FIELDS.map((field) => [field, rule[field]])),
+        },
       });
       return ruleView((await repos.rules.get(id))!);
     },

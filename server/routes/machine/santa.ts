@@ -12,10 +12,17 @@ import {
   optionalString,
   SantaRequestError,
 } from '../../../common/santa';
+import {
+  countsThatDisagree,
+  RULE_DETAIL_FIELDS,
+  type RuleDetailField,
+} from '../../../common/rules';
 import type { IncomingEvent } from '../../db/events';
 import { RequestError } from '../../db/requests';
+import type { Reach, RuleRow } from '../../db/rules';
 import type { MachinesTable } from '../../db/schema';
 import { machineOf } from '../../plugins/machine-auth';
+import { fileAccessEventsOf } from './file-access';
 import type { Repositories } from '../../plugins/repositories';
 import {
   EventUpload,
@@ -74,9 +81,13 @@ async function preflight(
   }
   const clientMode = clientModeName(body.client_mode, where);
   const requestClean = optionalBoolean(body, 'request_clean_sync', where) ?? false;
+  const primaryUser = optionalString(body, 'primary_user', where) ?? machine.primary_user;
   await repos.rules.expire();
-  const clean = requestClean || machine.clean_requested === 1;
   const version = await repos.rules.currentVersion();
+  const clean =
+    requestClean ||
+    machine.clean_requested === 1 ||
+    (await owesCleanSync(repos, { ...machine, primary_user: primaryUser }, counts, version));
   await repos.machines.update(machineId, {
     serial_num: optionalString(body, 'serial_num', where) ?? machine.serial_num,
     hostname: optionalString(body, 'hostname', where) ?? machine.hostname,
@@ -84,7 +95,7 @@ async function preflight(
     os_build: optionalString(body, 'os_build', where) ?? machine.os_build,
     model_identifier: optionalString(body, 'model_identifier', where) ?? machine.model_identifier,
     agent_version: optionalString(body, 'santa_version', where) ?? machine.agent_version,
-    primary_user: optionalString(body, 'primary_user', where) ?? machine.primary_user,
+    primary_user: primaryUser,
     client_mode: clientMode ?? machine.client_mode,
     rule_counts: JSON.stringify(counts),
     rules_hash: optionalString(body, 'rules_hash', where) ?? null,
@@ -97,10 +108,63 @@ async function preflight(
     sync_type: clean ? 'CLEAN' : 'NORMAL',
     // Deprecated, for clients that predate sync_type (newer ones ignore it when sync_type is set).
     ...(clean ? { clean_sync: true } : {}),
-    batch_size: options.batchSize,
-    full_sync_interval: options.fullSyncIntervalS,
-    ...(options.eventDetailUrl ? { event_detail_url: options.eventDetailUrl } : {}),
+    // client_mode and the other settings: machine, tag and global profiles over the defaults.
+    ...(await repos.settings.preflightFor(machine, options)),
   };
+}
+
+/** What rules reach a machine depends on these; JSON, tags in order. */
+function membershipOf(machine: Pick<MachinesTable, 'primary_user' | 'tags'>): string {
+  const tags = (JSON.parse(machine.tags) as string[]).slice().sort();
+  return JSON.stringify({ primary_user: machine.primary_user, tags });
+}
+
+function reachOf(machine: MachinesTable): Reach {
+  return {
+    machineId: machine.machine_id,
+    primaryUser: machine.primary_user,
+    tags: JSON.parse(machine.tags) as string[],
+  };
+}
+
+/**
+ * Whether a machine needs a clean sync it did not ask for, audited when it does: its primary user
+ * or tags changed since its last completed sync (a normal sync would send only what changed, so
+ * the old membership's rules would stay and the new one's older rules never come), or, with no
+ * rule changed since, the counts it reports differ from what it should hold. A drift is answered
+ * once per rule version: counts that a clean sync at this version did not mend (a rule the client
+ * refused, such as an invalid CEL expression) would not be mended by another.
+ */
+async function owesCleanSync(
+  repos: Repositories,
+  machine: MachinesTable,
+  counts: Record<string, number>,
+  version: number,
+): Promise<boolean> {
+  const actor = `machine:${machine.machine_id}`;
+  const membership = membershipOf(machine);
+  if (machine.synced_membership !== null && machine.synced_membership !== membership) {
+    await repos.machines.orderCleanSync(machine.machine_id, {
+      actor,
+      reason: 'membership',
+      details: { before: JSON.parse(machine.synced_membership), after: JSON.parse(membership) },
+    });
+    return true;
+  }
+  const acked = Number(machine.acked_version);
+  if (Object.keys(counts).length === 0 || acked < version) return false;
+  if (machine.clean_version !== null && Number(machine.clean_version) === acked) return false;
+  const expected = await repos.rules.expectedCounts(reachOf(machine), acked);
+  const wrong = countsThatDisagree(counts, expected);
+  if (wrong.length === 0) return false;
+  await repos.machines.orderCleanSync(machine.machine_id, {
+    actor,
+    reason: 'rule-count-drift',
+    details: Object.fromEntries(
+      wrong.map((kind) => [kind, { reported: counts[kind], expected: expected[kind] }]),
+    ),
+  });
+  return true;
 }
 
 function parseEvent(item: unknown, index: number): IncomingEvent {
@@ -159,7 +223,6 @@ async function ruledownload(
   body: Record<string, unknown>,
   machine: MachinesTable,
 ): Promise<RuleDownload> {
-  const machineId = machine.machine_id;
   if (machine.sync_version === null)
     throw new RequestError(409, 'ruledownload: run preflight first');
   const cursor = optionalString(body, 'cursor', 'ruledownload', 64);
@@ -169,28 +232,30 @@ async function ruledownload(
   const clean = machine.sync_type === 'CLEAN';
   // Nothing has changed since this machine's last sync: no query needed.
   if (!clean && Number(machine.acked_version) >= Number(machine.sync_version)) return { rules: [] };
-  const rows = await repos.rules.changesFor(
-    machineId,
-    clean ? 0 : Number(machine.acked_version),
-    Number(machine.sync_version),
-    cursor ? Number(cursor) : 0,
-    options.pageSize + 1,
+  const page = await repos.rules.syncPage(reachOf(machine), {
+    since: clean ? 0 : Number(machine.acked_version),
+    upTo: Number(machine.sync_version),
+    after: cursor ? Number(cursor) : 0,
+    limit: options.pageSize,
     clean,
-    machine.primary_user,
-    JSON.parse(machine.tags) as string[],
-  );
-  const page = rows.slice(0, options.pageSize);
+  });
   return {
-    rules: page.map((row) => ({
-      identifier: row.identifier,
-      rule_type: row.rule_type,
-      policy: row.deleted ? 'REMOVE' : row.policy,
-      ...(row.custom_msg && !row.deleted ? { custom_msg: row.custom_msg } : {}),
-      ...(row.custom_url && !row.deleted ? { custom_url: row.custom_url } : {}),
-    })),
+    rules: page.rows.map(santaRule),
     // A cursor is a JSON string (strict proto parsing in current Santa clients).
-    ...(rows.length > options.pageSize ? { cursor: String(page[page.length - 1]!.version) } : {}),
+    ...(page.next !== undefined ? { cursor: String(page.next) } : {}),
   };
+}
+
+/** A rule as Santa receives it: its policy, or REMOVE for a deleted row, and the texts it has. */
+function santaRule(row: RuleRow): RuleDownload['rules'][number] {
+  if (row.deleted)
+    return { identifier: row.identifier, rule_type: row.rule_type, policy: 'REMOVE' };
+  const texts: Partial<Record<RuleDetailField, string>> = {};
+  for (const field of RULE_DETAIL_FIELDS) {
+    const text = row[field];
+    if (text) texts[field] = text;
+  }
+  return { identifier: row.identifier, rule_type: row.rule_type, policy: row.policy, ...texts };
 }
 
 async function postflight(
@@ -209,6 +274,9 @@ async function postflight(
     sync_type: null,
     clean_requested: 0,
     rules_hash: optionalString(body, 'rules_hash', 'postflight') ?? machine.rules_hash,
+    // What this sync resolved rules for: a change of either before the next one asks for a clean.
+    synced_membership: membershipOf(machine),
+    ...(machine.sync_type === 'CLEAN' ? { clean_version: machine.sync_version } : {}),
   });
   return {};
 }
@@ -227,9 +295,13 @@ export async function santaRoutes(fastify: FastifyInstance, options: SantaOption
     preflight(repos, options, input('preflight', request), machineOf(request)),
   );
   app.post('/santa/eventupload/:machine_id', answers(EventUpload), async (request) => {
-    const raw = input('eventupload', request).events ?? [];
+    const body = input('eventupload', request);
+    const raw = body.events ?? [];
     if (!Array.isArray(raw)) throw new SantaRequestError('eventupload: events must be a list');
+    // Both checked before either is stored, so a bad file access event stores nothing.
+    const fileAccess = fileAccessEventsOf(body);
     await repos.events.ingest(machineOf(request).machine_id, raw.map(parseEvent));
+    await repos.fileAccess.ingest(machineOf(request).machine_id, fileAccess);
     return { event_upload_bundle_binaries: [] };
   });
   app.post('/santa/ruledownload/:machine_id', answers(RuleDownload), async (request) =>
