@@ -1,10 +1,15 @@
 // The Fastify application: plugins first, then routes. server.ts only boots it.
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { SsoOptions } from './auth/sso-config';
 import type { Db } from './db/connect';
 import { BODY_LIMIT, bodyDecoding } from './plugins/body';
+import { enrollment, type ClientCertificates, type EnrollLimits } from './plugins/enrollment';
 import { errors } from './plugins/errors';
+import { metrics } from './plugins/metrics';
+import { singleSignOn } from './plugins/oidc';
 import { createRepositories, repositories, type Repositories } from './plugins/repositories';
 import { PushHub } from './push';
 import { consolePages } from './routes/console-pages';
@@ -23,11 +28,24 @@ export interface AppOptions extends Partial<SantaOptions> {
   readonly push?: PushHub;
   /** The built console (default: out/console in this checkout). */
   readonly consoleDir?: string;
+  /** The bearer token /metrics asks for (GATEHOUSE_METRICS_TOKEN); unset, loopback only. */
+  readonly metricsToken?: string | undefined;
+  /** Single sign-on for the console and the portal; without it, local accounts only. */
+  readonly sso?: SsoOptions;
+  /** Serve HTTPS: key, cert and, for client certificates, the CA that issues them (server.ts). */
+  readonly https?: HttpsOptions;
+  /** Whether machines present client certificates (needs https with a `ca`). */
+  readonly clientCertificates?: ClientCertificates;
+  /** The enrollment throttle (default: 30 a minute per address, 600 in all). */
+  readonly enrollLimits?: EnrollLimits;
 }
 
 export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Repositories } {
   // Push streams are long-lived: closing the server must not wait for them.
+  // Typed as the plain HTTP server: the routes never see the difference.
+  const tls = options.https ? ({ https: options.https } as object) : {};
   const app = Fastify({
+    ...tls,
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
@@ -38,16 +56,25 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
   const repos = createRepositories(options.db, options.push ?? new PushHub());
   void app.register(repositories, { db: options.db, repos });
   void app.register(errors);
+  void app.register(metrics, { push: repos.push, token: options.metricsToken });
   void app.register(bodyDecoding);
   void app.register(cookie);
-  void app.register(enrollRoutes, { enrollmentSecret: options.enrollmentSecret });
-  void app.register(machineRoutes, {
+  void app.register(singleSignOn, options.sso ? { sso: options.sso } : {});
+  void app.register(enrollment, {
+    secret: options.enrollmentSecret,
+    limits: options.enrollLimits,
+    clientCertificates: options.clientCertificates,
+  });
+  void app.register(enrollRoutes);
+  const santa: SantaOptions = {
     pageSize: options.pageSize ?? 1000,
     batchSize: options.batchSize ?? 50,
     fullSyncIntervalS: options.fullSyncIntervalS ?? 600,
     ...(options.eventDetailUrl ? { eventDetailUrl: options.eventDetailUrl } : {}),
-  });
-  void app.register(consoleApi);
+  };
+  void app.register(machineRoutes, santa);
+  // The console shows each machine's settings as preflight sends them, defaults included.
+  void app.register(consoleApi, { settingDefaults: santa });
   void app.register(consolePages, {
     consoleDir: options.consoleDir ?? join(import.meta.dirname, '../out/console'),
   });

@@ -2,9 +2,14 @@
 // stream. On PostgreSQL every server process hears every change through LISTEN/NOTIFY, so a
 // machine connected to one process hears of an approval clicked on another; on SQLite there is
 // one process, and the hub is in memory.
+//
+// Streams are bounded: one per machine (a new one closes the one held before, on any process:
+// the opening is announced on the same channel), at most `maxStreams` per process, and a stream
+// whose token no longer matches its machine (re-enrolled, removed) is closed by `sweep`.
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
-export type PushKind = 'rules-changed' | 'request-updated';
+export type PushKind = 'rules-changed' | 'request-updated' | 'settings-changed';
 /** Which machines: all of them, some by id, or those whose primary user is one of these. */
 export type PushTarget =
   { all: true } | { machines: string[] } | { users: string[] } | { tags: string[] };
@@ -14,22 +19,73 @@ export interface PushMessage {
   readonly detail?: Record<string, unknown>;
 }
 
-type Subscriber = {
-  machineId: string;
-  primaryUser: string | null;
-  tags: readonly string[];
+/** A machine's stream as the hub holds it. */
+export interface Subscriber {
+  readonly machineId: string;
+  readonly primaryUser: string | null;
+  readonly tags: readonly string[];
+  /** The SHA-256 of the token the stream was opened with (absent: not checked by `sweep`). */
+  readonly tokenHash?: string;
   send(message: PushMessage): void;
-};
+  /** Ends the stream; `why` is sent to the machine as a last comment. */
+  close?(why: string): void;
+}
+
+/** Why a stream was closed by the hub, for the counters in plugins/metrics.ts. */
+export type CloseReason = 'replaced' | 'token-changed';
+
+export interface PushObserver {
+  /** A message reached `delivered` streams, `seconds` after it was published. */
+  fanout(seconds: number, delivered: number): void;
+  closed(reason: CloseReason): void;
+}
+
+/** A stream refused because this process holds `maxStreams` already. */
+export class StreamCapReached extends Error {
+  constructor(
+    readonly held: number,
+    readonly retryAfterS: number,
+  ) {
+    super(
+      `this server holds ${held} push streams, its limit; sync on your schedule and open the stream again after ${retryAfterS} s`,
+    );
+  }
+}
+
+export interface PushOptions {
+  /** Streams one server process holds at most (GATEHOUSE_MAX_STREAMS). */
+  readonly maxStreams?: number;
+  /** The Retry-After given to a stream refused at the cap. */
+  readonly retryAfterS?: number;
+  /** How often held streams' tokens are checked against their machines (routes/machine/stream.ts). */
+  readonly tokenCheckMs?: number;
+}
+
+export const DEFAULT_MAX_STREAMS = 20_000;
+
+/** What travels on the channel: a push, or the news that a machine opened a stream somewhere. */
+type Wire =
+  (PushMessage & { at: number }) | { opened: { machineId: string; hub: string; at: number } };
+
+type Held = { subscriber: Subscriber; openedAt: number };
 
 const CHANNEL = 'gatehouse_push';
 
 export class PushHub {
-  readonly #subscribers = new Set<Subscriber>();
+  readonly #streams = new Map<string, Held>();
+  readonly #id = randomUUID();
+  readonly #maxStreams: number;
+  readonly #retryAfterS: number;
+  readonly tokenCheckMs: number;
   #listener: pg.Client | undefined;
   readonly #databaseUrl: string | undefined;
+  observer: PushObserver | undefined;
 
-  constructor(databaseUrl?: string) {
+  constructor(databaseUrl?: string, options: PushOptions = {}) {
     this.#databaseUrl = databaseUrl;
+    this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
+    this.#retryAfterS = options.retryAfterS ?? 60;
+    this.tokenCheckMs = options.tokenCheckMs ?? 10_000;
   }
 
   /** On PostgreSQL: listen for changes made by any server process. */
@@ -40,7 +96,7 @@ export class PushHub {
     client.on('notification', (notification) => {
       if (notification.channel !== CHANNEL || !notification.payload) return;
       try {
-        this.#deliver(JSON.parse(notification.payload) as PushMessage);
+        this.#receive(JSON.parse(notification.payload) as Wire);
       } catch {
         // a payload we did not write: ignore
       }
@@ -55,37 +111,115 @@ export class PushHub {
     this.#listener = undefined;
   }
 
+  get maxStreams(): number {
+    return this.#maxStreams;
+  }
+
+  /**
+   * Holds a machine's stream, closing the one it held before here and, through the channel, on
+   * other processes. Throws StreamCapReached when this process holds its limit.
+   */
   subscribe(subscriber: Subscriber): () => void {
-    this.#subscribers.add(subscriber);
-    return () => this.#subscribers.delete(subscriber);
+    const before = this.#streams.get(subscriber.machineId);
+    if (!before && this.#streams.size >= this.#maxStreams)
+      throw new StreamCapReached(this.#streams.size, this.#retryAfterS);
+    const held = { subscriber, openedAt: Date.now() };
+    this.#streams.set(subscriber.machineId, held);
+    if (before) this.#close(before, 'replaced');
+    if (this.#listener)
+      this.#notify({
+        opened: { machineId: subscriber.machineId, hub: this.#id, at: held.openedAt },
+      }).catch(() => undefined); // the other processes' streams then live until their sweep
+    return () => {
+      if (this.#streams.get(subscriber.machineId) === held)
+        this.#streams.delete(subscriber.machineId);
+    };
   }
 
   get connected(): number {
-    return this.#subscribers.size;
+    return this.#streams.size;
   }
 
   /** Called after a change has committed. */
   async publish(message: PushMessage): Promise<void> {
-    if (this.#listener) {
-      await this.#listener.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(message)]);
-    } else {
-      this.#deliver(message);
-    }
+    const wire = { ...message, at: Date.now() };
+    if (this.#listener) await this.#notify(wire);
+    else this.#receive(wire);
   }
 
-  #deliver(message: PushMessage): void {
-    for (const subscriber of this.#subscribers) {
-      const target = message.target;
-      const hit =
-        'all' in target ||
-        ('machines' in target && target.machines.includes(subscriber.machineId)) ||
-        ('users' in target &&
-          subscriber.primaryUser !== null &&
-          target.users.includes(subscriber.primaryUser)) ||
-        ('tags' in target && target.tags.some((tag) => subscriber.tags.includes(tag)));
-      if (hit) subscriber.send(message);
+  /**
+   * Closes the streams whose token is no longer their machine's: `tokens` gives the current
+   * token hash of each machine id asked (none for a machine that is gone).
+   */
+  async sweep(tokens: (machineIds: string[]) => Promise<Map<string, string>>): Promise<number> {
+    const held = [...this.#streams.values()];
+    let closed = 0;
+    for (let offset = 0; offset < held.length; offset += 500) {
+      const batch = held.slice(offset, offset + 500);
+      const current = await tokens(batch.map((h) => h.subscriber.machineId));
+      for (const entry of batch) {
+        const token = entry.subscriber.tokenHash;
+        if (token === undefined || current.get(entry.subscriber.machineId) === token) continue;
+        if (this.#streams.get(entry.subscriber.machineId) !== entry) continue;
+        this.#streams.delete(entry.subscriber.machineId);
+        this.#close(entry, 'token-changed');
+        closed++;
+      }
     }
+    return closed;
   }
+
+  async #notify(wire: Wire): Promise<void> {
+    await this.#listener!.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(wire)]);
+  }
+
+  #close(held: Held, reason: CloseReason): void {
+    held.subscriber.close?.(
+      reason === 'replaced'
+        ? 'this machine opened another stream'
+        : "this stream's token is no longer valid: enroll again",
+    );
+    this.observer?.closed(reason);
+  }
+
+  #receive(wire: Wire): void {
+    if ('opened' in wire) return this.#openedElsewhere(wire.opened);
+    let delivered = 0;
+    const message = { kind: wire.kind, target: wire.target, ...detailOf(wire) };
+    // A message for named machines finds their streams by id instead of visiting every stream.
+    const candidates =
+      'machines' in wire.target
+        ? wire.target.machines.flatMap((id) => this.#streams.get(id) ?? [])
+        : this.#streams.values();
+    for (const { subscriber } of candidates) {
+      if (!reaches(wire.target, subscriber)) continue;
+      subscriber.send(message);
+      delivered++;
+    }
+    this.observer?.fanout((Date.now() - wire.at) / 1000, delivered);
+  }
+
+  /** Another process holds this machine's newer stream: the one here goes. */
+  #openedElsewhere(opened: { machineId: string; hub: string; at: number }): void {
+    if (opened.hub === this.#id) return;
+    const held = this.#streams.get(opened.machineId);
+    if (!held || held.openedAt > opened.at) return;
+    this.#streams.delete(opened.machineId);
+    this.#close(held, 'replaced');
+  }
+}
+
+const detailOf = (message: PushMessage) => (message.detail ? { detail: message.detail } : {});
+
+function reaches(target: PushTarget, subscriber: Subscriber): boolean {
+  return (
+    'all' in target ||
+    ('machines' in target && target.machines.includes(subscriber.machineId)) ||
+    ('users' in target &&
+      subscriber.primaryUser !== null &&
+      target.users.includes(subscriber.primaryUser)) ||
+    ('tags' in target && target.tags.some((tag) => subscriber.tags.includes(tag)))
+  );
 }
 
 /** Who hears of a rule, from its scope. */

@@ -1,47 +1,76 @@
-// Failed console logins, limited per address and account pair (5), per address (20: one address
-// guessing many accounts) and per account (50: many addresses guessing one, without letting one
-// address lock an account out), each over 15 minutes. @fastify/rate-limit counts; this store
-// keeps the counts. Every attempt is counted before its password is checked, so parallel
-// guesses cannot all pass the check at once; a successful login gives its attempt back, so only
-// failures add up. The store holds at most STORE_CAP keys, the least recently used go first.
+// Failed console logins, limited per address (20: one address guessing many accounts), per
+// address and account pair (5) and per account (50: many addresses guessing one, without letting
+// one address lock an account out), each over 15 minutes. @fastify/rate-limit decides; the
+// counts live in the database (login_attempts), so that every server process on one PostgreSQL
+// shares them, and each is taken with one atomic upsert before the password is checked:
+// parallel guesses cannot all pass the check at once. A successful login gives its attempt
+// back, so only failures add up.
+//
+// Bounded: the address is counted first, and an address over its limit adds no pair or account
+// row, so one address holds at most 41 rows a window; rows whose window has passed are deleted
+// every minute. Usernames and passwords have a length limit in the schema (schemas/console.ts),
+// checked before any of this.
 import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import type { Db } from '../db/connect';
+import type { LimitName } from './metrics';
 
 const WINDOW_MS = 15 * 60_000;
-const STORE_CAP = 10_000;
+const PRUNE_EVERY_MS = 60_000;
 
-interface Count {
-  current: number;
-  since: number;
+/** Counts one attempt under `key`; the window starts again once it has passed. */
+async function countAttempt(db: Db, key: string, windowMs: number, now = Date.now()) {
+  const expired = sql<boolean>`login_attempts.window_start <= ${now - windowMs}`;
+  const row = await db
+    .insertInto('login_attempts')
+    .values({ key, count: 1, window_start: now })
+    .onConflict((conflict) =>
+      conflict.column('key').doUpdateSet({
+        // CASE: the same SQL on SQLite and PostgreSQL.
+        count: sql<number>`CASE WHEN ${expired} THEN 1 ELSE login_attempts.count + 1 END`,
+        window_start: sql<number>`CASE WHEN ${expired} THEN ${now} ELSE login_attempts.window_start END`,
+      }),
+    )
+    .returning(['count', 'window_start'])
+    .executeTakeFirstOrThrow();
+  return { current: Number(row.count), ttl: windowMs - (now - Number(row.window_start)) };
 }
 
-class BoundedCounts {
-  readonly #counts = new Map<string, Count>();
+async function giveBack(db: Db, key: string, all: boolean): Promise<void> {
+  if (all) await db.deleteFrom('login_attempts').where('key', '=', key).execute();
+  else
+    await db
+      .updateTable('login_attempts')
+      .set({ count: sql`count - 1` })
+      .where('key', '=', key)
+      .where('count', '>', 0)
+      .execute();
+}
 
-  incr(key: string, timeWindow: number): { current: number; ttl: number } {
-    const now = Date.now();
-    let count = this.#counts.get(key);
-    if (!count || now - count.since >= timeWindow) count = { current: 0, since: now };
-    count.current++;
-    this.#counts.delete(key); // re-inserted last: Map order is the eviction order
-    this.#counts.set(key, count);
-    if (this.#counts.size > STORE_CAP) this.#counts.delete(this.#counts.keys().next().value!);
-    return { current: count.current, ttl: timeWindow - (now - count.since) };
-  }
+/** Deletes the counts whose window has passed, every minute while the server runs. */
+function pruneAttempts(app: FastifyInstance): void {
+  const timer = setInterval(() => {
+    app.db
+      .deleteFrom('login_attempts')
+      .where('window_start', '<=', Date.now() - WINDOW_MS)
+      .execute()
+      .catch((error: Error) => app.log.warn(`login limit: pruning failed: ${error.message}`));
+  }, PRUNE_EVERY_MS);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+}
 
-  giveBack(key: string, all: boolean): void {
-    const count = this.#counts.get(key);
-    if (!count) return;
-    if (all || count.current <= 1) this.#counts.delete(key);
-    else count.current--;
-  }
+export interface LoginRefusal {
+  /** Seconds until the limit that refused lets this caller try again. */
+  readonly retryAfterS: number;
 }
 
 export interface LoginLimiter {
-  /** Counts this attempt; true when it is over a limit and must be refused. */
-  refuse(request: FastifyRequest, account: string): Promise<boolean>;
+  /** Counts this attempt; a refusal when it is over a limit and must be refused. */
+  refuse(request: FastifyRequest, account: string): Promise<LoginRefusal | undefined>;
   /** A successful login: its attempt does not count, and its pair starts again from 0. */
-  succeeded(request: FastifyRequest, account: string): void;
+  succeeded(request: FastifyRequest, account: string): Promise<void>;
 }
 
 const keys = (request: FastifyRequest, account: string) => ({
@@ -50,41 +79,59 @@ const keys = (request: FastifyRequest, account: string) => ({
   account: `account:${account.toLowerCase()}`,
 });
 
+type Part = keyof ReturnType<typeof keys>;
+
 /** Registers @fastify/rate-limit in `app`'s scope (no route is limited unless it asks). */
 export async function loginLimiter(app: FastifyInstance): Promise<LoginLimiter> {
-  const counts = new BoundedCounts();
+  const db = app.db;
   class Store implements FastifyRateLimitStore {
     incr(
       key: string,
       done: (error: Error | null, result?: { current: number; ttl: number }) => void,
       timeWindow: number,
     ): void {
-      done(null, counts.incr(key, timeWindow));
+      countAttempt(db, key, timeWindow).then(
+        (result) => done(null, result),
+        (error: Error) => done(error),
+      );
     }
     child(): FastifyRateLimitStore {
       return this;
     }
   }
   await app.register(rateLimit, { global: false, store: Store, timeWindow: WINDOW_MS });
+  pruneAttempts(app);
   const accountOf = new WeakMap<FastifyRequest, string>();
-  const limit = (max: number, part: keyof ReturnType<typeof keys>) =>
-    app.createRateLimit({
+  const limit = (max: number, part: Part) => ({
+    part,
+    check: app.createRateLimit({
       max,
       timeWindow: WINDOW_MS,
       keyGenerator: (request) => keys(request, accountOf.get(request) ?? '')[part],
-    });
-  const limits = [limit(5, 'pair'), limit(20, 'address'), limit(50, 'account')];
+    }),
+  });
+  const address = limit(20, 'address');
+  const others = [limit(5, 'pair'), limit(50, 'account')];
+  const over = async (request: FastifyRequest, checks: (typeof others)[number][]) => {
+    const results = await Promise.all(checks.map(({ check }) => check(request)));
+    const index = results.findIndex((result) => !result.isAllowed && result.isExceeded);
+    if (index < 0) return undefined;
+    const result = results[index]!;
+    app.limitHit(`login_${checks[index]!.part}` as LimitName);
+    return { retryAfterS: result.isAllowed ? 1 : Math.max(1, result.ttlInSeconds) };
+  };
   return {
     async refuse(request, account) {
       accountOf.set(request, account);
-      const results = await Promise.all(limits.map((check) => check(request)));
-      return results.some((result) => !result.isAllowed && result.isExceeded);
+      return (await over(request, [address])) ?? (await over(request, others));
     },
-    succeeded(request, account) {
+    async succeeded(request, account) {
       const key = keys(request, account);
-      counts.giveBack(key.pair, true);
-      counts.giveBack(key.address, false);
-      counts.giveBack(key.account, false);
+      await Promise.all([
+        giveBack(db, key.pair, true),
+        giveBack(db, key.address, false),
+        giveBack(db, key.account, false),
+      ]);
     },
   };
 }

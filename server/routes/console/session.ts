@@ -3,26 +3,48 @@
 // sends back on every change.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { consoleUserOf, SESSION_COOKIE } from '../../plugins/console-session';
+import { consoleUserOf, localLoginAllowed, SESSION_COOKIE } from '../../plugins/console-session';
 import { loginLimiter } from '../../plugins/login-limit';
 import { Failure, Login, Me } from '../../schemas/console';
+import { ssoRoutes } from './sso';
+
+const LOGIN_BODY_LIMIT = 8 * 1024;
 
 export async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const me = { response: { 200: Me, '4xx': Failure } };
   const users = app.repos.users;
   const limiter = await loginLimiter(app);
+  await app.register(ssoRoutes);
 
   app.post(
     '/console/api/login',
-    { config: { public: true }, schema: { body: Login, ...me } },
+    // A login is a few hundred bytes: a larger body is refused before it is parsed.
+    { config: { public: true }, bodyLimit: LOGIN_BODY_LIMIT, schema: { body: Login, ...me } },
     async (request, reply) => {
       const { username, password } = request.body;
-      if (await limiter.refuse(request, username))
-        return reply.code(429).send({ error: 'too many failed logins; wait 15 minutes' });
+      if (app.sso?.options.localLogin === 'off')
+        return reply
+          .code(403)
+          .send({ error: 'password logins are off here: sign in with single sign-on' });
+      const refused = await limiter.refuse(request, username);
+      if (refused)
+        return reply
+          .code(429)
+          .header('retry-after', String(refused.retryAfterS))
+          .send({
+            error: `too many failed logins; try again in ${Math.ceil(refused.retryAfterS / 60)} minutes`,
+          });
       const session = await users.login(username, password, Date.now());
       if (!session) return reply.code(401).send({ error: 'wrong username or password' });
-      limiter.succeeded(request, username);
+      await limiter.succeeded(request, username);
+      if (!localLoginAllowed(app.sso, session.user.role)) {
+        await users.logout(session.sessionId);
+        return reply.code(403).send({
+          error:
+            'only break-glass admin accounts may log in with a password here: sign in with single sign-on',
+        });
+      }
       void reply.setCookie(SESSION_COOKIE, session.sessionId, {
         httpOnly: true,
         sameSite: 'strict',
@@ -40,6 +62,7 @@ export async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post('/console/api/logout', async (request, reply) => {
     await users.logout(request.cookies[SESSION_COOKIE]!);
+    await app.sso?.store.logout(request.cookies[SESSION_COOKIE]!);
     void reply.clearCookie(SESSION_COOKIE, { path: '/console' });
     return { ok: true };
   });

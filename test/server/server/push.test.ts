@@ -10,28 +10,7 @@ import { until } from '../../helpers/wait';
 import { copyExecutable, sha256sum, tempDir } from '../../helpers/files';
 import { startPostgres } from '../../helpers/postgres';
 import { startTestServer } from '../../helpers/server';
-
-/** Reads an SSE stream, collecting event names until stopped. */
-function listen(url: string, token: string) {
-  const abort = new AbortController();
-  const events: string[] = [];
-  let status = 0;
-  const done = (async () => {
-    const response = await fetch(url, {
-      headers: { authorization: `Bearer ${token}` },
-      signal: abort.signal,
-    });
-    status = response.status;
-    if (status !== 200 || !response.body) return;
-    let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += Buffer.from(chunk).toString();
-      for (const match of buffer.matchAll(/^event: (.+)$/gm)) events.push(match[1]!);
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
-    }
-  })().catch(() => undefined);
-  return { events, status: () => status, stop: () => abort.abort(), done };
-}
+import { listen } from '../../helpers/sse';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -46,7 +25,7 @@ async function serverIn(dir: string) {
     await app.close();
     await db.destroy();
   });
-  return { repos, base };
+  return { app, repos, base };
 }
 
 describe('push stream', () => {
@@ -192,16 +171,18 @@ describe('push stream', () => {
   it('enrolls an agent with the tags in its config, and a rule for its tag reaches it', async () => {
     const dir = tempDir('push-tags');
     cleanups.push(() => dir.remove());
-    const { repos, base } = await serverIn(dir.dir);
+    const { app, repos, base } = await serverIn(dir.dir);
     const { agent, stop } = await startSyncingAgent(dir.dir, base, {
       MachineID: 'tagged-agent',
       MachineTags: ['build-servers', 'eu'],
     });
     cleanups.push(stop);
-    expect(JSON.parse((await repos.machines.get('tagged-agent'))!.tags)).toEqual([
+    // The tags the agent claims wait for an admin, who puts them in force.
+    expect(JSON.parse((await repos.machines.get('tagged-agent'))!.claimed_tags)).toEqual([
       'build-servers',
       'eu',
     ]);
+    await app.enrollment.repo.setTags('tagged-agent', ['build-servers', 'eu'], 'admin');
     const rule = (tag: string, identifier: string) =>
       repos.rules.put({
         identifier,
