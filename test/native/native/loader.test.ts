@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +8,9 @@ import {
   NativeAddonNotFoundError,
 } from '../../../native/index';
 import packageJson from '../../../package.json' with { type: 'json' };
+import { useScratchPerTest } from '../../helpers/scratch';
+
+const { scratch } = useScratchPerTest('addon');
 
 describe('native addon', () => {
   it('was built by npm install from this version of the package', () => {
@@ -22,7 +24,7 @@ describe('native addon', () => {
   });
 
   it('names every path it tried when the addon is nowhere', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'gatehouse-noaddon-'));
+    const empty = scratch();
     const candidates = addonCandidates(join(empty, 'out', 'main'), {}, undefined);
     expect(candidates).toContain(join(empty, 'native', 'build', 'Release', 'gatehouse.node'));
     const error = (() => {
@@ -40,8 +42,7 @@ describe('native addon', () => {
   });
 
   it('says which file was found but would not load', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-badaddon-'));
-    const broken = join(dir, 'gatehouse.node');
+    const broken = join(scratch(), 'gatehouse.node');
     writeFileSync(broken, 'not an ELF file');
     expect(() => loadAddonFrom([broken])).toThrow(/found, but failed to load/);
   });
