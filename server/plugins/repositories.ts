@@ -3,10 +3,12 @@
 import fp from 'fastify-plugin';
 import type { Db } from '../db/connect';
 import { EventRepository } from '../db/events';
+import { FileAccessRepository } from '../db/file-access';
 import { MachineRepository } from '../db/machines';
 import { PostureRepository } from '../db/posture';
 import { RequestRepository } from '../db/requests';
 import { RuleRepository } from '../db/rules';
+import { SettingsRepository } from '../db/settings';
 import { UserRepository } from '../db/users';
 import type { PushHub } from '../push';
 
@@ -18,6 +20,8 @@ export interface Repositories {
   readonly push: PushHub;
   readonly users: UserRepository;
   readonly posture: PostureRepository;
+  readonly settings: SettingsRepository;
+  readonly fileAccess: FileAccessRepository;
 }
 
 declare module 'fastify' {
@@ -35,6 +39,8 @@ export function createRepositories(db: Db, push: PushHub): Repositories {
     requests: new RequestRepository(db, push),
     users: new UserRepository(db),
     posture: new PostureRepository(db),
+    settings: new SettingsRepository(db, push),
+    fileAccess: new FileAccessRepository(db),
     push,
   };
 }

@@ -7,9 +7,15 @@ import { machineRoutes } from './machines';
 import { consolePostureRoutes } from './posture';
 import { consoleRequestRoutes } from './requests';
 import { ruleRoutes } from './rules';
+import { settingsRoutes } from './settings';
+import { fileAccessRoutes } from './file-access';
+import type { SettingDefaults } from '../../db/settings';
 import { sessionRoutes } from './session';
 
-export async function consoleApi(app: FastifyInstance): Promise<void> {
+export async function consoleApi(
+  app: FastifyInstance,
+  options: { settingDefaults: SettingDefaults },
+): Promise<void> {
   app.addHook('onRequest', authenticateConsole);
   await app.register(sessionRoutes);
   await app.register(consoleRequestRoutes);
@@ -17,4 +23,6 @@ export async function consoleApi(app: FastifyInstance): Promise<void> {
   await app.register(ruleRoutes);
   await app.register(auditRoutes);
   await app.register(consolePostureRoutes);
+  await app.register(settingsRoutes, options);
+  await app.register(fileAccessRoutes);
 }

@@ -1,0 +1,24 @@
+// A machine's file access (FAA) events for the console, newest first: what Santa's file access
+// authorization denied or audited there, as the Mac uploaded it.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { RequestError } from '../../db/requests';
+import { IdParams } from '../../schemas/console';
+import { FileAccessEventList } from '../../schemas/settings';
+import { onlyKnown, page, queryOf } from './input';
+
+export async function fileAccessRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const repos = app.repos;
+  app.get(
+    '/console/api/machines/:id/file-access',
+    { schema: { params: IdParams, response: { 200: FileAccessEventList } } },
+    async (request) => {
+      const query = queryOf(request.query);
+      onlyKnown(query, ['limit', 'offset']);
+      if (!(await repos.machines.get(request.params.id)))
+        throw new RequestError(404, `no machine ${request.params.id}`);
+      return repos.fileAccess.list(request.params.id, page(query, 50, 200));
+    },
+  );
+}

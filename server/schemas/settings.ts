@@ -1,0 +1,142 @@
+// Settings profiles: the preflight settings Santa clients (and Gatehouse agents) act on, set for
+// the whole fleet, for a tag or for one machine. The keys are Santa's PreflightResponse JSON names
+// (northpolesec/protos sync/v1.proto), so a value goes to the client as stored. Wire types only:
+// the checks that say what is wrong with a value are in server/db/settings.ts. Only `typebox` may
+// be imported here: the console's type check reads this file too.
+import { Type, type Static, type TSchema } from 'typebox';
+
+const Optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** sync/v1.proto ClientMode, without UNKNOWN_CLIENT_MODE (which clients ignore). */
+export const CLIENT_MODES = ['MONITOR', 'LOCKDOWN', 'STANDALONE'] as const;
+/** sync/v1.proto FileAccessAction, without FILE_ACCESS_ACTION_UNSPECIFIED. */
+export const FILE_ACCESS_ACTIONS = ['NONE', 'AUDIT_ONLY', 'DISABLE'] as const;
+export const SETTINGS_SCOPES = ['global', 'tag', 'machine'] as const;
+
+const ClientMode = Type.Union([
+  Type.Literal('MONITOR'),
+  Type.Literal('LOCKDOWN'),
+  Type.Literal('STANDALONE'),
+]);
+const FileAccessAction = Type.Union([
+  Type.Literal('NONE'),
+  Type.Literal('AUDIT_ONLY'),
+  Type.Literal('DISABLE'),
+]);
+const Scope = Type.Union([Type.Literal('global'), Type.Literal('tag'), Type.Literal('machine')]);
+
+/** One profile's values: every key optional; a key a profile leaves out comes from below it. */
+export const SettingValues = Type.Object(
+  {
+    client_mode: Optional(ClientMode),
+    event_detail_url: Optional(Type.String()),
+    event_detail_text: Optional(Type.String()),
+    batch_size: Optional(Type.Integer()),
+    full_sync_interval: Optional(Type.Integer()),
+    allowed_path_regex: Optional(Type.String()),
+    blocked_path_regex: Optional(Type.String()),
+    enable_transitive_rules: Optional(Type.Boolean()),
+    enable_bundles: Optional(Type.Boolean()),
+    enable_all_event_upload: Optional(Type.Boolean()),
+    disable_unknown_event_upload: Optional(Type.Boolean()),
+    block_usb_mount: Optional(Type.Boolean()),
+    remount_usb_mode: Optional(Type.Array(Type.String())),
+    override_file_access_action: Optional(FileAccessAction),
+  },
+  { additionalProperties: false },
+);
+export type SettingValues = Static<typeof SettingValues>;
+export type SettingKey = keyof SettingValues;
+export type SettingsScope = (typeof SETTINGS_SCOPES)[number];
+
+export const SettingsProfile = Type.Object({
+  scope: Scope,
+  /** The tag or the machine id; null for the global profile. */
+  scope_value: Nullable(Type.String()),
+  /** Between tag profiles: the higher wins a key both set; equal ones, the tag first by name. */
+  priority: Type.Integer(),
+  values: SettingValues,
+  updated_by: Type.String(),
+  updated_at: Type.Number(),
+});
+export type SettingsProfile = Static<typeof SettingsProfile>;
+
+export const SettingsProfileList = Type.Object({ profiles: Type.Array(SettingsProfile) });
+export type SettingsProfileList = Static<typeof SettingsProfileList>;
+
+export const SettingsProfileParams = Type.Object({
+  scope: Type.String(),
+  value: Type.Optional(Type.String()),
+});
+
+/** Where a machine's value came from: `default` (the server's), `global`, `tag:NAME`, `machine`. */
+export const EffectiveSetting = Type.Object({
+  key: Type.String(),
+  value: Type.Unknown(),
+  source: Type.String(),
+});
+export type EffectiveSetting = Static<typeof EffectiveSetting>;
+
+export const EffectiveSettings = Type.Object({
+  machine_id: Type.String(),
+  settings: Type.Array(EffectiveSetting),
+});
+export type EffectiveSettings = Static<typeof EffectiveSettings>;
+
+/** sync/v1.proto RemovableMediaPolicy: newer Santa's form of block_usb_mount/remount_usb_mode. */
+const RemovableMediaPolicy = Type.Union([
+  Type.Object({ allow: Type.Boolean() }),
+  Type.Object({ block: Type.Boolean() }),
+  Type.Object({ remount: Type.Object({ flags: Type.Array(Type.String()) }) }),
+]);
+
+/** The settings part of Santa's PreflightResponse, as JSON names; an absent key is not sent. */
+export const PreflightSettings = {
+  client_mode: Optional(ClientMode),
+  event_detail_url: Optional(Type.String()),
+  event_detail_text: Optional(Type.String()),
+  allowed_path_regex: Optional(Type.String()),
+  blocked_path_regex: Optional(Type.String()),
+  enable_transitive_rules: Optional(Type.Boolean()),
+  enable_bundles: Optional(Type.Boolean()),
+  enable_all_event_upload: Optional(Type.Boolean()),
+  disable_unknown_event_upload: Optional(Type.Boolean()),
+  block_usb_mount: Optional(Type.Boolean()),
+  remount_usb_mode: Optional(Type.Array(Type.String())),
+  removable_media_policy: Optional(RemovableMediaPolicy),
+  override_file_access_action: Optional(FileAccessAction),
+};
+
+export const PreflightSettingsObject = Type.Object(PreflightSettings);
+export type PreflightSettingValues = Static<typeof PreflightSettingsObject>;
+
+/** A file access (FAA) event as Santa reported it, for the console. */
+export const FileAccessEventView = Type.Object({
+  id: Type.Number(),
+  machine_id: Type.String(),
+  rule_name: Type.String(),
+  rule_version: Type.String(),
+  target: Type.String(),
+  decision: Type.String(),
+  access_time: Type.Number(),
+  /** The accessing process first, then its parents: path, SHA-256, signing and team id, pid. */
+  process_chain: Type.Array(
+    Type.Object({
+      file_path: Type.String(),
+      file_sha256: Type.Optional(Type.String()),
+      signing_id: Type.Optional(Type.String()),
+      team_id: Type.Optional(Type.String()),
+      cdhash: Type.Optional(Type.String()),
+      pid: Type.Optional(Type.Integer()),
+    }),
+  ),
+  received_at: Type.Number(),
+});
+export type FileAccessEventView = Static<typeof FileAccessEventView>;
+
+export const FileAccessEventList = Type.Object({
+  total: Type.Number(),
+  events: Type.Array(FileAccessEventView),
+});
+export type FileAccessEventList = Static<typeof FileAccessEventList>;
