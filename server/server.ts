@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { PRODUCT_VERSION } from '../common/version';
 import { buildApp } from './app';
+import { ssoFromEnv } from './auth/sso-config';
 import { openServerDatabase } from './db/connect';
 import { PushHub } from './push';
 
@@ -19,7 +20,8 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env) {
   // On PostgreSQL, pushes reach machines connected to any server process (LISTEN/NOTIFY).
   const push = new PushHub(env.DATABASE_URL);
   await push.start();
-  const built = buildApp({ db, enrollmentSecret: secret, push });
+  const sso = ssoFromEnv(env);
+  const built = buildApp({ db, enrollmentSecret: secret, push, ...(sso ? { sso } : {}) });
   const { app } = built;
   app.addHook('onClose', async () => {
     await push.stop();

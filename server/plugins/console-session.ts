@@ -5,6 +5,7 @@
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, SessionUser } from '../db/users';
+import type { SingleSignOn } from './oidc';
 
 export const SESSION_COOKIE = 'gh_session';
 const RANK: Record<Role, number> = { viewer: 0, helpdesk: 1, admin: 2 };
@@ -28,7 +29,7 @@ export async function authenticateConsole(
   const config = request.routeOptions.config;
   if (config.public) return;
   const sessionId = request.cookies?.[SESSION_COOKIE];
-  const user = sessionId ? await request.server.repos.users.session(sessionId) : undefined;
+  const user = sessionId ? await sessionUser(request, sessionId) : undefined;
   if (!user) return void (await reply.code(401).send({ error: 'log in first' }));
   if (request.method !== 'GET' && request.headers['x-csrf-token'] !== user.csrfToken)
     return void (await reply
@@ -40,6 +41,28 @@ export async function authenticateConsole(
       .code(403)
       .send({ error: `this needs the ${role} role; you are ${user.role}` }));
   request.consoleUser = user;
+}
+
+/**
+ * A local account's session (while the configuration lets local accounts in: with single sign-on
+ * on, only break-glass admins, if any), else a single sign-on session (plugins/oidc.ts).
+ */
+async function sessionUser(
+  request: FastifyRequest,
+  sessionId: string,
+): Promise<SessionUser | undefined> {
+  const local = await request.server.repos.users.session(sessionId);
+  if (local) return localLoginAllowed(request.server.sso, local.role) ? local : undefined;
+  const sso = await request.server.sso?.store.session('console', sessionId);
+  return sso?.role
+    ? { id: 0, username: sso.username, role: sso.role, csrfToken: sso.csrfToken }
+    : undefined;
+}
+
+/** Whether a local account with this role may use the console under the current configuration. */
+export function localLoginAllowed(sso: SingleSignOn | undefined, role: Role): boolean {
+  const policy = sso?.options.localLogin ?? 'on';
+  return policy === 'on' || (policy === 'break-glass' && role === 'admin');
 }
 
 /** Who is calling; only called on routes behind authenticateConsole. */
