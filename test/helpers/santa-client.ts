@@ -59,6 +59,8 @@ export interface SyncReport {
   readonly pages: number[];
   /** The rules Santa would act on (an identifier, a known policy and type). */
   readonly processed: number;
+  /** Events per eventupload request: Santa sends at most the preflight's batch_size in each. */
+  readonly eventBatches: number[];
   readonly bundleBinaries: string[];
   /** notification_app_name of allowed rules in a NORMAL sync, as Santa notifies the user. */
   readonly notifications: string[];
@@ -184,7 +186,7 @@ export class SantaClient {
     if (options.clean && options.clean !== 'NORMAL') this.requestedSync = options.clean;
     this.preflight = await this.post('preflight', this.preflightRequest());
     const syncType = this.syncType();
-    const bundleBinaries = await this.uploadEvents(options.events ?? []);
+    const { eventBatches, bundleBinaries } = await this.uploadEvents(options.events ?? []);
     const download = await this.downloadRules();
     const processed = download.received.filter(acceptable);
     if (processed.length > 0) this.apply(syncType, processed);
@@ -202,7 +204,14 @@ export class SantaClient {
             .filter((rule) => rule.policy !== 'REMOVE' && rule.notification_app_name)
             .map((rule) => String(rule.notification_app_name))
         : [];
-    return { syncType, ...download, processed: processed.length, bundleBinaries, notifications };
+    return {
+      syncType,
+      ...download,
+      processed: processed.length,
+      eventBatches,
+      bundleBinaries,
+      notifications,
+    };
   }
 
   private preflightRequest(): SantaMessage {
@@ -238,14 +247,19 @@ export class SantaClient {
     return answer.deprecated_clean_sync === true ? clean() : 'NORMAL';
   }
 
-  private async uploadEvents(events: SantaMessage[]): Promise<string[]> {
+  private async uploadEvents(
+    events: SantaMessage[],
+  ): Promise<{ eventBatches: number[]; bundleBinaries: string[] }> {
     const size = Number(this.preflight.batch_size ?? 0) || DEFAULT_BATCH_SIZE;
-    const bundles: string[] = [];
+    const eventBatches: number[] = [];
+    const bundleBinaries: string[] = [];
     for (let at = 0; at < events.length; at += size) {
-      const answer = await this.post('eventupload', { events: events.slice(at, at + size) });
-      bundles.push(...((answer.event_upload_bundle_binaries as string[] | undefined) ?? []));
+      const batch = events.slice(at, at + size);
+      const answer = await this.post('eventupload', { events: batch });
+      eventBatches.push(batch.length);
+      bundleBinaries.push(...((answer.event_upload_bundle_binaries as string[] | undefined) ?? []));
     }
-    return bundles;
+    return { eventBatches, bundleBinaries };
   }
 
   private async downloadRules(): Promise<{ received: SantaMessage[]; pages: number[] }> {

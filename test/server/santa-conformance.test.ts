@@ -245,6 +245,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
         signing_status: 'SIGNING_STATUS_PRODUCTION',
       }));
       const report = await client.sync({ events });
+      expect(report.eventBatches).toEqual([BATCH_SIZE, BATCH_SIZE, 1]);
       expect(report.bundleBinaries).toEqual([]);
       const stored = await server.db
         .selectFrom('events')
