@@ -14,7 +14,7 @@
       "conditions": [
         ["OS=='linux'", {
           "defines": ["GATEHOUSE_BACKEND=\"fanotify\""],
-          "sources": ["src/linux/fanotify_source.cc", "src/linux/mounts.cc", "src/linux/lease_guard.cc", "src/linux/host.cc", "src/linux/parts.cc"],
+          "sources": ["src/linux/fanotify_source.cc", "src/linux/build_tracker.cc", "src/linux/mounts.cc", "src/linux/lease_guard.cc", "src/linux/host.cc", "src/linux/parts.cc"],
           "cflags_cc": ["-O2", "-pthread"],
           "ldflags": ["-pthread"]
         }],

@@ -1,6 +1,12 @@
 // ExecMonitor: the typed face of the native exec authorizer. Decisions are made natively; this
 // class validates what goes in and hands out what comes back.
-import { CLIENT_MODES, type ClientMode, type RuleChange, type RuleIdentity } from '../common/rules';
+import {
+  CLIENT_MODES,
+  type ClientMode,
+  type RuleChange,
+  type RuleIdentity,
+  type TransitiveRule,
+} from '../common/rules';
 import { nativeAddon } from './loader';
 import type { RawAddon, RawDecision, RawMetrics, RawMonitor, RawWatched } from './native.d.ts';
 
@@ -32,6 +38,12 @@ export interface ExecMonitorOptions {
   watchPaths?: readonly string[];
   /** Path prefixes decided after the rules: blocked first, then allowed. */
   scopes?: PathScopes;
+  /** Transitive rules: what an ALLOWLIST_COMPILER program writes may run (default: off). */
+  transitive?: boolean;
+  /** Transitive rules kept at once; the one used longest ago makes room (default 10000). */
+  transitiveCapacity?: number;
+  /** Transitive rules kept from before (transitiveRules() then). */
+  transitiveRules?: readonly TransitiveRule[];
 }
 
 export interface PathScopes {
@@ -56,6 +68,7 @@ const INTEGER_LIMITS = {
   perUserJobs: [1, 1_000_000],
   maxHashMiB: [1, 4_194_304],
   notifyQueueSize: [1, 1_000_000],
+  transitiveCapacity: [1, 1_000_000],
 } as const;
 
 /** Checks options from any source (config files, the control socket); lists every problem. */
@@ -70,8 +83,10 @@ export function validateMonitorOptions(options: unknown): string[] {
   if (o.backend !== undefined && o.backend !== 'fanotify' && o.backend !== 'fake') {
     problems.push(`backend must be "fanotify" or "fake", got ${shown(o.backend)}`);
   }
-  if (o.failClosed !== undefined && typeof o.failClosed !== 'boolean') {
-    problems.push(`failClosed must be true or false, got ${shown(o.failClosed)}`);
+  for (const key of ['failClosed', 'transitive']) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
+      problems.push(`${key} must be true or false, got ${shown(o[key])}`);
+    }
   }
   for (const [key, [min, max]] of Object.entries(INTEGER_LIMITS)) {
     const value = o[key];
@@ -180,6 +195,7 @@ export class ExecMonitor {
           perUserJobs: options.perUserJobs,
           maxHashMiB: options.maxHashMiB,
           notifyQueueSize: options.notifyQueueSize,
+          transitiveCapacity: options.transitiveCapacity,
         }),
         ...(options.watchPaths ? { watchPaths: [...options.watchPaths] } : {}),
         ...(options.scopes ? { scopes: options.scopes } : {}),
@@ -192,6 +208,8 @@ export class ExecMonitor {
     raw.setRules(initialRules);
     for (const chunk of binaryRules) raw.addBinaryRules(chunk.digests, chunk.policies);
     if (packages) raw.setPackages(true, packages.paths.join('\0'), packages.md5);
+    if (options.transitiveRules) raw.loadTransitiveRules(options.transitiveRules);
+    if (options.transitive) raw.setTransitive(true);
     raw.start();
     this.#raw = raw;
     this.#backend = backend;
@@ -270,6 +288,21 @@ export class ExecMonitor {
     const raw = this.#running('inject');
     if (this.#backend !== 'fake') throw new Error('exec monitor: inject() needs the fake backend');
     return raw.inject(path, process);
+  }
+
+  /** Turns transitive rules on or off; throws when this OS or build cannot track writes. */
+  setTransitive(enabled: boolean): void {
+    this.#running('setTransitive').setTransitive(enabled);
+  }
+
+  /** The transitive rules held now (what to keep for the next start). */
+  transitiveRules(): TransitiveRule[] {
+    return this.#running('transitiveRules').transitiveRules();
+  }
+
+  /** Drops every transitive rule (a clean sync); returns how many there were. */
+  clearTransitiveRules(): number {
+    return this.#running('clearTransitiveRules').clearTransitiveRules();
   }
 
   /** Nanoseconds per native rule-table lookup for each SHA-256, as the exec path does it. */

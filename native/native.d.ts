@@ -1,7 +1,7 @@
 // The raw shape of gatehouse.node. Only native/ imports this; everything else uses the typed
 // wrappers in index.ts and monitor.ts.
 import type { DecisionReason } from '../common/policy';
-import type { Decision, RuleChange, RuleIdentity } from '../common/rules';
+import type { Decision, RuleChange, RuleIdentity, TransitiveRule } from '../common/rules';
 
 export interface RawMonitorOptions {
   backend: 'fanotify' | 'fake';
@@ -17,6 +17,7 @@ export interface RawMonitorOptions {
   maxHashMiB?: number;
   watchPaths?: string[];
   scopes?: RawScopes;
+  transitiveCapacity?: number;
 }
 
 export interface RawScopes {
@@ -52,6 +53,8 @@ export interface RawDecision {
   /** Why the answer is not simply the rules' outcome; absent when it is. */
   reason?: DecisionReason;
   error?: string;
+  /** ALLOW_TRANSITIVE decided on the rules (not the cache): the compiler that wrote the file. */
+  builtBy?: string;
 }
 
 export interface RawMetrics {
@@ -89,6 +92,15 @@ export interface RawMetrics {
   notifyQueueDepth: number;
   rules: number;
   kernelSkips: number;
+  /** Transitive rules held, and what the build tracker saw (native/src/core/build_tracker.h). */
+  transitiveRules: number;
+  trackedWrites: number;
+  compilerWrites: number;
+  transitiveMinted: number;
+  transitiveRefused: number;
+  transitiveForgotten: number;
+  compilersTainted: number;
+  compilersSeen: number;
   latencyHistogram: { leUs: number | null; count: number }[];
 }
 
@@ -116,6 +128,12 @@ export interface RawMonitor {
   watched(): RawWatched[];
   /** Nanoseconds per rule-table lookup, as a worker does it (benchmarks). */
   timeLookups(sha256s: readonly string[]): Float64Array;
+  /** Tracks what compilers write; throws when this OS or build cannot. */
+  setTransitive(enabled: boolean): void;
+  transitiveRules(): TransitiveRule[];
+  loadTransitiveRules(rules: readonly TransitiveRule[]): void;
+  /** Returns how many there were. */
+  clearTransitiveRules(): number;
   inject(
     path: string,
     process: { pid: number; ppid?: number; uid?: number; gid?: number },

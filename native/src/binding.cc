@@ -148,7 +148,11 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
          InstanceMethod<&Monitor::FlushCache>("flushCache"),
          InstanceMethod<&Monitor::Metrics>("metrics"), InstanceMethod<&Monitor::Watched>("watched"),
          InstanceMethod<&Monitor::Inject>("inject"),
-         InstanceMethod<&Monitor::TimeLookups>("timeLookups")});
+         InstanceMethod<&Monitor::TimeLookups>("timeLookups"),
+         InstanceMethod<&Monitor::SetTransitive>("setTransitive"),
+         InstanceMethod<&Monitor::TransitiveRules>("transitiveRules"),
+         InstanceMethod<&Monitor::LoadTransitiveRules>("loadTransitiveRules"),
+         InstanceMethod<&Monitor::ClearTransitiveRules>("clearTransitiveRules")});
   }
 
   // new Monitor(options, onDecision)
@@ -186,6 +190,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         uint64_t(OptionalUint(options, "maxHashMiB", defaults.max_hash_bytes >> 20)) << 20;
     guarded_capacity_ = OptionalUint(options, "guardedFiles", defaults.guarded_files);
     notify_queue_size_ = OptionalUint(options, "notifyQueueSize", defaults.notify_queue_size);
+    options_.transitive_capacity =
+        OptionalUint(options, "transitiveCapacity", defaults.transitive_capacity);
     Napi::Value paths = options.Get("watchPaths");
     if (paths.IsArray()) {
       Napi::Array array = paths.As<Napi::Array>();
@@ -239,20 +245,27 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
                                       notify_queue_size_, 1, this);
     DecisionChannel channel = decisions_;
     std::atomic<uint64_t>* queued = &queued_;
-    authorizer_ = std::make_unique<Authorizer>(std::move(parts.source), std::move(parts.guard),
-                                               std::move(parts.gate), options_,
-                                               [channel, queued](DecisionRecord&& record) mutable {
-                                                 auto* copy = new DecisionRecord(std::move(record));
-                                                 (*queued)++;
-                                                 if (channel.NonBlockingCall(copy) != napi_ok) {
-                                                   (*queued)--;
-                                                   delete copy;
-                                                   return false;
-                                                 }
-                                                 return true;
-                                               });
+    authorizer_ = std::make_unique<Authorizer>(
+        std::move(parts.source), std::move(parts.guard), std::move(parts.gate), options_,
+        [channel, queued](DecisionRecord&& record) mutable {
+          auto* copy = new DecisionRecord(std::move(record));
+          (*queued)++;
+          if (channel.NonBlockingCall(copy) != napi_ok) {
+            (*queued)--;
+            delete copy;
+            return false;
+          }
+          return true;
+        },
+        std::move(parts.tracker));
     Ref();  // a running monitor keeps its JavaScript object alive until stop()
     std::string error;
+    authorizer_->LoadTransitive(pending_transitive_);
+    pending_transitive_.clear();
+    if (transitive_ && !authorizer_->SetTransitive(true, &error)) {
+      Shutdown();
+      return Throw(env, "exec monitor: " + error);
+    }
     if (!authorizer_->Start(&error)) {
       Shutdown();
       return Throw(env, "exec monitor: " + error);
@@ -423,6 +436,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     Napi::Object object = Napi::Object::New(env);
     if (!authorizer_) return object;
     const MetricsSnapshot m = authorizer_->Metrics();
+    const BuildTrackerCounters tracker = authorizer_->TrackerCounters();
     const std::pair<const char*, uint64_t> fields[] = {
         {"events", m.events},
         {"selfAllowed", m.self_allowed},
@@ -455,6 +469,14 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         {"notifyQueueDepth", queued_.load()},
         {"rules", authorizer_->RuleCount()},
         {"kernelSkips", fake_ ? fake_->skipped_by_ignore_marks() : 0},
+        {"transitiveRules", authorizer_->TransitiveRules().size()},
+        {"trackedWrites", tracker.writes},
+        {"compilerWrites", tracker.compiler_writes},
+        {"transitiveMinted", tracker.minted},
+        {"transitiveRefused", tracker.refused},
+        {"transitiveForgotten", tracker.forgotten},
+        {"compilersTainted", tracker.tainted},
+        {"compilersSeen", tracker.compilers_seen},
     };
     for (const auto& [key, value] : fields) object.Set(key, double(value));
     Napi::Array histogram = Napi::Array::New(env, kLatencyBucketCount);
@@ -539,6 +561,89 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
     return deferred.Promise();
   }
 
+  // setTransitive(enabled): tracks what compilers write (see core/transitive_table.h).
+  Napi::Value SetTransitive(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsBoolean()) return ThrowType(env, "setTransitive(enabled): a boolean required");
+    transitive_ = info[0].As<Napi::Boolean>().Value();
+    std::string error;
+    if (authorizer_ && !authorizer_->SetTransitive(transitive_, &error)) {
+      transitive_ = false;
+      return Throw(env, "setTransitive: " + error);
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value TransitiveRules(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const std::vector<TransitiveEntry> entries =
+        authorizer_ ? authorizer_->TransitiveRules() : pending_transitive_;
+    Napi::Array array = Napi::Array::New(env, entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const TransitiveEntry& entry = entries[i];
+      Napi::Object object = Napi::Object::New(env);
+      object.Set("dev", double(entry.dev));
+      object.Set("inode", double(entry.inode));
+      object.Set("sha256", ToHex(entry.sha256));
+      object.Set("compiler", entry.compiler);
+      object.Set("compilerSha256", ToHex(entry.compiler_sha256));
+      object.Set("createdMs", double(entry.created_ms));
+      object.Set("lastUsedMs", double(entry.last_used_ms));
+      array.Set(uint32_t(i), object);
+    }
+    return array;
+  }
+
+  // loadTransitiveRules(rules): what transitiveRules() gave before, as the agent stored it.
+  Napi::Value LoadTransitiveRules(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray()) return ThrowType(env, "loadTransitiveRules(rules): an array required");
+    Napi::Array array = info[0].As<Napi::Array>();
+    std::vector<TransitiveEntry> entries;
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      Napi::Value item = array.Get(i);
+      TransitiveEntry entry;
+      if (!item.IsObject() || !ParseTransitive(item.As<Napi::Object>(), &entry)) {
+        return ThrowType(env, "loadTransitiveRules: entry " + std::to_string(i) +
+                                  " needs dev, inode, sha256, compiler, compilerSha256, "
+                                  "createdMs and lastUsedMs");
+      }
+      entries.push_back(std::move(entry));
+    }
+    if (authorizer_) {
+      authorizer_->LoadTransitive(entries);
+    } else {
+      pending_transitive_ = std::move(entries);
+    }
+    return env.Undefined();
+  }
+
+  static bool ParseTransitive(const Napi::Object& object, TransitiveEntry* entry) {
+    for (const char* key : {"dev", "inode", "createdMs", "lastUsedMs"}) {
+      if (!object.Get(key).IsNumber() || object.Get(key).As<Napi::Number>().DoubleValue() < 0)
+        return false;
+    }
+    if (!object.Get("sha256").IsString() || !object.Get("compilerSha256").IsString() ||
+        !object.Get("compiler").IsString())
+      return false;
+    entry->dev = uint64_t(object.Get("dev").As<Napi::Number>().DoubleValue());
+    entry->inode = uint64_t(object.Get("inode").As<Napi::Number>().DoubleValue());
+    entry->created_ms = uint64_t(object.Get("createdMs").As<Napi::Number>().DoubleValue());
+    entry->last_used_ms = uint64_t(object.Get("lastUsedMs").As<Napi::Number>().DoubleValue());
+    entry->compiler = object.Get("compiler").As<Napi::String>().Utf8Value();
+    return FromHex(object.Get("sha256").As<Napi::String>().Utf8Value(), &entry->sha256) &&
+           FromHex(object.Get("compilerSha256").As<Napi::String>().Utf8Value(),
+                   &entry->compiler_sha256);
+  }
+
+  // clearTransitiveRules() → how many there were (a clean sync).
+  Napi::Value ClearTransitiveRules(const Napi::CallbackInfo& info) {
+    size_t cleared = pending_transitive_.size();
+    pending_transitive_.clear();
+    if (authorizer_) cleared += authorizer_->ClearTransitive();
+    return Napi::Number::New(info.Env(), double(cleared));
+  }
+
   std::string backend_;
   AuthorizerOptions options_;
   std::vector<std::string> watch_paths_;
@@ -548,6 +653,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   RuleTable pending_rules_;  // filled before start()
   Authorizer::PackageTable pending_packages_;
   bool pending_packages_enabled_ = false;
+  bool transitive_ = false;
+  std::vector<TransitiveEntry> pending_transitive_;  // loaded before start()
   Scopes scopes_;
   std::unique_ptr<Authorizer> authorizer_;
   FakeSource* fake_ = nullptr;
@@ -579,6 +686,7 @@ void DeliverDecision(Napi::Env env, Napi::Function callback, Monitor* self,
   object.Set("answeredBy", AnsweredByName(record->answered_by));
   if (!record->reason.empty()) object.Set("reason", record->reason);
   if (!record->error.empty()) object.Set("error", record->error);
+  if (!record->built_by.empty()) object.Set("builtBy", record->built_by);
   callback.Call({object});
 }
 

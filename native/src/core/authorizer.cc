@@ -30,7 +30,8 @@ const char* AnsweredByName(AnsweredBy by) {
 }
 
 Authorizer::Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<WriteGuard> guard,
-                       std::unique_ptr<ExecGate> gate, AuthorizerOptions options, Notify notify)
+                       std::unique_ptr<ExecGate> gate, AuthorizerOptions options, Notify notify,
+                       std::unique_ptr<BuildTracker> tracker)
     : source_(std::move(source)),
       guard_(guard ? std::move(guard) : std::make_unique<NoWriteGuard>()),
       gate_(gate ? std::move(gate) : std::make_unique<NoExecGate>("no exec gate in this build")),
@@ -41,6 +42,8 @@ Authorizer::Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<Writ
       mode_(options.mode),
       fail_closed_(options.fail_closed),
       cache_(std::max<size_t>(1, options.cache_capacity)),
+      transitive_(options.transitive_capacity),
+      tracker_(std::move(tracker)),
       watchdog_({[](const Pending& p) { return p.event.received_ns; },
                  [](Pending& p) {
                    std::lock_guard<std::mutex> lock(p.mutex);
@@ -81,11 +84,111 @@ bool Authorizer::Start(std::string* error) {
     Stop();
     return false;
   }
+  if (transitive_enabled_ && !StartTracker(error)) {
+    Stop();
+    return false;
+  }
   return true;
+}
+
+namespace {
+// Written this recently (ns) and not known as built: the exec waits for the tracker to catch up,
+// at most kTrackerSyncMs.
+constexpr int64_t kFreshWriteNs = 60ll * 1000000000ll;
+constexpr uint32_t kTrackerSyncMs = 1000;
+
+uint64_t WallNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+uint64_t WallMs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+}
+}  // namespace
+
+bool Authorizer::StartTracker(std::string* error) {
+  std::lock_guard<std::mutex> lock(tracker_mutex_);
+  if (!tracker_) {
+    *error = "transitive rules need close-write tracking, which this OS or build does not have";
+    return false;
+  }
+  if (tracker_->running()) return true;
+  BuildTracker::Hooks hooks;
+  hooks.is_compiler = [this](const Digest& digest) {
+    Identity identity;
+    identity.sha256 = digest;
+    std::shared_lock<std::shared_mutex> policy(policy_mutex_);
+    return rules_.Find(RuleType::kBinary, identity) == Policy::kAllowlistCompiler;
+  };
+  hooks.built = [this](int, uint64_t dev, uint64_t inode, const Digest& sha256,
+                       const std::string& compiler, const Digest& compiler_sha256) {
+    const uint64_t now = WallMs();
+    transitive_.Put({dev, inode, sha256, compiler, compiler_sha256, now, now});
+    // A block remembered for what the file held before goes with it.
+    cache_.Forget(dev, inode);
+  };
+  hooks.overwritten = [this](int fd, uint64_t dev, uint64_t inode) {
+    if (!transitive_.Remove(dev, inode)) return false;
+    // Its allow is forgotten too, so the next exec is decided again.
+    OnWriteOpen(fd, dev, inode);
+    return true;
+  };
+  return tracker_->Start(std::move(hooks), error);
+}
+
+bool Authorizer::SetTransitive(bool enabled, std::string* error) {
+  if (enabled && !tracker_) {
+    *error = "transitive rules need close-write tracking, which this OS or build does not have";
+    return false;
+  }
+  const bool was = transitive_enabled_.exchange(enabled);
+  if (enabled && running_ && !StartTracker(error)) {
+    transitive_enabled_ = was;
+    return false;
+  }
+  if (!enabled && tracker_) {
+    std::lock_guard<std::mutex> lock(tracker_mutex_);
+    tracker_->Stop();
+  }
+  // Allows already given on transitive rules must not outlive the switch.
+  if (was && !enabled) FlushCaches();
+  return true;
+}
+
+size_t Authorizer::LoadTransitive(const std::vector<TransitiveEntry>& entries) {
+  size_t loaded = 0;
+  for (const TransitiveEntry& entry : entries) {
+    transitive_.Put(entry);
+    loaded++;
+  }
+  return loaded;
+}
+
+size_t Authorizer::ClearTransitive() {
+  const size_t cleared = transitive_.Clear();
+  if (cleared) FlushCaches();
+  return cleared;
+}
+
+BuildTrackerCounters Authorizer::TrackerCounters() const {
+  return tracker_ ? tracker_->Counters() : BuildTrackerCounters();
+}
+
+std::optional<TransitiveEntry> Authorizer::Built(const FileKey& key, const Digest& digest) {
+  if (!transitive_enabled_) return std::nullopt;
+  return transitive_.Match(key.dev, key.inode, digest, WallMs());
 }
 
 void Authorizer::Stop() {
   if (!running_.exchange(false)) return;
+  if (tracker_) {
+    std::lock_guard<std::mutex> lock(tracker_mutex_);
+    tracker_->Stop();
+  }
   // The gate opens first: nothing may be refused by a layer whose other half is going away.
   gate_->Stop();
   // The source goes first: it releases everything the kernel still waits on, so no exec can be
@@ -285,6 +388,7 @@ void Authorizer::Finish(Pending& pending, const std::string& sha256, const std::
     record.latency_us = pending.latency_ns / 1000;
   }
   record.error = error;
+  record.built_by = pending.built_by;
   if (notify_(std::move(record))) {
     counters_.notified++;
   } else {
@@ -439,6 +543,12 @@ void Authorizer::FinishJob(Job& job) {
        job.hash.offset != leader.key.size)) {
     tainted = reason::kWritten;
   }
+  // A build's output run right after the build: its tracking catches up first (only for a file
+  // written lately that no transitive rule allows yet, so other execs never wait on it).
+  if (hashed && !*tainted && transitive_enabled_ && tracker_ &&
+      Nanos(now.st_mtim) + kFreshWriteNs > int64_t(WallNs()) && !Built(leader.key, digest)) {
+    tracker_->Sync(kTrackerSyncMs);
+  }
   // Remembering an allow needs the file unwritable by users, or watched for writes.
   const bool rememberable = !job.user_writable || job.guard == WriteGuard::Begin::kGuarded;
   bool kept = false;
@@ -467,7 +577,11 @@ void Authorizer::FinishJob(Job& job) {
         auto claimed = packages_.find(job.path);
         package_intact = claimed != packages_.end() && claimed->second == md5;
       }
-      Verdict verdict = Decide(rules_, identity, mode_, scopes_, job.scope_path, package_intact);
+      const std::optional<TransitiveEntry> built = Built(leader.key, digest);
+      Verdict verdict = Decide(rules_, identity, mode_, scopes_, job.scope_path, package_intact,
+                               built.has_value());
+      const std::string built_by =
+          verdict.decision == Decision::kAllowTransitive ? built->compiler : std::string();
       bool allow = IsAllow(verdict.decision);
       const char* why = "";
       if (*tainted) {
@@ -518,8 +632,10 @@ void Authorizer::FinishJob(Job& job) {
         const uint64_t expires = MonotonicNs() + uint64_t(options_.deny_cache_ms) * 1000000ull;
         cache_.Put({leader.key, verdict, digest, expires, job.scoped, job.scope_path});
       }
-      for (auto& pending : group)
+      for (auto& pending : group) {
+        pending->built_by = built_by;
         Answer(*pending, verdict.decision, verdict.rule, AnsweredBy::kPolicy, why);
+      }
     }
   }
   if (job.user_writable && job.guard == WriteGuard::Begin::kGuarded && !kept) guard_->Release(fd);

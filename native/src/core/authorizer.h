@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "build_tracker.h"
 #include "decision_cache.h"
 #include "event_source.h"
 #include "exec_gate.h"
@@ -20,6 +21,7 @@
 #include "hash_pool.h"
 #include "md5.h"
 #include "policy.h"
+#include "transitive_table.h"
 #include "watchdog.h"
 #include "write_guard.h"
 
@@ -48,6 +50,8 @@ struct AuthorizerOptions {
   uint32_t guarded_files = 4096;
   // Decisions waiting for JavaScript before new ones are counted as dropped.
   uint32_t notify_queue_size = 4096;
+  // Transitive allows kept at once; the one used longest ago makes room for a new one.
+  uint32_t transitive_capacity = 10000;
 };
 
 // Why an answer is not the plain outcome of the rules (empty when it is).
@@ -76,6 +80,7 @@ struct DecisionRecord {
   AnsweredBy answered_by = AnsweredBy::kPolicy;
   std::string reason;  // see namespace reason
   std::string error;
+  std::string built_by;  // ALLOW_TRANSITIVE: the compiler that wrote the file
 };
 
 // Upper bounds in microseconds; the last bucket holds everything slower.
@@ -105,7 +110,8 @@ class Authorizer : public EventSink {
   using Notify = std::function<bool(DecisionRecord&&)>;
 
   Authorizer(std::unique_ptr<EventSource> source, std::unique_ptr<WriteGuard> guard,
-             std::unique_ptr<ExecGate> gate, AuthorizerOptions options, Notify notify);
+             std::unique_ptr<ExecGate> gate, AuthorizerOptions options, Notify notify,
+             std::unique_ptr<BuildTracker> tracker = nullptr);
   ~Authorizer() override;
 
   bool Start(std::string* error);
@@ -125,6 +131,17 @@ class Authorizer : public EventSink {
   void ApplyRuleChanges(const std::vector<RuleChange>& changes);
   void FlushCaches();
   size_t RuleCount() const;
+
+  // Transitive rules: tracks what compilers write while enabled (and the monitor runs); false
+  // with the reason when this OS or build cannot.
+  bool SetTransitive(bool enabled, std::string* error);
+  bool transitive_enabled() const { return transitive_enabled_; }
+  std::vector<TransitiveEntry> TransitiveRules() const { return transitive_.List(); }
+  // Kept entries put back (at start-up): only those whose file still has the same content.
+  size_t LoadTransitive(const std::vector<TransitiveEntry>& entries);
+  // A clean sync: every transitive allow goes.
+  size_t ClearTransitive();
+  BuildTrackerCounters TrackerCounters() const;
   // Times Decide() for each digest exactly as a worker runs it (shared lock, table lookup): ns
   // each.
   std::vector<uint64_t> TimeLookups(const std::vector<Digest>& digests) const;
@@ -147,6 +164,7 @@ class Authorizer : public EventSink {
     std::optional<Rule> rule;
     AnsweredBy answered_by = AnsweredBy::kPolicy;
     std::string reason;
+    std::string built_by;
     uint64_t latency_ns = 0;
   };
   // One file being hashed, a slice at a time, for every exec of it that waits.
@@ -175,6 +193,9 @@ class Authorizer : public EventSink {
   void DecideTooLarge(const std::shared_ptr<Pending>& pending);
   void OnWriteOpen(int fd, uint64_t dev, uint64_t inode);
   void ReportRoute(RouteEvent&& event);
+  bool StartTracker(std::string* error);
+  // ALLOW_TRANSITIVE for this file and content, when enabled and a compiler built it.
+  std::optional<TransitiveEntry> Built(const FileKey& key, const Digest& digest);
   // The path scopes may judge: empty when the process sees the file through a mount namespace
   // of its own, where any path can be made to appear.
   std::string ScopePath(const Pending& pending) const;
@@ -199,6 +220,10 @@ class Authorizer : public EventSink {
   std::atomic<bool> fail_closed_;
 
   DecisionCache cache_;
+  TransitiveTable transitive_;
+  std::unique_ptr<BuildTracker> tracker_;
+  std::atomic<bool> transitive_enabled_{false};
+  std::mutex tracker_mutex_;
 
   // Guards in_flight_: every exec of a file being hashed waits on that one job.
   mutable std::mutex work_mutex_;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "build_tracker.h"
 #include "event_source.h"
 #include "exec_gate.h"
 #include "write_guard.h"
@@ -18,6 +19,7 @@ struct MonitorParts {
   std::unique_ptr<EventSource> source;
   std::unique_ptr<WriteGuard> guard;
   std::unique_ptr<ExecGate> gate;
+  std::unique_ptr<BuildTracker> tracker;  // none: transitive rules cannot be enabled
 };
 
 struct PartsOptions {

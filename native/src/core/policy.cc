@@ -42,6 +42,7 @@ const char* DecisionName(Decision decision) {
     case Decision::kBlockSigningId: return "BLOCK_SIGNINGID";
     case Decision::kBlockCdHash: return "BLOCK_CDHASH";
     case Decision::kBlockScope: return "BLOCK_SCOPE";
+    case Decision::kAllowTransitive: return "ALLOW_TRANSITIVE";
   }
   return "UNKNOWN";
 }
@@ -62,7 +63,7 @@ std::optional<Policy> ParsePolicy(const std::string& name) {
 }
 
 bool IsAllow(Decision decision) {
-  return decision <= Decision::kAllowPlatform;
+  return decision <= Decision::kAllowPlatform || decision == Decision::kAllowTransitive;
 }
 
 std::string Scopes::Normalize(const std::string& prefix) {
@@ -206,7 +207,8 @@ std::optional<Policy> RuleTable::Find(RuleType type, const Identity& identity) c
 }
 
 Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode,
-               const Scopes& scopes, const std::string& path, bool package_intact) {
+               const Scopes& scopes, const std::string& path, bool package_intact,
+               bool transitive) {
   for (RuleType type : kRuleTypesByPrecedence) {
     if (auto policy = rules.Find(type, identity)) {
       std::string identifier;
@@ -222,6 +224,7 @@ Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode
   }
   if (!path.empty() && Scopes::Matches(scopes.blocked, path))
     return {Decision::kBlockScope, std::nullopt};
+  if (transitive) return {Decision::kAllowTransitive, std::nullopt};
   if (!path.empty() && Scopes::Matches(scopes.allowed, path))
     return {Decision::kAllowScope, std::nullopt};
   if (package_intact) return {Decision::kAllowPlatform, std::nullopt};

@@ -37,6 +37,8 @@ enum class Decision : uint8_t {
   kBlockSigningId,
   kBlockCdHash,
   kBlockScope,
+  // A file a compiler wrote here (TransitiveTable): decided after the rules and the blocked scopes.
+  kAllowTransitive,
 };
 
 const char* RuleTypeName(RuleType type);
@@ -101,10 +103,11 @@ struct Scopes {
   static bool Matches(const std::vector<std::string>& prefixes, const std::string& path);
 };
 
-// Santa's precedence over the rule types, then blocked scope, allowed scope, a package-managed
-// file whose content still matches its package (ALLOW_PLATFORM), then the mode.
+// Santa's precedence over the rule types, then blocked scope, a file a compiler built here
+// (transitive: ALLOW_TRANSITIVE), allowed scope, a package-managed file whose content still matches
+// its package (ALLOW_PLATFORM), then the mode.
 Verdict Decide(const RuleTable& rules, const Identity& identity, ClientMode mode,
                const Scopes& scopes = Scopes(), const std::string& path = std::string(),
-               bool package_intact = false);
+               bool package_intact = false, bool transitive = false);
 
 }  // namespace gatehouse

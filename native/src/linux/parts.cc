@@ -1,5 +1,6 @@
-// core/parts.h on Linux: fanotify for exec events, read leases as the write guard, and the BPF
-// LSM programs as the exec gate's second layer where this build and kernel have them.
+// core/parts.h on Linux: fanotify for exec events, read leases as the write guard, the BPF LSM
+// programs as the exec gate's second layer where this build and kernel have them, and a fanotify
+// notification group that tracks what compilers write (transitive rules).
 #include "../core/parts.h"
 
 #include "fanotify_source.h"
@@ -17,6 +18,7 @@ std::unique_ptr<WriteGuard> MakeWriteGuard(const PartsOptions& options) {
 bool MakeSystemParts(const PartsOptions& options, MonitorParts* parts, std::string*) {
   parts->source = std::make_unique<FanotifySource>(WatchSpec{options.watch_paths});
   parts->guard = MakeWriteGuard(options);
+  parts->tracker = MakeBuildTracker(options.watch_paths);
 #ifdef GATEHOUSE_BPF
   parts->gate = BpfGate::Open();
 #else
