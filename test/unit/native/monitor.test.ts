@@ -6,21 +6,21 @@ import {
 } from '../../../native/monitor';
 
 describe('exec monitor options', () => {
-  it('accepts a minimal and a full set', () => {
-    expect(validateMonitorOptions({ mode: 'MONITOR' })).toEqual([]);
-    expect(
-      validateMonitorOptions({
-        mode: 'LOCKDOWN',
-        backend: 'fake',
-        failClosed: true,
-        deadlineMs: 5000,
-        workers: 4,
-        denyCacheMs: 1500,
-        queueCapacity: 100,
-        notifyQueueSize: 100,
-        watchPaths: ['/'],
-      }),
-    ).toEqual([]);
+  it.each([
+    { mode: 'MONITOR' },
+    {
+      mode: 'LOCKDOWN',
+      backend: 'fake',
+      failClosed: true,
+      deadlineMs: 5000,
+      workers: 4,
+      denyCacheMs: 1500,
+      queueCapacity: 100,
+      notifyQueueSize: 100,
+      watchPaths: ['/'],
+    },
+  ])('accepts %j', (options) => {
+    expect(validateMonitorOptions(options)).toEqual([]);
   });
 
   it.each([

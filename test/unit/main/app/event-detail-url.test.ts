@@ -5,10 +5,9 @@ import {
   hasEventDetailUrl,
 } from '../../../../main/app/event-detail-url';
 
-const sha = 'a'.repeat(64);
-
 describe('EventDetailURL placeholders', () => {
   it("expands Santa's placeholders", () => {
+    const sha = 'a'.repeat(64);
     expect(
       expandEventDetailUrl(
         'https://sync.example/%machine_id%/%file_sha%?id=%file_identifier%&u=%username%&h=%hostname%',
