@@ -403,17 +403,18 @@ const migrations: Record<string, Migration> = {
   },
   '011_limits': {
     async up(db: Kysely<unknown>) {
-      // Console login attempts per limit key, shared by every server process: one row per key,
-      // counted with an atomic upsert, pruned once its window has passed.
+      // Counts for the limits a caller can be refused by (console logins, a machine's events),
+      // shared by every server process: one row per key, counted with an atomic upsert, pruned
+      // once its window has passed (db/limits.ts).
       await db.schema
-        .createTable('login_attempts')
+        .createTable('limit_counts')
         .addColumn('key', 'text', (c) => c.primaryKey())
         .addColumn('count', 'integer', (c) => c.notNull())
         .addColumn('window_start', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema
-        .createIndex('login_attempts_window')
-        .on('login_attempts')
+        .createIndex('limit_counts_window')
+        .on('limit_counts')
         .column('window_start')
         .execute();
       // Each machine's own claim of a binary's origin, so that the catalog can say who said

@@ -105,8 +105,8 @@ export interface BinariesTable {
   file_size: Generated<number | null>;
 }
 
-/** Console login attempts in the current window, per limit key (plugins/login-limit.ts). */
-export interface LoginAttemptsTable {
+/** What a limit counted in the current window, per key (db/limits.ts). */
+export interface LimitCountsTable {
   key: string;
   count: number;
   window_start: number;
@@ -285,6 +285,6 @@ export interface Database {
   enrollment_conflicts: EnrollmentConflictsTable;
   sso_flows: SsoFlowsTable;
   sso_sessions: SsoSessionsTable;
-  login_attempts: LoginAttemptsTable;
+  limit_counts: LimitCountsTable;
   binary_reports: BinaryReportsTable;
 }

@@ -3,7 +3,7 @@
 // one machine route without a token (it is how a machine gets one), so it is registered beside
 // this folder's plugin, not inside it.
 import type { FastifyInstance } from 'fastify';
-import { authenticateMachine } from '../../plugins/machine-auth';
+import { admitFleetMachine, authenticateMachine } from '../../plugins/machine-auth';
 import { santaProtobuf } from '../../plugins/santa-protobuf';
 import { postureRoutes } from './posture';
 import { requestRoutes } from './requests';
@@ -12,6 +12,8 @@ import { streamRoutes } from './stream';
 
 export async function machineRoutes(app: FastifyInstance, options: SantaOptions): Promise<void> {
   app.addHook('onRequest', authenticateMachine);
+  // A stock Santa client on the fleet credential is bound once its body (a preflight's serial) is read.
+  app.addHook('preValidation', admitFleetMachine);
   // Santa's binary transfer, in a scope of its own so that no other route takes protobuf.
   await app.register(async (santa) => {
     await santa.register(santaProtobuf);

@@ -236,6 +236,8 @@ describe.each(ENGINES)('Santa sync protocol on %s', (engine) => {
       machine_id: 'm-tag-1',
       tags: ['build-servers'],
     });
+    // A machine's claim is not in force: an admin puts the tag on it.
+    await server.app.enrollment.repo.setTags('m-tag-1', ['build-servers'], 'admin');
     const plain = await enroll('m-tag-2');
     const id = await repos.rules.put({
       identifier: sha(77),

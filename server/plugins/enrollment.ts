@@ -1,0 +1,113 @@
+// What enrollment and the fleet credential share, as one decoration (app.enrollment): the
+// identity repository, the fleet secret's check, the client certificate a request came with,
+// and the throttle every enrollment attempt passes (per address and in all, through
+// @fastify/rate-limit, whose store is an LRU bounded to its cache size).
+import { timingSafeEqual } from 'node:crypto';
+import { TLSSocket } from 'node:tls';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { EnrollmentRepository, type Certificate } from '../db/enrollment';
+
+export interface EnrollLimits {
+  /** Attempts per address in each window (enrollments, first contacts, refusals). */
+  readonly perAddress: number;
+  /** Attempts from all addresses together in each window. */
+  readonly inAll: number;
+  readonly windowMs: number;
+}
+
+export const DEFAULT_ENROLL_LIMITS: EnrollLimits = {
+  perAddress: 30,
+  inAll: 600,
+  windowMs: 60_000,
+};
+
+/** off: no certificate asked for; optional: used when sent; required: every Santa sync needs one. */
+export type ClientCertificates = 'off' | 'optional' | 'required';
+
+export interface EnrollmentOptions {
+  readonly secret: string;
+  readonly limits?: EnrollLimits | undefined;
+  readonly clientCertificates?: ClientCertificates | undefined;
+}
+
+/** The certificate a request's TLS connection presented, and whether the configured CA issued it. */
+export type PresentedCertificate =
+  | { readonly state: 'none' }
+  | { readonly state: 'refused'; readonly why: string }
+  | ({ readonly state: 'accepted' } & Certificate);
+
+export interface Enrollment {
+  readonly repo: EnrollmentRepository;
+  readonly clientCertificates: ClientCertificates;
+  /** True when `given` is the fleet's enrollment secret (constant time). */
+  isFleetSecret(given: string): boolean;
+  /** Counts one enrollment attempt; the seconds to wait when it is over a limit. */
+  throttle(request: FastifyRequest): Promise<number | undefined>;
+  certificateOf(request: FastifyRequest): PresentedCertificate;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    readonly enrollment: Enrollment;
+  }
+}
+
+export function certificateOf(request: FastifyRequest): PresentedCertificate {
+  const socket = request.raw.socket;
+  if (!(socket instanceof TLSSocket)) return { state: 'none' };
+  const peer = socket.getPeerCertificate();
+  if (!peer || !peer.fingerprint256) return { state: 'none' };
+  if (!socket.authorized)
+    return {
+      state: 'refused',
+      why: `the client certificate was not issued by the CA this server trusts (${String(socket.authorizationError)})`,
+    };
+  const subject = Object.entries(peer.subject ?? {})
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(', ');
+  return {
+    state: 'accepted',
+    fingerprint: peer.fingerprint256.replaceAll(':', '').toLowerCase(),
+    subject,
+  };
+}
+
+async function throttleOf(app: FastifyInstance, limits: EnrollLimits) {
+  let checks: ReturnType<FastifyInstance['createRateLimit']>[] = [];
+  await app.register(async (scope) => {
+    await scope.register(rateLimit, { global: false, timeWindow: limits.windowMs });
+    const limit = (max: number, key: (request: FastifyRequest) => string) =>
+      scope.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: key });
+    checks = [
+      limit(limits.perAddress, (request) => `enroll-address:${request.ip}`),
+      limit(limits.inAll, () => 'enroll-all'),
+    ];
+  });
+  return async (request: FastifyRequest) => {
+    const results = await Promise.all(checks.map((check) => check(request)));
+    const waits = results.map((result) =>
+      !result.isAllowed && result.isExceeded ? Math.max(1, result.ttlInSeconds) : 0,
+    );
+    return Math.max(...waits) || undefined;
+  };
+}
+
+export const enrollment = fp<EnrollmentOptions>(
+  async (app, options) => {
+    const secret = Buffer.from(options.secret);
+    const throttle = await throttleOf(app, options.limits ?? DEFAULT_ENROLL_LIMITS);
+    app.decorate('enrollment', {
+      repo: new EnrollmentRepository(app.db, app.repos.push),
+      clientCertificates: options.clientCertificates ?? 'off',
+      isFleetSecret(given: string) {
+        const bytes = Buffer.from(given);
+        return bytes.length === secret.length && timingSafeEqual(bytes, secret);
+      },
+      throttle,
+      certificateOf,
+    } satisfies Enrollment);
+  },
+  { name: 'enrollment', dependencies: ['repositories'] },
+);
