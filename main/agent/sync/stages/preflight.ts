@@ -15,7 +15,32 @@ export interface PreflightAnswer {
   /** Applied only after postflight, as Santa does, so that a failed sync changes nothing. */
   readonly clientMode?: ClientMode;
   readonly fullSyncIntervalS: number;
+  /** Santa's switches the agent has a counterpart for, when the server sent them. */
+  readonly enableTransitiveRules?: boolean;
+  readonly enableAllEventUpload?: boolean;
+  /** Settings the server sent that this agent does not act on (see NOT_APPLIED), by name. */
+  readonly ignored?: readonly string[];
 }
+
+/**
+ * Preflight settings a Santa server may send that the Linux agent leaves alone, and why: its path
+ * scopes are prefixes from its own configuration (AllowedPathPrefixes), not ICU regexes; bundles,
+ * USB mounts and file access authorization are macOS features; the event detail URL and text are
+ * the menu-bar app's, read from the configuration file; STANDALONE has no Linux counterpart.
+ */
+const NOT_APPLIED = [
+  'allowed_path_regex',
+  'blocked_path_regex',
+  'enable_bundles',
+  'block_usb_mount',
+  'remount_usb_mode',
+  'removable_media_policy',
+  'encrypted_removable_media_policy',
+  'override_file_access_action',
+  'disable_unknown_event_upload',
+  'event_detail_url',
+  'event_detail_text',
+] as const;
 
 export async function preflight(
   { agent, transport }: StageContext,
@@ -41,18 +66,33 @@ export async function preflight(
     }),
     'preflight response',
   );
-  const clientMode =
-    answer.client_mode === 'MONITOR' || answer.client_mode === 'LOCKDOWN'
-      ? answer.client_mode
-      : undefined;
   const interval = answer.full_sync_interval ?? answer.full_sync_interval_seconds;
   return {
     syncType: syncType(answer),
     batchSize:
       typeof answer.batch_size === 'number' && answer.batch_size > 0 ? answer.batch_size : 50,
-    ...(clientMode ? { clientMode } : {}),
     // Santa's floor: a server cannot make its clients sync more than once a minute.
     fullSyncIntervalS: typeof interval === 'number' ? Math.max(60, interval) : 600,
+    ...settingsOf(answer),
+  };
+}
+
+/** The mode and switches the agent acts on, and the names of the settings it does not. */
+function settingsOf(answer: Record<string, unknown>) {
+  const mode = answer.client_mode;
+  const flag = (key: string) => (typeof answer[key] === 'boolean' ? answer[key] : undefined);
+  // Santa's deprecated spelling counts only when the current one is absent.
+  const transitive = flag('enable_transitive_rules') ?? flag('enabled_transitive_whitelisting');
+  const allEvents = flag('enable_all_event_upload');
+  const ignored: string[] = NOT_APPLIED.filter(
+    (key) => answer[key] !== undefined && answer[key] !== null,
+  );
+  if (mode === 'STANDALONE') ignored.push('client_mode STANDALONE');
+  return {
+    ...(mode === 'MONITOR' || mode === 'LOCKDOWN' ? { clientMode: mode as ClientMode } : {}),
+    ...(transitive !== undefined ? { enableTransitiveRules: transitive } : {}),
+    ...(allEvents !== undefined ? { enableAllEventUpload: allEvents } : {}),
+    ...(ignored.length > 0 ? { ignored } : {}),
   };
 }
 

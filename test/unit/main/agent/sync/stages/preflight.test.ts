@@ -47,7 +47,48 @@ describe('preflight stage', () => {
       batchSize: 0,
       client_mode: 'STANDALONE',
     });
-    expect(answer).toEqual({ syncType: 'NORMAL', batchSize: 50, fullSyncIntervalS: 60 });
+    expect(answer).toEqual({
+      syncType: 'NORMAL',
+      batchSize: 50,
+      fullSyncIntervalS: 60,
+      ignored: ['client_mode STANDALONE'],
+    });
     expect((await answerTo({ client_mode: 'LOCKDOWN' })).answer.clientMode).toBe('LOCKDOWN');
+  });
+
+  it('takes the switches it has a counterpart for, and names the settings it leaves alone', async () => {
+    const { answer } = await answerTo({
+      client_mode: 'LOCKDOWN',
+      enable_transitive_rules: true,
+      enableAllEventUpload: false,
+      allowed_path_regex: '^/opt/',
+      block_usb_mount: true,
+      remount_usb_mode: ['rdonly'],
+      removable_media_policy: { remount: { flags: ['rdonly'] } },
+      override_file_access_action: 'DISABLE',
+      event_detail_url: 'https://help.example/%file_sha%',
+      enable_bundles: null,
+      some_future_setting: 1,
+    });
+    expect(answer).toEqual({
+      syncType: 'NORMAL',
+      batchSize: 50,
+      fullSyncIntervalS: 600,
+      clientMode: 'LOCKDOWN',
+      enableTransitiveRules: true,
+      enableAllEventUpload: false,
+      ignored: [
+        'allowed_path_regex',
+        'block_usb_mount',
+        'remount_usb_mode',
+        'removable_media_policy',
+        'override_file_access_action',
+        'event_detail_url',
+      ],
+    });
+    // Santa's deprecated spelling, only when the current one is absent.
+    expect((await answerTo({ enabled_transitive_whitelisting: true })).answer).toMatchObject({
+      enableTransitiveRules: true,
+    });
   });
 });
