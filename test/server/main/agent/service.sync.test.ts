@@ -4,27 +4,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../../main/agent/control/client';
 import { startService, type RunningService } from '../../../../main/agent/service';
-import { buildApp, type Repositories } from '../../../../server/app';
-import { openServerDatabase, type Db } from '../../../../server/db/connect';
+import type { Repositories } from '../../../../server/app';
 import { tempDir } from '../../../helpers/files';
+import { startTestServer } from '../../../helpers/server';
 
 describe('service ↔ backend', () => {
   const dir = tempDir('service-sync');
-  let db: Db;
   let repos: Repositories;
   let service: RunningService;
   let closeServer: () => Promise<void>;
   const socketPath = join(dir.dir, 'gatehouse.sock');
 
   beforeAll(async () => {
-    db = await openServerDatabase(join(dir.dir, 'server'));
-    const built = buildApp({ db, enrollmentSecret: 'team-secret' });
-    repos = built.repos;
-    const address = await built.app.listen({ host: '127.0.0.1', port: 0 });
-    closeServer = async () => {
-      await built.app.close();
-      await db.destroy();
-    };
+    const server = await startTestServer('sqlite', { enrollmentSecret: 'team-secret' });
+    ({ repos, close: closeServer } = server);
+    const address = server.base;
     const configPath = join(dir.dir, 'config.json');
     writeFileSync(
       configPath,

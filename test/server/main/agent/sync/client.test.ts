@@ -3,59 +3,43 @@
 import { createServer, type Server } from 'node:http';
 import { inflateSync } from 'node:zlib';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../../../../main/agent/agent';
 import { parseConfig } from '../../../../../main/agent/config/config';
 import { SyncClient, SyncError } from '../../../../../main/agent/sync/client';
-import { buildApp, type Repositories } from '../../../../../server/app';
-import { openServerDatabase, type Db } from '../../../../../server/db/connect';
-import { copyExecutable, sha256sum, tempDir } from '../../../../helpers/files';
+import type { Repositories } from '../../../../../server/app';
+import { copyExecutable, sha256sum } from '../../../../helpers/files';
+import { useScratchPerTest } from '../../../../helpers/scratch';
+import { startTestServer } from '../../../../helpers/server';
 
 const SECRET = 'sync-client-secret';
 const WHO = { pid: 4242, ppid: 1, uid: 1000, gid: 1000 };
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { scratch, cleanups } = useScratchPerTest('sync-agent');
 
 function newAgent(mode: 'MONITOR' | 'LOCKDOWN' = 'LOCKDOWN'): { agent: Agent; dir: string } {
-  const dir = tempDir('sync-agent');
+  const dir = scratch();
   const { config } = parseConfig(
-    JSON.stringify({ ClientMode: mode, StateDir: join(dir.dir, 'state'), MachineID: 'sync-test' }),
+    JSON.stringify({ ClientMode: mode, StateDir: join(dir, 'state'), MachineID: 'sync-test' }),
     '/t',
     () => 'm',
   );
   const agent = new Agent(config, { backend: 'fake' });
   agent.start();
-  cleanups.push(() => {
-    agent.stop();
-    dir.remove();
-  });
-  return { agent, dir: dir.dir };
+  cleanups.push(() => agent.stop());
+  return { agent, dir };
 }
 
 describe('sync client against the Gatehouse backend', () => {
-  const dir = tempDir('sync-server');
-  let db: Db;
   let repos: Repositories;
   let base: string;
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    db = await openServerDatabase(dir.dir);
-    const built = buildApp({ db, enrollmentSecret: SECRET, pageSize: 2 });
-    repos = built.repos;
-    const address = await built.app.listen({ host: '127.0.0.1', port: 0 });
-    base = `${address}/santa/`;
-    close = async () => {
-      await built.app.close();
-      await db.destroy();
-    };
+    const server = await startTestServer('sqlite', { enrollmentSecret: SECRET, pageSize: 2 });
+    ({ repos, close } = server);
+    base = `${server.base}/santa/`;
   });
-  afterAll(async () => {
-    await close?.();
-    dir.remove();
-  });
+  afterAll(() => close?.());
 
   async function client(agent: Agent, machineId: string): Promise<SyncClient> {
     const token = await repos.machines.enroll(machineId, {});
