@@ -16,21 +16,28 @@ if (!existsSync(addonPath)) {
   fail(`the native addon is not built (${addonPath} is missing). Run: npm install`);
 }
 
-// npm run lint checks the addon's C++ and BPF C with Debian's clang-format.
-if (spawnSync('sh', ['-c', 'command -v clang-format']).status !== 0) {
-  const command = 'apt-get update && apt-get install -y clang-format';
-  if (!isRoot || !existsSync('/usr/bin/apt-get'))
-    fail(`clang-format is missing (npm run lint checks native/ with it). Install it: ${command}`);
-  console.log(
-    "npm test: clang-format is missing; installing Debian's clang-format package (root)…",
-  );
+// Debian packages the tests use: npm run lint checks the addon's C++ and BPF C with clang-format;
+// the transitive-rule tests build with Go and trace a compiler with strace.
+const packages = [
+  { command: 'clang-format', name: 'clang-format', why: 'npm run lint checks native/ with it' },
+  { command: 'go', name: 'golang-go', why: 'the transitive-rule tests build with go' },
+  { command: 'strace', name: 'strace', why: 'the transitive-rule tests trace a compiler' },
+].filter(({ command }) => spawnSync('sh', ['-c', `command -v ${command}`]).status !== 0);
+if (packages.length > 0) {
+  const names = packages.map(({ name }) => name).join(' ');
+  const command = `apt-get update && apt-get install -y ${names}`;
+  if (!isRoot || !existsSync('/usr/bin/apt-get')) {
+    const whys = packages.map(({ name, why }) => `${name} (${why})`).join(', ');
+    fail(`missing: ${whys}. Install them: ${command}`);
+  }
+  console.log(`npm test: installing Debian's ${names} (root)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [
     ['update', '-qq'],
-    ['install', '-y', '-qq', 'clang-format'],
+    ['install', '-y', '-qq', ...packages.map(({ name }) => name)],
   ]) {
     if (spawnSync('apt-get', args, { stdio: 'inherit', env }).status !== 0)
-      fail(`\`apt-get ${args.join(' ')}\` failed; install clang-format yourself: ${command}`);
+      fail(`\`apt-get ${args.join(' ')}\` failed; install them yourself: ${command}`);
   }
 }
 
