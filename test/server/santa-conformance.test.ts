@@ -4,6 +4,7 @@
 // does. What the client ends up holding and running with is what is asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewRule } from '../../server/db/rules';
+import type { SettingValues } from '../../server/schemas/settings';
 import {
   SantaClient,
   type SantaClientOptions,
@@ -285,18 +286,233 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
     },
   );
 
-  it.todo('client_mode from the console moves the client between MONITOR and LOCKDOWN (H4)');
-  it.todo(
-    'settings profiles: every preflight setting reaches the client, machine over tag over global (H4)',
+  const profile = (machineId: string, values: SettingValues) =>
+    server.repos.settings.put(
+      { scope: 'machine', value: machineId, priority: 0, values },
+      'conformance',
+    );
+
+  it.each(TRANSFERS)(
+    '%s transfer: client_mode from a settings profile moves the client, after postflight',
+    async (transfer) => {
+      const client = await enrolledClient({ transfer, facts: { client_mode: 'MONITOR' } });
+      await client.sync();
+      expect(client.clientMode).toBe('MONITOR');
+      await profile(client.options.machineId, { client_mode: 'LOCKDOWN' });
+      await client.sync();
+      expect(client.preflight.client_mode).toBe('LOCKDOWN');
+      expect(client.clientMode).toBe('LOCKDOWN');
+      await client.sync(); // the next preflight reports the mode the client now runs in
+      expect((await server.repos.machines.get(client.options.machineId))?.client_mode).toBe(
+        'LOCKDOWN',
+      );
+      await profile(client.options.machineId, { client_mode: 'MONITOR' });
+      await client.sync();
+      expect(client.clientMode).toBe('MONITOR');
+    },
   );
-  it.todo('CLEAN_ALL and "clean sync on next sync" ordered from the console (H4)');
-  it.todo('rules_hash / rule count drift is answered with a clean sync (H4)');
+
+  it.each(TRANSFERS)(
+    '%s transfer: every setting of a profile reaches the client, false included',
+    async (transfer) => {
+      const client = await enrolledClient({ transfer });
+      await profile(client.options.machineId, {
+        event_detail_url: 'https://gatehouse.example/e/%machine_id%',
+        event_detail_text: 'Ask for it',
+        batch_size: 7,
+        full_sync_interval: 900,
+        allowed_path_regex: '^/opt/allowed/',
+        blocked_path_regex: '^/tmp/',
+        enable_transitive_rules: true,
+        enable_bundles: true,
+        enable_all_event_upload: true,
+        disable_unknown_event_upload: true,
+        block_usb_mount: true,
+        remount_usb_mode: ['rdonly', 'noexec'],
+        override_file_access_action: 'AUDIT_ONLY',
+      });
+      await client.sync();
+      expect(client.preflight).toMatchObject({
+        event_detail_url: 'https://gatehouse.example/e/%machine_id%',
+        event_detail_text: 'Ask for it',
+        batch_size: 7,
+        full_sync_interval_seconds: 900,
+        allowed_path_regex: '^/opt/allowed/',
+        blocked_path_regex: '^/tmp/',
+        enable_transitive_rules: true,
+        enable_bundles: true,
+        enable_all_event_upload: true,
+        disable_unknown_event_upload: true,
+        block_usb_mount: true,
+        remount_usb_mode: ['rdonly', 'noexec'],
+        removable_media_policy: { remount: { flags: ['rdonly', 'noexec'] } },
+        override_file_access_action: 'AUDIT_ONLY',
+      });
+      // A setting turned off must arrive as false: absent would leave the client's old value.
+      await profile(client.options.machineId, {
+        enable_bundles: false,
+        enable_transitive_rules: false,
+        block_usb_mount: false,
+      });
+      await client.sync();
+      expect(client.preflight).toMatchObject({
+        enable_bundles: false,
+        enable_transitive_rules: false,
+        block_usb_mount: false,
+        removable_media_policy: { allow: true },
+      });
+    },
+  );
+
+  it.each(TRANSFERS)(
+    '%s transfer: a clean sync ordered from the console, and one owed for drifted counts, replace what the client holds',
+    async (transfer) => {
+      const client = await enrolledClient({ transfer });
+      const machineId = client.options.machineId;
+      await put({
+        identifier: sha(600),
+        rule_type: 'BINARY',
+        policy: 'ALLOWLIST',
+        scope: 'machine',
+        scope_value: machineId,
+      });
+      expect((await client.sync()).syncType).toBe('CLEAN'); // the first, after enrollment
+      // The server answers a drift once per rule version, so the rules move on first.
+      await put({
+        identifier: sha(603),
+        rule_type: 'BINARY',
+        policy: 'ALLOWLIST',
+        scope: 'machine',
+        scope_value: machineId,
+      });
+      expect((await client.sync()).syncType).toBe('NORMAL');
+      const stale = { identifier: sha(601), rule_type: 'BINARY', policy: 'BLOCKLIST' };
+      client.held.set('stale', stale);
+      // Nothing changed on the server since, but the client counts one BINARY rule too many.
+      expect((await client.sync()).syncType).toBe('CLEAN');
+      expect(client.rules.map((rule) => rule.identifier).sort()).toEqual([sha(600), sha(603)]);
+      expect((await client.sync()).syncType).toBe('NORMAL');
+
+      client.held.set('stale', stale);
+      await server.repos.machines.orderCleanSync(machineId, {
+        actor: 'helpdesk',
+        reason: 'console',
+      });
+      await put({
+        identifier: sha(602),
+        rule_type: 'BINARY',
+        policy: 'ALLOWLIST',
+        scope: 'machine',
+        scope_value: machineId,
+      });
+      expect((await client.sync()).syncType).toBe('CLEAN');
+      expect(client.rules.map((rule) => rule.identifier).sort()).toEqual([
+        sha(600),
+        sha(602),
+        sha(603),
+      ]);
+      expect((await client.sync()).syncType).toBe('NORMAL');
+    },
+  );
+
+  it.each(TRANSFERS)(
+    "%s transfer: every rule field and policy a client acts on, and the notification's app name",
+    async (transfer) => {
+      const client = await enrolledClient({ transfer });
+      const machineId = client.options.machineId;
+      await client.sync();
+      const rules = [
+        {
+          identifier: 'EQHXZ8M8AV:com.example.tool',
+          rule_type: 'SIGNINGID',
+          policy: 'CEL',
+          cel_expr: "target.signing_time >= timestamp('2025-01-01T00:00:00Z')",
+        },
+        {
+          identifier: sha(700),
+          rule_type: 'BINARY',
+          policy: 'SILENT_GUI_BLOCKLIST',
+          custom_msg: 'Not here',
+          custom_url: 'https://gatehouse.example/why',
+          event_detail_button_label: 'Why?',
+        },
+        { identifier: sha(701), rule_type: 'BINARY', policy: 'SILENT_TTY_BLOCKLIST' },
+        { identifier: sha(702), rule_type: 'BINARY', policy: 'SILENT_BLOCKLIST' },
+        { identifier: sha(703), rule_type: 'BINARY', policy: 'ALLOWLIST_COMPILER' },
+        { identifier: 'a'.repeat(40), rule_type: 'CDHASH', policy: 'BLOCKLIST' },
+        { identifier: sha(704), rule_type: 'CERTIFICATE', policy: 'ALLOWLIST' },
+      ];
+      for (const rule of rules) await put({ ...rule, scope: 'machine', scope_value: machineId });
+      await put({
+        identifier: sha(705),
+        rule_type: 'BINARY',
+        policy: 'ALLOWLIST',
+        scope: 'machine',
+        scope_value: machineId,
+        notification_app_name: 'Example Tool',
+      });
+      const report = await client.sync();
+      expect(report.syncType).toBe('NORMAL');
+      expect(report.processed).toBe(rules.length + 1);
+      for (const rule of rules) expect(client.rule(rule.identifier, rule.rule_type)).toEqual(rule);
+      expect(report.notifications).toEqual(['Example Tool']);
+    },
+  );
+
+  it.each(TRANSFERS)(
+    '%s transfer: overlapping scopes and an owner change leave the client holding what the console says reaches it',
+    async (transfer) => {
+      const client = await enrolledClient({ transfer, facts: { primary_user: 'ada' } });
+      const machineId = client.options.machineId;
+      const target = sha(transfer === 'json' ? 800 : 810);
+      const global = await put({
+        identifier: target,
+        rule_type: 'BINARY',
+        policy: 'ALLOWLIST',
+        scope: 'global',
+      });
+      try {
+        const local = await put({
+          identifier: target,
+          rule_type: 'BINARY',
+          policy: 'BLOCKLIST',
+          scope: 'machine',
+          scope_value: machineId,
+        });
+        await put({
+          identifier: sha(820),
+          rule_type: 'BINARY',
+          policy: 'ALLOWLIST',
+          scope: 'user',
+          scope_value: 'ada',
+        });
+        await put({
+          identifier: sha(821),
+          rule_type: 'BINARY',
+          policy: 'ALLOWLIST',
+          scope: 'user',
+          scope_value: 'grace',
+        });
+        await client.sync();
+        expect(client.rule(target)?.policy).toBe('BLOCKLIST');
+        await server.repos.rules.remove(local);
+        await client.sync();
+        expect(client.rule(target)?.policy).toBe('ALLOWLIST'); // not REMOVE: the global still reaches it
+        expect(client.rule(sha(820))).toBeDefined();
+
+        (client.options.facts as SantaMessage).primary_user = 'grace';
+        await client.sync();
+        expect(client.rule(sha(820))).toBeUndefined();
+        expect(client.rule(sha(821))?.policy).toBe('ALLOWLIST');
+        expect(client.rule(target)?.policy).toBe('ALLOWLIST');
+      } finally {
+        await server.repos.rules.remove(global);
+      }
+    },
+  );
+
+  it.todo('CLEAN_ALL ordered by the server (the server sends only CLEAN today)');
   it.todo(
     'a stock client enrolls from the fleet profile alone; a takeover with the secret fails (H3)',
-  );
-  it.todo('overlapping global allow and machine block: removing one leaves the other held (H1)');
-  it.todo("owner change: the new primary user's rules arrive and the old user's leave (H1)");
-  it.todo(
-    'CEL and silent GUI/TTY blocklists with cel_expr, button label and app name (rule model)',
   );
 });
