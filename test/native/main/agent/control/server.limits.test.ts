@@ -111,6 +111,23 @@ describe.runIf(rootAvailable('the control-socket limits tests'))(
             },
         );
     }
+    /**
+     * Waits for the service to close a flooding client, then expects nothing of it left paused
+     * or connected and the refusal counted.
+     */
+    async function closedByService(
+      server: ControlServer,
+      state: { last(): { closedByService: boolean } | undefined },
+      what: string,
+      refused: Partial<ReturnType<ControlServer['status']>['controlSocket']['refused']>,
+    ): Promise<void> {
+      await until(() => state.last()?.closedByService === true, what);
+      expect(server.status().controlSocket).toMatchObject({
+        paused: 0,
+        connections: { others: 0 },
+        refused,
+      });
+    }
     const call = (id: number, method: string, params?: unknown) => ({
       jsonrpc: '2.0',
       id,
@@ -202,24 +219,14 @@ describe.runIf(rootAvailable('the control-socket limits tests'))(
         agent.recordSync(Date.now());
         await new Promise((resolve) => setImmediate(resolve));
       }
-      await until(() => state.last()?.closedByService === true, 'the unread client to be dropped');
-      expect(server.status().controlSocket).toMatchObject({
-        paused: 0,
-        connections: { others: 0 },
-        refused: { unreadReplies: 1 },
-      });
+      await closedByService(server, state, 'the unread client to be dropped', { unreadReplies: 1 });
     });
 
     it('closes a client that stopped reading and went idle, even with no refusal left to linger', async () => {
       const { server, path } = await serve({ idleMs: 1_000, pauseBytes: 8 * 1024, lingering: 0 });
       const unread = asUser(NOBODY, flood, ['unread', path, String(8 * 1024 * 1024)]);
       const state = jsonLines<{ stalled: boolean; closedByService: boolean }>(unread);
-      await until(() => state.last()?.closedByService === true, 'the idle unread client to go');
-      expect(server.status().controlSocket).toMatchObject({
-        paused: 0,
-        connections: { others: 0 },
-        refused: { idle: 1 },
-      });
+      await closedByService(server, state, 'the idle unread client to go', { idle: 1 });
     });
 
     it('keeps one request per event and user, and starts no more syncs than `sync` may', async () => {
