@@ -288,6 +288,60 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
     },
   );
 
+  it.each(MATRIX)(
+    '%s transfer with %s bodies: file access events are kept with their process chain',
+    async (transfer, compression) => {
+      const client = await enrolledClient({ transfer, compression });
+      await client.sync();
+      await client.post('eventupload', {
+        file_access_events: [
+          {
+            rule_version: 'v3',
+            rule_name: 'ChromeCookies',
+            target: '/Users/ada/Library/Application Support/Google/Chrome/Default/Cookies',
+            access_time: 1_767_000_123.5,
+            decision: 'FILE_ACCESS_DECISION_DENIED',
+            process_chain: [
+              {
+                file_path: '/tmp/stealer',
+                file_sha256: sha(950),
+                signing_id: 'EQHXZ8M8AV:com.example.stealer',
+                team_id: 'EQHXZ8M8AV',
+                cdhash: 'b'.repeat(40),
+                pid: 4242,
+              },
+              { file_path: '/bin/zsh', pid: 4000 },
+            ],
+          },
+        ],
+      });
+      const { events } = await server.repos.fileAccess.list(client.options.machineId, {
+        limit: 10,
+        offset: 0,
+      });
+      expect(events).toMatchObject([
+        {
+          rule_version: 'v3',
+          rule_name: 'ChromeCookies',
+          target: '/Users/ada/Library/Application Support/Google/Chrome/Default/Cookies',
+          access_time: 1_767_000_123.5,
+          decision: 'FILE_ACCESS_DECISION_DENIED',
+          process_chain: [
+            {
+              file_path: '/tmp/stealer',
+              file_sha256: sha(950),
+              signing_id: 'EQHXZ8M8AV:com.example.stealer',
+              team_id: 'EQHXZ8M8AV',
+              cdhash: 'b'.repeat(40),
+              pid: 4242,
+            },
+            { file_path: '/bin/zsh', pid: 4000 },
+          ],
+        },
+      ]);
+    },
+  );
+
   const profile = (machineId: string, values: SettingValues) =>
     server.repos.settings.put(
       { scope: 'machine', value: machineId, priority: 0, values },
