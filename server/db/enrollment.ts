@@ -54,7 +54,32 @@ export type FleetAdmission =
   | { readonly conflict: ConflictRef }
   | { readonly refused: string };
 
-export type ConflictRow = Omit<EnrollmentConflictsTable, 'id' | 'claim_key_hash'> & { id: number };
+const CONFLICT_COLUMNS = [
+  'id',
+  'machine_id',
+  'kind',
+  'state',
+  'reason',
+  'claimed_serial',
+  'claimed_cert',
+  'claimed_cert_subject',
+  'claims',
+  'address',
+  'attempts',
+  'created_at',
+  'last_seen_at',
+  'decided_by',
+  'decided_at',
+] as const;
+
+/** A conflict as the console lists it (never the claimant's key hash), and its machine's binding. */
+export type ConflictRow = Omit<EnrollmentConflictsTable, 'id' | 'claim_key_hash'> & {
+  id: number;
+  bound_identity: string | null;
+  bound_serial: string | null;
+  bound_cert_subject: string | null;
+  bound_hostname: string | null;
+};
 
 type Tx = Transaction<Database>;
 
@@ -154,36 +179,40 @@ export class EnrollmentRepository {
     });
   }
 
+  /** Conflicts newest first, each with what its machine id is bound to now. */
   async conflicts(state: string | undefined, page: Page): Promise<PageOf<ConflictRow>> {
     const base = this.db
-      .selectFrom('enrollment_conflicts')
-      .$if(state !== undefined, (q) => q.where('state', '=', state!));
+      .selectFrom('enrollment_conflicts as c')
+      .$if(state !== undefined, (q) => q.where('c.state', '=', state!));
     const [rows, count] = await Promise.all([
       base
+        .leftJoin('machines as m', 'm.machine_id', 'c.machine_id')
+        .select(CONFLICT_COLUMNS.map((column) => `c.${column}` as const))
         .select([
-          'id',
-          'machine_id',
-          'kind',
-          'state',
-          'reason',
-          'claimed_serial',
-          'claimed_cert',
-          'claimed_cert_subject',
-          'claims',
-          'address',
-          'attempts',
-          'created_at',
-          'last_seen_at',
-          'decided_by',
-          'decided_at',
+          'm.identity as bound_identity',
+          'm.bound_serial',
+          'm.cert_subject as bound_cert_subject',
+          'm.hostname as bound_hostname',
         ])
-        .orderBy('id', 'desc')
+        .orderBy('c.id', 'desc')
         .limit(page.limit)
         .offset(page.offset)
         .execute(),
       base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
+  }
+
+  /** Machines that claim tags an admin has not put in force (at most `limit`). */
+  async tagClaims(limit: number) {
+    return this.db
+      .selectFrom('machines')
+      .select(['machine_id', 'hostname', 'tags', 'claimed_tags'])
+      .where('claimed_tags', '<>', '[]')
+      .whereRef('claimed_tags', '<>', 'tags')
+      .orderBy('machine_id')
+      .limit(limit)
+      .execute();
   }
 
   /**

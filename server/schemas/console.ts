@@ -110,9 +110,24 @@ export type ReachingRule = Static<typeof ReachingRule>;
 
 export const RuleList = Type.Object({ total: Type.Number(), rules: Type.Array(Rule) });
 
+/** What machines said of one field of a binary's origin: each value and how many said it. */
+const Reported = Type.Array(Type.Object({ value: Type.String(), machines: Type.Number() }));
+
+/** Claims, never verified: more than one value for a field means machines disagree. */
+export const Provenance = Type.Object({
+  machines: Type.Number(),
+  signer: Reported,
+  team_id: Reported,
+  signing_id: Reported,
+  package: Reported,
+  file_size: Reported,
+});
+export type Provenance = Static<typeof Provenance>;
+
 export const Binary = Type.Object(
   {
     sha256: Type.String(),
+    provenance: Provenance,
     first_seen: Type.Number(),
     last_seen: Type.Number(),
     block_count: Type.Number(),
@@ -272,3 +287,60 @@ export const MachinePostureView = Type.Object({
   received_at: Nullable(Type.Number()),
 });
 export type MachinePostureView = Static<typeof MachinePostureView>;
+
+/** A claim on a machine id that does not match what the id is bound to (db/enrollment.ts). */
+export const EnrollmentConflict = Type.Object({
+  id: Type.Number(),
+  machine_id: Type.String(),
+  /** agent-reenroll | fleet-mismatch | agent-id */
+  kind: Type.String(),
+  /** pending | approved | rejected | used */
+  state: Type.String(),
+  reason: Type.String(),
+  claimed_serial: Nullable(Type.String()),
+  claimed_cert: Nullable(Type.String()),
+  claimed_cert_subject: Nullable(Type.String()),
+  /** What the claimant said about itself (hostname, user, tags): claims, not facts. */
+  claims: Type.Record(Type.String(), Type.Unknown()),
+  address: Type.String(),
+  attempts: Type.Number(),
+  created_at: Type.Number(),
+  last_seen_at: Type.Number(),
+  decided_by: Nullable(Type.String()),
+  decided_at: Nullable(Type.Number()),
+  /** What the id is bound to now. */
+  bound: Nullable(
+    Type.Object({
+      identity: Type.String(),
+      serial: Nullable(Type.String()),
+      cert_subject: Nullable(Type.String()),
+      hostname: Nullable(Type.String()),
+    }),
+  ),
+});
+export type EnrollmentConflict = Static<typeof EnrollmentConflict>;
+
+export const EnrollmentConflictList = Type.Object({
+  total: Type.Number(),
+  conflicts: Type.Array(EnrollmentConflict),
+});
+export type EnrollmentConflictList = Static<typeof EnrollmentConflictList>;
+
+export const ConflictDecision = Type.Object({ id: Type.Number(), state: Type.String() });
+
+/** Machines whose claimed tags are not the tags an admin put in force. */
+export const TagClaim = Type.Object({
+  machine_id: Type.String(),
+  hostname: Nullable(Type.String()),
+  tags: Type.Array(Type.String()),
+  claimed_tags: Type.Array(Type.String()),
+});
+export type TagClaim = Static<typeof TagClaim>;
+export const TagClaimList = Type.Object({ machines: Type.Array(TagClaim) });
+
+export const MachineTags = Type.Object(
+  {
+    tags: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), { maxItems: 50 }),
+  },
+  { additionalProperties: false },
+);

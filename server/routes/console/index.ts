@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { authenticateConsole } from '../../plugins/console-session';
 import { auditRoutes } from './audit';
+import { enrollmentRoutes } from './enrollment';
 import { machineRoutes } from './machines';
 import { consolePostureRoutes } from './posture';
 import { consoleRequestRoutes } from './requests';
@@ -22,6 +23,7 @@ export async function consoleApi(
   await app.register(machineRoutes);
   await app.register(ruleRoutes);
   await app.register(auditRoutes);
+  await app.register(enrollmentRoutes);
   await app.register(consolePostureRoutes);
   await app.register(settingsRoutes, options);
   await app.register(fileAccessRoutes);
