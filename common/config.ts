@@ -175,6 +175,14 @@ export const CONFIG_TABLE = [
     doc: 'Linux: allow a file dpkg installed whose content dpkg still vouches for.',
   }),
   entry({
+    key: 'EnableTransitiveRules',
+    field: 'enableTransitiveRules',
+    type: boolean,
+    default: false,
+    readers: AGENT,
+    doc: 'Linux: an executable an ALLOWLIST_COMPILER program writes here may run (ALLOW_TRANSITIVE).',
+  }),
+  entry({
     key: 'DeadlineMs',
     field: 'deadlineMs',
     type: integer(100, 600_000),

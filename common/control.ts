@@ -167,6 +167,8 @@ export interface EventRecord {
   readonly package: string | null;
   /** Why the decision is not simply the rules' outcome; null when it is. */
   readonly reason: DecisionReason | null;
+  /** ALLOW_TRANSITIVE: the compiler that wrote the file (absent from older agents). */
+  readonly builtBy?: string | null;
   readonly uploaded: boolean;
 }
 

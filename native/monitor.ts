@@ -300,6 +300,11 @@ export class ExecMonitor {
     return this.#running('transitiveRules').transitiveRules();
   }
 
+  /** Puts kept transitive rules back (before or after start). */
+  loadTransitiveRules(rules: readonly TransitiveRule[]): void {
+    this.#running('loadTransitiveRules').loadTransitiveRules(rules);
+  }
+
   /** Drops every transitive rule (a clean sync); returns how many there were. */
   clearTransitiveRules(): number {
     return this.#running('clearTransitiveRules').clearTransitiveRules();

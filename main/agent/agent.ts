@@ -3,7 +3,13 @@
 import type { ServiceStatus } from '../../common/control';
 import { explainVerdict, type Explanation } from '../../common/policy';
 import type { PostureResult } from '../../common/posture';
-import { parseRule, RuleError, type ClientMode, type RuleChange } from '../../common/rules';
+import {
+  parseRule,
+  RuleError,
+  type ClientMode,
+  type RuleChange,
+  type TransitiveRule,
+} from '../../common/rules';
 import { PRODUCT_VERSION } from '../../common/version';
 import {
   ExecMonitor,
@@ -16,6 +22,7 @@ import { openDatabase, type Db } from './store/database';
 import { EventStore, type StoredEvent } from './store/events';
 import { RequestStore, type StoredRequest } from './store/requests';
 import { RuleStore } from './store/rules';
+import { TransitiveStore } from './store/transitive';
 import {
   dpkgStatusStamp,
   loadDpkgDigests,
@@ -45,7 +52,11 @@ export class Agent {
   readonly rules: RuleStore;
   readonly events: EventStore;
   readonly requests: RequestStore;
+  readonly transitive: TransitiveStore;
   readonly monitor: ExecMonitor;
+  /** The sync server's enable_transitive_rules, which wins over the config key once sent. */
+  #serverTransitive: boolean | undefined;
+  #transitiveTimer: NodeJS.Timeout | undefined;
   #config: AgentConfig;
   #mode: ClientMode;
   #backend: 'fanotify' | 'fake';
@@ -77,6 +88,7 @@ export class Agent {
     this.rules = new RuleStore(this.db, config.staticRules);
     this.events = new EventStore(this.db, config.eventStoreLimit);
     this.requests = new RequestStore(this.db);
+    this.transitive = new TransitiveStore(config.stateDir);
     this.monitor = options.monitor ?? new ExecMonitor();
   }
 
@@ -116,6 +128,7 @@ export class Agent {
       table.binary,
       packages,
     );
+    this.#startTransitive();
     const skipped = this.rules.skipped;
     if (skipped.count > 0) {
       this.#log(
@@ -144,6 +157,8 @@ export class Agent {
   }
 
   stop(): void {
+    if (this.#transitiveTimer) clearInterval(this.#transitiveTimer);
+    this.#saveTransitive();
     // The monitor first: the kernel lets every pending exec through before anything else closes.
     this.monitor.stop();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
@@ -179,9 +194,62 @@ export class Agent {
         }
         this.monitor.setPackages(next.trustPackageManagedBinaries ? this.#packageTable! : null);
       }
+      this.#applyTransitive();
     }
     this.#emit({ kind: 'status' });
     return notes;
+  }
+
+  /** EnableTransitiveRules, unless the sync server said otherwise (Santa's preflight). */
+  get transitiveEnabled(): boolean {
+    return this.#serverTransitive ?? this.#config.enableTransitiveRules;
+  }
+
+  /** The sync server's enable_transitive_rules, applied after a successful sync. */
+  setServerTransitive(enabled: boolean): void {
+    if (enabled === this.#serverTransitive) return;
+    this.#serverTransitive = enabled;
+    this.#applyTransitive();
+    this.#emit({ kind: 'status' });
+  }
+
+  transitiveRules(): TransitiveRule[] {
+    return this.monitor.running ? this.monitor.transitiveRules() : this.transitive.load().rules;
+  }
+
+  /** A CLEAN_ALL sync: every transitive rule goes (Santa keeps them through a plain CLEAN). */
+  clearTransitiveRules(): number {
+    const cleared = this.monitor.running ? this.monitor.clearTransitiveRules() : 0;
+    this.transitive.save([]);
+    return cleared;
+  }
+
+  #startTransitive(): void {
+    const kept = this.transitive.load();
+    if (kept.problem) this.#log(`transitive rules: ${kept.problem}`);
+    this.monitor.loadTransitiveRules(kept.rules);
+    this.#applyTransitive();
+    // A snapshot now and then, so that a crash loses little; the native table is the truth.
+    this.#transitiveTimer = setInterval(() => this.#saveTransitive(), 30_000);
+    this.#transitiveTimer.unref();
+  }
+
+  #applyTransitive(): void {
+    if (!this.monitor.running) return;
+    try {
+      this.monitor.setTransitive(this.transitiveEnabled);
+    } catch (error) {
+      this.#log(`transitive rules stay off: ${(error as Error).message}`);
+    }
+  }
+
+  #saveTransitive(): void {
+    if (!this.monitor.running) return;
+    try {
+      this.transitive.save(this.monitor.transitiveRules());
+    } catch (error) {
+      this.#log(`transitive rules: not saved: ${(error as Error).message}`);
+    }
   }
 
   #lastSync: number | null = null;
@@ -299,6 +367,8 @@ export class Agent {
     // or written while decided) is kept, in both modes, hashed or not.
     const kept =
       decision.decision.startsWith('BLOCK_') ||
+      // Unlike Santa, which uploads no transitive allow: the console shows what was built here.
+      decision.decision === 'ALLOW_TRANSITIVE' ||
       (decision.decision === 'ALLOW_UNKNOWN' && this.#mode === 'MONITOR') ||
       decision.reason !== undefined ||
       this.#config.enableAllEventUpload;
@@ -321,6 +391,7 @@ export class Agent {
         size: decision.size,
         ...(origin ? { package: origin } : {}),
         ...(decision.reason ? { reason: decision.reason } : {}),
+        ...(decision.builtBy ? { builtBy: decision.builtBy } : {}),
         ...sessions,
       });
       const event = this.events.get(id);

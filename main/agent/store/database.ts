@@ -60,6 +60,8 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE events ADD COLUMN reason TEXT;`,
   // A user's request for an event is looked up before another is made for it.
   `CREATE INDEX requests_by_event ON requests (event_id, uid);`,
+  // ALLOW_TRANSITIVE: the compiler that wrote the file ("built here by" in the menu bar).
+  `ALTER TABLE events ADD COLUMN built_by TEXT;`,
 ];
 
 export function openDatabase(stateDir: string, file = 'gatehouse.db'): Db {

@@ -19,6 +19,8 @@ export interface ExecEvent {
   readonly size?: number;
   readonly package?: string;
   readonly reason?: DecisionReason;
+  /** ALLOW_TRANSITIVE: the compiler that wrote the file. */
+  readonly builtBy?: string;
   readonly loggedInUsers?: readonly string[];
   readonly currentSessions?: readonly string[];
   /** Seconds since the epoch (Santa's execution_time). */
@@ -69,8 +71,8 @@ export class EventStore {
         this.#db
           .prepare(
             `INSERT INTO events (file_sha256, file_path, file_name, executing_user, uid, execution_time, last_seen, pid, ppid,
-               parent_name, decision, logged_in_users, current_sessions, file_size, package, reason)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               parent_name, decision, logged_in_users, current_sessions, file_size, package, reason, built_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             event.sha256,
@@ -89,6 +91,7 @@ export class EventStore {
             event.size ?? null,
             event.package ?? null,
             event.reason ?? null,
+            event.builtBy ?? null,
           ).lastInsertRowid,
       );
       this.#enforceLimit();
@@ -201,6 +204,7 @@ function toEvent(row: Record<string, unknown>): StoredEvent {
     fileSize: (row.file_size as number | null) ?? null,
     package: (row.package as string | null) ?? null,
     reason: (row.reason as DecisionReason | null) ?? null,
+    builtBy: (row.built_by as string | null) ?? null,
     uploaded: row.uploaded === 1,
   };
 }

@@ -60,6 +60,10 @@ export class SyncClient {
     const requestsUpdated = await refreshRequests(context);
     await postflight(context, settings.syncType, rules);
     this.#cleanRequested = false;
+    // Santa: CLEAN keeps the transitive rules, CLEAN_ALL removes them with every other rule.
+    if (settings.syncType === 'CLEAN_ALL') agent.clearTransitiveRules();
+    if (settings.enableTransitiveRules !== undefined)
+      agent.setServerTransitive(settings.enableTransitiveRules);
     if (settings.clientMode && settings.clientMode !== agent.mode)
       agent.setMode(settings.clientMode);
     agent.recordSync(Date.now());
