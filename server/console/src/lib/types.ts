@@ -18,3 +18,13 @@ export type {
   Role,
   Rule,
 } from '../../../schemas/console';
+export type {
+  EffectiveSetting,
+  EffectiveSettings,
+  FileAccessEventList,
+  FileAccessEventView,
+  SettingKey,
+  SettingsProfile,
+  SettingsScope,
+  SettingValues,
+} from '../../../schemas/settings';

@@ -10,6 +10,7 @@ export type Route =
   | { page: 'machine'; id: string }
   | { page: 'rules' }
   | { page: 'posture' }
+  | { page: 'settings' }
   | { page: 'missing' };
 
 export function parseRoute(path: string): Route {
@@ -31,6 +32,7 @@ export function parseRoute(path: string): Route {
   }
   if (first === 'rules' && parts.length === 1) return { page: 'rules' };
   if (first === 'posture' && parts.length === 1) return { page: 'posture' };
+  if (first === 'settings' && parts.length === 1) return { page: 'settings' };
   return { page: 'missing' };
 }
 
