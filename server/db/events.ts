@@ -1,8 +1,10 @@
 // Events from machines, stored once however often they are resubmitted, and the binaries
-// catalog they feed (name, path, first and last seen, blocks).
-import { sql, type Selectable } from 'kysely';
+// catalog they feed (name, path, first and last seen, blocks). What a machine says of a
+// binary's origin is kept per machine (binary_reports), so that the console can say who said
+// it and where machines disagree instead of showing one machine's word as fact.
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Db } from './connect';
-import type { BinariesTable } from './schema';
+import type { BinariesTable, Database } from './schema';
 
 export interface IncomingEvent {
   file_sha256: string;
@@ -27,8 +29,23 @@ export interface IncomingEvent {
 const ORIGIN_KEYS = ['signer', 'team_id', 'signing_id', 'package', 'file_size'] as const;
 type Origin = { [K in (typeof ORIGIN_KEYS)[number]]: IncomingEvent[K] | null };
 
+/** One value machines reported for a field of a binary's origin, and how many said it. */
+export interface ReportedValue {
+  readonly value: string;
+  readonly machines: number;
+}
+
+/**
+ * Who said what of a binary's origin: each machine's latest claim, counted per value, the most
+ * said first (at most 5 values a field). Claims, never verified: more than one value for a field
+ * means machines disagree.
+ */
+export type Provenance = { readonly machines: number } & {
+  readonly [K in (typeof ORIGIN_KEYS)[number]]: ReportedValue[];
+};
+
 /** The binaries catalog as the console shows it: the stored row, its counts as numbers. */
-export type BinaryInfo = Selectable<BinariesTable>;
+export type BinaryInfo = Selectable<BinariesTable> & { provenance: Provenance };
 
 /** The latest origin each binary was reported with in a batch. */
 function originsOf(events: readonly IncomingEvent[]): Map<string, Origin> {
@@ -80,6 +97,38 @@ function catalogOf(
   return byBinary;
 }
 
+/** Each machine's latest claim of each binary's origin (a field it leaves out keeps its word). */
+async function reportOrigins(
+  trx: Transaction<Database>,
+  machineId: string,
+  origins: Map<string, Origin>,
+  now: number,
+): Promise<void> {
+  if (origins.size === 0) return;
+  await trx
+    .insertInto('binary_reports')
+    .values(
+      [...origins].map(([sha256, origin]) => ({
+        sha256,
+        machine_id: machineId,
+        ...origin,
+        reported_at: now,
+      })),
+    )
+    .onConflict((conflict) =>
+      conflict.columns(['sha256', 'machine_id']).doUpdateSet(() => ({
+        reported_at: now,
+        ...Object.fromEntries(
+          ORIGIN_KEYS.map((key) => [
+            key,
+            sql`coalesce(excluded.${sql.ref(key)}, binary_reports.${sql.ref(key)})`,
+          ]),
+        ),
+      })),
+    )
+    .execute();
+}
+
 export class EventRepository {
   constructor(private readonly db: Db) {}
 
@@ -120,6 +169,7 @@ export class EventRepository {
         const origins = originsOf(events.slice(offset, offset + 200));
         const byBinary = catalogOf(inserted);
         if (byBinary.size === 0) continue;
+        await reportOrigins(trx, machineId, origins, now);
         await trx
           .insertInto('binaries')
           .values(
@@ -174,11 +224,38 @@ export class EventRepository {
     if (!row) return undefined;
     return {
       ...row,
+      provenance: await this.provenance(sha256),
       first_seen: Number(row.first_seen),
       last_seen: Number(row.last_seen),
       block_count: Number(row.block_count),
       file_size: row.file_size === null ? null : Number(row.file_size),
     };
+  }
+
+  /** What the machines that reported this binary's origin said, field by field. */
+  async provenance(sha256: string): Promise<Provenance> {
+    const reports = this.db.selectFrom('binary_reports').where('sha256', '=', sha256);
+    const [total, ...fields] = await Promise.all([
+      reports.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ...ORIGIN_KEYS.map((key) =>
+        reports
+          .select((eb) => [eb.ref(key).as('value'), eb.fn.countAll<number>().as('machines')])
+          .where(key, 'is not', null)
+          .groupBy(key)
+          .orderBy('machines', 'desc')
+          .limit(5)
+          .execute(),
+      ),
+    ]);
+    return {
+      machines: Number(total.n),
+      ...Object.fromEntries(
+        ORIGIN_KEYS.map((key, i) => [
+          key,
+          fields[i]!.map((row) => ({ value: String(row.value), machines: Number(row.machines) })),
+        ]),
+      ),
+    } as Provenance;
   }
 
   /** A machine's latest blocked executions, newest first. */

@@ -5,6 +5,7 @@ import { PostgresAdapter, type Kysely, type Transaction } from 'kysely';
 import { ruleTarget, type PushHub } from '../push';
 import type { Db } from './connect';
 import { audit } from './audit';
+import { LimitError } from './limits';
 import { containsText, type Page, type PageOf } from './search';
 import type { ApprovalRequestsTable, Database, RequestMessagesTable } from './schema';
 
@@ -61,6 +62,50 @@ export class RequestError extends Error {
 }
 
 type Trx = Transaction<Database>;
+
+/** Requests one machine may create in an hour: more is a machine flooding the queue. */
+export const MACHINE_REQUESTS_PER_HOUR = 20;
+const HOUR_MS = 3_600_000;
+
+/**
+ * A machine may have one open request per file and MACHINE_REQUESTS_PER_HOUR new ones an hour.
+ * The machine's row is locked first (PostgreSQL), so that parallel creates are counted in turn.
+ */
+async function withinMachineLimits(trx: Trx, machineId: string, sha256: string, now: number) {
+  await trx
+    .selectFrom('machines')
+    .select('machine_id')
+    .where('machine_id', '=', machineId)
+    .$if(lockRows(trx), (query) => query.forUpdate())
+    .execute();
+  const open = await trx
+    .selectFrom('approval_requests')
+    .select('id')
+    .where('machine_id', '=', machineId)
+    .where('file_sha256', '=', sha256)
+    .where('state', 'in', ['pending', 'needs-info'])
+    .executeTakeFirst();
+  if (open)
+    throw new LimitError(
+      'machine_requests',
+      600,
+      `request ${open.id} for this file is still open on this machine: wait for the helpdesk's answer`,
+    );
+  const recent = await trx
+    .selectFrom('approval_requests')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('created_at').as('oldest')])
+    .where('machine_id', '=', machineId)
+    .where('created_at', '>', now - HOUR_MS)
+    .executeTakeFirstOrThrow();
+  if (Number(recent.n) >= MACHINE_REQUESTS_PER_HOUR) {
+    const retryAfterS = Math.max(1, Math.ceil((Number(recent.oldest) + HOUR_MS - now) / 1000));
+    throw new LimitError(
+      'machine_requests',
+      retryAfterS,
+      `this machine has sent ${MACHINE_REQUESTS_PER_HOUR} requests in the last hour, the limit: try again in ${Math.ceil(retryAfterS / 60)} minutes`,
+    );
+  }
+}
 
 /** The request, locked for this transaction, so that no other change to it interleaves. */
 async function lockedRequest(trx: Trx, id: number) {
@@ -128,6 +173,7 @@ export class RequestRepository {
     machineId: string,
     request: NewRequest,
     now = Date.now(),
+    actor = `machine:${machineId}`,
   ): Promise<{ row: RequestRow; created: boolean }> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx
@@ -137,6 +183,7 @@ export class RequestRepository {
         .where('client_request_id', '=', request.client_request_id)
         .executeTakeFirst();
       if (existing) return { row: existing as RequestRow, created: false };
+      await withinMachineLimits(trx, machineId, request.file_sha256, now);
       const row = (await trx
         .insertInto('approval_requests')
         .values({
@@ -153,7 +200,7 @@ export class RequestRepository {
       await audit(
         trx,
         {
-          actor: `machine:${machineId}`,
+          actor,
           action: 'request.create',
           target: `request:${row.id}`,
           details: { requester: request.requester, file_sha256: request.file_sha256 },
@@ -162,6 +209,23 @@ export class RequestRepository {
       );
       return { row, created: true };
     });
+  }
+
+  /** The request for this file by this person on this machine still waiting on someone. */
+  async openFor(
+    machineId: string,
+    sha256: string,
+    requester: string,
+  ): Promise<RequestRow | undefined> {
+    return (await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('machine_id', '=', machineId)
+      .where('file_sha256', '=', sha256)
+      .where('requester', '=', requester)
+      .where('state', 'in', ['pending', 'needs-info'])
+      .orderBy('id')
+      .executeTakeFirst()) as RequestRow | undefined;
   }
 
   async get(id: number): Promise<RequestRow | undefined> {
@@ -290,6 +354,8 @@ export class RequestRepository {
           policy: 'ALLOWLIST',
           custom_msg: null,
           custom_url: null,
+          // Santa tells the user "<name> can now be run" when the rule arrives.
+          notification_app_name: request.file_name ? request.file_name.slice(0, 256) : null,
           scope: options.scope === 'user' ? 'user' : options.scope,
           scope_value: scopeValue,
           expires_at: options.expiresAt ?? null,
@@ -352,11 +418,15 @@ export class RequestRepository {
     );
   }
 
-  /** The user's answer to a question puts the request back in the queue. */
+  /**
+   * The user's answer to a question puts the request back in the queue. It is the machine's
+   * word: audited as the machine, and labelled with the user the request was made for, never
+   * with a name the reply carries (a machine could say "admin").
+   */
   async reply(
     id: number,
     machineId: string,
-    options: { requester: string; body: string },
+    options: { body: string },
     now = Date.now(),
   ): Promise<RequestRow> {
     const request = await this.get(id);
@@ -366,11 +436,12 @@ export class RequestRepository {
       id,
       'pending',
       ['needs-info'],
-      options.requester,
+      `machine:${machineId}`,
       'user',
       options.body,
       'request.reply',
       now,
+      request.requester,
     );
   }
 
@@ -404,6 +475,8 @@ export class RequestRepository {
     body: string,
     action: string,
     now: number,
+    /** The name the message is shown under, when it is not the actor's (a machine's user). */
+    authorName = actor,
   ): Promise<RequestRow> {
     const updated = await this.db.transaction().execute(async (trx) => {
       const request = await lockedRequest(trx, id);
@@ -421,13 +494,14 @@ export class RequestRepository {
         .executeTakeFirstOrThrow()) as RequestRow;
       await trx
         .insertInto('request_messages')
-        .values({ request_id: id, author, author_name: actor, body, created_at: now })
+        .values({ request_id: id, author, author_name: authorName, body, created_at: now })
         .execute();
-      await audit(
-        trx,
-        { actor, action, target: `request:${id}`, details: { from: request.state, to } },
-        now,
-      );
+      const details = {
+        from: request.state,
+        to,
+        ...(author === 'user' ? { user: authorName } : {}),
+      };
+      await audit(trx, { actor, action, target: `request:${id}`, details }, now);
       return updated;
     });
     await this.#announce(updated);

@@ -1,7 +1,7 @@
 // Failed console logins, limited per address (20: one address guessing many accounts), per
 // address and account pair (5) and per account (50: many addresses guessing one, without letting
 // one address lock an account out), each over 15 minutes. @fastify/rate-limit decides; the
-// counts live in the database (login_attempts), so that every server process on one PostgreSQL
+// counts live in the database (db/limits.ts), so that every server process on one PostgreSQL
 // shares them, and each is taken with one atomic upsert before the password is checked:
 // parallel guesses cannot all pass the check at once. A successful login gives its attempt
 // back, so only failures add up.
@@ -12,50 +12,17 @@
 // checked before any of this.
 import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
-import type { Db } from '../db/connect';
-import type { LimitName } from './metrics';
+import { countDown, countUp, pruneCounts, type LimitName } from '../db/limits';
 
 const WINDOW_MS = 15 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
 
-/** Counts one attempt under `key`; the window starts again once it has passed. */
-async function countAttempt(db: Db, key: string, windowMs: number, now = Date.now()) {
-  const expired = sql<boolean>`login_attempts.window_start <= ${now - windowMs}`;
-  const row = await db
-    .insertInto('login_attempts')
-    .values({ key, count: 1, window_start: now })
-    .onConflict((conflict) =>
-      conflict.column('key').doUpdateSet({
-        // CASE: the same SQL on SQLite and PostgreSQL.
-        count: sql<number>`CASE WHEN ${expired} THEN 1 ELSE login_attempts.count + 1 END`,
-        window_start: sql<number>`CASE WHEN ${expired} THEN ${now} ELSE login_attempts.window_start END`,
-      }),
-    )
-    .returning(['count', 'window_start'])
-    .executeTakeFirstOrThrow();
-  return { current: Number(row.count), ttl: windowMs - (now - Number(row.window_start)) };
-}
-
-async function giveBack(db: Db, key: string, all: boolean): Promise<void> {
-  if (all) await db.deleteFrom('login_attempts').where('key', '=', key).execute();
-  else
-    await db
-      .updateTable('login_attempts')
-      .set({ count: sql`count - 1` })
-      .where('key', '=', key)
-      .where('count', '>', 0)
-      .execute();
-}
-
 /** Deletes the counts whose window has passed, every minute while the server runs. */
 function pruneAttempts(app: FastifyInstance): void {
   const timer = setInterval(() => {
-    app.db
-      .deleteFrom('login_attempts')
-      .where('window_start', '<=', Date.now() - WINDOW_MS)
-      .execute()
-      .catch((error: Error) => app.log.warn(`login limit: pruning failed: ${error.message}`));
+    pruneCounts(app.db, WINDOW_MS).catch((error: Error) =>
+      app.log.warn(`login limit: pruning failed: ${error.message}`),
+    );
   }, PRUNE_EVERY_MS);
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
@@ -90,7 +57,7 @@ export async function loginLimiter(app: FastifyInstance): Promise<LoginLimiter> 
       done: (error: Error | null, result?: { current: number; ttl: number }) => void,
       timeWindow: number,
     ): void {
-      countAttempt(db, key, timeWindow).then(
+      countUp(db, key, timeWindow).then(
         (result) => done(null, result),
         (error: Error) => done(error),
       );
@@ -128,9 +95,9 @@ export async function loginLimiter(app: FastifyInstance): Promise<LoginLimiter> 
     async succeeded(request, account) {
       const key = keys(request, account);
       await Promise.all([
-        giveBack(db, key.pair, true),
-        giveBack(db, key.address, false),
-        giveBack(db, key.account, false),
+        countDown(db, key.pair, true),
+        countDown(db, key.address, false),
+        countDown(db, key.account, false),
       ]);
     },
   };

@@ -12,16 +12,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LimitError, type LimitName } from '../db/limits';
 import type { PushHub } from '../push';
-
-/** Each limit that can refuse a caller with a 429, as the `limit` label of the counter. */
-export type LimitName =
-  | 'push_streams'
-  | 'login_pair'
-  | 'login_address'
-  | 'login_account'
-  | 'machine_requests'
-  | 'machine_events';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -165,6 +157,12 @@ export const metrics = fp<MetricsOptions>(
       registers: [registry],
     });
     app.decorate('limitHit', (limit: LimitName) => limits.inc({ limit }));
+    // A repository refuses with a LimitError: the caller learns when to come back.
+    app.addHook('onError', async (_request, reply, error) => {
+      if (!(error instanceof LimitError)) return;
+      void reply.header('retry-after', String(error.retryAfterS));
+      limits.inc({ limit: error.limit });
+    });
     routeMetrics(app, registry);
     pushMetrics(options.push, registry);
     databaseMetrics(app, registry);

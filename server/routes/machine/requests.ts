@@ -1,6 +1,8 @@
 // Approval requests, machine side (Authorization: Bearer <machine token>): create one from a
 // blocked event, list the machine's own, read one, answer the helpdesk's question. A machine
-// never sees another machine's requests.
+// never sees another machine's requests. A machine has one open request per file and
+// MACHINE_REQUESTS_PER_HOUR new ones an hour (db/requests.ts); past that, a 429 with
+// Retry-After (plugins/metrics.ts counts it).
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { normalizeKeys, optionalString, SantaRequestError } from '../../../common/santa';
@@ -110,14 +112,13 @@ export async function requestRoutes(fastify: FastifyInstance): Promise<void> {
       const machineId = machineOf(request).machine_id;
       const body = normalizeKeys(request.body, 'reply');
       const text = optionalString(body, 'body', 'reply', JUSTIFICATION_MAX)?.trim();
-      const requester = optionalString(body, 'requester', 'reply', 256);
-      if (!text || !requester)
-        throw new SantaRequestError('reply: requester and body are required');
+      // `requester` may still be sent (older agents do); the reply is labelled with the
+      // request's own user whatever it says.
+      optionalString(body, 'requester', 'reply', 256);
+      if (!text) throw new SantaRequestError('reply: body is required');
       if (!/^\d+$/.test(request.params.id))
         throw new RequestError(404, `no request ${request.params.id} from this machine`);
-      return view(
-        await repos.requests.reply(Number(request.params.id), machineId, { requester, body: text }),
-      );
+      return view(await repos.requests.reply(Number(request.params.id), machineId, { body: text }));
     },
   );
 }

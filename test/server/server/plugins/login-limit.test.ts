@@ -2,16 +2,14 @@
 // get five answers, the rest a 429 with Retry-After, on one process or spread over two on one
 // PostgreSQL; huge usernames are refused before anything is counted or hashed; one address
 // guessing many accounts holds a bounded number of rows; every refusal is counted in /metrics.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../../../server/app';
 import { openServerDatabase, type Db } from '../../../../server/db/connect';
 import { startPostgres } from '../../../helpers/postgres';
+import { useScratchPerTest } from '../../../helpers/scratch';
 import { ENGINES, startTestServer } from '../../../helpers/server';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanups } = useScratchPerTest('logins');
 
 async function login(base: string, username: string, password: string) {
   const response = await fetch(`${base}/console/api/login`, {
@@ -27,7 +25,7 @@ const rows = async (db: Db) =>
   Number(
     (
       await db
-        .selectFrom('login_attempts')
+        .selectFrom('limit_counts')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow()
     ).n,

@@ -1,19 +1,17 @@
 // The push stream against a hostile machine: one token opening stream after stream holds one
 // (each new one closes the last, on any server process), a full server answers 429 with
 // Retry-After and counts it, and a stream whose token was replaced stops hearing pushes.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../../../../server/app';
 import { openServerDatabase } from '../../../../../server/db/connect';
 import { PushHub } from '../../../../../server/push';
 import { startPostgres } from '../../../../helpers/postgres';
+import { useScratchPerTest } from '../../../../helpers/scratch';
 import { startTestServer, type TestServer } from '../../../../helpers/server';
 import { listen, type StreamListener } from '../../../../helpers/sse';
 import { until } from '../../../../helpers/wait';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanups } = useScratchPerTest('streams');
 
 async function server(push: PushHub): Promise<TestServer> {
   const started = await startTestServer('sqlite', { push });
