@@ -14,6 +14,7 @@ import { createRepositories, repositories, type Repositories } from './plugins/r
 import { PushHub } from './push';
 import { consolePages } from './routes/console-pages';
 import { consoleApi } from './routes/console/index';
+import { portal } from './routes/portal/index';
 import { enrollRoutes } from './routes/machine/enroll';
 import { machineRoutes } from './routes/machine/index';
 import type { SantaOptions } from './routes/machine/santa';
@@ -32,6 +33,8 @@ export interface AppOptions extends Partial<SantaOptions> {
   readonly metricsToken?: string | undefined;
   /** Single sign-on for the console and the portal; without it, local accounts only. */
   readonly sso?: SsoOptions;
+  /** The built employee portal (default: out/portal in this checkout). */
+  readonly portalDir?: string;
   /** Serve HTTPS: key, cert and, for client certificates, the CA that issues them (server.ts). */
   readonly https?: HttpsOptions;
   /** Whether machines present client certificates (needs https with a `ca`). */
@@ -75,6 +78,9 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
   void app.register(machineRoutes, santa);
   // The console shows each machine's settings as preflight sends them, defaults included.
   void app.register(consoleApi, { settingDefaults: santa });
+  void app.register(portal, {
+    portalDir: options.portalDir ?? join(import.meta.dirname, '../out/portal'),
+  });
   void app.register(consolePages, {
     consoleDir: options.consoleDir ?? join(import.meta.dirname, '../out/console'),
   });

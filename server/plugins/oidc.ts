@@ -193,7 +193,7 @@ export class SingleSignOn {
 
   async refuse(app: SsoApp, reason: string, subject?: string): Promise<void> {
     await audit(this.db, {
-      actor: subject ? `sso:${subject}` : 'sso:unknown',
+      actor: `sso:${subject ?? 'unknown'}`,
       action: 'login.failed',
       target: app,
       details: { via: 'sso', reason },

@@ -56,6 +56,7 @@ function providerFor(
       profile: ['preferred_username', 'groups'],
     },
     pkce: { required: () => true },
+    ttl: { Interaction: 600, Grant: 3600, Session: 3600, AccessToken: 600, IdToken: 600 },
     findAccount: async (_ctx: unknown, id: string) => {
       const account = accounts[id];
       return account
