@@ -5,7 +5,7 @@
 import type { Agent } from '../agent';
 import type { StoredRequest } from '../store/requests';
 import { SyncClient, SyncError, type SyncResult } from './client';
-import { enrollMachine } from './enrollment';
+import { enrollMachine, forgetToken, tokenRefused } from './enrollment';
 import { PushStream } from './push';
 import { apiUrl } from './url';
 
@@ -93,6 +93,14 @@ export class SyncScheduler {
     } catch (error) {
       this.#failures++;
       this.lastError = (error as Error).message;
+      if (tokenRefused(error)) {
+        // The token was replaced or its machine removed: enroll again at the next sync.
+        this.#push?.stop();
+        this.#push = undefined;
+        this.#client = undefined;
+        forgetToken(this.#agent);
+        this.lastError += '; the agent forgot its token and enrolls again';
+      }
       console.error(`gatehouse sync: ${this.lastError}`);
       this.#schedule(Math.min(this.#intervalS * 1000, 5_000 * 2 ** Math.min(this.#failures, 7)));
       return undefined;

@@ -1,0 +1,102 @@
+// The agent when the server stops accepting its token, against the real backend: it enrolls
+// again by itself where the server allows it (its own enrollment key), and where it may not (the
+// id was handed to another installation) its sync error says that it waits for an
+// administrator, until one approves its claim.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SyncScheduler } from '../../../../../main/agent/sync/scheduler';
+import { startSyncingAgent } from '../../../../helpers/agent';
+import { tempDir } from '../../../../helpers/files';
+import { startTestServer, type TestServer } from '../../../../helpers/server';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setUp(machineId: string) {
+  const server: TestServer = await startTestServer('sqlite', { enrollmentSecret: 'team-secret' });
+  cleanups.push(() => server.close());
+  const dir = tempDir('agent-enrollment');
+  cleanups.push(() => dir.remove());
+  const running = await startSyncingAgent(dir.dir, server.base, { MachineID: machineId });
+  cleanups.push(running.stop);
+  const stateDir = join(dir.dir, 'agent');
+  return { server, ...running, stateDir };
+}
+
+const actions = async (server: TestServer, machineId: string) =>
+  (
+    await server.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('target', '=', `machine:${machineId}`)
+      .orderBy('id')
+      .execute()
+  ).map((row) => row.action);
+
+/** Syncs until one completes (at most three tries): what the agent recovers with. */
+async function syncs(scheduler: SyncScheduler) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const result = await scheduler.syncNow();
+    if (result) return result;
+  }
+  return undefined;
+}
+
+describe('agent enrollment', () => {
+  it('keeps its enrollment key to itself and re-enrolls with it when its token is refused', async () => {
+    const { server, scheduler, stateDir } = await setUp('agent-recovers');
+    expect(statSync(join(stateDir, 'enrollment-key')).mode & 0o777).toBe(0o600);
+    const first = readFileSync(join(stateDir, 'sync-token'), 'utf8').trim();
+    // The token is replaced on the server (as when an admin rebinds and then restores the id).
+    await server.repos.machines.update('agent-recovers', { token_hash: 'f'.repeat(64) });
+
+    // The refused sync (this one, or one its push stream started) makes the next enroll again.
+    expect(await syncs(scheduler)).toBeDefined();
+    expect(scheduler.lastError).toBeUndefined();
+    expect(readFileSync(join(stateDir, 'sync-token'), 'utf8').trim()).not.toBe(first);
+    expect(await actions(server, 'agent-recovers')).toEqual(['machine.enroll', 'machine.reenroll']);
+  });
+
+  it('says plainly that it waits for an administrator, and syncs once one approves', async () => {
+    const { server, scheduler } = await setUp('agent-waits');
+    // The id was handed to another installation: this agent's key no longer proves anything.
+    await server.repos.machines.update('agent-waits', {
+      token_hash: 'f'.repeat(64),
+      enroll_key_hash: 'e'.repeat(64),
+    });
+    await scheduler.syncNow();
+    expect(await scheduler.syncNow()).toBeUndefined();
+    expect(scheduler.lastError).toMatch(
+      /^enroll: machine id agent-waits is enrolled already and this installation cannot prove it is the same one; re-enrollment waits for an administrator to approve enrollment conflict \d+ in the console/,
+    );
+    const id = Number(/conflict (\d+)/.exec(scheduler.lastError!)![1]);
+    await server.app.enrollment.repo.decide(id, true, 'admin');
+    expect(await syncs(scheduler)).toBeDefined();
+    expect(scheduler.lastError).toBeUndefined();
+    expect(await actions(server, 'agent-waits')).toEqual([
+      'machine.enroll',
+      'enroll.conflict',
+      'enroll.conflict.approve',
+      'machine.reenroll',
+    ]);
+  });
+
+  it('says so when an administrator refused its claim', async () => {
+    const { server, scheduler } = await setUp('agent-refused');
+    await server.repos.machines.update('agent-refused', {
+      token_hash: 'f'.repeat(64),
+      enroll_key_hash: 'e'.repeat(64),
+    });
+    await scheduler.syncNow();
+    await scheduler.syncNow();
+    const id = Number(/conflict (\d+)/.exec(scheduler.lastError!)![1]);
+    await server.app.enrollment.repo.decide(id, false, 'admin');
+    expect(await scheduler.syncNow()).toBeUndefined();
+    expect(scheduler.lastError).toMatch(
+      /^enroll: an administrator refused this machine's claim on machine id agent-refused; it will not sync until they approve a new claim/,
+    );
+  });
+});
