@@ -20,6 +20,7 @@ import {
   type RuleChange,
   type RuleIdentity,
   type RuleType,
+  type TransitiveRule,
 } from './rules';
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -435,6 +436,12 @@ export const CONTROL_METHODS = {
   ),
   /** Answers with the rule as stored (canonicalised). */
   'rules.add': method('root', ruleToAdd, answers<RuleRecord | null>()),
+  /** The transitive rules this machine's compilers minted, and whether they are on. */
+  'rules.transitive': method(
+    'root',
+    NONE,
+    answers<{ readonly enabled: boolean; readonly rules: TransitiveRule[] }>(),
+  ),
   'rules.remove': method(
     'root',
     ruleToRemove,

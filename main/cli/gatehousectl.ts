@@ -21,6 +21,7 @@ import { posture } from './commands/posture';
 import { request } from './commands/request';
 import { requests } from './commands/requests';
 import { rule } from './commands/rule';
+import { rules } from './commands/rules';
 import { status } from './commands/status';
 import { sync } from './commands/sync';
 import { version } from './commands/version';
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   status,
   fileinfo,
   rule,
+  rules,
   events,
   request,
   requests,

@@ -2,16 +2,22 @@
 // and Go toolchains, what they build runs in LOCKDOWN; what anything else writes does not, and a
 // user cannot make a process of their own pass for a compiler. Builds run as nobody against the
 // real fanotify monitor, LOCKDOWN on a private tmpfs only.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuleIdentity } from '../../common/rules';
+import type { EventRecord } from '../../common/control';
+import type { RuleIdentity, TransitiveRule } from '../../common/rules';
 import { ExecMonitor, type ExecDecision } from '../../native/index';
 import { NOBODY, runAs } from '../helpers/as-user';
-import { mountTmpfs, sha256sum } from '../helpers/files';
+import { mountTmpfs, sha256sum, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
+import {
+  lockdownServiceConfig,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service-process';
 import { eventually } from '../helpers/wait';
 
 const realPath = (path: string) =>
@@ -181,6 +187,80 @@ describe.runIf(rootAvailable('the transitive-rule tests'))(
       expect(monitor.clearTransitiveRules()).toBeGreaterThan(0);
       expect(monitor.transitiveRules()).toEqual([]);
       expect(asNobody('./cleaned').refused).toBe(true);
+    });
+  },
+);
+
+describe.runIf(rootAvailable('the transitive-rule service test'))(
+  'transitive rules through the service and gatehousectl (root, LOCKDOWN on a private tmpfs)',
+  () => {
+    let tmpfs: ReturnType<typeof mountTmpfs>;
+    let state: ReturnType<typeof tempDir>;
+    let folder: ReturnType<typeof lockdownServiceConfig>;
+    let service: ServiceProcess | undefined;
+    let home: string;
+    const ctlScript = join(import.meta.dirname, '../../main/cli/gatehousectl.ts');
+
+    const ctl = (...args: string[]) => {
+      const result = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', ctlScript, '--socket', folder.socketPath, ...args],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+    const build = (script: string) =>
+      runAs(NOBODY, ['sh', '-c', `cd ${home} && PATH=/usr/bin:/bin ${script}`]);
+
+    beforeAll(async () => {
+      tmpfs = mountTmpfs('transitive-service');
+      state = tempDir('transitive-service');
+      home = join(tmpfs.dir, 'nobody');
+      mkdirSync(home);
+      writeFileSync(join(home, 'hello.c'), HELLO_C);
+      chownSync(home, NOBODY, NOBODY);
+      folder = lockdownServiceConfig(state.dir, tmpfs.dir, {
+        MachineID: 'transitive-test',
+        EnableTransitiveRules: true,
+      });
+      service = await startServiceProcess(folder.configPath);
+    });
+    afterAll(async () => {
+      await service?.stop();
+      tmpfs?.unmount();
+      state?.remove();
+    });
+
+    it('rule --allow --compiler, a build, rules --transitive, events, and a restart', async () => {
+      expect(build('gcc hello.c -o before && ./before').refused).toBe(true);
+      for (const path of toolchain().slice(0, 5)) {
+        const added = ctl('rule', '--allow', '--compiler', '--path', path, '--json');
+        expect(added.code, added.stderr).toBe(0);
+        expect(JSON.parse(added.stdout)).toMatchObject({ policy: 'ALLOWLIST_COMPILER' });
+      }
+      expect(ctl('rule', '--block', '--compiler', '--sha256', 'a'.repeat(64)).stderr).toContain(
+        '--compiler goes with --allow only',
+      );
+      expect(build('gcc hello.c -o hello && ./hello').output).toBe('hello\n');
+
+      const listed = JSON.parse(ctl('rules', '--transitive', '--json').stdout) as {
+        enabled: boolean;
+        rules: TransitiveRule[];
+      };
+      expect(listed.enabled).toBe(true);
+      expect(listed.rules.map((rule) => rule.sha256)).toContain(sha256sum(join(home, 'hello')));
+      expect(ctl('rules', '--transitive').stdout).toContain(`built by ${realPath('/usr/bin/ld')}`);
+      const events = JSON.parse(ctl('events', '--json').stdout) as EventRecord[];
+      expect(events.find((event) => event.fileName === 'hello')).toMatchObject({
+        decision: 'ALLOW_TRANSITIVE',
+        builtBy: realPath('/usr/bin/ld'),
+      });
+
+      // Kept across a restart: the snapshot is put back, and the file is decided again on it.
+      await service!.stop();
+      service = await startServiceProcess(folder.configPath);
+      expect(build('./hello').output).toBe('hello\n');
+      expect(build('cp hello copy && ./copy').refused).toBe(true);
     });
   },
 );

@@ -124,9 +124,16 @@ function requestHandlers({
 
 function ruleHandlers({
   agent,
-}: HandlerDependencies): Pick<Handlers, 'rules.list' | 'rules.add' | 'rules.remove'> {
+}: HandlerDependencies): Pick<
+  Handlers,
+  'rules.list' | 'rules.add' | 'rules.remove' | 'rules.transitive'
+> {
   return {
     'rules.list': ({ limit, offset }) => agent.rules.list(limit, offset),
+    'rules.transitive': () => ({
+      enabled: agent.transitiveEnabled,
+      rules: agent.transitiveRules(),
+    }),
     'rules.add': ({ rule, customMsg, comment }) => {
       agent.rules.apply(
         [{ ...rule, customMsg: customMsg ?? null, comment: comment ?? null }],

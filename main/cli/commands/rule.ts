@@ -14,12 +14,14 @@ function actionOf(values: Values): (typeof ACTIONS)[number] {
 export const rule: Command = {
   name: 'rule',
   synopsis:
-    'rule --allow|--block|--remove (--sha256 HEX | --path FILE) [--message TEXT] [--comment TEXT]',
-  summary: 'add or remove a BINARY rule (root)',
+    'rule --allow [--compiler]|--block|--remove (--sha256 HEX | --path FILE) [--message TEXT] [--comment TEXT]',
+  summary:
+    'add or remove a BINARY rule (root); --compiler: what this program writes may run too (EnableTransitiveRules)',
   options: {
     allow: { type: 'boolean' },
     block: { type: 'boolean' },
     remove: { type: 'boolean' },
+    compiler: { type: 'boolean' },
     sha256: { type: 'string' },
     path: { type: 'string' },
     message: { type: 'string' },
@@ -27,7 +29,8 @@ export const rule: Command = {
   },
   async run({ values }, { service, print }) {
     const action = actionOf(values);
-    const { sha256, path, message, comment } = values;
+    const { sha256, path, message, comment, compiler } = values;
+    if (compiler && action !== 'allow') throw new UsageError('--compiler goes with --allow only');
     if ((typeof sha256 === 'string') === (typeof path === 'string'))
       throw new UsageError('rule needs exactly one of --sha256 HEX or --path FILE');
     const identifier = typeof sha256 === 'string' ? sha256 : (await fileInfo(String(path))).sha256;
@@ -39,7 +42,7 @@ export const rule: Command = {
     const added = await service.call('rules.add', {
       type: 'BINARY',
       identifier,
-      policy: action === 'allow' ? 'ALLOWLIST' : 'BLOCKLIST',
+      policy: action === 'block' ? 'BLOCKLIST' : compiler ? 'ALLOWLIST_COMPILER' : 'ALLOWLIST',
       ...(typeof message === 'string' ? { customMsg: message } : {}),
       ...(typeof comment === 'string' ? { comment } : {}),
     });
