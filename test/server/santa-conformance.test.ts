@@ -62,6 +62,21 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
 
   const put = (rule: Omit<NewRule, 'created_by'>) =>
     server.repos.rules.put({ created_by: 'conformance', ...rule } as NewRule);
+  /** A BINARY rule for one machine. */
+  const binaryFor = (
+    machineId: string,
+    identifier: string,
+    policy = 'ALLOWLIST',
+    more: Partial<NewRule> = {},
+  ) =>
+    put({
+      identifier,
+      rule_type: 'BINARY',
+      policy,
+      scope: 'machine',
+      scope_value: machineId,
+      ...more,
+    });
 
   it.each(MATRIX)(
     '%s transfer with %s bodies: a clean first sync over several pages, then only what changed',
@@ -70,16 +85,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
       const machineId = client.options.machineId;
       const base = 1000 * (MATRIX.findIndex(([t, c]) => t === transfer && c === compression) + 1);
       const ids: number[] = [];
-      for (let n = 1; n <= 7; n++)
-        ids.push(
-          await put({
-            identifier: sha(base + n),
-            rule_type: 'BINARY',
-            policy: 'ALLOWLIST',
-            scope: 'machine',
-            scope_value: machineId,
-          }),
-        );
+      for (let n = 1; n <= 7; n++) ids.push(await binaryFor(machineId, sha(base + n)));
       await put({
         identifier: 'EQHXZ8M8AV',
         rule_type: 'TEAMID',
@@ -107,12 +113,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
       });
 
       await server.repos.rules.remove(ids[0]!);
-      await put({
-        identifier: sha(base + 1),
-        rule_type: 'BINARY',
-        policy: 'BLOCKLIST',
-        scope: 'machine',
-        scope_value: machineId,
+      await binaryFor(machineId, sha(base + 1), 'BLOCKLIST', {
         custom_msg: 'Blocked after review',
       });
       await put({
@@ -185,13 +186,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
     async (transfer) => {
       const client = await enrolledClient({ transfer });
       const machineId = client.options.machineId;
-      await put({
-        identifier: sha(500),
-        rule_type: 'BINARY',
-        policy: 'ALLOWLIST',
-        scope: 'machine',
-        scope_value: machineId,
-      });
+      await binaryFor(machineId, sha(500));
       await client.sync();
       client.addTransitiveRule(sha(501));
       // A rule the server never sent (a stale database): only a clean sync removes it.
@@ -293,52 +288,30 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
     async (transfer, compression) => {
       const client = await enrolledClient({ transfer, compression });
       await client.sync();
-      await client.post('eventupload', {
-        file_access_events: [
+      const accessEvent = {
+        rule_version: 'v3',
+        rule_name: 'ChromeCookies',
+        target: '/Users/ada/Library/Application Support/Google/Chrome/Default/Cookies',
+        access_time: 1_767_000_123.5,
+        decision: 'FILE_ACCESS_DECISION_DENIED',
+        process_chain: [
           {
-            rule_version: 'v3',
-            rule_name: 'ChromeCookies',
-            target: '/Users/ada/Library/Application Support/Google/Chrome/Default/Cookies',
-            access_time: 1_767_000_123.5,
-            decision: 'FILE_ACCESS_DECISION_DENIED',
-            process_chain: [
-              {
-                file_path: '/tmp/stealer',
-                file_sha256: sha(950),
-                signing_id: 'EQHXZ8M8AV:com.example.stealer',
-                team_id: 'EQHXZ8M8AV',
-                cdhash: 'b'.repeat(40),
-                pid: 4242,
-              },
-              { file_path: '/bin/zsh', pid: 4000 },
-            ],
+            file_path: '/tmp/stealer',
+            file_sha256: sha(950),
+            signing_id: 'EQHXZ8M8AV:com.example.stealer',
+            team_id: 'EQHXZ8M8AV',
+            cdhash: 'b'.repeat(40),
+            pid: 4242,
           },
+          { file_path: '/bin/zsh', pid: 4000 },
         ],
-      });
+      };
+      await client.post('eventupload', { file_access_events: [accessEvent] });
       const { events } = await server.repos.fileAccess.list(client.options.machineId, {
         limit: 10,
         offset: 0,
       });
-      expect(events).toMatchObject([
-        {
-          rule_version: 'v3',
-          rule_name: 'ChromeCookies',
-          target: '/Users/ada/Library/Application Support/Google/Chrome/Default/Cookies',
-          access_time: 1_767_000_123.5,
-          decision: 'FILE_ACCESS_DECISION_DENIED',
-          process_chain: [
-            {
-              file_path: '/tmp/stealer',
-              file_sha256: sha(950),
-              signing_id: 'EQHXZ8M8AV:com.example.stealer',
-              team_id: 'EQHXZ8M8AV',
-              cdhash: 'b'.repeat(40),
-              pid: 4242,
-            },
-            { file_path: '/bin/zsh', pid: 4000 },
-          ],
-        },
-      ]);
+      expect(events).toMatchObject([accessEvent]);
     },
   );
 
@@ -372,7 +345,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
     '%s transfer: every setting of a profile reaches the client, false included',
     async (transfer) => {
       const client = await enrolledClient({ transfer });
-      await profile(client.options.machineId, {
+      const settings = {
         event_detail_url: 'https://gatehouse.example/e/%machine_id%',
         event_detail_text: 'Ask for it',
         batch_size: 7,
@@ -385,24 +358,16 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
         disable_unknown_event_upload: true,
         block_usb_mount: true,
         remount_usb_mode: ['rdonly', 'noexec'],
-        override_file_access_action: 'AUDIT_ONLY',
-      });
+        override_file_access_action: 'AUDIT_ONLY' as const,
+      };
+      await profile(client.options.machineId, settings);
       await client.sync();
+      // By proto field name: full_sync_interval is the JSON name of full_sync_interval_seconds.
+      const { full_sync_interval, ...sameNames } = settings;
       expect(client.preflight).toMatchObject({
-        event_detail_url: 'https://gatehouse.example/e/%machine_id%',
-        event_detail_text: 'Ask for it',
-        batch_size: 7,
-        full_sync_interval_seconds: 900,
-        allowed_path_regex: '^/opt/allowed/',
-        blocked_path_regex: '^/tmp/',
-        enable_transitive_rules: true,
-        enable_bundles: true,
-        enable_all_event_upload: true,
-        disable_unknown_event_upload: true,
-        block_usb_mount: true,
-        remount_usb_mode: ['rdonly', 'noexec'],
+        ...sameNames,
+        full_sync_interval_seconds: full_sync_interval,
         removable_media_policy: { remount: { flags: ['rdonly', 'noexec'] } },
-        override_file_access_action: 'AUDIT_ONLY',
       });
       // A setting turned off must arrive as false: absent would leave the client's old value.
       await profile(client.options.machineId, {
@@ -425,22 +390,10 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
     async (transfer) => {
       const client = await enrolledClient({ transfer });
       const machineId = client.options.machineId;
-      await put({
-        identifier: sha(600),
-        rule_type: 'BINARY',
-        policy: 'ALLOWLIST',
-        scope: 'machine',
-        scope_value: machineId,
-      });
+      await binaryFor(machineId, sha(600));
       expect((await client.sync()).syncType).toBe('CLEAN'); // the first, after enrollment
       // The server answers a drift once per rule version, so the rules move on first.
-      await put({
-        identifier: sha(603),
-        rule_type: 'BINARY',
-        policy: 'ALLOWLIST',
-        scope: 'machine',
-        scope_value: machineId,
-      });
+      await binaryFor(machineId, sha(603));
       expect((await client.sync()).syncType).toBe('NORMAL');
       const stale = { identifier: sha(601), rule_type: 'BINARY', policy: 'BLOCKLIST' };
       client.held.set('stale', stale);
@@ -454,13 +407,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
         actor: 'helpdesk',
         reason: 'console',
       });
-      await put({
-        identifier: sha(602),
-        rule_type: 'BINARY',
-        policy: 'ALLOWLIST',
-        scope: 'machine',
-        scope_value: machineId,
-      });
+      await binaryFor(machineId, sha(602));
       expect((await client.sync()).syncType).toBe('CLEAN');
       expect(client.rules.map((rule) => rule.identifier).sort()).toEqual([
         sha(600),
@@ -499,14 +446,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
         { identifier: sha(704), rule_type: 'CERTIFICATE', policy: 'ALLOWLIST' },
       ];
       for (const rule of rules) await put({ ...rule, scope: 'machine', scope_value: machineId });
-      await put({
-        identifier: sha(705),
-        rule_type: 'BINARY',
-        policy: 'ALLOWLIST',
-        scope: 'machine',
-        scope_value: machineId,
-        notification_app_name: 'Example Tool',
-      });
+      await binaryFor(machineId, sha(705), 'ALLOWLIST', { notification_app_name: 'Example Tool' });
       const report = await client.sync();
       expect(report.syncType).toBe('NORMAL');
       expect(report.processed).toBe(rules.length + 1);
@@ -528,13 +468,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
         scope: 'global',
       });
       try {
-        const local = await put({
-          identifier: target,
-          rule_type: 'BINARY',
-          policy: 'BLOCKLIST',
-          scope: 'machine',
-          scope_value: machineId,
-        });
+        const local = await binaryFor(machineId, target, 'BLOCKLIST');
         await put({
           identifier: sha(820),
           rule_type: 'BINARY',
@@ -585,13 +519,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
         transfer,
       };
       const real = new SantaClient({ ...fleetProfile, facts: { serial_number: 'C02REALMAC' } });
-      await put({
-        identifier: sha(900),
-        rule_type: 'BINARY',
-        policy: 'ALLOWLIST',
-        scope: 'machine',
-        scope_value: machineId,
-      });
+      await binaryFor(machineId, sha(900));
       expect((await real.sync()).syncType).toBe('CLEAN');
       expect(real.rule(sha(900))?.policy).toBe('ALLOWLIST');
 
