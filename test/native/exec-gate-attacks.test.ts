@@ -3,14 +3,14 @@
 // as nobody against the real fanotify monitor, on a private tmpfs (LOCKDOWN never reaches beyond
 // it). Each test fails while its attack works.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chownSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../main/agent/agent';
 import { parseConfig } from '../../main/agent/config/config';
-import { ExecMonitor, type ExecDecision, type ExecMonitorOptions } from '../../native/index';
 import { NOBODY, runAs } from '../helpers/as-user';
-import { copyExecutable, mountTmpfs, sha256sum, tempDir } from '../helpers/files';
+import { useGateOnTmpfs } from '../helpers/exec-gate';
+import { copyExecutable, sha256sum, tempDir } from '../helpers/files';
 import { rootAvailable } from '../helpers/prerequisites';
 import { eventually } from '../helpers/wait';
 
@@ -68,47 +68,20 @@ view.close()
 describe.runIf(rootAvailable('the exec-gate attack tests'))(
   'the exec gate under attack by a local user (root, LOCKDOWN on a private tmpfs)',
   () => {
-    let tmpfs: ReturnType<typeof mountTmpfs>;
-    let home: string;
-    let monitor: ExecMonitor | undefined;
-    let counter = 0;
+    const gate = useGateOnTmpfs('attacks', '1g');
+    const { start, nobodysCopy } = gate;
     const attackers: ChildProcess[] = [];
 
     beforeAll(() => {
-      tmpfs = mountTmpfs('attacks', '1g');
-      home = join(tmpfs.dir, 'nobody');
-      mkdirSync(home);
-      chownToNobody(home);
-      writeFileSync(join(home, 'race.py'), RACE_SCRIPT);
-      writeFileSync(join(home, 'rewrite_mmap.py'), MMAP_SCRIPT);
+      writeFileSync(join(gate.home, 'race.py'), RACE_SCRIPT);
+      writeFileSync(join(gate.home, 'rewrite_mmap.py'), MMAP_SCRIPT);
     });
-    afterAll(() => tmpfs?.unmount());
     afterEach(() => {
       for (const child of attackers.splice(0)) child.kill('SIGKILL');
-      monitor?.stop();
-      monitor = undefined;
     });
 
-    function start(options: Partial<ExecMonitorOptions> = {}) {
-      const decisions: ExecDecision[] = [];
-      monitor = new ExecMonitor();
-      monitor.onDecision((decision) => decisions.push(decision));
-      monitor.start({ mode: 'LOCKDOWN', ...options, watchPaths: [tmpfs.dir] });
-      return { monitor, decisions };
-    }
-
-    /** A copy of `source` owned by nobody, with a SHA-256 no other test has. */
-    function nobodysCopy(source = '/bin/true', bytes?: number): string {
-      counter++;
-      const path = join(home, `prog-${counter}`);
-      if (bytes === undefined) copyExecutable(source, path, `attack-${counter}-${Date.now()}`);
-      else paddedCopy(source, path, bytes, `attack-${counter}-${Date.now()}`);
-      chownToNobody(path);
-      return path;
-    }
-
     function allow(path: string): void {
-      monitor!.applyRuleChanges([
+      gate.monitor!.applyRuleChanges([
         { type: 'BINARY', identifier: sha256sum(path), policy: 'ALLOWLIST' },
       ]);
     }
@@ -151,7 +124,7 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
           'the decision',
         );
         expect(decision).toMatchObject({ decision: 'BLOCK_UNKNOWN', reason: 'too-large' });
-        expect(monitor!.metrics()).toMatchObject({ tooLargeAnswers: 1, deadlineAnswers: 0 });
+        expect(gate.monitor!.metrics()).toMatchObject({ tooLargeAnswers: 1, deadlineAnswers: 0 });
       });
 
       it('the deadline blocks in LOCKDOWN by default, and the exec is recorded with its reason', async () => {
@@ -160,7 +133,7 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         const slow = nobodysCopy('/bin/true');
         truncateSync(slow, 4 * GIB);
         expect(runAs(NOBODY, [slow]).refused).toBe(true);
-        expect(monitor!.metrics().deadlineAnswers).toBe(1);
+        expect(gate.monitor!.metrics().deadlineAnswers).toBe(1);
         // The hashing goes on; the exec is recorded when it is done, with the hash.
         const decision = await eventually(
           () => decisions.find((d) => d.path === slow),
@@ -184,20 +157,20 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
             });
             const approved = paddedCopy(
               '/bin/true',
-              join(tmpfs.dir, `approved-${count}-${hashed}`),
+              join(gate.dir, `approved-${count}-${hashed}`),
               MIB,
               `approved-${count}-${hashed}`,
             );
             allow(approved);
             const unknown = copyExecutable(
               '/bin/true',
-              join(tmpfs.dir, `unknown-${count}-${hashed}`),
+              join(gate.dir, `unknown-${count}-${hashed}`),
               `u-${count}-${hashed}-${Date.now()}`,
             );
             stallWith(count);
             // Every stalling exec has reached the monitor before the victims come.
             await eventually(
-              () => (monitor!.metrics().events >= count ? true : undefined),
+              () => (gate.monitor!.metrics().events >= count ? true : undefined),
               'the decision',
             );
             await new Promise((resolve) => setTimeout(resolve, 200));
@@ -233,7 +206,7 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         JSON.stringify({
           ClientMode: 'LOCKDOWN',
           StateDir: state.dir,
-          WatchPaths: [tmpfs.dir],
+          WatchPaths: [gate.dir],
           SocketPath: join(state.dir, 'sock'),
           DeadlineMs: 100,
         }),
@@ -268,7 +241,7 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
       it('overwriting an allowed copy while it is being decided never runs the new content (50 runs)', async () => {
         const { decisions } = start();
         const size = 20 * MIB;
-        const evil = paddedCopy('/bin/false', join(home, 'evil'), size, 'evil');
+        const evil = paddedCopy('/bin/false', join(gate.home, 'evil'), size, 'evil');
         chownToNobody(evil);
         let evilRuns = 0;
         let refused = 0;
@@ -279,7 +252,7 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
           allow(target);
           const result = runAs(NOBODY, [
             '/usr/bin/python3',
-            join(home, 'race.py'),
+            join(gate.home, 'race.py'),
             target,
             evil,
             String(delays[i % delays.length]),
@@ -306,7 +279,7 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
     describe('3. rewriting after the allow', () => {
       const rewrites = {
         'a shared writable mapping': (target: string, evil: string) =>
-          ['/usr/bin/python3', join(home, 'rewrite_mmap.py'), target, evil] as const,
+          ['/usr/bin/python3', join(gate.home, 'rewrite_mmap.py'), target, evil] as const,
         'write (cp over it)': (target: string, evil: string) => ['/bin/cp', evil, target] as const,
         'truncate and write': (target: string, evil: string) =>
           ['/bin/sh', '-c', ': > "$1" && cat "$2" > "$1"', 'sh', target, evil] as const,
@@ -352,7 +325,7 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         expect(runAs(NOBODY, [target])).toMatchObject({ status: 0 });
         const rewrite = runAs(NOBODY, [
           '/usr/bin/python3',
-          join(home, 'rewrite_mmap.py'),
+          join(gate.home, 'rewrite_mmap.py'),
           target,
           evil,
         ]);
@@ -369,7 +342,7 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         start();
         const rootOwned = copyExecutable(
           '/bin/true',
-          join(tmpfs.dir, 'root-owned'),
+          join(gate.dir, 'root-owned'),
           `r-${Date.now()}`,
         );
         const usersOwn = nobodysCopy('/bin/true');
@@ -377,10 +350,10 @@ describe.runIf(rootAvailable('the exec-gate attack tests'))(
         allow(usersOwn);
         expect(runAs(NOBODY, [rootOwned]).status).toBe(0);
         expect(runAs(NOBODY, [usersOwn]).status).toBe(0);
-        expect(monitor!.metrics().guardedFiles).toBe(1);
+        expect(gate.monitor!.metrics().guardedFiles).toBe(1);
         // A rule change forgets every allow, and so every guard.
-        monitor!.flushCache();
-        expect(monitor!.metrics().guardedFiles).toBe(0);
+        gate.monitor!.flushCache();
+        expect(gate.monitor!.metrics().guardedFiles).toBe(0);
       });
     });
   },

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ExecMonitor,
   type ExecDecision,
@@ -13,6 +13,7 @@ import {
 } from '../../../../../native/index';
 import { NOBODY, runAs, type RunAs } from '../../../../helpers/as-user';
 import { copyExecutable, mountTmpfs, sha256sum } from '../../../../helpers/files';
+import { useGateOnTmpfs } from '../../../../helpers/exec-gate';
 import { rootAvailable } from '../../../../helpers/prerequisites';
 import { eventually } from '../../../../helpers/wait';
 
@@ -28,46 +29,17 @@ function userNamespacesAllowed(): boolean {
 describe.runIf(rootAvailable('the exec-gate route tests'))(
   'the routes around the exec gate (root, LOCKDOWN on a private tmpfs)',
   () => {
-    let tmpfs: ReturnType<typeof mountTmpfs>;
-    let home: string;
+    const gate = useGateOnTmpfs('routes');
     let tools: string;
-    let monitor: ExecMonitor | undefined;
-    let counter = 0;
-
     beforeAll(() => {
-      tmpfs = mountTmpfs('routes');
-      home = join(tmpfs.dir, 'nobody');
-      tools = join(tmpfs.dir, 'tools');
-      mkdirSync(home);
+      tools = join(gate.dir, 'tools');
       mkdirSync(tools);
-      chownSync(home, NOBODY, NOBODY);
     });
-    afterAll(() => tmpfs?.unmount());
-    afterEach(() => {
-      monitor?.stop();
-      monitor = undefined;
-    });
-
-    function start(options: Partial<ExecMonitorOptions> = {}) {
-      const decisions: ExecDecision[] = [];
-      monitor = new ExecMonitor();
-      monitor.onDecision((decision) => decisions.push(decision));
-      monitor.start({
-        mode: 'LOCKDOWN',
-        scopes: { allowed: [tools] },
-        ...options,
-        watchPaths: [tmpfs.dir],
-      });
-      return { monitor, decisions };
-    }
-
-    function nobodysCopy(source = '/bin/true'): string {
-      counter++;
-      const path = join(home, `evil-${counter}`);
-      copyExecutable(source, path, `route-${counter}-${Date.now()}`);
-      chownSync(path, NOBODY, NOBODY);
-      return path;
-    }
+    const start = (options: Partial<ExecMonitorOptions> = {}) =>
+      gate.start({ scopes: { allowed: [tools] }, ...options });
+    /** The decision on an exec that took this route, once the monitor has made it. */
+    const decisionOn = (decisions: ExecDecision[], reason: string) =>
+      eventually(() => decisions.find((d) => d.reason === reason), 'the decision');
 
     describe('path scopes', () => {
       it('a program in an allowed path runs, and the allow does not follow it to another path', async () => {
@@ -80,7 +52,7 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
         );
         expect(allowed.decision).toBe('ALLOW_SCOPE');
         // The same file (inode) under a path outside the scope: decided again, and unknown.
-        const elsewhere = join(home, `linked-${Date.now()}`);
+        const elsewhere = join(gate.home, `linked-${Date.now()}`);
         linkSync(tool, elsewhere);
         expect(refused(asNobody([elsewhere]))).toBe(true);
         // And the allowed path still works (decided again, not from a cache of the inode).
@@ -91,7 +63,7 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
         "a path staged in a mount namespace of nobody's own is not an allowed path",
         async () => {
           const { decisions } = start();
-          const evil = nobodysCopy();
+          const evil = gate.nobodysCopy();
           const placeholder = join(tools, `placeholder-${Date.now()}`);
           copyFileSync('/bin/true', placeholder);
           execFileSync('chmod', ['755', placeholder]);
@@ -122,7 +94,7 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
     describe('the BPF layer', () => {
       it('reports whether it gates the other routes here, and if not, why', () => {
         start();
-        const gaps = monitor!.metrics().gateGaps;
+        const gaps = gate.monitor!.metrics().gateGaps;
         if (gaps) {
           expect(gaps).toMatch(/BPF|built without/);
           console.warn(`exec gate: the BPF layer is not active here: ${gaps}`);
@@ -146,18 +118,15 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
       describe.runIf(active)('where the kernel runs it', () => {
         it('the dynamic loader given a path to an unknown program: refused, with its route', async () => {
           const { decisions } = start();
-          const evil = nobodysCopy();
+          const evil = gate.nobodysCopy();
           expect(refused(asNobody([LOADER, evil]))).toBe(true);
-          const event = await eventually(
-            () => decisions.find((d) => d.reason === 'untrusted-library'),
-            'the decision',
-          );
+          const event = await decisionOn(decisions, 'untrusted-library');
           expect(event.decision).toBe('BLOCK_UNKNOWN');
         });
 
         it('the same program, once approved and run, runs through the loader too', () => {
           const { monitor } = start();
-          const approved = nobodysCopy();
+          const approved = gate.nobodysCopy();
           monitor.applyRuleChanges([
             { type: 'BINARY', identifier: sha256sum(approved), policy: 'ALLOWLIST' },
           ]);
@@ -167,7 +136,7 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
 
         it('LD_PRELOAD of a library nobody wrote into an approved program: refused', () => {
           start();
-          const library = join(home, `evil-${Date.now()}.so`);
+          const library = join(gate.home, `evil-${Date.now()}.so`);
           // Any shared object will do: the point is where it lies and who can write it.
           copyFileSync('/lib/x86_64-linux-gnu/libc.so.6', library);
           chownSync(library, NOBODY, NOBODY);
@@ -176,7 +145,7 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
         });
 
         it('a program started from memory (memfd): refused in LOCKDOWN, recorded in MONITOR', async () => {
-          const script = join(home, `memfd-${Date.now()}.py`);
+          const script = join(gate.home, `memfd-${Date.now()}.py`);
           writeFileSync(
             script,
             [
@@ -192,32 +161,20 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
           );
           const { decisions } = start();
           expect(refused(asNobody(['/usr/bin/python3', script]))).toBe(true);
-          expect(
-            (
-              await eventually(
-                () => decisions.find((d) => d.reason === 'memory-file'),
-                'the decision',
-              )
-            ).decision,
-          ).toBe('BLOCK_UNKNOWN');
-          monitor!.stop();
+          expect((await decisionOn(decisions, 'memory-file')).decision).toBe('BLOCK_UNKNOWN');
+          gate.monitor!.stop();
           const recorded = start({ mode: 'MONITOR' });
           expect(asNobody(['/usr/bin/python3', script]).status).toBe(0);
-          expect(
-            (
-              await eventually(
-                () => recorded.decisions.find((d) => d.reason === 'memory-file'),
-                'the decision',
-              )
-            ).decision,
-          ).toBe('ALLOW_UNKNOWN');
+          expect((await decisionOn(recorded.decisions, 'memory-file')).decision).toBe(
+            'ALLOW_UNKNOWN',
+          );
         });
 
         it.runIf(userNamespacesAllowed())(
           'a program on a tmpfs nobody mounted in a user namespace, below a watched path: refused',
           async () => {
             const { decisions } = start();
-            const dir = join(home, `mnt-${Date.now()}`);
+            const dir = join(gate.home, `mnt-${Date.now()}`);
             mkdirSync(dir);
             chownSync(dir, NOBODY, NOBODY);
             const result = asNobody([
@@ -230,14 +187,7 @@ describe.runIf(rootAvailable('the exec-gate route tests'))(
               dir,
             ]);
             expect(refused(result), result.output).toBe(true);
-            expect(
-              (
-                await eventually(
-                  () => decisions.find((d) => d.reason === 'namespace-mount'),
-                  'the decision',
-                )
-              ).decision,
-            ).toBe('BLOCK_UNKNOWN');
+            expect((await decisionOn(decisions, 'namespace-mount')).decision).toBe('BLOCK_UNKNOWN');
           },
         );
       });
