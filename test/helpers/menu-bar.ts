@@ -4,9 +4,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { CHANNELS, STATE_CHANNEL } from '../../common/ipc';
 import type { Protection } from '../../common/status';
 import type { Agent } from '../../main/agent/agent';
+import { ControlClient } from '../../main/agent/control/client';
 import { ControlServer } from '../../main/agent/control/server';
 import type { SyncScheduler } from '../../main/agent/sync/scheduler';
 import type { ControlConnection } from '../../main/app/agent-connection';
@@ -18,8 +20,10 @@ import { SilenceStore } from '../../main/app/silences';
 import type { Rectangle, TrayLike } from '../../main/app/tray';
 import type { WindowLike, WindowOptions } from '../../main/app/windows';
 import { startSyncingAgent } from './agent';
+import { launchChromium } from './chromium';
 import { tempDir } from './files';
 import { startTestServer, type TestServer } from './server';
+import { serveFolder } from './static-server';
 
 export const rendererDir = join(import.meta.dirname, '../../out/renderer');
 
@@ -27,6 +31,45 @@ export function assertRendererBuilt(): void {
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`${rendererDir} has no build: run \`npm run build\` first`);
   }
+}
+
+/** What a describe block of renderer browser tests shares, ready once its beforeAll has run. */
+export interface RendererInChromium {
+  readonly browser: Awaited<ReturnType<typeof launchChromium>>;
+  /** The built renderer, served over HTTP on 127.0.0.1. */
+  readonly site: Awaited<ReturnType<typeof serveFolder>>;
+}
+
+/**
+ * The built renderer served as a site and Chromium to open it: started before the describe
+ * block's tests (after checking the build is there) and closed after them.
+ */
+export function useRendererInChromium(): RendererInChromium {
+  let started: RendererInChromium | undefined;
+  const closers: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    assertRendererBuilt();
+    const site = await serveFolder(rendererDir);
+    closers.push(() => site.close());
+    const browser = await launchChromium();
+    closers.push(() => browser.close());
+    started = { browser, site };
+  });
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+  const ready = () => {
+    if (!started) throw new Error('the renderer is used before its beforeAll ran');
+    return started;
+  };
+  return {
+    get browser() {
+      return ready().browser;
+    },
+    get site() {
+      return ready().site;
+    },
+  };
 }
 
 type Handler = (event: InvokeEventLike, ...args: unknown[]) => unknown;
@@ -341,6 +384,45 @@ export async function startAgentStack(settings: Record<string, unknown> = {}): P
       stop();
       await server.close();
       dir.remove();
+    },
+  };
+}
+
+export type AgentStack = Awaited<ReturnType<typeof startAgentStack>>;
+
+/**
+ * The agent stack, and the menu-bar app with its windows in the renderer's Chromium, connected to
+ * the stack's control socket: started before the describe block's tests, stopped after them.
+ */
+export function useMenuBarOnAgent(
+  renderer: RendererInChromium,
+  settings?: Partial<AppSettings>,
+): { readonly stack: AgentStack; readonly menuBar: MenuBarHarness } {
+  let stack: AgentStack | undefined;
+  let menuBar: MenuBarHarness | undefined;
+  beforeAll(async () => {
+    const { socketPath } = (stack = await startAgentStack());
+    menuBar = await startMenuBar({
+      context: renderer.browser.context,
+      siteUrl: renderer.site.url,
+      connect: () => ControlClient.connect(socketPath),
+      settings,
+    });
+  });
+  afterAll(async () => {
+    menuBar?.stop();
+    await stack?.stop();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the menu bar is used before its beforeAll ran');
+    return value;
+  };
+  return {
+    get stack() {
+      return ready(stack);
+    },
+    get menuBar() {
+      return ready(menuBar);
     },
   };
 }

@@ -4,73 +4,54 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlClient } from '../../../../main/agent/control/client';
-import { launchChromium, screenshotPath } from '../../../helpers/chromium';
+import { screenshotPath } from '../../../helpers/chromium';
 import { openRequestInConsole } from '../../../helpers/console-page';
 import { copyExecutable, sha256sum } from '../../../helpers/files';
 import {
   ADA,
-  assertRendererBuilt,
-  rendererDir,
-  startAgentStack,
-  startMenuBar,
+  useMenuBarOnAgent,
+  useRendererInChromium,
   type MenuBarHarness,
 } from '../../../helpers/menu-bar';
-import { serveFolder } from '../../../helpers/static-server';
 import { until } from '../../../helpers/wait';
 
 describe('block dialog and approval round trip', () => {
-  let stack: Awaited<ReturnType<typeof startAgentStack>>;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
-  let site: Awaited<ReturnType<typeof serveFolder>>;
-  let menuBar: MenuBarHarness;
+  const renderer = useRendererInChromium();
+  const ui = useMenuBarOnAgent(renderer, {
+    eventDetailUrl: 'https://helpdesk.example/blockables/%file_sha%?who=%machine_id%',
+    machineId: 'ada laptop/1',
+  });
   /** The helpdesk's console, logged in by the first test. */
   let consolePage: Page;
 
   beforeAll(async () => {
-    assertRendererBuilt();
-    stack = await startAgentStack();
-    site = await serveFolder(rendererDir);
-    browser = await launchChromium();
-    menuBar = await startMenuBar({
-      context: browser.context,
-      siteUrl: site.url,
-      connect: () => ControlClient.connect(stack.socketPath),
-      settings: {
-        eventDetailUrl: 'https://helpdesk.example/blockables/%file_sha%?who=%machine_id%',
-        machineId: 'ada laptop/1',
-      },
-    });
-    await until(() => menuBar.app.model.status.reachable, 'the menu bar to reach the agent');
+    await until(() => ui.menuBar.app.model.status.reachable, 'the menu bar to reach the agent');
   });
 
-  afterAll(async () => {
-    // Every window the app opened ran without an error (a CSP violation would be one).
-    expect(menuBar?.windows.flatMap((window) => window.errors)).toEqual([]);
-    menuBar?.stop();
-    await browser?.close();
-    await site?.close();
-    await stack?.stop();
+  // Runs before the menu bar stops: every window the app opened ran without an error (a CSP
+  // violation would be one).
+  afterAll(() => {
+    expect(ui.menuBar.windows.flatMap((window) => window.errors)).toEqual([]);
   });
 
   /** The block dialog the app opened for this event, once it has. */
   async function dialogFor(eventId: number) {
     let dialog: Awaited<ReturnType<MenuBarHarness['blockDialog']>>;
     await expect
-      .poll(async () => (dialog = await menuBar.blockDialog(eventId)) !== undefined)
+      .poll(async () => (dialog = await ui.menuBar.blockDialog(eventId)) !== undefined)
       .toBe(true);
     return dialog!;
   }
 
   /** Ada runs a fresh binary; the kernel's refusal reaches the app, which opens its dialog. */
   async function blockFresh(name: string) {
-    const tool = copyExecutable('/bin/true', join(stack.dir, name), `${name}-${Date.now()}`);
-    expect(await stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(false);
+    const tool = copyExecutable('/bin/true', join(ui.stack.dir, name), `${name}-${Date.now()}`);
+    expect(await ui.stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(false);
     await until(
-      () => menuBar.notices.some((n) => n.title === `Blocked: ${name}`),
+      () => ui.menuBar.notices.some((n) => n.title === `Blocked: ${name}`),
       'the "Blocked" notification',
     );
-    const eventId = stack.agent.events.list({ uid: ADA.uid })[0]!.id;
+    const eventId = ui.stack.agent.events.list({ uid: ADA.uid })[0]!.id;
     return { tool, eventId, dialog: await dialogFor(eventId) };
   }
 
@@ -104,56 +85,59 @@ describe('block dialog and approval round trip', () => {
 
     // A real request in the real backend, sent by the agent's sync.
     await until(
-      () => stack.agent.requests.list(ADA.uid)[0]?.state === 'pending',
+      () => ui.stack.agent.requests.list(ADA.uid)[0]?.state === 'pending',
       'the request to reach the backend',
     );
-    const queue = await stack.server.repos.requests.queue('pending');
+    const queue = await ui.stack.server.repos.requests.queue('pending');
     expect(queue.map((row) => [row.file_sha256, row.justification])).toEqual([
       [sha256, 'I need this to cut the release tonight.'],
     ]);
     await expect.poll(() => page.getByRole('status').textContent()).toContain('With the helpdesk');
 
-    const popover = await menuBar.popover();
+    const popover = await ui.menuBar.popover();
     await expect
       .poll(() => popover.locator('.request .state').textContent())
       .toBe('With the helpdesk');
-    expect(menuBar.tray.title).toBe('1');
-    expect(menuBar.tray.image).toEqual({ protection: 'protected', pending: true });
+    expect(ui.menuBar.tray.title).toBe('1');
+    expect(ui.menuBar.tray.image).toEqual({ protection: 'protected', pending: true });
 
     // The helpdesk approves in the console; push, sync, and the menu bar hears of it.
-    consolePage = await browser.context.newPage();
-    await openRequestInConsole(consolePage, stack.server.base, 'release-tool');
+    consolePage = await renderer.browser.context.newPage();
+    await openRequestInConsole(consolePage, ui.stack.server.base, 'release-tool');
     await consolePage.getByRole('button', { name: 'Approve' }).click();
     await until(
-      () => menuBar.notices.some((n) => n.title === 'Approved: release-tool can run now'),
+      () => ui.menuBar.notices.some((n) => n.title === 'Approved: release-tool can run now'),
       'the "Approved" notification',
     );
     await expect.poll(() => popover.locator('.request .state').textContent()).toBe('Approved');
     await expect
       .poll(() => page.getByRole('status').textContent())
       .toContain('You can run release-tool now');
-    expect(menuBar.tray.title).toBe('');
+    expect(ui.menuBar.tray.title).toBe('');
     // The request's state and the rule can arrive in different syncs.
     await until(
-      () => stack.agent.rules.get('BINARY', sha256) !== undefined,
+      () => ui.stack.agent.rules.get('BINARY', sha256) !== undefined,
       'the rule in the agent store',
     );
-    expect(await stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(true);
+    expect(await ui.stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(true);
   });
 
   it('Open expands EventDetailURL and Dismiss closes the dialog', async () => {
-    const eventId = stack.agent.events.list({ uid: ADA.uid })[0]!.id;
-    await menuBar.ipc.invoke(menuBar.windows[0]!.webContents.id, site.url, 'gatehouse:open-block', [
-      eventId,
-    ]);
+    const eventId = ui.stack.agent.events.list({ uid: ADA.uid })[0]!.id;
+    await ui.menuBar.ipc.invoke(
+      ui.menuBar.windows[0]!.webContents.id,
+      renderer.site.url,
+      'gatehouse:open-block',
+      [eventId],
+    );
     const page = await dialogFor(eventId);
     await page.getByRole('button', { name: 'Open…' }).click();
-    const sha256 = stack.agent.events.get(eventId)!.fileSha256;
-    await until(() => menuBar.opened.length === 1, 'the URL handed to the browser');
-    expect(menuBar.opened[0]).toBe(
+    const sha256 = ui.stack.agent.events.get(eventId)!.fileSha256;
+    await until(() => ui.menuBar.opened.length === 1, 'the URL handed to the browser');
+    expect(ui.menuBar.opened[0]).toBe(
       `https://helpdesk.example/blockables/${sha256}?who=ada%20laptop%2F1`,
     );
-    expect(await menuBar.blockDialog(eventId)).toBeUndefined();
+    expect(await ui.menuBar.blockDialog(eventId)).toBeUndefined();
   });
 
   it('a question from the helpdesk is notified, and answered from the popover', async () => {
@@ -169,7 +153,7 @@ describe('block dialog and approval round trip', () => {
     );
     await dialog.keyboard.press('Enter');
     await until(
-      () => stack.agent.requests.list(ADA.uid)[0]?.state === 'pending',
+      () => ui.stack.agent.requests.list(ADA.uid)[0]?.state === 'pending',
       'the request to reach the backend',
     );
     await expect
@@ -180,27 +164,27 @@ describe('block dialog and approval round trip', () => {
       if (!/closed/.test(error.message)) throw error;
     });
     await until(
-      () => !menuBar.windows.some((w) => w.options.kind === 'block' && !w.destroyed),
+      () => !ui.menuBar.windows.some((w) => w.options.kind === 'block' && !w.destroyed),
       'the dialog to close',
     );
 
-    await consolePage.goto(`${stack.server.base}/console`);
+    await consolePage.goto(`${ui.stack.server.base}/console`);
     await consolePage.getByRole('link', { name: /build-helper/ }).click();
     await consolePage.getByLabel(/^Message to the user/).fill('Which project is this for?');
     await consolePage.getByRole('button', { name: 'Ask a question' }).click();
     await until(
-      () => menuBar.notices.some((n) => n.title === 'The helpdesk asked a question'),
+      () => ui.menuBar.notices.some((n) => n.title === 'The helpdesk asked a question'),
       'the question notification',
     );
-    expect(menuBar.notices.at(-1)?.body).toBe('Which project is this for?');
+    expect(ui.menuBar.notices.at(-1)?.body).toBe('Which project is this for?');
 
-    const popover = await menuBar.popover();
+    const popover = await ui.menuBar.popover();
     const item = popover.locator('.request', { hasText: 'build-helper' });
     await expect
       .poll(() => item.locator('.state').textContent())
       .toBe('The helpdesk asked a question');
     expect(await item.locator('.messages').innerText()).toContain('Which project is this for?');
-    expect(menuBar.tray.tooltip).toContain('The helpdesk asked you a question');
+    expect(ui.menuBar.tray.tooltip).toContain('The helpdesk asked you a question');
     await popover.emulateMedia({ colorScheme: 'light' });
     await popover.screenshot({ path: screenshotPath('popover-requests-light') });
     await popover.emulateMedia({ colorScheme: 'dark' });
@@ -210,10 +194,10 @@ describe('block dialog and approval round trip', () => {
     await item.getByLabel('Your answer to the helpdesk').fill('The docs site, for the launch.');
     await item.getByRole('button', { name: 'Send answer' }).click();
     await expect.poll(() => item.locator('.state').textContent()).toBe('With the helpdesk');
-    const [row] = (await stack.server.repos.requests.queue('pending')).filter(
+    const [row] = (await ui.stack.server.repos.requests.queue('pending')).filter(
       (r) => r.file_name === 'build-helper',
     );
-    const messages = await stack.server.repos.requests.messages(row!.id);
+    const messages = await ui.stack.server.repos.requests.messages(row!.id);
     expect(messages.map((m) => [m.author, m.body])).toEqual([
       ['helpdesk', 'Which project is this for?'],
       ['user', 'The docs site, for the launch.'],

@@ -1,42 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppState } from '../../../../common/ipc';
 import type { PostureResult } from '../../../../common/posture';
-import { ControlClient } from '../../../../main/agent/control/client';
-import { launchChromium, screenshotPath } from '../../../helpers/chromium';
+import { screenshotPath } from '../../../helpers/chromium';
 import {
-  assertRendererBuilt,
   exposeGatehouseApi,
-  rendererDir,
-  startAgentStack,
-  startMenuBar,
-  type MenuBarHarness,
+  useMenuBarOnAgent,
+  useRendererInChromium,
 } from '../../../helpers/menu-bar';
-import { serveFolder } from '../../../helpers/static-server';
 import { until } from '../../../helpers/wait';
 
 describe('popover in Chromium', () => {
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
-  let site: Awaited<ReturnType<typeof serveFolder>>;
-
-  beforeAll(async () => {
-    assertRendererBuilt();
-    site = await serveFolder(rendererDir);
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-  });
+  const renderer = useRendererInChromium();
 
   it('says the agent is not running when the page has no preload API', async () => {
-    const page = await browser.context.newPage();
+    const page = await renderer.browser.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (message) => {
       if (message.type() === 'error') errors.push(message.text());
     });
-    await page.goto(site.url);
+    await page.goto(renderer.site.url);
     await expect.poll(() => page.getByRole('status').textContent()).toBe('Agent not running');
     expect(await page.locator('h1').textContent()).toBe('Gatehouse');
     await page.screenshot({ path: screenshotPath('popover-unreachable') });
@@ -69,12 +52,12 @@ describe('popover in Chromium', () => {
       requests: [],
       appVersion: '1.2.3',
     };
-    const page = await browser.context.newPage();
+    const page = await renderer.browser.context.newPage();
     await exposeGatehouseApi(page, async (_url, channel) => {
       if (channel === 'gatehouse:get-state') return state;
       throw new Error(`unexpected ${channel}`);
     });
-    await page.goto(site.url);
+    await page.goto(renderer.site.url);
     await expect.poll(() => page.getByRole('status').textContent()).toBe('Monitoring only');
     const checks = page.locator('.posture li');
     await expect.poll(() => checks.count()).toBe(2);
@@ -86,31 +69,16 @@ describe('popover in Chromium', () => {
   });
 
   describe('with a real agent behind the control socket', () => {
-    let stack: Awaited<ReturnType<typeof startAgentStack>>;
-    let menuBar: MenuBarHarness;
-
-    beforeAll(async () => {
-      stack = await startAgentStack();
-      menuBar = await startMenuBar({
-        context: browser.context,
-        siteUrl: site.url,
-        connect: () => ControlClient.connect(stack.socketPath),
-      });
-    });
-
-    afterAll(async () => {
-      menuBar?.stop();
-      await stack?.stop();
-    });
+    const ui = useMenuBarOnAgent(renderer);
 
     it("shows the agent's protection, mode and sync, and follows a mode change", async () => {
-      const page = await menuBar.popover();
+      const page = await ui.menuBar.popover();
       await expect.poll(() => page.getByRole('status').textContent()).toBe('Protected');
       expect(await page.locator('.mode').textContent()).toBe(
         'Lockdown: unknown programs are blocked',
       );
-      expect(menuBar.tray.image).toEqual({ protection: 'protected', pending: false });
-      expect(menuBar.tray.tooltip).toBe('Gatehouse: Protected');
+      expect(ui.menuBar.tray.image).toEqual({ protection: 'protected', pending: false });
+      expect(ui.menuBar.tray.tooltip).toBe('Gatehouse: Protected');
       // The agent in this build reports no posture yet.
       expect(await page.locator('section', { hasText: 'This machine' }).innerText()).toContain(
         'No checks reported yet',
@@ -130,26 +98,26 @@ describe('popover in Chromium', () => {
       await page.screenshot({ path: screenshotPath('popover-dark') });
       await page.emulateMedia({ colorScheme: 'light' });
 
-      stack.agent.setMode('MONITOR');
+      ui.stack.agent.setMode('MONITOR');
       await expect.poll(() => page.getByRole('status').textContent()).toBe('Monitoring only');
-      expect(menuBar.tray.image).toEqual({ protection: 'monitor-only', pending: false });
-      stack.agent.setMode('LOCKDOWN');
+      expect(ui.menuBar.tray.image).toEqual({ protection: 'monitor-only', pending: false });
+      ui.stack.agent.setMode('LOCKDOWN');
       await expect.poll(() => page.getByRole('status').textContent()).toBe('Protected');
     });
 
     it('says "agent not running" when the socket goes away, and recovers when it is back', async () => {
-      const page = await menuBar.popover();
+      const page = await ui.menuBar.popover();
       await expect.poll(() => page.getByRole('status').textContent()).toBe('Protected');
       // Sync now goes through the socket to the agent's scheduler.
       await page.getByRole('button', { name: 'Sync now' }).click();
       await expect.poll(() => page.locator('.note').textContent()).toBe('Sync started');
-      await stack.restartControl();
-      await until(() => !menuBar.app.model.status.reachable, 'the menu bar to notice');
+      await ui.stack.restartControl();
+      await until(() => !ui.menuBar.app.model.status.reachable, 'the menu bar to notice');
       await expect.poll(() => page.getByRole('status').textContent()).toBe('Agent not running');
-      expect(menuBar.logs[0]).toBe(
+      expect(ui.menuBar.logs[0]).toBe(
         'gatehouse: the service is not reachable: the service closed the connection',
       );
-      expect(menuBar.tray.image).toEqual({ protection: 'unreachable', pending: false });
+      expect(ui.menuBar.tray.image).toEqual({ protection: 'unreachable', pending: false });
       await expect
         .poll(() => page.getByRole('status').textContent(), { timeout: 10_000 })
         .toBe('Protected');
