@@ -4,6 +4,7 @@
 // it and where machines disagree instead of showing one machine's word as fact.
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Db } from './connect';
+import { countUp, LimitError } from './limits';
 import type { BinariesTable, Database } from './schema';
 
 export interface IncomingEvent {
@@ -129,8 +130,24 @@ async function reportOrigins(
     .execute();
 }
 
+/** Events one machine may upload in an hour (resent ones count too): a week's backlog fits. */
+export const MACHINE_EVENTS_PER_HOUR = 50_000;
+const HOUR_MS = 3_600_000;
+
 export class EventRepository {
   constructor(private readonly db: Db) {}
+
+  /** Counts a batch against its machine's hour, refusing it (429) when that goes over. */
+  async #withinHourlyLimit(machineId: string, count: number, now: number): Promise<void> {
+    const { current, ttl } = await countUp(this.db, `events:${machineId}`, HOUR_MS, count, now);
+    if (current <= MACHINE_EVENTS_PER_HOUR) return;
+    const retryAfterS = Math.max(1, Math.ceil(ttl / 1000));
+    throw new LimitError(
+      'machine_events',
+      retryAfterS,
+      `this machine has uploaded ${MACHINE_EVENTS_PER_HOUR} events in the last hour, the limit: keep them and upload again in ${Math.ceil(retryAfterS / 60)} minutes`,
+    );
+  }
 
   /** Stores a batch in one transaction; returns how many were new. */
   async ingest(
@@ -139,6 +156,7 @@ export class EventRepository {
     now = Date.now(),
   ): Promise<number> {
     if (events.length === 0) return 0;
+    await this.#withinHourlyLimit(machineId, events.length, now);
     return this.db.transaction().execute(async (trx) => {
       let fresh = 0;
       for (let offset = 0; offset < events.length; offset += 200) {

@@ -63,10 +63,13 @@ export async function countDown(db: Db, key: string, all: boolean): Promise<void
       .execute();
 }
 
-/** Deletes the counts whose window (at most `longestWindowMs`) has passed. */
-export async function pruneCounts(db: Db, longestWindowMs: number, now = Date.now()) {
+/** The longest window any limit counts over (a machine's events: an hour). */
+export const LONGEST_WINDOW_MS = 3_600_000;
+
+/** Deletes the counts whose window has passed, whichever limit they belong to. */
+export async function pruneCounts(db: Db, now = Date.now()) {
   await db
     .deleteFrom('limit_counts')
-    .where('window_start', '<=', now - longestWindowMs)
+    .where('window_start', '<=', now - LONGEST_WINDOW_MS)
     .execute();
 }

@@ -7,9 +7,10 @@
 // back, so only failures add up.
 //
 // Bounded: the address is counted first, and an address over its limit adds no pair or account
-// row, so one address holds at most 41 rows a window; rows whose window has passed are deleted
-// every minute. Usernames and passwords have a length limit in the schema (schemas/console.ts),
-// checked before any of this.
+// row, so one address holds at most 41 rows a window. Every minute this plugin deletes the
+// counts (of any limit) an hour past their window's start, the longest window there is.
+// Usernames and passwords have a length limit in the schema (schemas/console.ts), checked
+// before any of this.
 import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { countDown, countUp, pruneCounts, type LimitName } from '../db/limits';
@@ -20,7 +21,7 @@ const PRUNE_EVERY_MS = 60_000;
 /** Deletes the counts whose window has passed, every minute while the server runs. */
 function pruneAttempts(app: FastifyInstance): void {
   const timer = setInterval(() => {
-    pruneCounts(app.db, WINDOW_MS).catch((error: Error) =>
+    pruneCounts(app.db).catch((error: Error) =>
       app.log.warn(`login limit: pruning failed: ${error.message}`),
     );
   }, PRUNE_EVERY_MS);

@@ -1,7 +1,9 @@
-// Approval requests against a hostile machine over real HTTP: one open request per file, a
-// bounded number an hour (429 with Retry-After, counted), and a reply that says it is "admin"
-// is shown and audited as the machine and the request's own user.
+// Approval requests and events against a hostile machine over real HTTP: one open request per
+// file, a bounded number of requests and of events an hour (429 with Retry-After, counted), and
+// a reply that says it is "admin" is shown and audited as the machine and the request's user.
 import { describe, expect, it } from 'vitest';
+import { MACHINE_EVENTS_PER_HOUR } from '../../../../../server/db/events';
+import { countUp } from '../../../../../server/db/limits';
 import { MACHINE_REQUESTS_PER_HOUR } from '../../../../../server/db/requests';
 import { useScratchPerTest } from '../../../../helpers/scratch';
 import { ENGINES, startTestServer } from '../../../../helpers/server';
@@ -98,5 +100,40 @@ describe.each(ENGINES)('approval request limits on %s', (engine) => {
     expect(audit).toHaveLength(1);
     expect(audit[0]!.actor).toBe('machine:flooder');
     expect(JSON.parse(audit[0]!.details)).toMatchObject({ user: 'ada' });
+  });
+});
+
+describe.each(ENGINES)('event upload limit on %s', (engine) => {
+  const { cleanups } = useScratchPerTest('event-limits');
+
+  it("refuses a machine's upload past its hourly number of events, storing none of it", async () => {
+    const server = await startTestServer(engine);
+    cleanups.push(() => server.close());
+    const token = await server.repos.machines.enroll('chatty', {});
+    // The machine has uploaded all but one of its hour's events already.
+    await countUp(server.db, 'events:chatty', 3_600_000, MACHINE_EVENTS_PER_HOUR - 1);
+    const upload = (n: number) =>
+      fetch(`${server.base}/santa/eventupload/chatty`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          events: Array.from({ length: n }, (_, i) => ({
+            file_sha256: sha(500 + i),
+            file_path: '/tmp',
+            file_name: `noise-${i}`,
+            execution_time: 1_700_000_000 + i,
+            decision: 'ALLOW_UNKNOWN',
+          })),
+        }),
+      });
+    const refused = await upload(2);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await refused.json()) as { error: string }).error).toMatch(
+      new RegExp(`^this machine has uploaded ${MACHINE_EVENTS_PER_HOUR} events in the last hour`),
+    );
+    expect(await server.repos.events.count('chatty')).toBe(0);
+    const metrics = await (await fetch(`${server.base}/metrics`)).text();
+    expect(metrics).toMatch(/^gatehouse_limit_hits_total\{limit="machine_events"\} 1$/m);
   });
 });
