@@ -161,7 +161,7 @@ export default tseslint.config(
     rules: outsideNode(runtimeFolders(['main', 'native', 'server', 'renderer'])),
   },
   {
-    files: ['renderer/**', 'server/console/src/**'],
+    files: ['renderer/**', 'server/console/src/**', 'server/portal/src/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: outsideNode([
       {
@@ -187,7 +187,7 @@ export default tseslint.config(
   },
   {
     files: ['main/agent/**', 'main/cli/**', 'server/**', 'native/**'],
-    ignores: ['server/console/src/**'],
+    ignores: ['server/console/src/**', 'server/portal/src/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [electron] }] },
   },
 );

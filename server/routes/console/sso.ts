@@ -24,7 +24,7 @@ export async function ssoRoutes(fastify: FastifyInstance): Promise<void> {
     app: 'console',
     cookie: SESSION_COOKIE,
     home: '/console/',
-    returnable: /^\/console(\/[A-Za-z0-9_\-./?=&%]*)?$/,
+    returnable: /^\/console(\/[^\\\s]*)?$/,
     identify: async (sso, person) => {
       const role = sso.roleOf(person.claims);
       if (!role)

@@ -74,7 +74,7 @@ function portalSession(app: FastifyInstance): void {
     app: 'portal',
     cookie: PORTAL_COOKIE,
     home: '/portal/',
-    returnable: /^\/portal(\/[A-Za-z0-9_\-./?=&%]*)?$/,
+    returnable: /^\/portal(\/[^\\\s]*)?$/,
     identify: async (sso, person) => {
       const username = sso.portalUserOf(person.claims);
       if (!username)

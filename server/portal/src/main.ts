@@ -1,0 +1,10 @@
+import { mount } from 'svelte';
+import './app.css';
+import App from './App.svelte';
+import { PortalState } from './lib/portal.svelte';
+
+const target = document.getElementById('app');
+if (!target) throw new Error('portal: index.html has no #app element');
+const portal = new PortalState();
+mount(App, { target, props: { portal } });
+void portal.start();
