@@ -26,23 +26,28 @@ const FileAccessAction = Type.Union([
 ]);
 const Scope = Type.Union([Type.Literal('global'), Type.Literal('tag'), Type.Literal('machine')]);
 
+/** The settings sent as they are stored (batch size and interval are added apart: preflight always sends them). */
+const SentAsStored = {
+  client_mode: Optional(ClientMode),
+  event_detail_url: Optional(Type.String()),
+  event_detail_text: Optional(Type.String()),
+  allowed_path_regex: Optional(Type.String()),
+  blocked_path_regex: Optional(Type.String()),
+  enable_transitive_rules: Optional(Type.Boolean()),
+  enable_bundles: Optional(Type.Boolean()),
+  enable_all_event_upload: Optional(Type.Boolean()),
+  disable_unknown_event_upload: Optional(Type.Boolean()),
+  block_usb_mount: Optional(Type.Boolean()),
+  remount_usb_mode: Optional(Type.Array(Type.String())),
+  override_file_access_action: Optional(FileAccessAction),
+};
+
 /** One profile's values: every key optional; a key a profile leaves out comes from below it. */
 export const SettingValues = Type.Object(
   {
-    client_mode: Optional(ClientMode),
-    event_detail_url: Optional(Type.String()),
-    event_detail_text: Optional(Type.String()),
+    ...SentAsStored,
     batch_size: Optional(Type.Integer()),
     full_sync_interval: Optional(Type.Integer()),
-    allowed_path_regex: Optional(Type.String()),
-    blocked_path_regex: Optional(Type.String()),
-    enable_transitive_rules: Optional(Type.Boolean()),
-    enable_bundles: Optional(Type.Boolean()),
-    enable_all_event_upload: Optional(Type.Boolean()),
-    disable_unknown_event_upload: Optional(Type.Boolean()),
-    block_usb_mount: Optional(Type.Boolean()),
-    remount_usb_mode: Optional(Type.Array(Type.String())),
-    override_file_access_action: Optional(FileAccessAction),
   },
   { additionalProperties: false },
 );
@@ -93,19 +98,8 @@ const RemovableMediaPolicy = Type.Union([
 
 /** The settings part of Santa's PreflightResponse, as JSON names; an absent key is not sent. */
 export const PreflightSettings = {
-  client_mode: Optional(ClientMode),
-  event_detail_url: Optional(Type.String()),
-  event_detail_text: Optional(Type.String()),
-  allowed_path_regex: Optional(Type.String()),
-  blocked_path_regex: Optional(Type.String()),
-  enable_transitive_rules: Optional(Type.Boolean()),
-  enable_bundles: Optional(Type.Boolean()),
-  enable_all_event_upload: Optional(Type.Boolean()),
-  disable_unknown_event_upload: Optional(Type.Boolean()),
-  block_usb_mount: Optional(Type.Boolean()),
-  remount_usb_mode: Optional(Type.Array(Type.String())),
+  ...SentAsStored,
   removable_media_policy: Optional(RemovableMediaPolicy),
-  override_file_access_action: Optional(FileAccessAction),
 };
 
 export const PreflightSettingsObject = Type.Object(PreflightSettings);

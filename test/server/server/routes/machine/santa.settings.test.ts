@@ -4,10 +4,27 @@
 // its file access events reach the console's list. On both engines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../../../../server/app';
+import type { SettingValues } from '../../../../../server/schemas/settings';
 import { SantaClient, type SantaTransfer } from '../../../../helpers/santa-client';
 import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
 
 const TRANSFERS: SantaTransfer[] = ['json', 'binary'];
+
+/** The global profile: every setting, under the PreflightResponse JSON names. */
+const GLOBAL = {
+  client_mode: 'MONITOR',
+  event_detail_url: 'https://help.example/%file_sha%',
+  event_detail_text: 'Request it',
+  full_sync_interval: 900,
+  blocked_path_regex: '^/Users/[^/]+/Downloads/',
+  enable_transitive_rules: true,
+  enable_bundles: true,
+  enable_all_event_upload: false,
+  disable_unknown_event_upload: true,
+  block_usb_mount: true,
+  remount_usb_mode: ['rdonly', 'noexec'],
+  override_file_access_action: 'AUDIT_ONLY',
+} satisfies SettingValues;
 
 describe.each(ENGINES)('Santa preflight settings on %s', (engine) => {
   let server: TestServer;
@@ -16,28 +33,7 @@ describe.each(ENGINES)('Santa preflight settings on %s', (engine) => {
   beforeAll(async () => {
     server = await startTestServer(engine);
     repos = server.repos;
-    await repos.settings.put(
-      {
-        scope: 'global',
-        value: '',
-        priority: 0,
-        values: {
-          client_mode: 'MONITOR',
-          event_detail_url: 'https://help.example/%file_sha%',
-          event_detail_text: 'Request it',
-          full_sync_interval: 900,
-          blocked_path_regex: '^/Users/[^/]+/Downloads/',
-          enable_transitive_rules: true,
-          enable_bundles: true,
-          enable_all_event_upload: false,
-          disable_unknown_event_upload: true,
-          block_usb_mount: true,
-          remount_usb_mode: ['rdonly', 'noexec'],
-          override_file_access_action: 'AUDIT_ONLY',
-        },
-      },
-      'root',
-    );
+    await repos.settings.put({ scope: 'global', value: '', priority: 0, values: GLOBAL }, 'root');
     await repos.settings.put(
       { scope: 'tag', value: 'finance', priority: 0, values: { client_mode: 'LOCKDOWN' } },
       'root',
@@ -71,21 +67,13 @@ describe.each(ENGINES)('Santa preflight settings on %s', (engine) => {
     async (transfer) => {
       const client = await stockClient(`mac-all-${transfer}`, transfer);
       await client.sync();
+      // protobufjs names fields as the proto does: full_sync_interval is full_sync_interval_seconds.
+      const { full_sync_interval: interval, ...sameName } = GLOBAL;
       expect(client.preflight).toMatchObject({
-        client_mode: 'MONITOR',
+        ...sameName,
         batch_size: 50,
-        event_detail_url: 'https://help.example/%file_sha%',
-        event_detail_text: 'Request it',
-        full_sync_interval_seconds: 900,
-        blocked_path_regex: '^/Users/[^/]+/Downloads/',
-        enable_transitive_rules: true,
-        enable_bundles: true,
-        enable_all_event_upload: false,
-        disable_unknown_event_upload: true,
-        block_usb_mount: true,
-        remount_usb_mode: ['rdonly', 'noexec'],
+        full_sync_interval_seconds: interval,
         removable_media_policy: { remount: { flags: ['rdonly', 'noexec'] } },
-        override_file_access_action: 'AUDIT_ONLY',
       });
     },
   );
