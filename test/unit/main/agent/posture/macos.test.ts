@@ -189,8 +189,7 @@ describe('macOS checks', () => {
       });
 
     it('passes with every option on', async () => {
-      const verdict = await updates('defaults-read-SoftwareUpdate.all-on.txt');
-      expect(verdict).toEqual({
+      expect(await updates('defaults-read-SoftwareUpdate.all-on.txt')).toEqual({
         status: 'pass',
         evidence:
           'AutomaticCheckEnabled = 1, AutomaticDownload = 1, CriticalUpdateInstall = 1, ConfigDataInstall = 1',
@@ -273,14 +272,15 @@ describe('macOS checks', () => {
   describe('screen lock', () => {
     const asUser =
       '/bin/launchctl asuser 501 /usr/bin/sudo -u ada /usr/sbin/sysadminctl -screenLock status';
-    const lock = (file: string) =>
+    const lockSaying = (answer: string) =>
       runOn(macScreenLock, {
         commands: {
           '/usr/bin/stat -f %u %Su /dev/console': '501 ada\n',
           // sysadminctl writes its answer to stderr
-          [asUser]: { code: 0, stdout: '', stderr: mac(file) },
+          [asUser]: { code: 0, stdout: '', stderr: answer },
         },
       });
+    const lock = (file: string) => lockSaying(mac(file));
 
     it('passes when a password is required immediately', async () => {
       expect(await lock('sysadminctl-screenLock-status.immediate.txt')).toEqual({
@@ -295,23 +295,11 @@ describe('macOS checks', () => {
     });
 
     it('reads a fractional delay, and a negative one as off', async () => {
-      const fractional = await runOn(macScreenLock, {
-        commands: {
-          '/usr/bin/stat -f %u %Su /dev/console': '501 ada\n',
-          [asUser]: { code: 0, stdout: '', stderr: 'screenLock delay is 300.000000 seconds\n' },
-        },
-      });
-      expect(fractional).toEqual({
+      expect(await lockSaying('screenLock delay is 300.000000 seconds\n')).toEqual({
         status: 'pass',
         evidence: 'ada: a password is required 300 s after the screen saver starts',
       });
-      const negative = await runOn(macScreenLock, {
-        commands: {
-          '/usr/bin/stat -f %u %Su /dev/console': '501 ada\n',
-          [asUser]: { code: 0, stdout: '', stderr: 'screenLock delay is -1.000000 seconds\n' },
-        },
-      });
-      expect(negative).toEqual({
+      expect(await lockSaying('screenLock delay is -1.000000 seconds\n')).toEqual({
         status: 'fail',
         evidence: 'ada: the screen lock is off (sysadminctl)',
       });
