@@ -6,6 +6,7 @@ import { buildApp } from './app';
 import { ssoFromEnv } from './auth/sso-config';
 import { openServerDatabase } from './db/connect';
 import { PushHub } from './push';
+import { tlsFromEnv } from './tls-config';
 
 export async function startServer(env: NodeJS.ProcessEnv = process.env) {
   const host = env.GATEHOUSE_SERVER_HOST ?? '127.0.0.1';
@@ -15,13 +16,21 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env) {
       `server: GATEHOUSE_SERVER_PORT must be a port number, got "${env.GATEHOUSE_SERVER_PORT}"`,
     );
   }
+  // Read before anything starts, so that a wrong TLS setting stops the server with its reason.
+  const tls = tlsFromEnv(env);
   const secret = env.GATEHOUSE_ENROLLMENT_SECRET ?? randomBytes(18).toString('base64url');
   const db = await openServerDatabase(env.GATEHOUSE_DATA_DIR ?? './data', env.DATABASE_URL);
   // On PostgreSQL, pushes reach machines connected to any server process (LISTEN/NOTIFY).
   const push = new PushHub(env.DATABASE_URL);
   await push.start();
   const sso = ssoFromEnv(env);
-  const built = buildApp({ db, enrollmentSecret: secret, push, ...(sso ? { sso } : {}) });
+  const built = buildApp({
+    db,
+    enrollmentSecret: secret,
+    push,
+    ...(sso ? { sso } : {}),
+    ...(tls ?? {}),
+  });
   const { app } = built;
   app.addHook('onClose', async () => {
     await push.stop();
