@@ -10,6 +10,7 @@ import {
   copyFileSync,
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   rmSync,
   statSync,
@@ -90,6 +91,47 @@ const rules = Object.values(onWatched).map((path) => ({
   identifier: sha256(path),
   policy: 'ALLOWLIST' as const,
 }));
+const realPath = (path: string) =>
+  execFileSync('readlink', ['-f', path], { encoding: 'utf8' }).trim();
+const gccProgram = (name: string) =>
+  execFileSync('gcc', [`-print-prog-name=${name}`], { encoding: 'utf8' }).trim();
+const compilerRules = [
+  realPath('/usr/bin/gcc'),
+  gccProgram('cc1'),
+  gccProgram('collect2'),
+  realPath('/usr/bin/as'),
+  realPath('/usr/bin/ld'),
+].map((path) => ({
+  type: 'BINARY' as const,
+  identifier: sha256(path),
+  policy: 'ALLOWLIST_COMPILER' as const,
+}));
+
+// A write-heavy job for close-write tracking (transitive rules): a source tree of thousands of
+// files extracted, then a small C project built with make and its program run.
+const tree = join(tools, 'tree.tar');
+{
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-tree-'));
+  for (let d = 0; d < 100; d++) {
+    mkdirSync(join(dir, `dir${d}`));
+    for (let f = 0; f < 40; f++)
+      writeFileSync(join(dir, `dir${d}`, `file${f}.c`), `/* ${d}/${f} */\n`.repeat(100 + f * 5));
+  }
+  execFileSync('tar', ['-cf', tree, '-C', dir, '.']);
+  rmSync(dir, { recursive: true, force: true });
+}
+const project = join(tools, 'project');
+mkdirSync(project);
+for (const name of ['a', 'b', 'c'])
+  writeFileSync(join(project, `${name}.c`), `int ${name}(int x) { return x + 1; }\n`);
+writeFileSync(
+  join(project, 'main.c'),
+  'int a(int), b(int), c(int);\nint main(void) { return a(b(c(0))) == 3 ? 0 : 1; }\n',
+);
+writeFileSync(
+  join(project, 'Makefile'),
+  'app: main.o a.o b.o c.o\n\tcc -o app $^\n%.o: %.c\n\tcc -O2 -c -o $@ $<\n',
+);
 
 /** Median µs per exec of each program, exec'd alternately. */
 function spawnbench(programs: string[], touch = false, n = count): number[] {
@@ -194,6 +236,8 @@ const coldDecisionUs: number[] = [];
 const coldOverheadUs: number[] = [];
 const userWritableWarmRatio: number[] = [];
 const loaderGateRatio: number[] = [];
+const closeWriteRatio: number[] = [];
+const closeWriteMs = { off: [] as number[], on: [] as number[] };
 let gateGaps = '';
 const attack = {
   bounded: { quiet: [] as number[], attacked: [] as number[], ratio: [] as number[] },
@@ -319,6 +363,50 @@ async function gatehouseRound() {
   }
 }
 
+/** Milliseconds for the write-heavy job on a tmpfs. */
+function writeJob(dir: string): number {
+  const work = mkdtempSync(join(dir, 'job-'));
+  const started = performance.now();
+  execFileSync('tar', ['-xf', tree, '-C', work]);
+  cpSync(project, join(work, 'project'), { recursive: true });
+  execFileSync('make', ['-s', '-C', join(work, 'project')]);
+  execFileSync(join(work, 'project', 'app'));
+  const ms = performance.now() - started;
+  rmSync(work, { recursive: true, force: true });
+  return ms;
+}
+
+/**
+ * The job with no monitor, then on the watched tmpfs in LOCKDOWN with close-write tracking on
+ * (compiler rules for the gcc toolchain, so the program it builds must run on a transitive
+ * rule), then again in the other order: a ratio per round.
+ */
+async function closeWriteRound() {
+  const off: number[] = [];
+  const on: number[] = [];
+  const tracked = () => {
+    const monitor = new ExecMonitor();
+    monitor.start({ mode: 'LOCKDOWN', watchPaths: [watched], transitive: true }, [
+      ...rules,
+      ...compilerRules,
+    ]);
+    try {
+      on.push(writeJob(watched));
+      if (monitor.metrics().transitiveMinted === 0)
+        throw new Error('bench:exec: the build minted no transitive rule');
+    } finally {
+      monitor.stop();
+    }
+  };
+  off.push(writeJob(plain));
+  tracked();
+  tracked();
+  off.push(writeJob(plain));
+  closeWriteMs.off.push(...off);
+  closeWriteMs.on.push(...on);
+  closeWriteRatio.push((on[0]! + on[1]!) / (off[0]! + off[1]!));
+}
+
 /** No monitor at all, then a whole-machine configuration, back to back: a ratio per round. */
 async function machineWideRound(kind: 'warmAll' | 'fapolicyd') {
   const programs = names.map((name) => onWatched[name]!);
@@ -353,6 +441,7 @@ async function machineWideRound(kind: 'warmAll' | 'fapolicyd') {
 }
 
 try {
+  writeJob(plain); // the tree and the toolchain in the page cache before anything is timed
   for (let round = 0; round < rounds; round++) {
     const steps = [
       () => gatehouseRound(),
@@ -360,6 +449,7 @@ try {
       () => attackRound('hashed'),
       () => machineWideRound('warmAll'),
       () => machineWideRound('fapolicyd'),
+      () => closeWriteRound(),
     ];
     for (let i = 0; i < steps.length; i++) await steps[(round + i) % steps.length]!();
     log(`round ${round + 1}/${rounds} done`);
@@ -413,6 +503,11 @@ try {
     },
     user_writable_warm_ratio: round2(median(userWritableWarmRatio)),
     loader_gate_ratio: round2(median(loaderGateRatio)),
+    close_write_overhead_ratio: round2(median(closeWriteRatio)),
+    close_write_job_ms: {
+      no_monitor: Math.round(median(closeWriteMs.off)),
+      tracking: Math.round(median(closeWriteMs.on)),
+    },
     bpf_layer: gateGaps === '' ? 'active' : `not active: ${gateGaps}`,
     hash_ratio: hashRatio,
     hash_mib_per_s: Math.round((200 / median(ours)) * 1000),
@@ -444,6 +539,9 @@ try {
     );
     console.log(
       `  python3 (many libraries), every mechanism on: x${summary.loader_gate_ratio} of no monitor (BPF layer ${summary.bpf_layer})`,
+    );
+    console.log(
+      `  extract 4000 files, make a C project, run it; close-write tracking on: x${summary.close_write_overhead_ratio} of no monitor (${summary.close_write_job_ms.tracking} vs ${summary.close_write_job_ms.no_monitor} ms)`,
     );
     console.log(
       `  SHA-256: ${summary.hash_mib_per_s} MiB/s vs sha256sum ${summary.sha256sum_mib_per_s} MiB/s (ratio ${hashRatio}, ${summary.hash_acceleration})`,
