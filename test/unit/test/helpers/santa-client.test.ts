@@ -117,6 +117,13 @@ describe('SantaClient', () => {
     });
   });
 
+  it('parses as strictly as Santa since 2024.6: a cursor that is a number fails the sync', async () => {
+    answers.ruledownload = '{"rules":[],"cursor":5}';
+    await expect(client({ compression: 'none' }).sync()).rejects.toThrow(/cursor: expected string/);
+    answers.ruledownload = '{"rules":[]}';
+    expect((await client({ compression: 'none' }).sync()).pages).toEqual([0]);
+  });
+
   it('keeps its rules when a clean sync brings none, and asks again until one is done', async () => {
     answers.preflight = JSON.stringify({ sync_type: 'CLEAN' });
     const mac = client({ compression: 'none' });
