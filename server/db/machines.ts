@@ -148,6 +148,17 @@ export class MachineRepository {
     });
   }
 
+  /** Audits what a machine's sync brought about that no one ordered (a membership change). */
+  async auditSync(
+    machineId: string,
+    actor: string,
+    action: string,
+    details: Record<string, unknown>,
+    now = Date.now(),
+  ): Promise<void> {
+    await audit(this.db, { actor, action, target: `machine:${machineId}`, details }, now);
+  }
+
   /** Machines whose id, hostname, serial, primary user or tags contain `text`, by hostname. */
   async search(text: string | undefined, page: Page): Promise<PageOf<MachineSummary>> {
     const base = this.db

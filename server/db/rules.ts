@@ -217,7 +217,7 @@ export class RuleRepository {
       .selectAll()
       .where('deleted', '=', 0)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .where((eb) => reachesMachine(eb, machineId, primaryUser, tags))
+      .where((eb) => reachesMachine(eb, { machineId, primaryUser, tags }))
       .orderBy('id', 'desc')
       .limit(1000)
       .execute()) as RuleRow[];
@@ -243,7 +243,7 @@ export class RuleRepository {
           .where('deleted', '=', 0)
           .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
           .where('identifier', 'in', identifiers.slice(i, i + 500))
-          .where((eb) => reachesMachine(eb, reach.machineId, reach.primaryUser, reach.tags))
+          .where((eb) => reachesMachine(eb, reach))
           .execute()) as RuleRow[]),
       );
     const winners = resolveRules(all);
@@ -267,34 +267,37 @@ export class RuleRepository {
 
   /**
    * One page of what a machine's sync sends, resolved by scope (common/rules.ts resolveRules).
-   * Pages walk the rows of versions in (after, upTo] that reach the machine, so the cursor is a
-   * version. A clean sync sends each key's winner, at the page of the winner's own row. A normal
-   * sync looks only at keys with a row changed since `since`, and sends each once (at the page of
-   * its last change): the winner, or REMOVE when nothing reaches the machine for it any more;
-   * nothing when the winner is older than `since` and every change was of a wider scope, so it
-   * cannot have displaced what the machine holds.
+   * Pages walk rows in version order, so the cursor is a version. A clean sync sends each key's
+   * winner, at the page of the winner's own row. A normal sync looks only at keys with a row
+   * changed since `since`, and sends each once (at the page of its last such row): the winner, or
+   * REMOVE when nothing reaches the machine for it any more; nothing when the winner is older than
+   * `since` and every change was of a wider scope, so it cannot have displaced what the machine
+   * holds. After a membership change (`previous`), the keys of every rule narrower than global
+   * that reached the old or reaches the new membership are looked at too, so that the old user's
+   * and tags' rules go and the new ones' come, by their exact transitions.
    */
   async syncPage(reach: Reach, window: SyncWindow): Promise<SyncPage> {
-    const { since, upTo, after, limit, clean } = window;
+    const { upTo, after, limit, clean } = window;
+    const reaches = window.previous ? [reach, window.previous] : [reach];
     const scanned = (await this.db
       .selectFrom('rules')
       .selectAll()
-      .where('version', '>', clean ? after : Math.max(since, after))
+      .where('version', '>', after)
       .where('version', '<=', upTo)
-      .where((eb) => reachesMachine(eb, reach.machineId, reach.primaryUser, reach.tags))
-      .$if(clean, (q) => q.where('deleted', '=', 0))
+      .where((eb) => eb.or(reaches.map((each) => reachesMachine(eb, each))))
+      .where((eb) => scanFilter(eb, window))
       .orderBy('version')
       .limit(limit + 1)
       .execute()) as RuleRow[];
     const page = scanned.slice(0, limit);
     const next = scanned.length > limit ? Number(page[page.length - 1]!.version) : undefined;
-    const keyed = await this.#rowsForKeys(reach, page, window);
+    const keyed = await this.#rowsForKeys(reach, reaches, page, window);
     const rows: RuleRow[] = [];
     for (const row of page) {
       const key = keyed.get(ruleKey(row.rule_type, row.identifier))!;
       if (clean) {
         if (key.winner?.id === row.id) rows.push(row);
-      } else if (Number(row.version) === key.lastChange && !key.unchanged) {
+      } else if (Number(row.version) === key.lastScanned && !key.unchanged) {
         // A deleted row stands for REMOVE.
         rows.push(key.winner ?? { ...row, deleted: 1 });
       }
@@ -304,24 +307,25 @@ export class RuleRepository {
 
   /**
    * For the keys of a page: the winner among the rows in force at `upTo` that reach the machine,
-   * the version of the key's last change in the window, and whether the machine already holds
-   * the winner (see syncPage).
+   * the version of the key's last row the sync's scan takes in, and whether the machine already
+   * holds the winner (see syncPage).
    */
   async #rowsForKeys(
     reach: Reach,
+    reaches: readonly Reach[],
     page: readonly RuleRow[],
-    { since, upTo }: SyncWindow,
+    window: SyncWindow,
   ): Promise<Map<string, KeyState>> {
+    const { since, upTo } = window;
     const keys = new Map<string, KeyState>();
     for (const row of page)
-      keys.set(ruleKey(row.rule_type, row.identifier), { winner: undefined, lastChange: 0 });
+      keys.set(ruleKey(row.rule_type, row.identifier), { winner: undefined, lastScanned: 0 });
     if (page.length === 0) return keys;
     const now = Date.now();
-    const types = [...new Set(page.map((row) => row.rule_type))];
     const rows = (await this.db
       .selectFrom('rules')
       .selectAll()
-      .where('rule_type', 'in', types)
+      .where('rule_type', 'in', [...new Set(page.map((row) => row.rule_type))])
       .where('identifier', 'in', [...new Set(page.map((row) => row.identifier))])
       .where('version', '<=', upTo)
       .where((eb) =>
@@ -333,10 +337,13 @@ export class RuleRepository {
           ]),
         ]),
       )
-      .where((eb) => reachesMachine(eb, reach.machineId, reach.primaryUser, reach.tags))
+      .where((eb) => eb.or(reaches.map((each) => reachesMachine(eb, each))))
       .execute()) as RuleRow[];
     const live = rows.filter(
-      (row) => row.deleted === 0 && (row.expires_at === null || Number(row.expires_at) > now),
+      (row) =>
+        row.deleted === 0 &&
+        (row.expires_at === null || Number(row.expires_at) > now) &&
+        ruleReaches(row, reach),
     );
     for (const [key, winner] of resolveRules(live)) {
       const state = keys.get(key);
@@ -344,16 +351,17 @@ export class RuleRepository {
     }
     for (const row of rows) {
       const state = keys.get(ruleKey(row.rule_type, row.identifier));
-      if (!state || Number(row.version) <= since) continue;
-      state.lastChange = Math.max(state.lastChange, Number(row.version));
-      (state.changed ??= []).push(row);
+      if (!state || !isScanned(row, window)) continue;
+      state.lastScanned = Math.max(state.lastScanned, Number(row.version));
+      (state.scanned ??= []).push(row);
     }
     for (const state of keys.values()) {
       const winner = state.winner;
       state.unchanged =
+        !window.previous &&
         winner !== undefined &&
         Number(winner.version) <= since &&
-        (state.changed ?? []).every((row) => scopeLevel(row.scope) < scopeLevel(winner.scope));
+        (state.scanned ?? []).every((row) => scopeLevel(row.scope) < scopeLevel(winner.scope));
     }
     return keys;
   }
@@ -393,7 +401,7 @@ export class RuleRepository {
       .where('deleted', '=', 0)
       .where('version', '<=', version)
       .where('scope', '!=', 'global')
-      .where((eb) => reachesMachine(eb, reach.machineId, reach.primaryUser, reach.tags))
+      .where((eb) => reachesMachine(eb, reach))
       .execute()) as RuleRow[];
     const global: RuleRow[] = [];
     const identifiers = [...new Set(narrow.map((row) => row.identifier))];
@@ -451,6 +459,8 @@ export interface SyncWindow {
   readonly after: number;
   readonly limit: number;
   readonly clean: boolean;
+  /** The membership the machine's last completed sync was for, when it has changed since. */
+  readonly previous?: Reach;
 }
 
 export interface SyncPage {
@@ -462,21 +472,48 @@ export interface SyncPage {
 
 interface KeyState {
   winner: RuleRow | undefined;
-  lastChange: number;
-  changed?: RuleRow[];
+  lastScanned: number;
+  scanned?: RuleRow[];
   unchanged?: boolean;
+}
+
+/** The rows a sync's scan takes in (syncPage), as SQL and as a test of one row. */
+function scanFilter(eb: ExpressionBuilder<Database, 'rules'>, window: SyncWindow) {
+  if (window.clean) return eb('deleted', '=', 0);
+  const changed = eb('version', '>', window.since);
+  return window.previous
+    ? eb.or([changed, eb.and([eb('deleted', '=', 0), eb('scope', '!=', 'global')])])
+    : changed;
+}
+
+function isScanned(row: RuleRow, window: SyncWindow): boolean {
+  if (window.clean) return row.deleted === 0;
+  const changed = Number(row.version) > window.since;
+  return window.previous ? changed || (row.deleted === 0 && row.scope !== 'global') : changed;
+}
+
+/** reachesMachine for one row. */
+function ruleReaches(row: RuleRow, reach: Reach): boolean {
+  switch (row.scope) {
+    case 'global':
+      return true;
+    case 'machine':
+      return row.scope_value === reach.machineId;
+    case 'user':
+      return reach.primaryUser !== null && row.scope_value === reach.primaryUser;
+    case 'tag':
+      return row.scope_value !== null && reach.tags.includes(row.scope_value);
+    default:
+      return false;
+  }
 }
 
 /** Counts kept for this many (version, machine, membership) answers. */
 const COUNT_CACHE_SIZE = 10_000;
 
 /** Whether a rule's scope takes in this machine: the one test for what is in force and what syncs. */
-function reachesMachine(
-  eb: ExpressionBuilder<Database, 'rules'>,
-  machineId: string,
-  primaryUser: string | null,
-  tags: readonly string[],
-) {
+function reachesMachine(eb: ExpressionBuilder<Database, 'rules'>, reach: Reach) {
+  const { machineId, primaryUser, tags } = reach;
   return eb.or([
     eb('scope', '=', 'global'),
     eb.and([eb('scope', '=', 'machine'), eb('scope_value', '=', machineId)]),

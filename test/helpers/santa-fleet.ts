@@ -54,7 +54,12 @@ export async function startSantaFleet(engine: Engine, pageSize = 3): Promise<San
         machineId,
         headers: { authorization: `Bearer ${token}` },
         compression: 'none',
-        facts: facts.primaryUser ? { primary_user: facts.primaryUser } : {},
+        // Santa always sends its rules hash (santa-client.ts leaves it out; the server does not
+        // reproduce it, but its presence says the counts are proto3's: absent is zero).
+        facts: {
+          rules_hash: 'simulated',
+          ...(facts.primaryUser ? { primary_user: facts.primaryUser } : {}),
+        },
       });
     },
     async reaching(machineId) {

@@ -14,6 +14,7 @@ import {
 } from '../../../common/santa';
 import {
   countsThatDisagree,
+  noRuleCounts,
   RULE_DETAIL_FIELDS,
   type RuleDetailField,
 } from '../../../common/rules';
@@ -87,7 +88,12 @@ async function preflight(
   const clean =
     requestClean ||
     machine.clean_requested === 1 ||
-    (await owesCleanSync(repos, { ...machine, primary_user: primaryUser }, counts, version));
+    (await owesCleanSync(
+      repos,
+      { ...machine, primary_user: primaryUser },
+      reportedCounts(counts, optionalString(body, 'rules_hash', where) !== undefined),
+      version,
+    ));
   await repos.machines.update(machineId, {
     serial_num: optionalString(body, 'serial_num', where) ?? machine.serial_num,
     hostname: optionalString(body, 'hostname', where) ?? machine.hostname,
@@ -128,12 +134,34 @@ function reachOf(machine: MachinesTable): Reach {
 }
 
 /**
- * Whether a machine needs a clean sync it did not ask for, audited when it does: its primary user
- * or tags changed since its last completed sync (a normal sync would send only what changed, so
- * the old membership's rules would stay and the new one's older rules never come), or, with no
- * rule changed since, the counts it reports differ from what it should hold. A drift is answered
- * once per rule version: counts that a clean sync at this version did not mend (a rule the client
- * refused, such as an invalid CEL expression) would not be mended by another.
+ * The counts to compare with what a machine should hold. Proto3 JSON leaves zeros out, so a client
+ * that never sends a zero (Santa) holds none of a kind it leaves out, once it reports anything (a
+ * count or its rules hash); one that sends zeros (the Gatehouse agent) states each count it keeps,
+ * and only those are compared.
+ */
+function reportedCounts(counts: Record<string, number>, hashed: boolean): Record<string, number> {
+  const stated = Object.values(counts).some((count) => count === 0);
+  if (stated || (!hashed && Object.keys(counts).length === 0)) return counts;
+  return { ...noRuleCounts(), ...counts };
+}
+
+/** The membership a machine's last completed sync was for, when it differs from today's. */
+function previousReach(machine: MachinesTable): Reach | undefined {
+  if (machine.synced_membership === null || machine.synced_membership === membershipOf(machine))
+    return undefined;
+  const before = JSON.parse(machine.synced_membership) as {
+    primary_user: string | null;
+    tags: string[];
+  };
+  return { machineId: machine.machine_id, primaryUser: before.primary_user, tags: before.tags };
+}
+
+/**
+ * Whether a machine needs a clean sync it did not ask for: with no rule changed since its last
+ * sync and no change of its primary user or tags (ruledownload sends those transitions), the
+ * counts it reports differ from what it should hold. Answered once per rule version, audited:
+ * counts that a clean sync at this version did not mend (a rule the client refused, such as an
+ * invalid CEL expression) would not be mended by another. A membership change is audited here.
  */
 async function owesCleanSync(
   repos: Repositories,
@@ -142,14 +170,12 @@ async function owesCleanSync(
   version: number,
 ): Promise<boolean> {
   const actor = `machine:${machine.machine_id}`;
-  const membership = membershipOf(machine);
-  if (machine.synced_membership !== null && machine.synced_membership !== membership) {
-    await repos.machines.orderCleanSync(machine.machine_id, {
-      actor,
-      reason: 'membership',
-      details: { before: JSON.parse(machine.synced_membership), after: JSON.parse(membership) },
+  if (previousReach(machine)) {
+    await repos.machines.auditSync(machine.machine_id, actor, 'machine.membership-change', {
+      before: JSON.parse(machine.synced_membership!),
+      after: JSON.parse(membershipOf(machine)),
     });
-    return true;
+    return false;
   }
   const acked = Number(machine.acked_version);
   if (Object.keys(counts).length === 0 || acked < version) return false;
@@ -230,21 +256,30 @@ async function ruledownload(
     throw new SantaRequestError('ruledownload: cursor must be the string this server returned');
   }
   const clean = machine.sync_type === 'CLEAN';
+  const previous = clean ? undefined : previousReach(machine);
   // Nothing has changed since this machine's last sync: no query needed.
-  if (!clean && Number(machine.acked_version) >= Number(machine.sync_version)) return { rules: [] };
+  if (!clean && !previous && Number(machine.acked_version) >= Number(machine.sync_version))
+    return { rules: [] };
   const page = await repos.rules.syncPage(reachOf(machine), {
     since: clean ? 0 : Number(machine.acked_version),
     upTo: Number(machine.sync_version),
     after: cursor ? Number(cursor) : 0,
     limit: options.pageSize,
     clean,
+    ...(previous ? { previous } : {}),
   });
+  // Santa applies a clean sync only when it downloads at least one rule (SNTSyncRuleDownload),
+  // so a clean sync with nothing to hold sends one REMOVE, of a key no rule has: the client then
+  // drops its synced rules and removes nothing more.
+  const nothingToHold = clean && !cursor && page.rows.length === 0 && page.next === undefined;
   return {
-    rules: page.rows.map(santaRule),
+    rules: nothingToHold ? [EMPTY_CLEAN_SYNC] : page.rows.map(santaRule),
     // A cursor is a JSON string (strict proto parsing in current Santa clients).
     ...(page.next !== undefined ? { cursor: String(page.next) } : {}),
   };
 }
+
+const EMPTY_CLEAN_SYNC = { identifier: '0'.repeat(64), rule_type: 'BINARY', policy: 'REMOVE' };
 
 /** A rule as Santa receives it: its policy, or REMOVE for a deleted row, and the texts it has. */
 function santaRule(row: RuleRow): RuleDownload['rules'][number] {

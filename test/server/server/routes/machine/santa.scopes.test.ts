@@ -112,44 +112,78 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
     );
   });
 
-  it("owner change: the new user's rules arrive and the old user's go, by a clean sync", async () => {
+  it("owner change: the new user's rules arrive and the old user's go, as exact transitions", async () => {
     const mac = await fleet.mac('owner-1', { primaryUser: 'ada' });
-    const [adas, bobs] = [fresh(), fresh()];
+    const [adas, bobs, shared] = [fresh(), fresh(), fresh()];
     await put(adas, 'ALLOWLIST', 'user', 'ada');
     await put(bobs, 'ALLOWLIST', 'user', 'bob');
+    await put(shared, 'ALLOWLIST', 'global');
+    await put(shared, 'BLOCKLIST', 'user', 'ada');
     await syncAndCompare(mac);
     expect(mac.rule(adas)).toBeDefined();
+    expect(mac.rule(shared)?.policy).toBe('BLOCKLIST');
     await syncAndCompare(mac);
     changeOwner(mac, 'bob');
     const report = await syncAndCompare(mac);
-    expect(report.syncType).toBe('CLEAN');
+    expect(report.syncType).toBe('NORMAL');
+    expect(report.received).toEqual(
+      expect.arrayContaining([
+        { identifier: adas, rule_type: 'BINARY', policy: 'REMOVE' },
+        { identifier: bobs, rule_type: 'BINARY', policy: 'ALLOWLIST' },
+        { identifier: shared, rule_type: 'BINARY', policy: 'ALLOWLIST' },
+      ]),
+    );
     expect(mac.rule(adas)).toBeUndefined();
-    expect(mac.rule(bobs)).toBeDefined();
-    expect((await syncAndCompare(mac)).syncType).toBe('NORMAL');
+    expect((await syncAndCompare(mac)).received).toEqual([]);
     const audit = await fleet.server.db
       .selectFrom('audit_log')
       .selectAll()
       .where('target', '=', 'machine:owner-1')
-      .where('action', '=', 'machine.clean-sync')
+      .where('action', '=', 'machine.membership-change')
       .execute();
     expect(audit.map((entry) => JSON.parse(entry.details))).toEqual([
-      {
-        reason: 'membership',
-        before: { primary_user: 'ada', tags: [] },
-        after: { primary_user: 'bob', tags: [] },
-      },
+      { before: { primary_user: 'ada', tags: [] }, after: { primary_user: 'bob', tags: [] } },
     ]);
   });
 
-  it('a tag taken away takes its rules with it', async () => {
+  it('a tag taken away takes its rules with it, even when nothing else reaches the machine', async () => {
     const mac = await fleet.mac('tags-1', { tags: ['build'] });
     const target = fresh();
     await put(target, 'ALLOWLIST', 'tag', 'build');
     await syncAndCompare(mac);
     expect(mac.rule(target)).toBeDefined();
     await setTags(fleet.server, 'tags-1', []);
-    expect((await syncAndCompare(mac)).syncType).toBe('CLEAN');
+    const report = await syncAndCompare(mac);
+    expect(report.received).toContainEqual({
+      identifier: target,
+      rule_type: 'BINARY',
+      policy: 'REMOVE',
+    });
     expect(mac.rule(target)).toBeUndefined();
+  });
+
+  it('a clean sync with nothing to hold still empties the Mac', async () => {
+    const mac = await fleet.mac('empty-1', { tags: ['lonely'] });
+    const target = fresh();
+    await put(target, 'ALLOWLIST', 'tag', 'lonely');
+    await syncAndCompare(mac);
+    // The Mac also holds a rule the server never sent (santactl, an old server).
+    mac.held.set(`${fresh()}\u0000BINARY`, {
+      identifier: fresh(),
+      rule_type: 'BINARY',
+      policy: 'BLOCKLIST',
+    });
+    await setTags(fleet.server, 'empty-1', []);
+    const global = await fleet.server.db
+      .selectFrom('rules')
+      .select('id')
+      .where('scope', '=', 'global')
+      .where('deleted', '=', 0)
+      .execute();
+    for (const { id } of global) await fleet.server.repos.rules.remove(id);
+    const report = await mac.sync({ clean: 'CLEAN' });
+    expect(report.syncType).toBe('CLEAN');
+    expect(mac.rules).toEqual([]);
   });
 
   it('counts that disagree with what the machine should hold get one clean sync per rule version', async () => {
