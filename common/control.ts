@@ -388,6 +388,8 @@ function method<In, Out, Result>(
  */
 export const CONTROL_METHODS = {
   status: method('anyone', NONE, answers<ServiceStatus>()),
+  /** The service's figures in Prometheus' text format (main/agent/control/metrics.ts). */
+  metrics: method('anyone', NONE, answers<{ readonly text: string }>()),
   /** Recent events, newest first. */
   events: method('anyone', object({ limit: integer(1, 1000, 50) }), answers<EventRecord[]>()),
   /** The decision for a file the caller hashed itself (it may read it; the service must not). */

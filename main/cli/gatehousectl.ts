@@ -17,6 +17,7 @@ import {
 } from './command';
 import { events } from './commands/events';
 import { fileinfo } from './commands/fileinfo';
+import { metrics } from './commands/metrics';
 import { posture } from './commands/posture';
 import { request } from './commands/request';
 import { requests } from './commands/requests';
@@ -39,6 +40,7 @@ const COMMANDS: readonly Command[] = [
   requests,
   sync,
   posture,
+  metrics,
   version,
 ];
 

@@ -13,6 +13,7 @@ import { RPC_ERROR } from '../../../common/control';
 import type { PostureResult } from '../../../common/posture';
 import type { Agent } from '../agent';
 import type { SyncPace, UserPace } from './pace';
+import { agentMetrics } from './metrics';
 import { RpcError, type Caller } from './protocol';
 
 export interface CallContext {
@@ -54,9 +55,14 @@ export function controlHandlers(deps: HandlerDependencies): Handlers {
 function readingHandlers({
   agent,
   status,
-}: HandlerDependencies): Pick<Handlers, 'status' | 'events' | 'fileinfo' | 'subscribe'> {
+}: HandlerDependencies): Pick<
+  Handlers,
+  'status' | 'metrics' | 'events' | 'fileinfo' | 'subscribe'
+> {
+  const metrics = agentMetrics(status);
   return {
     status: () => status(),
+    metrics: async () => ({ text: await metrics.text() }),
     events: ({ limit }, { caller }) =>
       agent.events.list({ ...(isRoot(caller) ? {} : { uid: caller.uid }), limit }),
     fileinfo: ({ sha256, md5, path }) =>
