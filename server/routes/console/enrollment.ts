@@ -110,7 +110,8 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
     },
   );
 
-  app.put(
+  // POST like the console's other changes (its api() sends GET, POST and DELETE).
+  app.post(
     '/console/api/machines/:id/tags',
     {
       config: { role: 'admin' },

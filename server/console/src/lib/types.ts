@@ -7,6 +7,7 @@ export type {
   Block,
   CheckSummary,
   EarlierRequest,
+  EnrollmentConflict,
   FleetSummary,
   Machine,
   MachineCheckResult,
@@ -17,6 +18,7 @@ export type {
   RequestSummary,
   Role,
   Rule,
+  TagClaim,
 } from '../../../schemas/console';
 export type {
   EffectiveSetting,

@@ -11,6 +11,7 @@ export type Route =
   | { page: 'rules' }
   | { page: 'posture' }
   | { page: 'settings' }
+  | { page: 'enrollment' }
   | { page: 'missing' };
 
 export function parseRoute(path: string): Route {
@@ -33,6 +34,7 @@ export function parseRoute(path: string): Route {
   if (first === 'rules' && parts.length === 1) return { page: 'rules' };
   if (first === 'posture' && parts.length === 1) return { page: 'posture' };
   if (first === 'settings' && parts.length === 1) return { page: 'settings' };
+  if (first === 'enrollment' && parts.length === 1) return { page: 'enrollment' };
   return { page: 'missing' };
 }
 

@@ -99,12 +99,12 @@ describe.each(ENGINES)('enrollment in the console on %s', (engine) => {
         claimed_tags: ['laptops', 'eu'],
       }),
     );
-    expect((await call(helpdesk, 'PUT', '/machines/console-m2/tags', { tags: ['x'] })).status).toBe(
+    expect((await call(helpdesk, 'POST', '/machines/console-m2/tags', { tags: ['x'] })).status).toBe(
       403,
     );
-    const bad = await call(admin, 'PUT', '/machines/console-m2/tags', { tags: ['has space'] });
+    const bad = await call(admin, 'POST', '/machines/console-m2/tags', { tags: ['has space'] });
     expect(bad.status).toBe(400);
-    const set = await call(admin, 'PUT', '/machines/console-m2/tags', { tags: ['laptops', 'eu'] });
+    const set = await call(admin, 'POST', '/machines/console-m2/tags', { tags: ['laptops', 'eu'] });
     expect(set).toEqual({ status: 200, body: { tags: ['laptops', 'eu'] } });
     expect(JSON.parse((await server.repos.machines.get('console-m2'))!.tags)).toEqual([
       'laptops',
@@ -120,6 +120,6 @@ describe.each(ENGINES)('enrollment in the console on %s', (engine) => {
       target: 'machine:console-m2',
       details: { from: [], to: ['laptops', 'eu'] },
     });
-    expect((await call(admin, 'PUT', '/machines/no-such/tags', { tags: [] })).status).toBe(404);
+    expect((await call(admin, 'POST', '/machines/no-such/tags', { tags: [] })).status).toBe(404);
   });
 });
