@@ -214,6 +214,23 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
       await refused({ scope: 'global', values: {}, admin: true }, 400, /unknown field "admin"/);
     });
 
+    it('removes only a profile that exists, named by a scope it knows', async () => {
+      const remove = (path: string) => callConsole(base, 'DELETE', path, admin);
+      expect(await remove('/console/api/settings/tag/nobody-has-this')).toMatchObject({
+        status: 404,
+        body: { error: 'no tag settings profile nobody-has-this' },
+      });
+      expect(await remove('/console/api/settings/user/ada')).toMatchObject({
+        status: 400,
+        body: { error: expect.stringMatching(/scope must be one of global, tag, machine/) },
+      });
+      expect(await remove('/console/api/settings/global/extra')).toMatchObject({
+        status: 400,
+        body: { error: 'the global profile has no scope value' },
+      });
+      expect((await repos.settings.get('global', ''))?.values).toEqual({ client_mode: 'MONITOR' });
+    });
+
     it('refuses a viewer or the helpdesk editing, and anyone without a session', async () => {
       for (const role of ['viewer', 'helpdesk'] as const) {
         const session = await logInThroughApi(base, CONSOLE_ACCOUNTS[role]);
