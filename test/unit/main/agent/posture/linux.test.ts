@@ -46,24 +46,30 @@ describe('disk encryption (LUKS)', () => {
     '/sys/class/block/nvme0n1p3': { link: '../../devices/pci/nvme0n1/nvme0n1p3' },
   };
 
-  it('passes when / sits on a dm-crypt device, through LVM', async () => {
-    const verdict = await runOn(linuxDiskEncryption, { files: lvmOnLuks });
-    expect(verdict.status).toBe('pass');
-    expect(verdict.evidence).toContain('LUKS2 device luks-root (dm-0');
-  });
+  // btrfs reports an anonymous device number: the mount source names the device.
+  const btrfsOnLuks: Record<string, Entry> = {
+    '/proc/self/mountinfo': mountinfo('0:33', 'btrfs', '/dev/mapper/luks-root'),
+    '/dev/mapper/luks-root': { link: '../dm-0' },
+    '/dev/dm-0': '',
+    '/sys/devices/virtual/block/dm-0/dm/uuid': 'CRYPT-LUKS1-ffff-luks-root\n',
+    '/sys/class/block/dm-0': { link: '../../devices/virtual/block/dm-0' },
+  };
 
-  it('passes for btrfs, whose mount reports an anonymous device, through the mount source', async () => {
-    const verdict = await runOn(linuxDiskEncryption, {
-      files: {
-        '/proc/self/mountinfo': mountinfo('0:33', 'btrfs', '/dev/mapper/luks-root'),
-        '/dev/mapper/luks-root': { link: '../dm-0' },
-        '/dev/dm-0': '',
-        '/sys/devices/virtual/block/dm-0/dm/uuid': 'CRYPT-LUKS1-ffff-luks-root\n',
-        '/sys/class/block/dm-0': { link: '../../devices/virtual/block/dm-0' },
-      },
-    });
+  it.each([
+    [
+      'passes when / sits on a dm-crypt device, through LVM',
+      lvmOnLuks,
+      'LUKS2 device luks-root (dm-0',
+    ],
+    [
+      'passes for btrfs, whose mount reports an anonymous device, through the mount source',
+      btrfsOnLuks,
+      'LUKS1',
+    ],
+  ])('%s', async (_name, files, evidence) => {
+    const verdict = await runOn(linuxDiskEncryption, { files });
     expect(verdict.status).toBe('pass');
-    expect(verdict.evidence).toContain('LUKS1');
+    expect(verdict.evidence).toContain(evidence);
   });
 
   it('fails for a plain partition, naming what it read (recorded mountinfo)', async () => {
@@ -232,12 +238,12 @@ describe('automatic security updates', () => {
   const withUnattended: Record<string, Entry> = {
     '/usr/bin/unattended-upgrade': '#!/usr/bin/python3\n',
   };
+  /** The check where `apt-config dump` prints `dump`; unattended-upgrades is installed by default. */
+  const aptDump = (dump: string, files = withUnattended) =>
+    runOn(linuxAutomaticUpdates, { files, commands: { 'apt-config dump': dump } });
 
   it('passes with unattended-upgrades on and a security origin (recorded apt-config dump)', async () => {
-    const verdict = await runOn(linuxAutomaticUpdates, {
-      files: withUnattended,
-      commands: { 'apt-config dump': fixture('linux/apt-config-dump.unattended-on.txt') },
-    });
+    const verdict = await aptDump(fixture('linux/apt-config-dump.unattended-on.txt'));
     expect(verdict.status).toBe('pass');
     expect(verdict.evidence).toContain(
       'APT::Periodic::Update-Package-Lists "1", APT::Periodic::Unattended-Upgrade "1"',
@@ -246,9 +252,7 @@ describe('automatic security updates', () => {
   });
 
   it('fails on a default Debian 12 (recorded): not installed, not switched on', async () => {
-    const verdict = await runOn(linuxAutomaticUpdates, {
-      commands: { 'apt-config dump': fixture('linux/apt-config-dump.debian12-default.txt') },
-    });
+    const verdict = await aptDump(fixture('linux/apt-config-dump.debian12-default.txt'), {});
     expect(verdict).toEqual({
       status: 'fail',
       evidence:
@@ -257,23 +261,17 @@ describe('automatic security updates', () => {
   });
 
   it('fails when installed but APT::Periodic leaves it off', async () => {
-    const verdict = await runOn(linuxAutomaticUpdates, {
-      files: withUnattended,
-      commands: {
-        'apt-config dump': `${fixture('linux/apt-config-dump.debian12-default.txt')}APT::Periodic::Unattended-Upgrade "0";\n`,
-      },
-    });
+    const verdict = await aptDump(
+      `${fixture('linux/apt-config-dump.debian12-default.txt')}APT::Periodic::Unattended-Upgrade "0";\n`,
+    );
     expect(verdict.status).toBe('fail');
     expect(verdict.evidence).toContain('not switched on');
   });
 
   it('fails when no allowed origin is a security archive', async () => {
-    const verdict = await runOn(linuxAutomaticUpdates, {
-      files: withUnattended,
-      commands: {
-        'apt-config dump': `${fixture('linux/apt-config-dump.unattended-no-security-origin.txt')}APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n`,
-      },
-    });
+    const verdict = await aptDump(
+      `${fixture('linux/apt-config-dump.unattended-no-security-origin.txt')}APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n`,
+    );
     expect(verdict.status).toBe('fail');
     expect(verdict.evidence).toContain('none of its origins is a security archive');
   });
@@ -395,16 +393,13 @@ describe('Secure Boot', () => {
 
   it('asks mokutil when the variable is unreadable', async () => {
     const efi: Record<string, Entry> = { '/sys/firmware/efi/efivars': { dir: true } };
-    const on = await runOn(linuxSecureBoot, {
-      files: efi,
-      commands: { 'mokutil --sb-state': fixture('linux/mokutil-sb-state.enabled.txt') },
+    const mokutil = (file: string) =>
+      runOn(linuxSecureBoot, { files: efi, commands: { 'mokutil --sb-state': fixture(file) } });
+    expect(await mokutil('linux/mokutil-sb-state.enabled.txt')).toEqual({
+      status: 'pass',
+      evidence: '`mokutil --sb-state`: SecureBoot enabled',
     });
-    expect(on).toEqual({ status: 'pass', evidence: '`mokutil --sb-state`: SecureBoot enabled' });
-    const off = await runOn(linuxSecureBoot, {
-      files: efi,
-      commands: { 'mokutil --sb-state': fixture('linux/mokutil-sb-state.disabled.txt') },
-    });
-    expect(off.status).toBe('fail');
+    expect((await mokutil('linux/mokutil-sb-state.disabled.txt')).status).toBe('fail');
     const none = await runOn(linuxSecureBoot, { files: efi });
     expect(none.status).toBe('unknown');
     expect(none.evidence).toContain('mokutil is not installed');
@@ -423,15 +418,13 @@ describe('SSH root login', () => {
   });
 
   it('passes and fails on `sshd -T`', async () => {
-    const no = await runOn(linuxSshRootLogin, {
-      files: sshd,
-      commands: { '/usr/sbin/sshd -T': fixture('linux/sshd-T.permitrootlogin-no.txt') },
+    const sshdT = (file: string) =>
+      runOn(linuxSshRootLogin, { files: sshd, commands: { '/usr/sbin/sshd -T': fixture(file) } });
+    expect(await sshdT('linux/sshd-T.permitrootlogin-no.txt')).toEqual({
+      status: 'pass',
+      evidence: 'PermitRootLogin no (`sshd -T`)',
     });
-    expect(no).toEqual({ status: 'pass', evidence: 'PermitRootLogin no (`sshd -T`)' });
-    const debian = await runOn(linuxSshRootLogin, {
-      files: sshd,
-      commands: { '/usr/sbin/sshd -T': fixture('linux/sshd-T.debian-default.txt') },
-    });
+    const debian = await sshdT('linux/sshd-T.debian-default.txt');
     expect(debian.status).toBe('fail');
     expect(debian.evidence).toBe(
       'PermitRootLogin without-password (`sshd -T`): root may log in over SSH with a key',
@@ -442,45 +435,41 @@ describe('SSH root login', () => {
     '/usr/sbin/sshd -T': { code: 1, stderr: 'sshd: no hostkeys available -- exiting.' },
   };
 
-  it("reads the files when sshd -T cannot run: Debian's default lets root in with a key", async () => {
-    const verdict = await runOn(linuxSshRootLogin, {
-      files: { ...sshd, '/etc/ssh/sshd_config': fixture('linux/sshd_config.debian12') },
-      commands: cannotRun,
-    });
-    expect(verdict.status).toBe('fail');
-    expect(verdict.evidence).toContain(
-      "PermitRootLogin prohibit-password (not set in /etc/ssh/sshd_config, so sshd's default; sshd -T exited with 1: sshd: no hostkeys available -- exiting.)",
-    );
-  });
-
-  it('follows Include: the first value wins, in file name order', async () => {
-    const verdict = await runOn(linuxSshRootLogin, {
-      files: {
-        ...sshd,
+  it.each<{ what: string; config: Record<string, Entry>; status: string; evidence: string }>([
+    {
+      what: "reads the files when sshd -T cannot run: Debian's default lets root in with a key",
+      config: { '/etc/ssh/sshd_config': fixture('linux/sshd_config.debian12') },
+      status: 'fail',
+      evidence:
+        "PermitRootLogin prohibit-password (not set in /etc/ssh/sshd_config, so sshd's default; sshd -T exited with 1: sshd: no hostkeys available -- exiting.)",
+    },
+    {
+      what: 'follows Include: the first value wins, in file name order',
+      config: {
         '/etc/ssh/sshd_config': `${fixture('linux/sshd_config.debian12')}\nPermitRootLogin yes\n`,
         '/etc/ssh/sshd_config.d/50-hardening.conf': 'PermitRootLogin no\n',
         '/etc/ssh/sshd_config.d/90-late.conf': 'PermitRootLogin yes\n',
         '/etc/ssh/sshd_config.d/notes.txt': 'PermitRootLogin yes\n',
       },
-      commands: cannotRun,
-    });
-    expect(verdict.status).toBe('pass');
-    expect(verdict.evidence).toContain(
-      'PermitRootLogin no (/etc/ssh/sshd_config.d/50-hardening.conf;',
-    );
-  });
-
-  it('fails when a Match block lets root back in', async () => {
-    const verdict = await runOn(linuxSshRootLogin, {
-      files: {
-        ...sshd,
+      status: 'pass',
+      evidence: 'PermitRootLogin no (/etc/ssh/sshd_config.d/50-hardening.conf;',
+    },
+    {
+      what: 'fails when a Match block lets root back in',
+      config: {
         '/etc/ssh/sshd_config':
           'PermitRootLogin no\nMatch Address 10.0.0.0/8\n    PermitRootLogin yes\n',
       },
+      status: 'fail',
+      evidence: 'Match Address 10.0.0.0/8 sets PermitRootLogin yes',
+    },
+  ])('$what', async ({ config, status, evidence }) => {
+    const verdict = await runOn(linuxSshRootLogin, {
+      files: { ...sshd, ...config },
       commands: cannotRun,
     });
-    expect(verdict.status).toBe('fail');
-    expect(verdict.evidence).toContain('Match Address 10.0.0.0/8 sets PermitRootLogin yes');
+    expect(verdict.status).toBe(status);
+    expect(verdict.evidence).toContain(evidence);
   });
 
   it('is unknown when sshd -T fails and there is no configuration to read', async () => {
