@@ -21,9 +21,7 @@ const MESSAGE_NAMES: Record<SantaStage, string> = {
 /** keepCase: the reflected field names are the proto's own (`serial_number`, `sip_status`). */
 export const syncV1 = protobuf.parse(
   readFileSync(join(import.meta.dirname, 'sync_v1.proto'), 'utf8'),
-  {
-    keepCase: true,
-  },
+  { keepCase: true },
 ).root;
 syncV1.resolveAll();
 
