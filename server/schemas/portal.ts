@@ -60,6 +60,7 @@ export const Blocked = Type.Object({
   }),
   user: Nullable(Type.String()),
   decision: Type.String(),
+  /** When the machine blocked it, in milliseconds since the epoch. */
   blocked_at: Type.Number(),
   /** A rule in force lets it run on this machine. */
   allowed: Type.Boolean(),

@@ -195,7 +195,7 @@ async function fileRequest(request: FastifyRequest, reply: FastifyReply, body: N
       file_path: blocked.program.path,
       file_name: blocked.program.name,
       decision: blocked.decision,
-      execution_time: blocked.blocked_at,
+      execution_time: blocked.blocked_at / 1000,
       justification,
     },
     Date.now(),

@@ -67,7 +67,8 @@ export async function blockedFor(
     },
     user: event.executing_user,
     decision: event.decision,
-    blocked_at: Number(event.execution_time),
+    // Machines report seconds (Santa's unit); the portal's times are milliseconds.
+    blocked_at: Math.round(Number(event.execution_time) * 1000),
     allowed,
     request:
       mine.find((request) => request.state === 'pending' || request.state === 'needs-info') ??

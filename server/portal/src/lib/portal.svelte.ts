@@ -66,6 +66,8 @@ export class PortalState {
     const open = this.requests.some((r) => r.state === 'pending' || r.state === 'needs-info');
     if (open && !this.#poll) this.#poll = setInterval(() => void this.refresh(), POLL_MS);
     if (!open && this.#poll) {
+      // What the notice said ("with the helpdesk") is over: the request is decided.
+      this.notice = '';
       clearInterval(this.#poll);
       this.#poll = undefined;
     }

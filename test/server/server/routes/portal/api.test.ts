@@ -62,7 +62,7 @@ describe.each(ENGINES)('portal API on %s', (engine) => {
       file_sha256: SHA,
       file_path: '/Applications/Tool.app/Contents/MacOS/Tool',
       file_name: 'Tool',
-      execution_time: BLOCKED_AT,
+      execution_time: BLOCKED_AT / 1000,
       decision: 'BLOCK_UNKNOWN',
       logged_in_users: [],
       current_sessions: [],
