@@ -108,7 +108,7 @@ export const CONFIG_TABLE = [
     type: machineTags,
     default: [],
     readers: AGENT,
-    doc: 'Gatehouse: tags sent at enrollment; tag-scoped rules reach machines carrying the tag.',
+    doc: 'Gatehouse: tags claimed at enrollment; in force once an admin accepts them in the console.',
   }),
   entry({
     key: 'EventDetailURL',
