@@ -24,7 +24,8 @@ export type { Repositories } from './plugins/repositories';
 export interface AppOptions extends Partial<SantaOptions> {
   readonly db: Db;
   readonly enrollmentSecret: string;
-  readonly logger?: boolean;
+  /** Fastify's pino logger: JSON lines on stdout, at this level (server.ts: GATEHOUSE_LOG_LEVEL). */
+  readonly logger?: boolean | { readonly level: string };
   /** Set on PostgreSQL, so that pushes reach machines connected to any server process. */
   readonly push?: PushHub;
   /** The built console (default: out/console in this checkout). */

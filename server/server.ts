@@ -3,10 +3,22 @@
 import { randomBytes } from 'node:crypto';
 import { PRODUCT_VERSION } from '../common/version';
 import { buildApp } from './app';
+import { serverCapacity } from './capacity';
 import { ssoFromEnv } from './auth/sso-config';
 import { openServerDatabase } from './db/connect';
 import { PushHub } from './push';
 import { tlsFromEnv } from './tls-config';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(env: NodeJS.ProcessEnv): string {
+  const level = env.GATEHOUSE_LOG_LEVEL ?? 'warn';
+  if (!LOG_LEVELS.includes(level))
+    throw new Error(
+      `server: GATEHOUSE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`,
+    );
+  return level;
+}
 
 export async function startServer(env: NodeJS.ProcessEnv = process.env) {
   const host = env.GATEHOUSE_SERVER_HOST ?? '127.0.0.1';
@@ -18,16 +30,20 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env) {
   }
   // Read before anything starts, so that a wrong TLS setting stops the server with its reason.
   const tls = tlsFromEnv(env);
+  const capacity = serverCapacity(env);
   const secret = env.GATEHOUSE_ENROLLMENT_SECRET ?? randomBytes(18).toString('base64url');
   const db = await openServerDatabase(env.GATEHOUSE_DATA_DIR ?? './data', env.DATABASE_URL);
   // On PostgreSQL, pushes reach machines connected to any server process (LISTEN/NOTIFY).
-  const push = new PushHub(env.DATABASE_URL);
+  const push = new PushHub(env.DATABASE_URL, { maxStreams: capacity.maxStreams });
   await push.start();
   const sso = ssoFromEnv(env);
   const built = buildApp({
     db,
     enrollmentSecret: secret,
     push,
+    // JSON lines (pino) on stdout: warnings and errors unless GATEHOUSE_LOG_LEVEL says more.
+    logger: { level: logLevel(env) },
+    metricsToken: env.GATEHOUSE_METRICS_TOKEN,
     ...(sso ? { sso } : {}),
     ...(tls ?? {}),
   });
@@ -51,14 +67,24 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env) {
     generatedSecret: env.GATEHOUSE_ENROLLMENT_SECRET === undefined,
     adminPassword,
     adminPasswordFromEnv: env.GATEHOUSE_ADMIN_PASSWORD !== undefined,
+    capacity,
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    const { app, db, address, secret, generatedSecret, adminPassword, adminPasswordFromEnv } =
-      await startServer();
+    const {
+      app,
+      db,
+      address,
+      secret,
+      generatedSecret,
+      adminPassword,
+      adminPasswordFromEnv,
+      capacity,
+    } = await startServer();
     console.log(`gatehouse-server ${PRODUCT_VERSION} listening on ${address}`);
+    for (const note of capacity.notes) console.log(`  ${note}`);
     console.log(`  helpdesk console: ${address}/console`);
     if (adminPassword && !adminPasswordFromEnv)
       console.log(`  first start: user admin, password ${adminPassword} (shown once; change it)`);
