@@ -23,8 +23,22 @@ export interface RuleDraft {
   /** datetime-local, when expires is custom */
   expires_at: string;
   custom_msg: string;
+  custom_url: string;
+  /** For CEL rules: the expression Santa evaluates. */
+  cel_expr: string;
+  event_detail_button_label: string;
+  notification_app_name: string;
   comment: string;
 }
+
+/** The rule's texts, sent only when filled in (common/rules.ts RULE_DETAIL_FIELDS). */
+const TEXT_FIELDS = [
+  'custom_msg',
+  'custom_url',
+  'cel_expr',
+  'event_detail_button_label',
+  'notification_app_name',
+] as const;
 
 const EMPTY: RuleFilters = { scope: '', target: '', type: '', policy: '', q: '' };
 const NEW_RULE: RuleDraft = {
@@ -36,6 +50,10 @@ const NEW_RULE: RuleDraft = {
   expires: 'none',
   expires_at: '',
   custom_msg: '',
+  custom_url: '',
+  cel_expr: '',
+  event_detail_button_label: '',
+  notification_app_name: '',
   comment: '',
 };
 
@@ -103,7 +121,12 @@ export class RulesPage {
         scope: draft.scope,
         ...(draft.scope === 'global' ? {} : { scope_value: draft.scope_value.trim() }),
         expires,
-        ...(draft.custom_msg.trim() ? { custom_msg: draft.custom_msg.trim() } : {}),
+        ...Object.fromEntries(
+          TEXT_FIELDS.filter((field) => draft[field].trim() !== '').map((field) => [
+            field,
+            draft[field].trim(),
+          ]),
+        ),
         ...(draft.comment.trim() ? { comment: draft.comment.trim() } : {}),
       });
       this.draft = { ...NEW_RULE };

@@ -476,7 +476,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
       expect(await list(`q=${sha('e').slice(0, 10).toUpperCase()}`)).toEqual([sha('e')]);
       expect(await list('q=ticket')).toEqual(['ABCDE12345']);
       expect((await call('GET', '/console/api/rules?policy=ALLOW', viewer)).body.error).toBe(
-        'policy must be one of ALLOWLIST, ALLOWLIST_COMPILER, BLOCKLIST, SILENT_BLOCKLIST, got "ALLOW"',
+        'policy must be one of ALLOWLIST, ALLOWLIST_COMPILER, BLOCKLIST, SILENT_BLOCKLIST, CEL, SILENT_GUI_BLOCKLIST, SILENT_TTY_BLOCKLIST, got "ALLOW"',
       );
     });
 
@@ -499,7 +499,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
       ],
       [
         { identifier: sha('f'), policy: 'ALLOW' },
-        'policy must be one of ALLOWLIST, ALLOWLIST_COMPILER, BLOCKLIST, SILENT_BLOCKLIST',
+        'policy must be one of ALLOWLIST, ALLOWLIST_COMPILER, BLOCKLIST, SILENT_BLOCKLIST, CEL, SILENT_GUI_BLOCKLIST, SILENT_TTY_BLOCKLIST',
       ],
       [
         { identifier: sha('f'), policy: 'ALLOWLIST', scope: 'machine', scope_value: 'm-zed' },
