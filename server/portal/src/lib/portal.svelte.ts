@@ -47,8 +47,11 @@ export class PortalState {
   }
 
   async refresh(): Promise<void> {
-    if (this.page === 'blocked') await this.#loadBlocked();
-    this.requests = (await api<PortalRequestList>('GET', '/requests')).requests;
+    const [list] = await Promise.all([
+      api<PortalRequestList>('GET', '/requests'),
+      this.page === 'blocked' ? this.#loadBlocked() : undefined,
+    ]);
+    this.requests = list.requests;
     this.#pollWhileOpen();
   }
 
