@@ -2,7 +2,8 @@
 // applied in one transaction, so a sync that fails midway leaves the rules as they were. A rule
 // the agent cannot take is skipped and reported, as Santa skips one.
 import { normalizeKeys, policyName } from '../../../../common/santa';
-import { parseRule, RuleError } from '../../../../common/rules';
+import { execPolicy } from '../../../../common/policy';
+import { parseRule, RULE_POLICIES, RuleError, type RulePolicy } from '../../../../common/rules';
 import type { StoreChange } from '../../store/rules';
 import { SyncError } from '../errors';
 import type { SyncType } from './preflight';
@@ -87,8 +88,15 @@ export function ruleChange(raw: unknown): StoreChange | string {
         ? rule.sha256
         : rule.identifier;
   const type = typeof rule.rule_type === 'string' ? rule.rule_type.toUpperCase() : rule.rule_type;
-  const policy =
+  const named =
     typeof rule.policy === 'string' ? (policyName(rule.policy) ?? rule.policy) : rule.policy;
+  // Santa's policies beyond the exec path's four, as this agent enforces them (common/policy.ts).
+  // A CEL rule matches nothing here, so it takes the place of what the agent held for its target
+  // as a removal would.
+  const enforced = (RULE_POLICIES as readonly unknown[]).includes(named)
+    ? execPolicy(named as RulePolicy)
+    : named;
+  const policy = enforced ?? 'REMOVE';
   try {
     const checked = parseRule({ type, identifier, policy }, true);
     return {
