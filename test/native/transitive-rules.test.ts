@@ -229,7 +229,7 @@ describe.runIf(rootAvailable('the transitive-rule service test'))(
       await service?.stop();
       tmpfs?.unmount();
       state?.remove();
-    });
+    }, 30_000);
 
     it('rule --allow --compiler, a build, rules --transitive, events, and a restart', async () => {
       expect(build('gcc hello.c -o before && ./before').refused).toBe(true);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -35,6 +36,8 @@ constexpr size_t kMaxCompilers = 1024;
 constexpr size_t kMaxDigests = 8192;
 constexpr uint64_t kPendingCheckNs = 1000000;  // until the exec is seen complete
 constexpr uint64_t kRunningCheckNs = 5000000;  // while it runs
+// A write by a process whose program is still being hashed waits this long for the hash.
+constexpr uint32_t kHashWaitMs = 2000;
 
 std::string ReadProcFile(int32_t pid, const char* name, size_t limit = 1 << 20) {
   char path[64];
@@ -190,9 +193,9 @@ bool HashFile(int fd, Digest* digest, uint64_t* bytes) {
   return true;
 }
 
+// Not the ctime: a linker makes its output executable (chmod) right after closing it.
 bool SameContent(const struct stat& a, const struct stat& b) {
-  return a.st_size == b.st_size && Nanos(a.st_mtim) == Nanos(b.st_mtim) &&
-         Nanos(a.st_ctim) == Nanos(b.st_ctim);
+  return a.st_size == b.st_size && Nanos(a.st_mtim) == Nanos(b.st_mtim);
 }
 
 }  // namespace
@@ -223,6 +226,8 @@ bool FanotifyBuildTracker::Start(Hooks hooks, std::string* error) {
   }
   stopping_ = false;
   running_ = true;
+  hash_stopping_ = false;
+  hasher_ = std::thread([this] { HashLoop(); });
   thread_ = std::thread([this] { Loop(); });
   return true;
 }
@@ -266,6 +271,14 @@ void FanotifyBuildTracker::Stop() {
     ssize_t ignored = write(wake_, &one, sizeof(one));
     (void)ignored;
     if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(hash_mutex_);
+      hash_stopping_ = true;
+    }
+    hash_work_.notify_all();
+    hash_done_.notify_all();
+    if (hasher_.joinable()) hasher_.join();
+    digests_.clear();
   }
   for (auto& [pid, compiler] : compilers_) {
     if (compiler.pidfd >= 0) close(compiler.pidfd);
@@ -284,6 +297,9 @@ void FanotifyBuildTracker::Stop() {
 }
 
 void FanotifyBuildTracker::Loop() {
+  // Ahead of the processes it follows: a linker lives a few milliseconds, and it must be seen
+  // running while it does (root may raise its own priority; where it cannot, nothing changes).
+  setpriority(PRIO_PROCESS, pid_t(syscall(SYS_gettid)), -10);
   std::vector<pollfd> fds;
   std::vector<int32_t> pids;
   while (!stopping_) {
@@ -294,7 +310,8 @@ void FanotifyBuildTracker::Loop() {
       if (compiler.exited) continue;
       fds.push_back({compiler.pidfd, POLLIN, 0});
       pids.push_back(pid);
-      timeout = compiler.state == State::kPending ? 1 : (timeout < 0 ? 5 : timeout);
+      const bool soon = compiler.state == State::kPending || !compiler.resolved;
+      timeout = soon ? 1 : (timeout < 0 ? 5 : timeout);
     }
     if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
     if (fds[1].revents) break;
@@ -355,60 +372,107 @@ void FanotifyBuildTracker::Taint(Compiler& compiler) {
   compiler.state = State::kTainted;
 }
 
-bool FanotifyBuildTracker::CompilerDigest(int fd, const struct stat& st, Digest* digest) {
-  const FileKey key{uint64_t(st.st_dev), uint64_t(st.st_ino), uint64_t(st.st_size),
-                    Nanos(st.st_mtim), Nanos(st.st_ctim)};
+std::optional<std::optional<Digest>> FanotifyBuildTracker::KnownDigest(const FileKey& key) {
+  std::lock_guard<std::mutex> lock(hash_mutex_);
   auto it = digests_.find(key);
-  if (it != digests_.end()) {
-    *digest = it->second;
-    return true;
+  if (it == digests_.end() || !it->second.done) return std::nullopt;
+  return it->second.ok ? std::optional<Digest>(it->second.digest) : std::optional<Digest>();
+}
+
+void FanotifyBuildTracker::RequestHash(const FileKey& key, int fd) {
+  std::lock_guard<std::mutex> lock(hash_mutex_);
+  if (digests_.count(key)) return;  // being hashed already
+  if (digests_.size() >= kMaxDigests) {
+    for (auto it = digests_.begin(); it != digests_.end();) {
+      it = it->second.done ? digests_.erase(it) : std::next(it);
+    }
   }
-  uint64_t bytes = 0;
-  struct stat after;
-  if (!HashFile(fd, digest, &bytes) || fstat(fd, &after) != 0 || !SameContent(st, after) ||
-      bytes != uint64_t(st.st_size))
-    return false;
-  if (digests_.size() >= kMaxDigests) digests_.clear();
-  digests_.emplace(key, *digest);
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return;
+  digests_[key] = HashResult();
+  hash_queue_.emplace_back(key, copy);
+  hash_work_.notify_one();
+}
+
+void FanotifyBuildTracker::HashLoop() {
+  std::unique_lock<std::mutex> lock(hash_mutex_);
+  for (;;) {
+    hash_work_.wait(lock, [&] { return hash_stopping_ || !hash_queue_.empty(); });
+    if (hash_stopping_) break;
+    auto [key, fd] = hash_queue_.front();
+    hash_queue_.pop_front();
+    lock.unlock();
+    HashResult result;
+    uint64_t bytes = 0;
+    struct stat after;
+    result.ok = HashFile(fd, &result.digest, &bytes) && fstat(fd, &after) == 0 &&
+                uint64_t(after.st_size) == key.size && Nanos(after.st_mtim) == key.mtime_ns &&
+                Nanos(after.st_ctim) == key.ctime_ns && bytes == key.size;
+    result.done = true;
+    close(fd);
+    lock.lock();
+    digests_[key] = result;
+    hash_done_.notify_all();
+  }
+  for (auto& [key, fd] : hash_queue_) close(fd);
+  hash_queue_.clear();
+}
+
+bool FanotifyBuildTracker::Resolve(Compiler& compiler, uint32_t wait_ms) {
+  if (compiler.resolved) return true;
+  std::optional<std::optional<Digest>> known = KnownDigest(compiler.key);
+  if (!known && wait_ms > 0) {
+    std::unique_lock<std::mutex> lock(hash_mutex_);
+    hash_done_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] {
+      auto it = digests_.find(compiler.key);
+      return hash_stopping_ || it == digests_.end() || it->second.done;
+    });
+    lock.unlock();
+    known = KnownDigest(compiler.key);
+  }
+  if (!known) return wait_ms == 0;  // not known yet: still a candidate
+  if (!*known || !hooks_.is_compiler(**known)) return false;
+  compiler.sha256 = **known;
+  compiler.resolved = true;
+  counters_.compilers_seen++;
   return true;
 }
 
 void FanotifyBuildTracker::OnExec(int32_t pid, int fd) {
-  struct stat st;
-  Digest digest;
-  // A compiler is a file only root can write: a user's copy (same hash or not) is not one.
-  const bool compiler_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !UserWritable(fd, st) &&
-                             uint64_t(st.st_size) <= kMaxCompilerBytes &&
-                             CompilerDigest(fd, st, &digest) && hooks_.is_compiler(digest);
-  if (!compiler_file) {
-    // The kernel opens a program's interpreter (ld.so) for exec too, right after the program: the
-    // compiler's own PT_INTERP, once, keeps its entry. Anything else replaced the compiler.
-    auto it = compilers_.find(pid);
-    if (it != compilers_.end() && !it->second.interpreter.empty() &&
-        it->second.interpreter == PathOfFd(fd)) {
-      it->second.interpreter.clear();
-      return;
-    }
-    Forget(pid);
+  // The kernel opens a program's interpreter (ld.so) for exec too, right after the program: the
+  // compiler's own PT_INTERP, once, keeps its entry. Anything else replaced what the pid ran.
+  auto current = compilers_.find(pid);
+  if (current != compilers_.end() && !current->second.interpreter.empty() &&
+      current->second.interpreter == PathOfFd(fd)) {
+    current->second.interpreter.clear();
     return;
   }
-  // Whatever this pid ran before, it runs this now.
   Forget(pid);
-  counters_.compilers_seen++;
+  struct stat st;
+  // A compiler is a file only root can write: a user's copy (same hash or not) is not one.
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || UserWritable(fd, st) ||
+      uint64_t(st.st_size) > kMaxCompilerBytes)
+    return;
+  const FileKey key{uint64_t(st.st_dev), uint64_t(st.st_ino), uint64_t(st.st_size),
+                    Nanos(st.st_mtim), Nanos(st.st_ctim)};
+  const std::optional<std::optional<Digest>> known = KnownDigest(key);
+  if (known && (!*known || !hooks_.is_compiler(**known))) return;
   if (compilers_.size() >= kMaxCompilers) {
     counters_.refused++;
     return;
   }
+  // Pinned and checked now, while it surely runs; whether it is a compiler at all may be known
+  // only once its file is hashed.
   const int pidfd = PidfdOpen(pid);
   if (pidfd < 0) return;  // gone already: never checked, so it mints nothing
+  if (!known) RequestHash(key, fd);
   Compiler compiler;
-  compiler.dev = uint64_t(st.st_dev);
-  compiler.inode = uint64_t(st.st_ino);
-  compiler.sha256 = digest;
+  compiler.key = key;
   compiler.path = PathOfFd(fd);
   compiler.interpreter = Interpreter(fd);
   compiler.pidfd = pidfd;
   Compiler& stored = compilers_[pid] = std::move(compiler);
+  if (known) Resolve(stored, 0);
   Verify(pid, stored);
 }
 
@@ -420,7 +484,7 @@ void FanotifyBuildTracker::Verify(int32_t pid, Compiler& compiler) {
   snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
   struct stat st;
   if (stat(exe, &st) != 0) return;  // gone, or a zombie: nothing more to learn
-  if (uint64_t(st.st_dev) != compiler.dev || uint64_t(st.st_ino) != compiler.inode) {
+  if (uint64_t(st.st_dev) != compiler.key.dev || uint64_t(st.st_ino) != compiler.key.inode) {
     // Still the old program (its exec is not complete), or, once seen running, another program
     // exec'd where we could not see it.
     if (compiler.state == State::kVerified) Taint(compiler);
@@ -444,10 +508,16 @@ void FanotifyBuildTracker::Verify(int32_t pid, Compiler& compiler) {
 
 void FanotifyBuildTracker::CheckDue() {
   const uint64_t now = MonotonicNs();
+  std::vector<int32_t> not_compilers;
   for (auto& [pid, compiler] : compilers_) {
-    if (!compiler.exited && compiler.state != State::kTainted && now >= compiler.next_check_ns)
+    if (!Resolve(compiler, 0)) {
+      not_compilers.push_back(pid);
+    } else if (!compiler.exited && compiler.state != State::kTainted &&
+               now >= compiler.next_check_ns) {
       Verify(pid, compiler);
+    }
   }
+  for (int32_t pid : not_compilers) Forget(pid);
 }
 
 void FanotifyBuildTracker::OnCloseWrite(int32_t pid, int fd) {
@@ -455,11 +525,19 @@ void FanotifyBuildTracker::OnCloseWrite(int32_t pid, int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
   auto it = compilers_.find(pid);
-  if (it == compilers_.end()) {
+  // Sources, object files and the rest of a build never mint, whoever wrote them: settled without
+  // waiting on anything, so a write-heavy job costs a lookup per file.
+  if (it == compilers_.end() || uint64_t(st.st_size) > kMaxOutputBytes || !ExecutableElf(fd)) {
     if (hooks_.overwritten(fd, uint64_t(st.st_dev), uint64_t(st.st_ino))) counters_.forgotten++;
     return;
   }
   Compiler& compiler = it->second;
+  // Its exec came first, so its file is being hashed already: what it is decides this write.
+  if (!Resolve(compiler, kHashWaitMs) || !compiler.resolved) {
+    Forget(pid);
+    if (hooks_.overwritten(fd, uint64_t(st.st_dev), uint64_t(st.st_ino))) counters_.forgotten++;
+    return;
+  }
   counters_.compiler_writes++;
   Verify(pid, compiler);  // still running: looked at once more, as it wrote
   if (compiler.state != State::kVerified) {
@@ -472,11 +550,6 @@ void FanotifyBuildTracker::OnCloseWrite(int32_t pid, int fd) {
 
 void FanotifyBuildTracker::Mint(int fd, const struct stat& st, const Compiler& compiler) {
   const uint64_t dev = uint64_t(st.st_dev), inode = uint64_t(st.st_ino);
-  // Object files, sources and the rest: nothing to run, and nothing older about it holds.
-  if (uint64_t(st.st_size) > kMaxOutputBytes || !ExecutableElf(fd)) {
-    hooks_.overwritten(fd, dev, inode);
-    return;
-  }
   // Someone else holding it open for writing could change it after we read it.
   Digest digest;
   uint64_t bytes = 0;

@@ -24,7 +24,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -49,7 +51,8 @@ class FanotifyBuildTracker : public BuildTracker {
  private:
   enum class State : uint8_t { kPending, kVerified, kTainted };
   struct Compiler {
-    uint64_t dev = 0, inode = 0;  // the compiler file it exec'd
+    FileKey key{};          // the file it exec'd
+    bool resolved = false;  // its SHA-256 is known (and has a compiler rule)
     Digest sha256{};
     std::string path;
     std::string interpreter;  // its PT_INTERP, until that exec event has been seen
@@ -68,7 +71,12 @@ class FanotifyBuildTracker : public BuildTracker {
   void Verify(int32_t pid, Compiler& compiler);
   void Taint(Compiler& compiler);
   void Forget(int32_t pid);
-  bool CompilerDigest(int fd, const struct stat& st, Digest* digest);
+  // The file's SHA-256 when known; an empty optional inside when it could not be read.
+  std::optional<std::optional<Digest>> KnownDigest(const FileKey& key);
+  void RequestHash(const FileKey& key, int fd);
+  // Settles a candidate once its hash is known: false when it is not a compiler after all.
+  bool Resolve(Compiler& compiler, uint32_t wait_ms);
+  void HashLoop();
   void CheckDue();
 
   std::vector<std::string> watch_paths_;
@@ -84,7 +92,19 @@ class FanotifyBuildTracker : public BuildTracker {
   std::atomic<bool> stopping_{false};
   // Only the tracker's thread touches these.
   std::unordered_map<int32_t, Compiler> compilers_;
-  std::unordered_map<FileKey, Digest, FileKeyHash> digests_;
+  // Files exec'd from root-only files are hashed on their own thread, so that the processes
+  // behind later events are pinned and checked while they still run.
+  std::thread hasher_;
+  std::mutex hash_mutex_;
+  std::condition_variable hash_work_, hash_done_;
+  std::deque<std::pair<FileKey, int>> hash_queue_;
+  struct HashResult {
+    bool done = false;
+    bool ok = false;
+    Digest digest{};
+  };
+  std::unordered_map<FileKey, HashResult, FileKeyHash> digests_;
+  bool hash_stopping_ = false;
 
   struct {
     std::atomic<uint64_t> writes{0}, compiler_writes{0}, minted{0}, refused{0}, forgotten{0},
