@@ -19,6 +19,8 @@ export interface BlockedEvent {
   /** Seconds since the epoch. */
   readonly executionTime: number;
   readonly occurrences: number;
+  /** ALLOW_TRANSITIVE: the compiler that built the file here. */
+  readonly builtBy?: string | null;
 }
 
 export type RequestState = 'queued' | 'pending' | 'approved' | 'denied' | 'needs-info';
@@ -55,6 +57,8 @@ export interface AppState {
   readonly blocks: readonly BlockedEvent[];
   /** Newest first. */
   readonly requests: readonly ApprovalRequest[];
+  /** Programs built here that ran on a transitive rule ("built here by"), newest first. */
+  readonly built?: readonly BlockedEvent[];
   /** The menu-bar app's own version. */
   readonly appVersion: string;
 }
@@ -258,6 +262,7 @@ export function parseBlockedEvent(value: unknown): BlockedEvent | undefined {
     package: strOrNull(value.package, 256),
     executionTime,
     occurrences: int(value.occurrences) ?? 1,
+    builtBy: strOrNull(value.builtBy, 4096),
   };
 }
 
@@ -310,6 +315,7 @@ export function parseAppState(value: unknown): AppState {
     status: parseAgentStatus(value.status),
     blocks: parseList(value.blocks, parseBlockedEvent),
     requests: parseList(value.requests, parseApprovalRequest),
+    built: parseList(value.built, parseBlockedEvent),
     appVersion: str(value.appVersion, 100) ?? '',
   };
 }

@@ -66,6 +66,8 @@ export function blockNotice(event: BlockedEvent): Notice {
 export class AppModel {
   #status: AgentStatus = { reachable: false };
   readonly #blocks = new Map<number, BlockedEvent>();
+  /** Programs a compiler built here that ran on their transitive rule. */
+  readonly #built = new Map<number, BlockedEvent>();
   readonly #requests = new Map<number, ApprovalRequest>();
 
   get status(): AgentStatus {
@@ -76,6 +78,7 @@ export class AppModel {
   reset(snapshot: { status: unknown; events: unknown; requests: unknown }): void {
     this.#status = statusFromAgent(snapshot.status);
     this.#blocks.clear();
+    this.#built.clear();
     this.#requests.clear();
     for (const raw of Array.isArray(snapshot.events) ? snapshot.events : []) this.applyEvent(raw);
     for (const raw of Array.isArray(snapshot.requests) ? snapshot.requests : [])
@@ -93,6 +96,11 @@ export class AppModel {
   /** Keeps a block event; returns it when it is one (allows are not shown). */
   applyEvent(raw: unknown): BlockedEvent | undefined {
     const event = parseBlockedEvent(raw);
+    if (event?.decision === 'ALLOW_TRANSITIVE' && event.builtBy) {
+      this.#built.set(event.id, event);
+      trim(this.#built);
+      return undefined;
+    }
     if (!event || !isBlock(event)) return undefined;
     this.#blocks.delete(event.id);
     this.#blocks.set(event.id, event);
@@ -134,6 +142,7 @@ export class AppModel {
       status: this.#status,
       blocks: newestFirst(this.#blocks),
       requests: newestFirst(this.#requests),
+      built: newestFirst(this.#built),
       appVersion,
     };
   }
