@@ -13,7 +13,9 @@ export type LimitName =
   | 'login_address'
   | 'login_account'
   | 'machine_requests'
-  | 'machine_events';
+  | 'machine_events'
+  | 'enroll_address'
+  | 'enroll_all';
 
 /** A 429 (plugins/errors.ts answers with its statusCode and message). */
 export class LimitError extends Error {

@@ -1,13 +1,15 @@
 // What enrollment and the fleet credential share, as one decoration (app.enrollment): the
 // identity repository, the fleet secret's check, the client certificate a request came with,
 // and the throttle every enrollment attempt passes (per address and in all, through
-// @fastify/rate-limit, whose store is an LRU bounded to its cache size).
+// @fastify/rate-limit with its counts in the database, so that every server process shares
+// them; each limit hit is counted in /metrics).
 import { timingSafeEqual } from 'node:crypto';
 import { TLSSocket } from 'node:tls';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { EnrollmentRepository, type Certificate } from '../db/enrollment';
+import { countUp, type LimitName } from '../db/limits';
 
 export interface EnrollLimits {
   /** Attempts per address in each window (enrollments, first contacts, refusals). */
@@ -74,23 +76,47 @@ export function certificateOf(request: FastifyRequest): PresentedCertificate {
   };
 }
 
+/**
+ * Counts each attempt per address and in all; the seconds to wait when either is over its limit.
+ * The counts live in the database (db/limits.ts), shared by every server process and pruned
+ * with the other limits' counts.
+ */
 async function throttleOf(app: FastifyInstance, limits: EnrollLimits) {
-  let checks: ReturnType<FastifyInstance['createRateLimit']>[] = [];
+  const db = app.db;
+  class Store implements FastifyRateLimitStore {
+    incr(
+      key: string,
+      done: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+    ): void {
+      countUp(db, key, timeWindow).then(
+        (count) => done(null, count),
+        (error: Error) => done(error),
+      );
+    }
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  }
+  const checks: [LimitName, ReturnType<FastifyInstance['createRateLimit']>][] = [];
   await app.register(async (scope) => {
-    await scope.register(rateLimit, { global: false, timeWindow: limits.windowMs });
+    await scope.register(rateLimit, { global: false, store: Store, timeWindow: limits.windowMs });
     const limit = (max: number, key: (request: FastifyRequest) => string) =>
       scope.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: key });
-    checks = [
-      limit(limits.perAddress, (request) => `enroll-address:${request.ip}`),
-      limit(limits.inAll, () => 'enroll-all'),
-    ];
+    checks.push(
+      ['enroll_address', limit(limits.perAddress, (request) => `enroll-address:${request.ip}`)],
+      ['enroll_all', limit(limits.inAll, () => 'enroll-all')],
+    );
   });
   return async (request: FastifyRequest) => {
-    const results = await Promise.all(checks.map((check) => check(request)));
-    const waits = results.map((result) =>
-      !result.isAllowed && result.isExceeded ? Math.max(1, result.ttlInSeconds) : 0,
-    );
-    return Math.max(...waits) || undefined;
+    let wait = 0;
+    for (const [name, check] of checks) {
+      const result = await check(request);
+      if (result.isAllowed || !result.isExceeded) continue;
+      app.limitHit(name);
+      wait = Math.max(wait, result.ttlInSeconds, 1);
+    }
+    return wait || undefined;
   };
 }
 
@@ -109,5 +135,5 @@ export const enrollment = fp<EnrollmentOptions>(
       certificateOf,
     } satisfies Enrollment);
   },
-  { name: 'enrollment', dependencies: ['repositories'] },
+  { name: 'enrollment', dependencies: ['repositories', 'metrics'] },
 );

@@ -3,6 +3,7 @@
 // for an admin as an audited conflict, and only the same installation (its enrollment key) or
 // an approved claim gets a new token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../../../server/app';
 import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
 import { postJson } from '../../../../helpers/http-json';
 
@@ -165,5 +166,31 @@ describe('the enrollment throttle', () => {
       .where('action', '=', 'enroll.refuse')
       .execute();
     expect(refusals).toHaveLength(4);
+    const metrics = await (await fetch(`${server.base}/metrics`)).text();
+    expect(metrics).toContain('gatehouse_limit_hits_total{limit="enroll_address"} 1');
+    expect(metrics).toContain('gatehouse_limit_hits_total{limit="enroll_all"} 3');
   });
+});
+
+describe('the enrollment throttle across server processes on one PostgreSQL', () => {
+  it('counts attempts at either process against the same limits', async () => {
+    const limits = { perAddress: 3, inAll: 100, windowMs: 60_000 };
+    const one = await startTestServer('postgres', {
+      enrollmentSecret: SECRET,
+      enrollLimits: limits,
+    });
+    const other = buildApp({ db: one.db, enrollmentSecret: SECRET, enrollLimits: limits });
+    try {
+      const otherBase = await other.app.listen({ host: '127.0.0.1', port: 0 });
+      const guess = (base: string) =>
+        postJson(`${base}/api/v1/enroll`, { enrollment_secret: 'guess', machine_id: 'm-multi' });
+      const statuses = [];
+      for (const base of [one.base, otherBase, one.base, otherBase])
+        statuses.push((await guess(base)).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await other.app.close();
+      await one.close();
+    }
+  }, 60_000);
 });
