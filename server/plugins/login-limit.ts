@@ -18,6 +18,40 @@ import { countDown, countUp, pruneCounts, type LimitName } from '../db/limits';
 const WINDOW_MS = 15 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
 
+/** The address limit: attempts from one address in a window. */
+const ADDRESS_MAX = 20;
+/** Addresses this process remembers at most (the least recently seen go first). */
+const LOCAL_CAP = 10_000;
+
+/**
+ * This process's own count of each address's attempts, taken before the database's: the
+ * database counts every process's attempts, so it holds at least as many, and an address this
+ * process has already seen over the limit is refused without a query. A flood from one address
+ * then costs the database ADDRESS_MAX upserts, not one per attempt queued on the same row
+ * (which held the pool's connections and stalled sync). Forgetting an address (past LOCAL_CAP)
+ * only sends it back to the database's count.
+ */
+class LocalAddressCounts {
+  readonly #counts = new Map<string, { count: number; since: number }>();
+
+  /** Counts an attempt; the seconds to wait when this process alone has seen too many. */
+  over(address: string, now = Date.now()): number | undefined {
+    let entry = this.#counts.get(address);
+    if (!entry || now - entry.since >= WINDOW_MS) entry = { count: 0, since: now };
+    entry.count++;
+    this.#counts.delete(address); // re-inserted last: Map order is the eviction order
+    this.#counts.set(address, entry);
+    if (this.#counts.size > LOCAL_CAP) this.#counts.delete(this.#counts.keys().next().value!);
+    if (entry.count <= ADDRESS_MAX) return undefined;
+    return Math.max(1, Math.ceil((WINDOW_MS - (now - entry.since)) / 1000));
+  }
+
+  giveBack(address: string): void {
+    const entry = this.#counts.get(address);
+    if (entry && entry.count > 0) entry.count--;
+  }
+}
+
 /** Deletes the counts whose window has passed, every minute while the server runs. */
 function pruneAttempts(app: FastifyInstance): void {
   const timer = setInterval(() => {
@@ -78,7 +112,8 @@ export async function loginLimiter(app: FastifyInstance): Promise<LoginLimiter> 
       keyGenerator: (request) => keys(request, accountOf.get(request) ?? '')[part],
     }),
   });
-  const address = limit(20, 'address');
+  const address = limit(ADDRESS_MAX, 'address');
+  const local = new LocalAddressCounts();
   const others = [limit(5, 'pair'), limit(50, 'account')];
   const over = async (request: FastifyRequest, checks: (typeof others)[number][]) => {
     const results = await Promise.all(checks.map(({ check }) => check(request)));
@@ -91,10 +126,16 @@ export async function loginLimiter(app: FastifyInstance): Promise<LoginLimiter> 
   return {
     async refuse(request, account) {
       accountOf.set(request, account);
+      const waitS = local.over(request.ip);
+      if (waitS !== undefined) {
+        app.limitHit('login_address');
+        return { retryAfterS: waitS };
+      }
       return (await over(request, [address])) ?? (await over(request, others));
     },
     async succeeded(request, account) {
       const key = keys(request, account);
+      local.giveBack(request.ip);
       await Promise.all([
         countDown(db, key.pair, true),
         countDown(db, key.address, false),
