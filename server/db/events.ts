@@ -276,8 +276,15 @@ export class EventRepository {
     } as Provenance;
   }
 
-  /** A machine's latest blocked executions, newest first. */
-  async recentBlocks(machineId: string, limit = 50) {
+  /**
+   * A machine's latest blocked executions, newest first; with 'ALLOW_TRANSITIVE', the programs its
+   * compilers built that ran on their transitive rule.
+   */
+  async recentBlocks(
+    machineId: string,
+    limit = 50,
+    decisions: 'BLOCK_%' | 'ALLOW_TRANSITIVE' = 'BLOCK_%',
+  ) {
     const rows = await this.db
       .selectFrom('events')
       .select([
@@ -291,7 +298,7 @@ export class EventRepository {
         'parent_name',
       ])
       .where('machine_id', '=', machineId)
-      .where('decision', 'like', 'BLOCK_%')
+      .where('decision', 'like', decisions)
       .orderBy('execution_time', 'desc')
       .limit(limit)
       .execute();

@@ -220,6 +220,8 @@ export const MachineDetail = Type.Object({
   machine: Machine,
   rules: Type.Array(ReachingRule),
   blocks: Type.Array(Block),
+  /** Programs this machine's compilers built that ran on a transitive rule (ALLOW_TRANSITIVE). */
+  built: Type.Array(Block),
   requests: Type.Array(MachineRequest),
 });
 export type MachineDetail = Static<typeof MachineDetail>;

@@ -72,19 +72,21 @@ export async function machineRoutes(fastify: FastifyInstance): Promise<void> {
       const machine = await repos.machines.summary(request.params.id);
       if (!machine) throw new RequestError(404, `no machine ${request.params.id}`);
       const view = machineView(machine);
-      const [rules, blocks, requests] = await Promise.all([
+      const [rules, blocks, built, requests] = await Promise.all([
         repos.rules.resolvedFor({
           machineId: machine.machine_id,
           primaryUser: machine.primary_user,
           tags: view.tags,
         }),
         repos.events.recentBlocks(machine.machine_id, 50),
+        repos.events.recentBlocks(machine.machine_id, 50, 'ALLOW_TRANSITIVE'),
         repos.requests.listForMachine(machine.machine_id, undefined, 50),
       ]);
       return {
         machine: view,
         rules: rules.map((rule) => ({ ...ruleView(rule), shadowed_by: rule.shadowed_by })),
         blocks,
+        built,
         requests: requests.map((row) => ({
           id: row.id,
           state: row.state,

@@ -85,6 +85,16 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
         current_sessions: [],
         package: 'coreutils 9.1-1',
       },
+      {
+        file_sha256: sha('e'),
+        file_path: '/home/ada/src',
+        file_name: 'hello',
+        executing_user: 'ada',
+        execution_time: now / 1000 - 40,
+        decision: 'ALLOW_TRANSITIVE',
+        logged_in_users: [],
+        current_sessions: [],
+      },
     ]);
     await repos.events.ingest('m-bob', [
       {
@@ -389,6 +399,9 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
       expect(identifiers).not.toContain(sha('2'));
       expect(reply.body.blocks).toEqual([
         expect.objectContaining({ file_name: 'old-tool', decision: 'BLOCK_UNKNOWN' }),
+      ]);
+      expect(reply.body.built).toEqual([
+        expect.objectContaining({ file_name: 'hello', decision: 'ALLOW_TRANSITIVE' }),
       ]);
       expect(reply.body.requests.map((r: { file_name: string }) => r.file_name)).toEqual([
         'mid-tool',
