@@ -15,6 +15,9 @@ import {
 import { SsoLoginQuery } from '../schemas/sso';
 import type { SsoApp } from './sso-config';
 
+const NOT_CONFIGURED =
+  'single sign-on is not configured on this server: ask IT (GATEHOUSE_OIDC_ISSUER is not set)';
+
 export interface SignInRoutes {
   readonly app: SsoApp;
   readonly cookie: string;
@@ -43,7 +46,7 @@ export function signInRoutes(fastify: FastifyInstance, routes: SignInRoutes): vo
     `/${routes.app}/api/sso/login`,
     { config: open, schema: { querystring: SsoLoginQuery } },
     async (request, reply) => {
-      if (!app.sso) return reply.code(404).send({ error: 'single sign-on is not configured' });
+      if (!app.sso) return refusalPage(reply, 404, NOT_CONFIGURED, routes.home);
       try {
         const url = await app.sso.begin(routes.app, returnTo(request.query.return), reply);
         return reply.redirect(url.href, 303);
@@ -55,7 +58,7 @@ export function signInRoutes(fastify: FastifyInstance, routes: SignInRoutes): vo
 
   app.get(`/${routes.app}/api/sso/callback`, { config: open }, async (request, reply) => {
     const sso = app.sso;
-    if (!sso) return reply.code(404).send({ error: 'single sign-on is not configured' });
+    if (!sso) return refusalPage(reply, 404, NOT_CONFIGURED, routes.home);
     let subject: string | undefined;
     try {
       const person = await sso.complete(
