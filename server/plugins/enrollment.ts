@@ -5,11 +5,12 @@
 // them; each limit hit is counted in /metrics).
 import { timingSafeEqual } from 'node:crypto';
 import { TLSSocket } from 'node:tls';
-import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { EnrollmentRepository, type Certificate } from '../db/enrollment';
-import { countUp, type LimitName } from '../db/limits';
+import type { LimitName } from '../db/limits';
+import { databaseStore } from './rate-limit-store';
 
 export interface EnrollLimits {
   /** Attempts per address in each window (enrollments, first contacts, refusals). */
@@ -82,25 +83,13 @@ export function certificateOf(request: FastifyRequest): PresentedCertificate {
  * with the other limits' counts.
  */
 async function throttleOf(app: FastifyInstance, limits: EnrollLimits) {
-  const db = app.db;
-  class Store implements FastifyRateLimitStore {
-    incr(
-      key: string,
-      done: (error: Error | null, result?: { current: number; ttl: number }) => void,
-      timeWindow: number,
-    ): void {
-      countUp(db, key, timeWindow).then(
-        (count) => done(null, count),
-        (error: Error) => done(error),
-      );
-    }
-    child(): FastifyRateLimitStore {
-      return this;
-    }
-  }
   const checks: [LimitName, ReturnType<FastifyInstance['createRateLimit']>][] = [];
   await app.register(async (scope) => {
-    await scope.register(rateLimit, { global: false, store: Store, timeWindow: limits.windowMs });
+    await scope.register(rateLimit, {
+      global: false,
+      store: databaseStore(app.db),
+      timeWindow: limits.windowMs,
+    });
     const limit = (max: number, key: (request: FastifyRequest) => string) =>
       scope.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: key });
     checks.push(

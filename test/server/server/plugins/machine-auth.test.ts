@@ -4,6 +4,7 @@
 // fleet credential used on an agent's machine id, is refused and waits as a conflict, while the
 // real machine keeps syncing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditedActions } from '../../../helpers/audit';
 import { postJson } from '../../../helpers/http-json';
 import { SantaClient, SantaSyncError } from '../../../helpers/santa-client';
 import { ENGINES, startTestServer, type TestServer } from '../../../helpers/server';
@@ -42,16 +43,6 @@ describe.each(ENGINES)('Santa clients on the fleet credential on %s', (engine) =
     const refused = error as SantaSyncError;
     return { stage: refused.stage, status: refused.status, error: JSON.parse(refused.body).error };
   };
-  const actions = async (machineId: string) =>
-    (
-      await server.db
-        .selectFrom('audit_log')
-        .select('action')
-        .where('target', '=', `machine:${machineId}`)
-        .orderBy('id')
-        .execute()
-    ).map((row) => row.action);
-
   it('enrolls a stock client from the fleet profile alone, bound to its serial', async () => {
     // Binary transfer: the serial is read from the decoded protobuf message.
     const mac = new SantaClient({
@@ -63,7 +54,7 @@ describe.each(ENGINES)('Santa clients on the fleet credential on %s', (engine) =
     await mac.sync();
     const machine = await server.repos.machines.get('C1D2-UUID-1');
     expect(machine).toMatchObject({ identity: 'fleet', bound_serial: 'SERIAL-1' });
-    expect(await actions('C1D2-UUID-1')).toEqual(['machine.enroll']);
+    expect(await auditedActions(server.db, 'C1D2-UUID-1')).toEqual(['machine.enroll']);
   });
 
   it('refuses the same machine id with another serial as a conflict; the real Mac keeps syncing', async () => {
@@ -76,7 +67,10 @@ describe.each(ENGINES)('Santa clients on the fleet credential on %s', (engine) =
       /bound to serial SERIAL-2, not SERIAL-EVIL; recorded as enrollment conflict \d+ for an administrator/,
     );
     await real.sync();
-    expect(await actions('C1D2-UUID-2')).toEqual(['machine.enroll', 'enroll.conflict']);
+    expect(await auditedActions(server.db, 'C1D2-UUID-2')).toEqual([
+      'machine.enroll',
+      'enroll.conflict',
+    ]);
 
     // An admin who approves the claim rebinds the id: now the other serial is the machine.
     const { rows } = await server.app.enrollment.repo.conflicts('pending', {

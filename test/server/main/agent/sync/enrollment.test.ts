@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SyncScheduler } from '../../../../../main/agent/sync/scheduler';
 import { startSyncingAgent } from '../../../../helpers/agent';
+import { auditedActions } from '../../../../helpers/audit';
 import { tempDir } from '../../../../helpers/files';
 import { startTestServer, type TestServer } from '../../../../helpers/server';
 
@@ -25,16 +26,6 @@ async function setUp(machineId: string) {
   const stateDir = join(dir.dir, 'agent');
   return { server, ...running, stateDir };
 }
-
-const actions = async (server: TestServer, machineId: string) =>
-  (
-    await server.db
-      .selectFrom('audit_log')
-      .select('action')
-      .where('target', '=', `machine:${machineId}`)
-      .orderBy('id')
-      .execute()
-  ).map((row) => row.action);
 
 /** Syncs until one completes (at most three tries): what the agent recovers with. */
 async function syncs(scheduler: SyncScheduler) {
@@ -57,7 +48,10 @@ describe('agent enrollment', () => {
     expect(await syncs(scheduler)).toBeDefined();
     expect(scheduler.lastError).toBeUndefined();
     expect(readFileSync(join(stateDir, 'sync-token'), 'utf8').trim()).not.toBe(first);
-    expect(await actions(server, 'agent-recovers')).toEqual(['machine.enroll', 'machine.reenroll']);
+    expect(await auditedActions(server.db, 'agent-recovers')).toEqual([
+      'machine.enroll',
+      'machine.reenroll',
+    ]);
   });
 
   it('says plainly that it waits for an administrator, and syncs once one approves', async () => {
@@ -76,7 +70,7 @@ describe('agent enrollment', () => {
     await server.app.enrollment.repo.decide(id, true, 'admin');
     expect(await syncs(scheduler)).toBeDefined();
     expect(scheduler.lastError).toBeUndefined();
-    expect(await actions(server, 'agent-waits')).toEqual([
+    expect(await auditedActions(server.db, 'agent-waits')).toEqual([
       'machine.enroll',
       'enroll.conflict',
       'enroll.conflict.approve',

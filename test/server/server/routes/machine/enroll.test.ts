@@ -4,6 +4,7 @@
 // an approved claim gets a new token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../../../server/app';
+import { auditedActions } from '../../../../helpers/audit';
 import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
 import { postJson } from '../../../../helpers/http-json';
 
@@ -25,16 +26,6 @@ describe.each(ENGINES)('enrollment on %s', (engine) => {
       { serial_num: 'S1', hostname: 'h' },
       { authorization: `Bearer ${token}` },
     );
-  const auditOf = async (machineId: string) =>
-    (
-      await server.db
-        .selectFrom('audit_log')
-        .select(['actor', 'action', 'details'])
-        .where('target', '=', `machine:${machineId}`)
-        .orderBy('id')
-        .execute()
-    ).map((row) => row.action);
-
   it('refuses a takeover with only the fleet secret: the machine keeps syncing, the claim waits, audited', async () => {
     const first = await enroll({ machine_id: 'm-victim', enrollment_key: KEY, serial_num: 'S1' });
     expect(first.status).toBe(200);
@@ -50,7 +41,7 @@ describe.each(ENGINES)('enrollment on %s', (engine) => {
     expect(other.status).toBe(409);
 
     expect((await preflight('m-victim', token)).status).toBe(200);
-    expect(await auditOf('m-victim')).toEqual([
+    expect(await auditedActions(server.db, 'm-victim')).toEqual([
       'machine.enroll',
       'enroll.conflict',
       'enroll.conflict',
@@ -72,7 +63,10 @@ describe.each(ENGINES)('enrollment on %s', (engine) => {
     expect(again.body.token).not.toBe(first.body.token);
     expect((await preflight('m-reinstall', first.body.token as string)).status).toBe(401);
     expect((await preflight('m-reinstall', again.body.token as string)).status).toBe(200);
-    expect(await auditOf('m-reinstall')).toEqual(['machine.enroll', 'machine.reenroll']);
+    expect(await auditedActions(server.db, 'm-reinstall')).toEqual([
+      'machine.enroll',
+      'machine.reenroll',
+    ]);
   });
 
   it("lets an approved claim's agent enroll once; a rejected claim is told so", async () => {
@@ -91,7 +85,7 @@ describe.each(ENGINES)('enrollment on %s', (engine) => {
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ state: 'rejected' });
     expect((await preflight('m-claimed', approved.body.token as string)).status).toBe(200);
-    expect(await auditOf('m-claimed')).toEqual([
+    expect(await auditedActions(server.db, 'm-claimed')).toEqual([
       'machine.enroll',
       'enroll.conflict',
       'enroll.conflict.approve',
@@ -120,7 +114,7 @@ describe.each(ENGINES)('enrollment on %s', (engine) => {
     });
     expect(reply.status).toBe(401);
     expect(reply.body).toEqual({ error: 'enroll: wrong enrollment secret' });
-    expect(await auditOf('m-guess')).toEqual(['enroll.refuse']);
+    expect(await auditedActions(server.db, 'm-guess')).toEqual(['enroll.refuse']);
   });
 });
 
