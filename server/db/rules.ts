@@ -321,30 +321,18 @@ export class RuleRepository {
     for (const row of page)
       keys.set(ruleKey(row.rule_type, row.identifier), { winner: undefined, lastScanned: 0 });
     if (page.length === 0) return keys;
-    const now = Date.now();
     const rows = (await this.db
       .selectFrom('rules')
       .selectAll()
       .where('rule_type', 'in', [...new Set(page.map((row) => row.rule_type))])
       .where('identifier', 'in', [...new Set(page.map((row) => row.identifier))])
       .where('version', '<=', upTo)
-      .where((eb) =>
-        eb.or([
-          eb('version', '>', since),
-          eb.and([
-            eb('deleted', '=', 0),
-            eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]),
-          ]),
-        ]),
-      )
+      // Expiry is not looked at: preflight expired what was due, and this sync sends the rule set
+      // as of then; a rule expiring since goes at the next sync, as its removal's version says.
+      .where((eb) => eb.or([eb('version', '>', since), eb('deleted', '=', 0)]))
       .where((eb) => eb.or(reaches.map((each) => reachesMachine(eb, each))))
       .execute()) as RuleRow[];
-    const live = rows.filter(
-      (row) =>
-        row.deleted === 0 &&
-        (row.expires_at === null || Number(row.expires_at) > now) &&
-        ruleReaches(row, reach),
-    );
+    const live = rows.filter((row) => row.deleted === 0 && ruleReaches(row, reach));
     for (const [key, winner] of resolveRules(live)) {
       const state = keys.get(key);
       if (state) state.winner = winner;

@@ -192,7 +192,9 @@ async function measure(engine: 'sqlite' | 'postgres') {
           .insertInto('rules')
           .values(
             Array.from({ length: Math.min(1000, RULES - offset) }, (_, k) => ({
-              identifier: (offset + k).toString(16).padStart(64, 'f'),
+              // Distinct digests: padded with 'f', 0xf and 0xff would be the same one, and
+              // the sync sends one rule per (identifier, rule type).
+              identifier: `f${(offset + k).toString(16).padStart(63, '0')}`,
               rule_type: 'BINARY',
               policy: 'ALLOWLIST',
               custom_msg: null,
