@@ -377,9 +377,10 @@ function writeJob(dir: string): number {
 }
 
 /**
- * The job with no monitor, then on the watched tmpfs in LOCKDOWN with close-write tracking on
- * (compiler rules for the gcc toolchain, so the program it builds must run on a transitive
- * rule), then again in the other order: a ratio per round.
+ * The job with no monitor and on the watched tmpfs in LOCKDOWN with close-write tracking on
+ * (compiler rules for the gcc toolchain, so the program it builds must run on a transitive rule),
+ * three times each, interleaved (off on on off off on) after an untimed warm-up: the ratio of the
+ * medians, per round.
  */
 async function closeWriteRound() {
   const off: number[] = [];
@@ -398,13 +399,14 @@ async function closeWriteRound() {
       monitor.stop();
     }
   };
-  off.push(writeJob(plain));
-  tracked();
-  tracked();
-  off.push(writeJob(plain));
+  writeJob(plain); // whatever the previous step left running settles first
+  for (const tracking of [false, true, true, false, false, true]) {
+    if (tracking) tracked();
+    else off.push(writeJob(plain));
+  }
   closeWriteMs.off.push(...off);
   closeWriteMs.on.push(...on);
-  closeWriteRatio.push((on[0]! + on[1]!) / (off[0]! + off[1]!));
+  closeWriteRatio.push(median(on) / median(off));
 }
 
 /** No monitor at all, then a whole-machine configuration, back to back: a ratio per round. */
