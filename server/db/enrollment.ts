@@ -455,9 +455,9 @@ function fleetMismatch(machine: MachinesTable, claimant: Claimant, preflight: bo
       : `machine ${machine.machine_id} is bound to a client certificate and none was presented`;
   if (preflight && machine.bound_serial && claimant.serial !== machine.bound_serial)
     return `machine ${machine.machine_id} is bound to serial ${machine.bound_serial}, not ${claimant.serial ?? '(none sent)'}`;
-  // Between preflights only the certificate or the address of the last preflight ties a request
-  // to the machine that passed the serial check.
-  if (!preflight && !cert && machine.sync_address !== claimant.address)
+  // Between preflights only its bound certificate or the address of its last preflight ties a
+  // request to the machine that passed the serial check (any other certificate proves nothing).
+  if (!preflight && !machine.cert_fingerprint && machine.sync_address !== claimant.address)
     return `machine ${machine.machine_id} last ran a preflight from another address: run a preflight first`;
   return undefined;
 }

@@ -156,3 +156,40 @@ describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
     expect(login.status).toBe(400);
   });
 });
+
+describe('optional client certificates', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    const tls = tlsFromEnv({
+      GATEHOUSE_TLS_CERT: pki.server.certFile,
+      GATEHOUSE_TLS_KEY: pki.server.keyFile,
+      GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile,
+    })!;
+    server = await startTestServer('sqlite', { enrollmentSecret: 'optional-secret', ...tls });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it("does not let another machine's certificate stand in for a machine bound by its serial", async () => {
+    const fleet = { authorization: 'Bearer optional-secret' };
+    const trust = { ca: pki.ca.cert };
+    const url = (stage: string, id: string) => `${server.base}/santa/${stage}/${id}`;
+    const serialOnly = await postJson(
+      url('preflight', 'mac-s'),
+      { serial_num: 'S' },
+      fleet,
+      undefined,
+      trust,
+    );
+    expect(serialOnly.status).toBe(200);
+    expect((await server.repos.machines.get('mac-s'))!.cert_fingerprint).toBeNull();
+    const own = pki.client('mac-own');
+    const tls = { ...trust, cert: own.cert, key: own.key };
+    expect(
+      (await postJson(url('preflight', 'mac-own'), { serial_num: 'O' }, fleet, undefined, tls))
+        .status,
+    ).toBe(200);
+    const borrowed = await postJson(url('ruledownload', 'mac-s'), {}, fleet, '127.0.0.2', tls);
+    expect(borrowed.status).toBe(403);
+    expect(borrowed.body.error).toMatch(/last ran a preflight from another address/);
+  });
+});
