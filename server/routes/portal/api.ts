@@ -46,7 +46,10 @@ async function requireBlocked(
   machine: string | undefined,
 ) {
   if (!sha || sha.startsWith('%'))
-    throw new RequestError(400, 'the link names no program: it needs sha=%file_sha% (a SHA-256)');
+    throw new RequestError(
+      400,
+      'the link names no program: it needs sha=%file_identifier% (the file’s SHA-256)',
+    );
   if (!new RegExp(SHA256).test(sha))
     throw new RequestError(400, 'the link’s sha is not a SHA-256 (64 hexadecimal digits)');
   if (!machine || machine.startsWith('%'))

@@ -1,5 +1,5 @@
 // The portal's links: Santa's EventDetailURL fills the file and the machine in (percent-encoded);
-// a placeholder left as is (`%file_sha%`) means Santa had no value, and the server says so.
+// a placeholder left as is (`%file_identifier%`) means Santa had no value, and the server says so.
 export interface BlockLink {
   readonly sha: string;
   readonly machine: string;

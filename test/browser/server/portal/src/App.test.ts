@@ -15,7 +15,7 @@ const portalDir = join(import.meta.dirname, '../../../../../out/portal');
 const SHA = '5'.repeat(63) + 'a';
 /** A Santa EventDetailURL as an admin would configure it. */
 const TEMPLATE =
-  '/portal/blocked?sha=%file_sha%&machine=%machine_id%&user=%username%&host=%hostname%&serial=%serial%&uuid=%uuid%';
+  '/portal/blocked?sha=%file_identifier%&machine=%machine_id%&user=%username%&host=%hostname%&serial=%serial%&uuid=%uuid%';
 
 /** Fills Santa's placeholders the way Santa does: each value percent-encoded. */
 function eventDetailUrl(base: string, values: Record<string, string>): string {
@@ -103,7 +103,7 @@ describe('employee portal in Chromium', () => {
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(
       eventDetailUrl(base, {
-        file_sha: SHA,
+        file_identifier: SHA,
         machine_id: 'C02-ADA-MAC',
         username: 'ada',
         hostname: 'ada-mbp',
@@ -204,7 +204,7 @@ describe('employee portal in Chromium', () => {
     });
     await page.goto(
       eventDetailUrl(base, {
-        file_sha: SHA,
+        file_identifier: SHA,
         machine_id: '<img src=x onerror=alert(1)><script>alert(2)</script>',
         username: '<script>alert(3)</script>',
       }),
