@@ -10,6 +10,7 @@ import {
   startSsoStack,
   type SsoStack,
 } from '../../../helpers/oidc-provider';
+import { MAX_PENDING_FLOWS } from '../../../../server/auth/sso-store';
 import { ENGINES } from '../../../helpers/server';
 
 const sessionOf = (attempt: Awaited<ReturnType<typeof ssoSignIn>>) =>
@@ -205,6 +206,30 @@ describe('console without local logins', () => {
     await createConsoleAccounts(stack.server.repos, 'admin');
   }, 60_000);
   afterAll(() => stack?.close());
+
+  it('bounds the sign-ins waiting at the provider', async () => {
+    const expires_at = Date.now() + 600_000;
+    for (let i = 0; i < MAX_PENDING_FLOWS; i += 500)
+      await stack.server.db
+        .insertInto('sso_flows')
+        .values(
+          Array.from({ length: Math.min(500, MAX_PENDING_FLOWS - i) }, (_, n) => ({
+            id_hash: `flood-${i + n}`,
+            app: 'console',
+            state: 's',
+            nonce: 'n',
+            code_verifier: 'v',
+            return_to: '/console/',
+            expires_at,
+          })),
+        )
+        .execute();
+    const refused = await fetch(`${stack.server.base}/console/api/sso/login`, {
+      redirect: 'manual',
+    });
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toContain('too many sign-ins are in progress');
+  });
 
   it('refuses every password login', async () => {
     const admin = await callConsole(stack.server.base, 'POST', '/console/api/login', {
