@@ -68,6 +68,41 @@ describe('popover in Chromium', () => {
     expect(await page.locator('.version').textContent()).toBe('Version 1.2.3');
   });
 
+  it('shows a program built here, naming the compiler that built it', async () => {
+    const built = {
+      id: 7,
+      fileName: 'hello',
+      filePath: '/home/dev/src',
+      sha256: 'ab'.repeat(32),
+      user: 'dev',
+      parentName: 'sh',
+      ppid: 1,
+      decision: 'ALLOW_TRANSITIVE',
+      package: null,
+      executionTime: Date.now() / 1000,
+      occurrences: 1,
+      builtBy: '/usr/bin/x86_64-linux-gnu-ld.bfd',
+    };
+    const state: AppState = {
+      status: { reachable: true, mode: 'LOCKDOWN', monitorRunning: true },
+      blocks: [],
+      requests: [],
+      built: [built],
+      appVersion: '1.2.3',
+    };
+    const page = await renderer.browser.context.newPage();
+    await exposeGatehouseApi(page, async (_url, channel) => {
+      if (channel === 'gatehouse:get-state') return state;
+      throw new Error(`unexpected ${channel}`);
+    });
+    await page.goto(renderer.site.url);
+    const section = page.locator('section', { hasText: 'Built here' });
+    await expect.poll(() => section.locator('li').count()).toBe(1);
+    expect(await section.locator('li').innerText()).toMatch(
+      /^hello\s+just now\s+built here by x86_64-linux-gnu-ld\.bfd$/,
+    );
+  });
+
   describe('with a real agent behind the control socket', () => {
     const ui = useMenuBarOnAgent(renderer);
 
