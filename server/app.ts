@@ -6,7 +6,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { SsoOptions } from './auth/sso-config';
 import type { Db } from './db/connect';
 import { BODY_LIMIT, bodyDecoding } from './plugins/body';
-import { enrollment, type ClientCertificates, type EnrollLimits } from './plugins/enrollment';
+import {
+  enrollment,
+  type ClientCertificates,
+  type EnrollLimits,
+  type TrustedProxy,
+} from './plugins/enrollment';
 import { errors } from './plugins/errors';
 import { metrics } from './plugins/metrics';
 import { singleSignOn } from './plugins/oidc';
@@ -42,14 +47,18 @@ export interface AppOptions extends Partial<SantaOptions> {
   readonly clientCertificates?: ClientCertificates;
   /** The enrollment throttle (default: 30 a minute per address, 600 in all). */
   readonly enrollLimits?: EnrollLimits;
+  /** A TLS-terminating proxy: the client address it forwards, the certificate it passes on. */
+  readonly trustedProxy?: TrustedProxy;
 }
 
 export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Repositories } {
   // Push streams are long-lived: closing the server must not wait for them.
   // Typed as the plain HTTP server: the routes never see the difference.
   const tls = options.https ? ({ https: options.https } as object) : {};
+  const proxy = options.trustedProxy ? { trustProxy: [...options.trustedProxy.addresses] } : {};
   const app = Fastify({
     ...tls,
+    ...proxy,
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
@@ -68,6 +77,7 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
     secret: options.enrollmentSecret,
     limits: options.enrollLimits,
     clientCertificates: options.clientCertificates,
+    trustedProxy: options.trustedProxy,
   });
   void app.register(enrollRoutes);
   const santa: SantaOptions = {

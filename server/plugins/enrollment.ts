@@ -5,6 +5,7 @@
 // them; each limit hit is counted in /metrics).
 import { timingSafeEqual } from 'node:crypto';
 import { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -29,10 +30,22 @@ export const DEFAULT_ENROLL_LIMITS: EnrollLimits = {
 /** off: no certificate asked for; optional: used when sent; required: every Santa sync needs one. */
 export type ClientCertificates = 'off' | 'optional' | 'required';
 
+/** A reverse proxy that terminates TLS and passes on the client certificate it verified. */
+export interface TrustedProxy {
+  /** The proxies' own addresses: only their requests may carry X-Client-Cert. */
+  readonly addresses: readonly string[];
+  /** The CA that issues machines' certificates; the server checks the passed certificate too. */
+  readonly clientCa?: Buffer;
+}
+
+/** nginx's $ssl_client_escaped_cert: the PEM certificate, URL-encoded. */
+export const CLIENT_CERT_HEADER = 'x-client-cert';
+
 export interface EnrollmentOptions {
   readonly secret: string;
   readonly limits?: EnrollLimits | undefined;
   readonly clientCertificates?: ClientCertificates | undefined;
+  readonly trustedProxy?: TrustedProxy | undefined;
 }
 
 /** The certificate a request's TLS connection presented, and whether the configured CA issued it. */
@@ -57,9 +70,9 @@ declare module 'fastify' {
   }
 }
 
-export function certificateOf(request: FastifyRequest): PresentedCertificate {
-  const socket = request.raw.socket;
-  if (!(socket instanceof TLSSocket)) return { state: 'none' };
+const hex = (fingerprint: string) => fingerprint.replaceAll(':', '').toLowerCase();
+
+function fromTls(socket: TLSSocket): PresentedCertificate {
   const peer = socket.getPeerCertificate();
   if (!peer || !peer.fingerprint256) return { state: 'none' };
   if (!socket.authorized)
@@ -70,11 +83,43 @@ export function certificateOf(request: FastifyRequest): PresentedCertificate {
   const subject = Object.entries(peer.subject ?? {})
     .map(([key, value]) => `${key}=${String(value)}`)
     .join(', ');
+  return { state: 'accepted', fingerprint: hex(peer.fingerprint256), subject };
+}
+
+/** The certificate a trusted proxy verified and passed on; the server checks its issuer again. */
+function fromProxy(request: FastifyRequest, proxy: TrustedProxy): PresentedCertificate {
+  const peer = (request.raw.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const header = request.headers[CLIENT_CERT_HEADER];
+  // From anyone else the header is only a claim: it is not read.
+  if (!proxy.addresses.includes(peer) || typeof header !== 'string' || !header || !proxy.clientCa)
+    return { state: 'none' };
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(decodeURIComponent(header));
+  } catch {
+    return { state: 'refused', why: 'the proxy passed on a client certificate that is not PEM' };
+  }
+  const ca = new X509Certificate(proxy.clientCa);
+  const now = Date.now();
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey))
+    return {
+      state: 'refused',
+      why: 'the client certificate was not issued by the CA this server trusts',
+    };
+  if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now)
+    return { state: 'refused', why: 'the client certificate has expired or is not valid yet' };
   return {
     state: 'accepted',
-    fingerprint: peer.fingerprint256.replaceAll(':', '').toLowerCase(),
-    subject,
+    fingerprint: hex(cert.fingerprint256),
+    subject: cert.subject.split('\n').join(', '),
   };
+}
+
+/** The certificate behind a request: its own TLS connection's, or one a trusted proxy passed. */
+export function certificateOf(request: FastifyRequest, proxy?: TrustedProxy): PresentedCertificate {
+  const socket = request.raw.socket;
+  if (socket instanceof TLSSocket) return fromTls(socket);
+  return proxy ? fromProxy(request, proxy) : { state: 'none' };
 }
 
 /**
@@ -121,7 +166,7 @@ export const enrollment = fp<EnrollmentOptions>(
         return bytes.length === secret.length && timingSafeEqual(bytes, secret);
       },
       throttle,
-      certificateOf,
+      certificateOf: (request) => certificateOf(request, options.trustedProxy),
     } satisfies Enrollment);
   },
   { name: 'enrollment', dependencies: ['repositories', 'metrics'] },

@@ -80,6 +80,12 @@ describe('HTTPS from GATEHOUSE_TLS_*', () => {
     );
     expect(() => tlsFromEnv({ GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile })).toThrow(/need HTTPS/);
     expect(tlsFromEnv({})).toBeUndefined();
+    expect(() => tlsFromEnv({ GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1, proxy.local' })).toThrow(
+      'server: GATEHOUSE_TRUSTED_PROXIES is a comma-separated list of IP addresses, got "proxy.local"',
+    );
+    expect(() => tlsFromEnv({ ...files, GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1' })).toThrow(
+      /set one or the other/,
+    );
     expect(
       tlsFromEnv({ ...files, GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile })?.clientCertificates,
     ).toBe('optional');
@@ -191,5 +197,42 @@ describe('optional client certificates', () => {
     const borrowed = await postJson(url('ruledownload', 'mac-s'), {}, fleet, '127.0.0.2', tls);
     expect(borrowed.status).toBe(403);
     expect(borrowed.body.error).toMatch(/last ran a preflight from another address/);
+  });
+});
+
+describe('a TLS-terminating proxy that passes on client certificates', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    const settings = tlsFromEnv({
+      GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1',
+      GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile,
+      GATEHOUSE_TLS_CLIENT_CERTS: 'required',
+    })!;
+    server = await startTestServer('sqlite', { enrollmentSecret: 'proxy-secret', ...settings });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  const preflight = (machineId: string, cert: string, from: string) =>
+    postJson(
+      `${server.base}/santa/preflight/${machineId}`,
+      { serial_num: `S-${machineId}` },
+      // nginx: proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
+      { 'x-client-cert': encodeURIComponent(cert), 'x-forwarded-for': '198.51.100.9' },
+      from,
+    );
+
+  it('takes the certificate and client address only from the trusted proxy, and checks the issuer', async () => {
+    const mac = pki.client('mac-behind-proxy');
+    const direct = await preflight('mac-p', mac.cert, '127.0.0.2');
+    expect(direct.status).toBe(401);
+    expect(direct.body.error).toMatch(/requires a client certificate/);
+    const selfMade = await preflight('mac-p', pki.selfMade('mac-p').cert, '127.0.0.1');
+    expect(selfMade.status).toBe(401);
+    expect(selfMade.body.error).toMatch(/not issued by the CA this server trusts/);
+    expect((await preflight('mac-p', mac.cert, '127.0.0.1')).status).toBe(200);
+    expect(await server.repos.machines.get('mac-p')).toMatchObject({
+      cert_subject: 'CN=mac-behind-proxy',
+      sync_address: '198.51.100.9',
+    });
   });
 });
