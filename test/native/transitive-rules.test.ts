@@ -166,6 +166,14 @@ describe.runIf(rootAvailable('the transitive-rule tests'))(
       expect(asNobody(`gcc -B ${userBin}/ hello.c -o own-linker && ./own-linker`).refused).toBe(
         true,
       );
+      // A linker plugin of the user's: code of theirs inside the real linker.
+      const plugin = join(outside, 'plugin.so');
+      writeFileSync(join(outside, 'plugin.c'), 'int onload(void *tv) { (void)tv; return 0; }\n');
+      execFileSync('gcc', ['-shared', '-fPIC', '-o', plugin, join(outside, 'plugin.c')]);
+      chownSync(plugin, NOBODY, NOBODY);
+      expect(asNobody(`gcc hello.c -o plugged -Wl,-plugin,${plugin} && ./plugged`).refused).toBe(
+        true,
+      );
       expect(monitor.metrics().compilersTainted).toBeGreaterThan(0);
     });
 
