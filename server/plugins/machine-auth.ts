@@ -50,15 +50,23 @@ export async function authenticateMachine(
   const cert = enrollment.certificateOf(request);
   if (cert.state === 'refused') return refuse(request, reply, 401, cert.why);
   const santa = isSanta(request);
-  if (santa && enrollment.clientCertificates === 'required' && cert.state !== 'accepted')
+  const header = request.headers.authorization ?? '';
+  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  // Required certificates stand in for the fleet credential; an agent's own token, issued to
+  // one machine at enrollment, still stands without one.
+  const agentToken = token !== '' && !enrollment.isFleetSecret(token);
+  if (
+    santa &&
+    enrollment.clientCertificates === 'required' &&
+    cert.state !== 'accepted' &&
+    !agentToken
+  )
     return refuse(
       request,
       reply,
       401,
       'this server requires a client certificate for Santa sync: set ClientAuthCertificateFile (or ClientAuthCertificateCN) in the Santa profile',
     );
-  const header = request.headers.authorization ?? '';
-  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
   const named = (request.params as { machine_id?: string } | undefined)?.machine_id;
   const fleet = token ? enrollment.isFleetSecret(token) : cert.state === 'accepted';
   if (santa && named !== undefined && fleet) {

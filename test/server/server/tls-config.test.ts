@@ -157,6 +157,25 @@ describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
     expect((await stage('preflight', 'mac-a', as(macA))).status).toBe(200);
   });
 
+  it('lets a Gatehouse agent sync with its own token and no certificate', async () => {
+    const enrolled = await postJson(
+      `${server.base}/api/v1/enroll`,
+      { enrollment_secret: 'mtls-secret', machine_id: 'agent-tls', enrollment_key: 'k'.repeat(40) },
+      {},
+      undefined,
+      as(),
+    );
+    expect(enrolled.status).toBe(200);
+    const synced = await postJson(
+      `${server.base}/santa/preflight/agent-tls`,
+      {},
+      { authorization: `Bearer ${enrolled.body.token as string}` },
+      undefined,
+      as(),
+    );
+    expect(synced.status).toBe(200);
+  });
+
   it('leaves the console to browsers without a certificate', async () => {
     const login = await postJson(`${server.base}/console/api/login`, {}, {}, undefined, as());
     expect(login.status).toBe(400);
