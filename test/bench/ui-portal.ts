@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ssoOptions } from '../helpers/oidc-provider';
+import { ssoOptions } from '../helpers/sso-options';
 import { startTestServer } from '../helpers/server';
 
 const portalDir = join(import.meta.dirname, '../../out/portal');

@@ -7,7 +7,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import type { SsoOptions } from '../../server/auth/sso-config';
+import { CLIENT_ID, CLIENT_SECRET, ssoOptions } from './sso-options';
 import { startTestServer, type Engine, type TestServer } from './server';
+
+export { ssoOptions };
 
 export interface Account {
   readonly email?: string;
@@ -23,9 +26,6 @@ export interface TestIdp {
   readonly kid: string;
   close(): Promise<void>;
 }
-
-export const CLIENT_ID = 'gatehouse';
-export const CLIENT_SECRET = 'gatehouse-client-secret-for-tests';
 
 function signingKey() {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -113,26 +113,6 @@ export async function startIdp(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
-  };
-}
-
-/** The single sign-on options for a backend at `publicUrl` trusting this provider. */
-export function ssoOptions(
-  idp: Pick<TestIdp, 'issuer'>,
-  overrides: Partial<SsoOptions> = {},
-): { -readonly [K in keyof SsoOptions]: SsoOptions[K] } {
-  return {
-    issuer: idp.issuer,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    publicUrl: 'http://127.0.0.1:0',
-    scopes: 'openid email profile',
-    groupsClaim: 'groups',
-    roleGroups: { admin: ['it-admins'], helpdesk: ['helpdesk'], viewer: ['auditors'] },
-    portalUser: 'email-local-part',
-    localLogin: 'off',
-    sessionHours: 8,
-    ...overrides,
   };
 }
 
