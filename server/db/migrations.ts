@@ -393,12 +393,10 @@ const migrations: Record<string, Migration> = {
       // What the last completed sync resolved rules for, and its last clean sync's version.
       await db.schema.alterTable('machines').addColumn('synced_membership', 'text').execute();
       await db.schema.alterTable('machines').addColumn('clean_version', 'bigint').execute();
-      // A machine's own, its user's and its tags' rules, looked up by scope on every sync.
-      await db.schema
-        .createIndex('rules_scope')
-        .on('rules')
-        .columns(['scope', 'scope_value', 'deleted'])
-        .execute();
+      // A machine's own, its user's and its tags' rules, for the drift check. On scope_value
+      // alone: an index that also served `scope = 'global'` would lead SQLite to read every
+      // global rule and sort it on each page of a sync instead of walking versions.
+      await db.schema.createIndex('rules_scope_value').on('rules').column('scope_value').execute();
     },
   },
   '011_limits': {
