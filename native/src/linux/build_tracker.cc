@@ -321,7 +321,11 @@ void FanotifyBuildTracker::Loop() {
     for (size_t i = 3; i < fds.size(); ++i) {
       if (fds[i].revents) exited.push_back(pids[i - 3]);
     }
-    for (int32_t pid : exited) compilers_[pid].exited = true;
+    std::vector<int> exited_pidfds;
+    for (int32_t pid : exited) {
+      compilers_[pid].exited = true;
+      exited_pidfds.push_back(compilers_[pid].pidfd);
+    }
     uint64_t counter;
     if (fds[2].revents && read(sync_, &counter, sizeof(counter)) < 0) counter = 0;
     uint64_t requested;
@@ -335,7 +339,11 @@ void FanotifyBuildTracker::Loop() {
       sync_done_ = requested;
     }
     synced_.notify_all();
-    for (int32_t pid : exited) Forget(pid);
+    for (size_t i = 0; i < exited.size(); ++i) {
+      // Unless the drain saw the pid exec again (a new process): that entry is not the old one.
+      auto it = compilers_.find(exited[i]);
+      if (it != compilers_.end() && it->second.pidfd == exited_pidfds[i]) Forget(exited[i]);
+    }
     CheckDue();
   }
 }
