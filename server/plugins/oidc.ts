@@ -147,6 +147,18 @@ export class SingleSignOn {
     };
   }
 
+  /**
+   * Where to send the browser so that the provider ends its own session too (RP-initiated
+   * logout), back to the app's page afterwards; undefined when the provider offers none.
+   */
+  async endSessionUrl(app: SsoApp): Promise<string | undefined> {
+    const config = await this.configuration().catch(() => undefined);
+    if (!config?.serverMetadata().end_session_endpoint) return undefined;
+    return client.buildEndSessionUrl(config, {
+      post_logout_redirect_uri: `${this.options.publicUrl}/${app}/`,
+    }).href;
+  }
+
   /** The highest console role the person's groups map to; undefined when none does. */
   roleOf(claims: SignedIn['claims']): Role | undefined {
     const groups = groupsOf(claims[this.options.groupsClaim]);

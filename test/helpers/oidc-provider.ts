@@ -44,6 +44,9 @@ function providerFor(
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         redirect_uris: redirectUris,
+        post_logout_redirect_uris: redirectUris.map((uri) =>
+          uri.replace(/api\/sso\/callback$/, ''),
+        ),
         response_types: ['code'],
         grant_types: ['authorization_code'],
       },

@@ -102,7 +102,8 @@ function portalSession(app: FastifyInstance): void {
     await app.sso?.store.logout(request.cookies[PORTAL_COOKIE]!);
     await auditPortal(request, 'logout', 'portal');
     void reply.clearCookie(PORTAL_COOKIE, { path: '/portal' });
-    return { ok: true };
+    const endSession = await app.sso?.endSessionUrl('portal');
+    return { ok: true, ...(endSession ? { end_session_url: endSession } : {}) };
   });
 }
 

@@ -99,9 +99,11 @@ export class PortalState {
 
   async signOut(): Promise<void> {
     await this.#run(async () => {
-      await api('POST', '/logout', {});
+      const out = await api<{ end_session_url?: string }>('POST', '/logout', {});
       this.me = null;
       setCsrfToken('');
+      // The provider's session ends too, so that the next person at this computer signs in anew.
+      if (out.end_session_url) location.assign(out.end_session_url);
     });
   }
 

@@ -222,4 +222,25 @@ describe('employee portal in Chromium', () => {
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
   });
+
+  it('signs out of the portal and of the provider, back to the sign-in page', async () => {
+    const page = await employee.context.newPage();
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${stack.server.base}/portal/requests`);
+    const signOut = page.getByRole('button', { name: 'Sign out' });
+    await signOut.waitFor();
+    await tabTo(page, signOut);
+    await page.keyboard.press('Enter');
+    const confirm = page.getByRole('button', { name: 'Yes, sign me out' });
+    await confirm.waitFor();
+    await tabTo(page, confirm);
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: 'Sign in with your company account' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/portal/');
+    // The provider forgot the person: signing in asks for the login again.
+    await tabTo(page, page.getByRole('link', { name: 'Sign in with your company account' }));
+    await page.keyboard.press('Enter');
+    await page.locator('input[name="login"]').waitFor();
+    expect(errors).toEqual([]);
+  });
 });
