@@ -78,6 +78,8 @@ export class PushHub {
   readonly #retryAfterS: number;
   readonly tokenCheckMs: number;
   #listener: pg.Client | undefined;
+  /** Notifications go out on their own connections, so a burst never queues behind LISTEN's. */
+  #notifier: pg.Pool | undefined;
   readonly #databaseUrl: string | undefined;
   observer: PushObserver | undefined;
 
@@ -104,11 +106,15 @@ export class PushHub {
     client.on('error', () => undefined);
     await client.query(`LISTEN ${CHANNEL}`);
     this.#listener = client;
+    this.#notifier = new pg.Pool({ connectionString: this.#databaseUrl, max: 2 });
+    this.#notifier.on('error', () => undefined);
   }
 
   async stop(): Promise<void> {
     await this.#listener?.end();
+    await this.#notifier?.end();
     this.#listener = undefined;
+    this.#notifier = undefined;
   }
 
   get maxStreams(): number {
@@ -170,7 +176,7 @@ export class PushHub {
   }
 
   async #notify(wire: Wire): Promise<void> {
-    await this.#listener!.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(wire)]);
+    await this.#notifier!.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(wire)]);
   }
 
   #close(held: Held, reason: CloseReason): void {

@@ -3,16 +3,18 @@
 // processes, and this process as the fleet. Each machine holds a push stream (half on each
 // server) and syncs like an agent (preflight, ruledownload, postflight). Measured first with
 // --small machines (1,000), then with --machines (10,000), each figure also as the ratio to the
-// small one: streams held, server RSS per stream, sync p99 at 50 syncs/s while the streams are
-// held, fan-out of an approved global rule to every stream, and the drain of the herd of
-// follow-up syncs (each machine after a random delay of up to --jitter seconds). Then an abuse
-// round with every stream held: 20,000 stream attempts with one token, 1,000 concurrent
-// logins, 60 huge usernames, 1,000 wrong enrollment secrets; during each, the p99 of a console
-// call and of a sync, the answers by status, and the servers' RSS growth.
+// small one: streams held, server RSS per stream (what the streams opened at that step added),
+// sync p99 at 50 syncs/s while the streams are held, fan-out of an approved global rule to every
+// stream, and the drain of the herd of follow-up syncs (each machine after a random delay of up
+// to --jitter seconds). Then an abuse round with every stream held: 20,000 stream attempts with
+// one token, 1,000 concurrent logins, 60 huge usernames, 1,000 wrong enrollment secrets; during
+// each, the p99 of a console call and of a sync (fleet-probe.mjs), the answers by status, and
+// the servers' RSS growth.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { openServerDatabase, type Db } from '../../server/db/connect';
 import { MachineRepository } from '../../server/db/machines';
 import { RequestRepository } from '../../server/db/requests';
@@ -138,8 +140,28 @@ interface Fleet {
 /** Refused sync stages, by stage and status, for the report. */
 const syncFailures: Record<string, number> = {};
 
+/** Machines in the middle of a sync: an agent never runs two syncs at once. */
+const syncing = new Set<number>();
+
+/** A machine below `size` that is not syncing now (nor one of the probe's last 20). */
+function idleMachine(size: number): number {
+  for (;;) {
+    const i = Math.floor(Math.random() * Math.min(size, MACHINES - 20));
+    if (!syncing.has(i)) return i;
+  }
+}
+
 /** One sync as an agent does it when nothing else is due: preflight, ruledownload, postflight. */
 async function sync(fleet: Fleet, i: number): Promise<{ ms: number; ok: boolean }> {
+  syncing.add(i);
+  try {
+    return await syncStages(fleet, i);
+  } finally {
+    syncing.delete(i);
+  }
+}
+
+async function syncStages(fleet: Fleet, i: number): Promise<{ ms: number; ok: boolean }> {
   const started = performance.now();
   const base = fleet.baseOf(i);
   const id = fleet.ids[i]!;
@@ -229,7 +251,7 @@ async function inPool<T>(total: number, width: number, work: (i: number) => Prom
 async function syncP99(fleet: Fleet, size: number) {
   const runs: Promise<{ ms: number; ok: boolean }>[] = [];
   for (let tick = 0; tick < SYNC_RATE * SYNC_SECONDS; tick++) {
-    runs.push(sync(fleet, Math.floor(Math.random() * size)));
+    runs.push(sync(fleet, idleMachine(size)));
     await new Promise((resolve) => setTimeout(resolve, 1000 / SYNC_RATE));
   }
   const done = await Promise.all(runs);
@@ -304,9 +326,11 @@ async function measureSize(
   fleet: Fleet,
   streams: Stream[],
   size: number,
-  rssBeforeStreams: number,
 ): Promise<SizeFigures> {
   const opened = streams.length;
+  // What the servers hold for the streams opened now: RSS before and after, settled.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const rssBefore = serversRssKb(fleet.servers);
   const more = await inPool(size - opened, 200, (k) =>
     openStream(fleet.baseOf(opened + k), fleet.ids[opened + k]!, fleet.tokens[opened + k]!),
   );
@@ -317,7 +341,7 @@ async function measureSize(
     (sum, m) => sum + Number(/^gatehouse_push_streams_held (\d+)$/m.exec(m.body)?.[1] ?? 0),
     0,
   );
-  const rssPerStream = (serversRssKb(fleet.servers) - rssBeforeStreams) / held;
+  const rssPerStream = (serversRssKb(fleet.servers) - rssBefore) / (held - opened);
   log(`${size}: ${held} streams held, ${round(rssPerStream)} kB RSS each`);
   const syncs = await syncP99(fleet, size);
   log(`${size}: sync p99 ${round(syncs.p99)} ms at ${SYNC_RATE}/s (${syncs.errors} errors)`);
@@ -339,33 +363,41 @@ async function measureSize(
 
 // ---- Abuse ----
 
-/** Console and sync latency sampled every 100 ms while `attack` runs; its p99s and RSS growth. */
+/**
+ * Console and sync latency sampled every 100 ms by the probe (fleet-probe.mjs, a worker thread
+ * with its own connections and event loop) while `attack` runs; their p99s and RSS growth. The
+ * probe syncs as machines the load leaves alone (the last 20), so it never races itself.
+ */
 async function during(fleet: Fleet, cookie: string, attack: () => Promise<Record<string, number>>) {
-  const consoleMs: number[] = [];
-  const syncMs: number[] = [];
-  let running = true;
+  const machines = fleet.ids.slice(-20).map((id, k) => {
+    const i = fleet.ids.length - 20 + k;
+    return { base: fleet.baseOf(i), id, token: fleet.tokens[i] };
+  });
+  const probe = new Worker(join(import.meta.dirname, 'fleet-probe.mjs'), {
+    workerData: { consoleBase: fleet.servers[0]!.base, cookie, machines },
+  });
   const rssBefore = serversRssKb(fleet.servers);
   let rssPeak = rssBefore;
-  const probe = (async () => {
-    while (running) {
-      const started = performance.now();
-      await call(fleet.servers[0]!.base, 'GET', '/console/api/me', { cookie });
-      consoleMs.push(performance.now() - started);
-      syncMs.push((await sync(fleet, Math.floor(Math.random() * fleet.ids.length))).ms);
-      rssPeak = Math.max(rssPeak, serversRssKb(fleet.servers));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
+  const sampler = setInterval(
+    () => (rssPeak = Math.max(rssPeak, serversRssKb(fleet.servers))),
+    100,
+  );
   const started = performance.now();
   const answers = await attack();
   const seconds = (performance.now() - started) / 1000;
-  running = false;
-  await probe;
+  clearInterval(sampler);
+  const samples = new Promise<{ consoleMs: number[]; syncMs: number[] }>((resolve) =>
+    probe.once('message', resolve),
+  );
+  probe.postMessage('stop');
+  const { consoleMs, syncMs } = await samples;
+  await probe.terminate();
   return {
     answers,
     seconds: round(seconds),
     console_p99_ms: round(percentile(consoleMs, 99)),
     sync_p99_ms: round(percentile(syncMs, 99)),
+    probes: consoleMs.length,
     rss_growth_mb: round((rssPeak - rssBefore) / 1024),
   };
 }
@@ -464,10 +496,9 @@ async function main() {
     await push.start();
     // Every machine's first (clean) sync, so the measured ones are the everyday kind.
     await inPool(MACHINES, 64, (i) => sync(fleet, i));
-    const rssBeforeStreams = serversRssKb(servers);
     const streams: Stream[] = [];
-    const small = await measureSize(db, push, fleet, streams, SMALL, rssBeforeStreams);
-    const large = await measureSize(db, push, fleet, streams, MACHINES, rssBeforeStreams);
+    const small = await measureSize(db, push, fleet, streams, SMALL);
+    const large = await measureSize(db, push, fleet, streams, MACHINES);
     const cookie = await consoleCookie(servers[0]!.base);
     const abuse = await abuseRound(fleet, cookie);
     await push.stop();
@@ -480,7 +511,15 @@ async function main() {
       sync_failures: syncFailures,
     };
   } finally {
-    for (const server of servers) server.child.kill('SIGTERM');
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise((resolve) => {
+            server.child.once('exit', resolve);
+            server.child.kill('SIGTERM');
+          }),
+      ),
+    );
     await postgres.stop();
   }
 }
