@@ -26,7 +26,14 @@ describe('the control contract', () => {
       .filter(([, method]) => method.rootOnly)
       .map(([name]) => name);
     expect(rootOnly.sort()).toEqual(
-      ['flushCache', 'rules.add', 'rules.list', 'rules.remove', 'setMode'].sort(),
+      [
+        'flushCache',
+        'rules.add',
+        'rules.list',
+        'rules.remove',
+        'rules.transitive',
+        'setMode',
+      ].sort(),
     );
   });
 
