@@ -14,6 +14,7 @@
 #include <elf.h>
 #include <limits.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -35,7 +36,9 @@ constexpr uint64_t kMaxOutputBytes = 1ull << 30;
 constexpr size_t kMaxCompilers = 1024;
 constexpr size_t kMaxDigests = 8192;
 constexpr uint64_t kPendingCheckNs = 1000000;  // until the exec is seen complete
-constexpr uint64_t kRunningCheckNs = 5000000;  // while it runs
+// While it runs: after 5 ms, then twice as long each time up to this (a long-lived compiler, a
+// `go run` say, costs little).
+constexpr uint64_t kLongRunningCheckNs = 80000000;
 // A write by a process whose program is still being hashed waits this long for the hash.
 constexpr uint32_t kHashWaitMs = 2000;
 
@@ -486,8 +489,12 @@ void FanotifyBuildTracker::OnExec(int32_t pid, int fd) {
 
 void FanotifyBuildTracker::Verify(int32_t pid, Compiler& compiler) {
   if (compiler.state == State::kTainted || compiler.exited) return;
-  compiler.next_check_ns =
-      MonotonicNs() + (compiler.state == State::kPending ? kPendingCheckNs : kRunningCheckNs);
+  if (compiler.state == State::kPending) {
+    compiler.next_check_ns = MonotonicNs() + kPendingCheckNs;
+  } else {
+    compiler.check_interval_ns = std::min(kLongRunningCheckNs, compiler.check_interval_ns * 2);
+    compiler.next_check_ns = MonotonicNs() + compiler.check_interval_ns;
+  }
   char exe[64];
   snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
   struct stat st;
