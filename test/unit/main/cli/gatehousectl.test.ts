@@ -41,6 +41,11 @@ describe('gatehousectl', () => {
     [['rule', '--sha256', 'ab'], 'rule needs exactly one of --allow, --block, --remove'],
     [['fileinfo'], 'fileinfo needs exactly one PATH'],
     [['events', '--limit'], '--limit needs a value'],
+    [
+      ['rule', '--block', '--compiler', '--sha256', 'a'.repeat(64)],
+      '--compiler goes with --allow only',
+    ],
+    [['rules'], 'rules needs --transitive'],
   ])('%j is a usage error: %s', async (argv, message) => {
     const { code, out } = await run(...argv);
     expect(code).toBe(2);
