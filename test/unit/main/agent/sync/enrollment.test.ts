@@ -60,13 +60,44 @@ describe('enrollment', () => {
 
   it('says what the server answered when it refuses, and when it sends no token', async () => {
     const refused = agentWith({ syncBaseUrl: 'https://sync.test/santa', enrollmentSecret: 'bad' });
-    const server = fakeServer(() => json({ error: 'wrong enrollment secret' }, 403));
+    const server = fakeServer(() => json({ error: 'wrong enrollment secret' }, 401));
     await expect(enrollMachine(refused.agent, server.fetch)).rejects.toThrow(
-      'enroll: the server answered 403: {"error":"wrong enrollment secret"}',
+      'enroll: the server answered 401: wrong enrollment secret',
     );
     const empty = agentWith({ syncBaseUrl: 'https://sync.test/santa', enrollmentSecret: 's' });
     await expect(enrollMachine(empty.agent, fakeServer(() => json({})).fetch)).rejects.toThrow(
       'enroll: the server sent no token',
+    );
+  });
+
+  it('sends the same enrollment key every time, made once and kept for root alone', async () => {
+    const { agent, stateDir } = agentWith({
+      syncBaseUrl: 'https://sync.test/santa',
+      enrollmentSecret: 's',
+    });
+    const server = fakeServer(() => json({ token: 't' }));
+    await enrollMachine(agent, server.fetch);
+    rmSync(join(stateDir, 'sync-token'));
+    await enrollMachine(agent, server.fetch);
+    const keys = server.sent.map(
+      (sent) => (sent.body as { enrollment_key: string }).enrollment_key,
+    );
+    expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect(statSync(join(stateDir, 'enrollment-key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('says plainly when re-enrollment waits for an administrator, or was refused by one', async () => {
+    const { agent } = agentWith({ syncBaseUrl: 'https://sync.test/santa', enrollmentSecret: 's' });
+    const waiting = fakeServer(() =>
+      json({ error: 'enroll: enrolled already', state: 'pending', conflict_id: 7 }, 409),
+    );
+    await expect(enrollMachine(agent, waiting.fetch)).rejects.toThrow(
+      /^enroll: machine id m-1 is enrolled already and this installation cannot prove it is the same one; re-enrollment waits for an administrator to approve enrollment conflict 7 in the console, and the agent asks again at each sync/,
+    );
+    const rejected = fakeServer(() => json({ error: 'enroll: refused', state: 'rejected' }, 403));
+    await expect(enrollMachine(agent, rejected.fetch)).rejects.toThrow(
+      /^enroll: an administrator refused this machine's claim on machine id m-1; it will not sync until they approve a new claim/,
     );
   });
 });
