@@ -51,6 +51,8 @@ export interface RuleFilter {
 
 export class RuleRepository {
   readonly #countCache = new Map<string, RuleCounts>();
+  readonly #contestedCache = new Map<string, Set<string>>();
+  #sharedGlobals: { version: number; keys: string[] } | undefined;
   #globalCountCache: { version: number; counts: RuleCounts } | undefined;
 
   constructor(
@@ -291,18 +293,65 @@ export class RuleRepository {
       .execute()) as RuleRow[];
     const page = scanned.slice(0, limit);
     const next = scanned.length > limit ? Number(page[page.length - 1]!.version) : undefined;
-    const keyed = await this.#rowsForKeys(reach, reaches, page, window);
+    // A clean sync looks up only the keys another rule may contest: most are one global rule.
+    const contested = clean ? await this.#contestedKeys(reach, upTo) : undefined;
+    const looked = contested
+      ? page.filter((row) => contested.has(ruleKey(row.rule_type, row.identifier)))
+      : page;
+    const keyed = await this.#rowsForKeys(reach, reaches, looked, window);
     const rows: RuleRow[] = [];
     for (const row of page) {
-      const key = keyed.get(ruleKey(row.rule_type, row.identifier))!;
+      const key = keyed.get(ruleKey(row.rule_type, row.identifier));
       if (clean) {
-        if (key.winner?.id === row.id) rows.push(row);
-      } else if (Number(row.version) === key.lastScanned && !key.unchanged) {
+        if (!key || key.winner?.id === row.id) rows.push(row);
+      } else if (key && Number(row.version) === key.lastScanned && !key.unchanged) {
         // A deleted row stands for REMOVE.
         rows.push(key.winner ?? { ...row, deleted: 1 });
       }
     }
     return { rows, ...(next !== undefined ? { next } : {}) };
+  }
+
+  /**
+   * The keys for which more than one rule in force at `upTo` may reach the machine: those of its
+   * own, its user's and its tags' rules, and global keys held by more than one rule (an approval
+   * beside a console rule). Kept per version and membership, the global part per version, so that
+   * the pages of one clean sync ask once.
+   */
+  async #contestedKeys(reach: Reach, upTo: number): Promise<Set<string>> {
+    const cacheKey = JSON.stringify([upTo, reach.machineId, reach.primaryUser, reach.tags]);
+    const cached = this.#contestedCache.get(cacheKey);
+    if (cached) return cached;
+    if (this.#sharedGlobals?.version !== upTo) {
+      const shared = await this.db
+        .selectFrom('rules')
+        .select(['rule_type', 'identifier'])
+        .where(notDeleted(), '=', 0)
+        .where('version', '<=', upTo)
+        .where('scope', '=', 'global')
+        .groupBy(['rule_type', 'identifier'])
+        .having((eb) => eb.fn.countAll(), '>', 1)
+        .execute();
+      this.#sharedGlobals = {
+        version: upTo,
+        keys: shared.map((row) => ruleKey(row.rule_type, row.identifier)),
+      };
+    }
+    const narrow = await this.db
+      .selectFrom('rules')
+      .select(['rule_type', 'identifier'])
+      .where(notDeleted(), '=', 0)
+      .where('version', '<=', upTo)
+      .where((eb) => reachesMachine(eb, reach, false))
+      .execute();
+    const keys = new Set([
+      ...this.#sharedGlobals.keys,
+      ...narrow.map((row) => ruleKey(row.rule_type, row.identifier)),
+    ]);
+    if (this.#contestedCache.size >= CONTESTED_CACHE_SIZE)
+      this.#contestedCache.delete(this.#contestedCache.keys().next().value!);
+    this.#contestedCache.set(cacheKey, keys);
+    return keys;
   }
 
   /**
@@ -326,10 +375,12 @@ export class RuleRepository {
       .selectAll()
       .where('rule_type', 'in', [...new Set(page.map((row) => row.rule_type))])
       .where('identifier', 'in', [...new Set(page.map((row) => row.identifier))])
-      .where('version', '<=', upTo)
+      // Versions and deleted hidden from the planners too, so that both look the page's keys up
+      // by (rule_type, identifier) instead of reading every version or every rule in force.
+      .where(sql<number>`version + 0`, '<=', upTo)
       // Expiry is not looked at: preflight expired what was due, and this sync sends the rule set
       // as of then; a rule expiring since goes at the next sync, as its removal's version says.
-      .where((eb) => eb.or([eb('version', '>', since), eb('deleted', '=', 0)]))
+      .where((eb) => eb.or([eb(sql<number>`version + 0`, '>', since), eb(notDeleted(), '=', 0)]))
       .where((eb) => eb.or(reaches.map((each) => reachesMachine(eb, each))))
       .execute()) as RuleRow[];
     const live = rows.filter((row) => row.deleted === 0 && ruleReaches(row, reach));
@@ -504,6 +555,8 @@ function ruleReaches(row: RuleRow, reach: Reach): boolean {
 
 /** Counts kept for this many (version, machine, membership) answers. */
 const COUNT_CACHE_SIZE = 10_000;
+/** Contested keys kept for this many clean syncs in progress. */
+const CONTESTED_CACHE_SIZE = 100;
 
 /** Whether a rule's scope takes in this machine: the one test for what is in force and what syncs. */
 function reachesMachine(eb: ExpressionBuilder<Database, 'rules'>, reach: Reach, global = true) {
