@@ -99,9 +99,9 @@ describe.each(ENGINES)('enrollment in the console on %s', (engine) => {
         claimed_tags: ['laptops', 'eu'],
       }),
     );
-    expect((await call(helpdesk, 'POST', '/machines/console-m2/tags', { tags: ['x'] })).status).toBe(
-      403,
-    );
+    expect(
+      (await call(helpdesk, 'POST', '/machines/console-m2/tags', { tags: ['x'] })).status,
+    ).toBe(403);
     const bad = await call(admin, 'POST', '/machines/console-m2/tags', { tags: ['has space'] });
     expect(bad.status).toBe(400);
     const set = await call(admin, 'POST', '/machines/console-m2/tags', { tags: ['laptops', 'eu'] });
