@@ -1,5 +1,6 @@
 // Overlapping rules and membership changes, played by a stock Santa client over real HTTP: after
 // every sync the client holds exactly what the console says reaches it (issue 16, items 1 and 2).
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SantaClient } from '../../../../helpers/santa-client';
 import {
@@ -160,6 +161,37 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
       policy: 'REMOVE',
     });
     expect(mac.rule(target)).toBeUndefined();
+  });
+
+  it('two global rules for one target (an approval beside a console rule): the block wins', async () => {
+    const mac = await fleet.mac('dup-1');
+    const target = fresh();
+    await put(target, 'BLOCKLIST', 'global');
+    // An approval for everyone adds its own row beside the console's (db/requests.ts).
+    await fleet.server.db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{
+        value: number;
+      }>`UPDATE counters SET value = value + 1 WHERE name = 'rule_version' RETURNING value`.execute(
+        trx,
+      );
+      await trx
+        .insertInto('rules')
+        .values({
+          identifier: target,
+          rule_type: 'BINARY',
+          policy: 'ALLOWLIST',
+          scope: 'global',
+          created_by: 'approval',
+          created_at: Date.now(),
+          deleted: 0,
+          version: Number(rows[0]!.value),
+        })
+        .execute();
+    });
+    await syncAndCompare(mac);
+    expect(mac.rule(target)?.policy).toBe('BLOCKLIST');
+    expect((await mac.sync({ clean: 'CLEAN' })).syncType).toBe('CLEAN');
+    expect(mac.rule(target)?.policy).toBe('BLOCKLIST');
   });
 
   it('a clean sync with nothing to hold still empties the Mac', async () => {
