@@ -392,7 +392,15 @@ async function closeWriteRound() {
       ...compilerRules,
     ]);
     try {
-      on.push(writeJob(watched));
+      try {
+        on.push(writeJob(watched));
+      } catch (error) {
+        const m = monitor.metrics();
+        throw new Error(
+          `bench:exec: the tracked build failed (${(error as Error).message}); tracker: ${m.compilersSeen} compilers seen, ${m.compilerWrites} writes by them, ${m.transitiveMinted} minted, ${m.transitiveRefused} refused, ${m.compilersTainted} tainted`,
+          { cause: error },
+        );
+      }
       if (monitor.metrics().transitiveMinted === 0)
         throw new Error('bench:exec: the build minted no transitive rule');
     } finally {

@@ -95,7 +95,7 @@ namespace {
 // Written this recently (ns) and not known as built: the exec waits for the tracker to catch up,
 // at most kTrackerSyncMs.
 constexpr int64_t kFreshWriteNs = 60ll * 1000000000ll;
-constexpr uint32_t kTrackerSyncMs = 1000;
+constexpr uint32_t kTrackerSyncMs = 2500;
 
 uint64_t WallNs() {
   timespec ts;

@@ -281,7 +281,10 @@ void FanotifyBuildTracker::Stop() {
     hash_work_.notify_all();
     hash_done_.notify_all();
     if (hasher_.joinable()) hasher_.join();
-    digests_.clear();
+    // What was hashed stays known (a key holds size, mtime and ctime); what was not never will be.
+    for (auto it = digests_.begin(); it != digests_.end();) {
+      it = it->second.done ? std::next(it) : digests_.erase(it);
+    }
   }
   for (auto& [pid, compiler] : compilers_) {
     if (compiler.pidfd >= 0) close(compiler.pidfd);
@@ -410,8 +413,12 @@ void FanotifyBuildTracker::HashLoop() {
   for (;;) {
     hash_work_.wait(lock, [&] { return hash_stopping_ || !hash_queue_.empty(); });
     if (hash_stopping_) break;
-    auto [key, fd] = hash_queue_.front();
-    hash_queue_.pop_front();
+    // Smallest first: a linker (a few MiB) waiting behind cc1 (30) is what a build is waiting on.
+    auto next =
+        std::min_element(hash_queue_.begin(), hash_queue_.end(),
+                         [](const auto& a, const auto& b) { return a.first.size < b.first.size; });
+    auto [key, fd] = *next;
+    hash_queue_.erase(next);
     lock.unlock();
     HashResult result;
     uint64_t bytes = 0;
