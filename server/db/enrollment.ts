@@ -220,8 +220,8 @@ export class EnrollmentRepository {
    * it at once (any agent token for the id stops working); approving an agent's lets that agent's
    * next enrollment with the same key through. Rejecting keeps the binding; the claimant is told.
    */
-  async decide(id: number, approve: boolean, actor: string, now = Date.now()): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+  async decide(id: number, approve: boolean, actor: string, now = Date.now()): Promise<string> {
+    return this.db.transaction().execute(async (trx) => {
       const conflict = await trx
         .selectFrom('enrollment_conflicts')
         .selectAll()
@@ -258,6 +258,7 @@ export class EnrollmentRepository {
         },
         now,
       );
+      return state;
     });
   }
 
@@ -478,7 +479,7 @@ async function isRejected(trx: Tx, claimant: Claimant, kind: ConflictKind) {
 const rejected = (claimant: Claimant): ConflictRef => ({
   id: null,
   state: 'rejected',
-  reason: `an administrator refused this claim on machine id ${claimant.machineId}; ask them to remove the machine or approve a new claim`,
+  reason: `an administrator refused this claim on machine id ${claimant.machineId}; only an administrator's approval of a new claim changes that`,
 });
 
 /**

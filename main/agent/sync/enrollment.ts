@@ -18,6 +18,7 @@ import { SyncError } from './errors';
 import { apiUrl } from './url';
 
 const tokenFile = (agent: Agent) => join(agent.config.stateDir, 'sync-token');
+const keyFileOf = (agent: Agent) => join(agent.config.stateDir, 'enrollment-key');
 
 /**
  * The machine token: the stored one, else one from enrolling now; undefined when the agent has
@@ -47,7 +48,8 @@ export async function enrollMachine(
     signal: AbortSignal.timeout(30_000),
   });
   const text = await response.text();
-  if (response.status !== 200) throw new SyncError(refusal(response, text, config.machineId));
+  if (response.status !== 200)
+    throw new SyncError(refusal(response, text, config.machineId, keyFileOf(agent)));
   const token = (JSON.parse(text) as { token?: unknown }).token;
   if (typeof token !== 'string' || !token) throw new SyncError('enroll: the server sent no token');
   writeSecret(tokenFile(agent), token);
@@ -65,7 +67,7 @@ export function tokenRefused(error: unknown): boolean {
 }
 
 /** What an enrollment refusal means for this machine, in the words its status shows. */
-function refusal(response: Response, text: string, machineId: string): string {
+function refusal(response: Response, text: string, machineId: string, keyFile: string): string {
   let answer: { error?: unknown; conflict_id?: unknown } = {};
   try {
     answer = JSON.parse(text) as typeof answer;
@@ -76,7 +78,7 @@ function refusal(response: Response, text: string, machineId: string): string {
   if (response.status === 409)
     return `enroll: machine id ${machineId} is enrolled already and this installation cannot prove it is the same one; re-enrollment waits for an administrator to approve enrollment conflict ${String(answer.conflict_id)} in the console, and the agent asks again at each sync (${said})`;
   if (response.status === 403)
-    return `enroll: an administrator refused this machine's claim on machine id ${machineId}; it will not sync until they approve a new claim (${said})`;
+    return `enroll: an administrator refused this machine's claim on machine id ${machineId}; it will not sync until one approves a new claim (delete ${keyFile} to make one at the next sync) (${said})`;
   if (response.status === 429)
     return `enroll: the server is limiting enrollments; the agent tries again in ${response.headers.get('retry-after') ?? 'a few'} s`;
   return `enroll: the server answered ${response.status}: ${said}`;
@@ -84,7 +86,7 @@ function refusal(response: Response, text: string, machineId: string): string {
 
 /** The key that proves a later enrollment comes from this installation, made on first use. */
 function enrollmentKey(agent: Agent): string {
-  const file = join(agent.config.stateDir, 'enrollment-key');
+  const file = keyFileOf(agent);
   const existing = readSecret(file);
   if (existing) return existing;
   const key = randomBytes(32).toString('base64url');

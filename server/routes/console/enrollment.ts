@@ -89,8 +89,9 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
       },
       async (request) => {
         const id = conflictId(request.params.id);
-        await repo.decide(id, approve, consoleUserOf(request).username);
-        return { id, state: approve ? 'approved' : 'rejected' };
+        // approved: an agent's next enrollment with its key gets through; used: rebound at once.
+        const state = await repo.decide(id, approve, consoleUserOf(request).username);
+        return { id, state };
       },
     );
 

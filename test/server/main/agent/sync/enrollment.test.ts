@@ -90,7 +90,7 @@ describe('agent enrollment', () => {
     await server.app.enrollment.repo.decide(id, false, 'admin');
     expect(await scheduler.syncNow()).toBeUndefined();
     expect(scheduler.lastError).toMatch(
-      /^enroll: an administrator refused this machine's claim on machine id agent-refused; it will not sync until they approve a new claim/,
+      /^enroll: an administrator refused this machine's claim on machine id agent-refused; it will not sync until one approves a new claim \(delete .*enrollment-key to make one at the next sync\)/,
     );
   });
 });

@@ -97,7 +97,7 @@ describe('enrollment', () => {
     );
     const rejected = fakeServer(() => json({ error: 'enroll: refused', state: 'rejected' }, 403));
     await expect(enrollMachine(agent, rejected.fetch)).rejects.toThrow(
-      /^enroll: an administrator refused this machine's claim on machine id m-1; it will not sync until they approve a new claim/,
+      /^enroll: an administrator refused this machine's claim on machine id m-1; it will not sync until one approves a new claim \(delete .*enrollment-key to make one at the next sync\)/,
     );
   });
 });
