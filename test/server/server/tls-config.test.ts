@@ -8,13 +8,29 @@ import { tlsFromEnv } from '../../../server/tls-config';
 import { makeTestPki, type TestPki } from '../../helpers/certificates';
 import { tempDir } from '../../helpers/files';
 import { postJson, type TlsClient } from '../../helpers/http-json';
-import { ENGINES, startTestServer, type TestServer } from '../../helpers/server';
+import { ENGINES, startTestServer, type Engine, type TestServer } from '../../helpers/server';
 
 let pki: TestPki;
 beforeAll(() => {
   pki = makeTestPki();
 });
 afterAll(() => pki?.remove());
+
+/** The server's own certificate and key, as GATEHOUSE_TLS_* name them. */
+const serverFiles = () => ({
+  GATEHOUSE_TLS_CERT: pki.server.certFile,
+  GATEHOUSE_TLS_KEY: pki.server.keyFile,
+});
+
+/** A backend for the enclosing describe, with the TLS settings `env` asks for. */
+function tlsServer(engine: Engine, secret: string, env: () => NodeJS.ProcessEnv) {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(engine, { enrollmentSecret: secret, ...tlsFromEnv(env()) });
+  }, 60_000);
+  afterAll(() => server?.close());
+  return () => server!;
+}
 
 describe('HTTPS from GATEHOUSE_TLS_*', () => {
   it('serves the console and Santa sync over TLS, and refuses plain HTTP on its port', async () => {
@@ -24,8 +40,7 @@ describe('HTTPS from GATEHOUSE_TLS_*', () => {
       GATEHOUSE_DATA_DIR: data.dir,
       GATEHOUSE_ENROLLMENT_SECRET: 'tls-secret',
       GATEHOUSE_ADMIN_PASSWORD: 'tls-admin-password',
-      GATEHOUSE_TLS_CERT: pki.server.certFile,
-      GATEHOUSE_TLS_KEY: pki.server.keyFile,
+      ...serverFiles(),
     });
     try {
       expect(server.address).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -62,10 +77,7 @@ describe('HTTPS from GATEHOUSE_TLS_*', () => {
   });
 
   it('says what is wrong with the TLS settings', () => {
-    const files = {
-      GATEHOUSE_TLS_CERT: pki.server.certFile,
-      GATEHOUSE_TLS_KEY: pki.server.keyFile,
-    };
+    const files = serverFiles();
     expect(() => tlsFromEnv({ GATEHOUSE_TLS_CERT: pki.server.certFile })).toThrow(
       'server: GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY go together: set both',
     );
@@ -93,17 +105,11 @@ describe('HTTPS from GATEHOUSE_TLS_*', () => {
 });
 
 describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    const tls = tlsFromEnv({
-      GATEHOUSE_TLS_CERT: pki.server.certFile,
-      GATEHOUSE_TLS_KEY: pki.server.keyFile,
-      GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile,
-      GATEHOUSE_TLS_CLIENT_CERTS: 'required',
-    })!;
-    server = await startTestServer(engine, { enrollmentSecret: 'mtls-secret', ...tls });
-  }, 60_000);
-  afterAll(() => server?.close());
+  const server = tlsServer(engine, 'mtls-secret', () => ({
+    ...serverFiles(),
+    GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile,
+    GATEHOUSE_TLS_CLIENT_CERTS: 'required',
+  }));
 
   const as = (pair?: { cert: string; key: string }): TlsClient => ({
     ca: pki.ca.cert,
@@ -111,7 +117,7 @@ describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
   });
   const stage = (name: string, machineId: string, tls: TlsClient, address?: string) =>
     postJson(
-      `${server.base}/santa/${name}/${machineId}`,
+      `${server().base}/santa/${name}/${machineId}`,
       name === 'preflight' ? { serial_num: `SERIAL-${machineId}` } : {},
       {},
       address,
@@ -125,13 +131,13 @@ describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
     const selfMade = await stage('preflight', 'mac-a', as(pki.selfMade('mac-a')));
     expect(selfMade.status).toBe(401);
     expect(selfMade.body.error).toMatch(/not issued by the CA this server trusts/);
-    expect(await server.repos.machines.get('mac-a')).toBeUndefined();
+    expect(await server().repos.machines.get('mac-a')).toBeUndefined();
   });
 
   it("binds a machine to its certificate; refuses another machine's or another certificate", async () => {
     const macA = pki.client('mac-a');
     expect((await stage('preflight', 'mac-a', as(macA))).status).toBe(200);
-    const machine = await server.repos.machines.get('mac-a');
+    const machine = await server().repos.machines.get('mac-a');
     expect(machine).toMatchObject({ identity: 'fleet', cert_subject: 'CN=mac-a' });
     expect(machine!.cert_fingerprint).toMatch(/^[0-9a-f]{64}$/);
     // The certificate ties the later stages to the machine, from any address.
@@ -147,7 +153,7 @@ describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
     );
     // The fleet credential without the certificate does not stand in for it.
     const secretOnly = await postJson(
-      `${server.base}/santa/preflight/mac-a`,
+      `${server().base}/santa/preflight/mac-a`,
       { serial_num: 'SERIAL-mac-a' },
       { authorization: 'Bearer mtls-secret' },
       undefined,
@@ -159,7 +165,7 @@ describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
 
   it('lets a Gatehouse agent sync with its own token and no certificate', async () => {
     const enrolled = await postJson(
-      `${server.base}/api/v1/enroll`,
+      `${server().base}/api/v1/enroll`,
       { enrollment_secret: 'mtls-secret', machine_id: 'agent-tls', enrollment_key: 'k'.repeat(40) },
       {},
       undefined,
@@ -167,7 +173,7 @@ describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
     );
     expect(enrolled.status).toBe(200);
     const synced = await postJson(
-      `${server.base}/santa/preflight/agent-tls`,
+      `${server().base}/santa/preflight/agent-tls`,
       {},
       { authorization: `Bearer ${enrolled.body.token as string}` },
       undefined,
@@ -177,27 +183,21 @@ describe.each(ENGINES)('client certificates (mTLS) on %s', (engine) => {
   });
 
   it('leaves the console to browsers without a certificate', async () => {
-    const login = await postJson(`${server.base}/console/api/login`, {}, {}, undefined, as());
+    const login = await postJson(`${server().base}/console/api/login`, {}, {}, undefined, as());
     expect(login.status).toBe(400);
   });
 });
 
 describe('optional client certificates', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    const tls = tlsFromEnv({
-      GATEHOUSE_TLS_CERT: pki.server.certFile,
-      GATEHOUSE_TLS_KEY: pki.server.keyFile,
-      GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile,
-    })!;
-    server = await startTestServer('sqlite', { enrollmentSecret: 'optional-secret', ...tls });
-  }, 60_000);
-  afterAll(() => server?.close());
+  const server = tlsServer('sqlite', 'optional-secret', () => ({
+    ...serverFiles(),
+    GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile,
+  }));
 
   it("does not let another machine's certificate stand in for a machine bound by its serial", async () => {
     const fleet = { authorization: 'Bearer optional-secret' };
     const trust = { ca: pki.ca.cert };
-    const url = (stage: string, id: string) => `${server.base}/santa/${stage}/${id}`;
+    const url = (stage: string, id: string) => `${server().base}/santa/${stage}/${id}`;
     const serialOnly = await postJson(
       url('preflight', 'mac-s'),
       { serial_num: 'S' },
@@ -206,7 +206,7 @@ describe('optional client certificates', () => {
       trust,
     );
     expect(serialOnly.status).toBe(200);
-    expect((await server.repos.machines.get('mac-s'))!.cert_fingerprint).toBeNull();
+    expect((await server().repos.machines.get('mac-s'))!.cert_fingerprint).toBeNull();
     const own = pki.client('mac-own');
     const tls = { ...trust, cert: own.cert, key: own.key };
     expect(
@@ -220,20 +220,15 @@ describe('optional client certificates', () => {
 });
 
 describe('a TLS-terminating proxy that passes on client certificates', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    const settings = tlsFromEnv({
-      GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1',
-      GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile,
-      GATEHOUSE_TLS_CLIENT_CERTS: 'required',
-    })!;
-    server = await startTestServer('sqlite', { enrollmentSecret: 'proxy-secret', ...settings });
-  }, 60_000);
-  afterAll(() => server?.close());
+  const server = tlsServer('sqlite', 'proxy-secret', () => ({
+    GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1',
+    GATEHOUSE_TLS_CLIENT_CA: pki.ca.certFile,
+    GATEHOUSE_TLS_CLIENT_CERTS: 'required',
+  }));
 
   const preflight = (machineId: string, cert: string, from: string) =>
     postJson(
-      `${server.base}/santa/preflight/${machineId}`,
+      `${server().base}/santa/preflight/${machineId}`,
       { serial_num: `S-${machineId}` },
       // nginx: proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
       { 'x-client-cert': encodeURIComponent(cert), 'x-forwarded-for': '198.51.100.9' },
@@ -249,7 +244,7 @@ describe('a TLS-terminating proxy that passes on client certificates', () => {
     expect(selfMade.status).toBe(401);
     expect(selfMade.body.error).toMatch(/not issued by the CA this server trusts/);
     expect((await preflight('mac-p', mac.cert, '127.0.0.1')).status).toBe(200);
-    expect(await server.repos.machines.get('mac-p')).toMatchObject({
+    expect(await server().repos.machines.get('mac-p')).toMatchObject({
       cert_subject: 'CN=mac-behind-proxy',
       sync_address: '198.51.100.9',
     });
