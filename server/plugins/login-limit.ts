@@ -11,9 +11,10 @@
 // counts (of any limit) an hour past their window's start, the longest window there is.
 // Usernames and passwords have a length limit in the schema (schemas/console.ts), checked
 // before any of this.
-import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { countDown, countUp, pruneCounts, type LimitName } from '../db/limits';
+import { countDown, pruneCounts, type LimitName } from '../db/limits';
+import { databaseStore } from './rate-limit-store';
 
 const WINDOW_MS = 15 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
@@ -86,22 +87,7 @@ type Part = keyof ReturnType<typeof keys>;
 /** Registers @fastify/rate-limit in `app`'s scope (no route is limited unless it asks). */
 export async function loginLimiter(app: FastifyInstance): Promise<LoginLimiter> {
   const db = app.db;
-  class Store implements FastifyRateLimitStore {
-    incr(
-      key: string,
-      done: (error: Error | null, result?: { current: number; ttl: number }) => void,
-      timeWindow: number,
-    ): void {
-      countUp(db, key, timeWindow).then(
-        (result) => done(null, result),
-        (error: Error) => done(error),
-      );
-    }
-    child(): FastifyRateLimitStore {
-      return this;
-    }
-  }
-  await app.register(rateLimit, { global: false, store: Store, timeWindow: WINDOW_MS });
+  await app.register(rateLimit, { global: false, store: databaseStore(db), timeWindow: WINDOW_MS });
   pruneAttempts(app);
   const accountOf = new WeakMap<FastifyRequest, string>();
   const limit = (max: number, part: Part) => ({
