@@ -124,6 +124,21 @@ describe.each(ENGINES)('Santa clients on the fleet credential on %s', (engine) =
     expect(elsewhere.body.error).toMatch(/last ran a preflight from another address/);
   });
 
+  it('binds a machine id claimed by two first preflights at once to exactly one of them', async () => {
+    const fleet = { authorization: `Bearer ${SECRET}` };
+    const claims = await Promise.all(
+      ['RACE-A', 'RACE-B', 'RACE-C'].map((serial) =>
+        postJson(`${server.base}/santa/preflight/C1D2-RACE`, { serial_num: serial }, fleet),
+      ),
+    );
+    const won = claims.filter((claim) => claim.status === 200);
+    expect(won).toHaveLength(1);
+    expect(claims.every((claim) => [200, 403, 409].includes(claim.status))).toBe(true);
+    const machine = await server.repos.machines.get('C1D2-RACE');
+    expect(['RACE-A', 'RACE-B', 'RACE-C'][claims.indexOf(won[0]!)]).toBe(machine!.bound_serial);
+    expect(await auditedActions(server.db, 'C1D2-RACE')).toContain('machine.enroll');
+  });
+
   it('refuses a wrong fleet credential', async () => {
     const refused = await refusal(client('C1D2-UUID-4', 'SERIAL-4', 'guess').sync());
     expect(refused).toMatchObject({ status: 401, error: 'unknown machine token: enroll again' });
