@@ -90,6 +90,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.log(`  first start: user admin, password ${adminPassword} (shown once; change it)`);
     console.log(`  Santa sync base URL: ${address}/santa/`);
     console.log(
+      '  stock Santa clients: SyncExtraHeaders {"Authorization": "Bearer <enrollment secret>"} (server/README.md)',
+    );
+    console.log(
       `  enrollment secret: ${generatedSecret ? `${secret} (generated for this run; set GATEHOUSE_ENROLLMENT_SECRET to keep one)` : 'from GATEHOUSE_ENROLLMENT_SECRET'}`,
     );
     const stop = async () => {
