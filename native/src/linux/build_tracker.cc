@@ -386,7 +386,25 @@ void FanotifyBuildTracker::Taint(Compiler& compiler) {
   compiler.state = State::kTainted;
 }
 
+namespace {
+// Programs hashed by any tracker of this process, kept across a monitor's restart (the key holds
+// size, mtime and ctime, so a changed file is a new key): the toolchain is hashed once.
+std::mutex g_known_mutex;
+std::unordered_map<FileKey, std::optional<Digest>, FileKeyHash> g_known;
+
+void RememberDigest(const FileKey& key, const std::optional<Digest>& digest) {
+  std::lock_guard<std::mutex> lock(g_known_mutex);
+  if (g_known.size() >= kMaxDigests) g_known.clear();
+  g_known[key] = digest;
+}
+}  // namespace
+
 std::optional<std::optional<Digest>> FanotifyBuildTracker::KnownDigest(const FileKey& key) {
+  {
+    std::lock_guard<std::mutex> lock(g_known_mutex);
+    auto known = g_known.find(key);
+    if (known != g_known.end()) return known->second;
+  }
   std::lock_guard<std::mutex> lock(hash_mutex_);
   auto it = digests_.find(key);
   if (it == digests_.end() || !it->second.done) return std::nullopt;
@@ -429,6 +447,7 @@ void FanotifyBuildTracker::HashLoop() {
     result.done = true;
     close(fd);
     lock.lock();
+    RememberDigest(key, result.ok ? std::optional<Digest>(result.digest) : std::nullopt);
     digests_[key] = result;
     hash_done_.notify_all();
   }
