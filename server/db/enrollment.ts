@@ -287,6 +287,32 @@ export class EnrollmentRepository {
     await this.push.publish({ kind: 'rules-changed', target: { machines: [machineId] } });
   }
 
+  /**
+   * An agent enrolled before it kept an enrollment key registers one with its token, once: the
+   * key then proves its later re-enrollments. A registered key is never replaced this way.
+   */
+  async registerKey(machineId: string, keyHash: string, now = Date.now()) {
+    return this.db.transaction().execute(async (trx): Promise<'registered' | 'same' | 'other'> => {
+      const machine = await lockMachine(trx, machineId);
+      if (machine?.enroll_key_hash) return machine.enroll_key_hash === keyHash ? 'same' : 'other';
+      await trx
+        .updateTable('machines')
+        .set({ enroll_key_hash: keyHash })
+        .where('machine_id', '=', machineId)
+        .execute();
+      await audit(
+        trx,
+        {
+          actor: `machine:${machineId}`,
+          action: 'machine.enrollment-key',
+          target: `machine:${machineId}`,
+        },
+        now,
+      );
+      return 'registered';
+    });
+  }
+
   /** An audited refusal that leaves no conflict behind (a wrong secret, a throttled caller). */
   async refused(claimant: Pick<Claimant, 'machineId' | 'address'>, reason: string) {
     await audit(this.db, {

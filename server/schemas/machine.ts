@@ -19,6 +19,13 @@ export const MachineParams = Type.Object({ machine_id: Type.String() });
 
 export const Enrolled = Type.Object({ machine_id: Type.String(), token: Type.String() });
 
+/** An agent's enrollment key, registered once by an agent enrolled before it kept one. */
+export const EnrollmentKey = Type.Object(
+  { enrollment_key: Type.String({ minLength: 32, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+export const EnrollmentKeyStored = Type.Object({ registered: Type.Literal(true) });
+
 /** An enrollment that did not get a token: waiting for an admin (409) or refused by one (403). */
 export const EnrollConflict = Type.Object({
   error: Type.String(),

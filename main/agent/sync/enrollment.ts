@@ -30,7 +30,11 @@ export async function enrollMachine(
 ): Promise<string | undefined> {
   const config = agent.config;
   const stored = readSecret(tokenFile(agent));
-  if (stored) return stored;
+  if (stored) {
+    if (config.syncBaseUrl && !readSecret(keyFileOf(agent)))
+      await registerKey(agent, stored, fetchImpl).catch(() => undefined); // tried at next start
+    return stored;
+  }
   if (!config.syncBaseUrl || !config.enrollmentSecret) return undefined;
   const response = await fetchImpl(apiUrl(config.syncBaseUrl, 'enroll'), {
     method: 'POST',
@@ -54,6 +58,23 @@ export async function enrollMachine(
   if (typeof token !== 'string' || !token) throw new SyncError('enroll: the server sent no token');
   writeSecret(tokenFile(agent), token);
   return token;
+}
+
+/**
+ * An agent enrolled before it kept an enrollment key registers one with its token, so that a
+ * later re-enrollment can prove it is this installation; kept only once the server took it.
+ */
+async function registerKey(agent: Agent, token: string, fetchImpl: typeof fetch): Promise<void> {
+  const key = randomBytes(32).toString('base64url');
+  const path = `machines/${encodeURIComponent(agent.config.machineId)}/enrollment-key`;
+  const response = await fetchImpl(apiUrl(agent.config.syncBaseUrl!, path), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ enrollment_key: key }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  await response.text();
+  if (response.status === 200) writeSecret(keyFileOf(agent), key);
 }
 
 /** The server refused the stored token: forget it, so that the next sync enrolls again. */

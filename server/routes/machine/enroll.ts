@@ -8,7 +8,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { normalizeKeys, optionalString, SantaRequestError } from '../../../common/santa';
 import { hashKey } from '../../db/enrollment';
 import type { MachineFacts } from '../../db/machines';
-import { EnrollConflict, Enrolled, Refusals } from '../../schemas/machine';
+import { machineOf } from '../../plugins/machine-auth';
+import {
+  EnrollConflict,
+  Enrolled,
+  EnrollmentKey,
+  EnrollmentKeyStored,
+  MachineParams,
+  Refusals,
+} from '../../schemas/machine';
 
 const TAG = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -100,5 +108,30 @@ export async function enrollRoutes(fastify: FastifyInstance): Promise<void> {
       state: conflict.state,
       ...(conflict.id === null ? {} : { conflict_id: conflict.id }),
     });
+  });
+}
+
+/**
+ * POST /api/v1/machines/:machine_id/enrollment-key, with the machine's token (registered inside
+ * the machine routes' hook): an agent enrolled before it kept a key registers one, once.
+ */
+export async function enrollmentKeyRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const schema = {
+    params: MachineParams,
+    body: EnrollmentKey,
+    response: { 200: EnrollmentKeyStored, ...Refusals },
+  };
+  app.post('/api/v1/machines/:machine_id/enrollment-key', { schema }, async (request, reply) => {
+    const machine = machineOf(request);
+    const outcome = await app.enrollment.repo.registerKey(
+      machine.machine_id,
+      hashKey(request.body.enrollment_key),
+    );
+    if (outcome === 'other')
+      return reply.code(409).send({
+        error: `machine ${machine.machine_id} has another enrollment key registered already; it is never replaced`,
+      });
+    return { registered: true as const };
   });
 }

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { admitFleetMachine, authenticateMachine } from '../../plugins/machine-auth';
 import { santaProtobuf } from '../../plugins/santa-protobuf';
+import { enrollmentKeyRoutes } from './enroll';
 import { postureRoutes } from './posture';
 import { requestRoutes } from './requests';
 import { santaRoutes, type SantaOptions } from './santa';
@@ -22,4 +23,5 @@ export async function machineRoutes(app: FastifyInstance, options: SantaOptions)
   await app.register(requestRoutes);
   await app.register(postureRoutes);
   await app.register(streamRoutes);
+  await app.register(enrollmentKeyRoutes);
 }

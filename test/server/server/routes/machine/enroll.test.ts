@@ -95,6 +95,30 @@ describe.each(ENGINES)('enrollment on %s', (engine) => {
     ]);
   });
 
+  it('lets an agent enrolled without a key register one with its token, once', async () => {
+    const old = await enroll({ machine_id: 'm-old-agent' });
+    const register = (key: string, token = old.body.token as string) =>
+      postJson(
+        `${server.base}/api/v1/machines/m-old-agent/enrollment-key`,
+        { enrollment_key: key },
+        { authorization: `Bearer ${token}` },
+      );
+    expect((await register(KEY, 'not-its-token')).status).toBe(401);
+    expect((await register('short')).status).toBe(400);
+    expect(await register(KEY)).toMatchObject({ status: 200, body: { registered: true } });
+    expect((await register(KEY)).status).toBe(200);
+    const other = await register('o'.repeat(40));
+    expect(other.status).toBe(409);
+    expect(other.body.error).toMatch(/another enrollment key registered already/);
+    const again = await enroll({ machine_id: 'm-old-agent', enrollment_key: KEY });
+    expect(again.status).toBe(200);
+    expect(await auditedActions(server.db, 'm-old-agent')).toEqual([
+      'machine.enroll',
+      'machine.enrollment-key',
+      'machine.reenroll',
+    ]);
+  });
+
   it('keeps the tags a machine claims as claims: none is in force until an admin sets it', async () => {
     const reply = await enroll({
       machine_id: 'm-tags',

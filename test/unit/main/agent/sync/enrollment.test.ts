@@ -46,9 +46,31 @@ describe('enrollment', () => {
       enrollmentSecret: 's',
     });
     writeFileSync(join(stateDir, 'sync-token'), 'kept\n');
+    writeFileSync(join(stateDir, 'enrollment-key'), 'k'.repeat(43) + '\n');
     const server = fakeServer(() => json({ token: 'new' }));
     expect(await enrollMachine(agent, server.fetch)).toBe('kept');
     expect(server.sent).toHaveLength(0);
+  });
+
+  it('registers an enrollment key once when it enrolled before it kept one', async () => {
+    const { agent, stateDir } = agentWith({
+      syncBaseUrl: 'https://sync.test/santa/',
+      enrollmentSecret: 's',
+    });
+    writeFileSync(join(stateDir, 'sync-token'), 'old-token\n');
+    const refusing = fakeServer(() => json({ error: 'down' }, 503));
+    expect(await enrollMachine(agent, refusing.fetch)).toBe('old-token');
+    expect(() => statSync(join(stateDir, 'enrollment-key'))).toThrow(); // kept only once taken
+    const server = fakeServer(() => json({ registered: true }));
+    expect(await enrollMachine(agent, server.fetch)).toBe('old-token');
+    expect(server.sent[0]).toMatchObject({
+      url: 'https://sync.test/api/v1/machines/m-1/enrollment-key',
+      headers: { authorization: 'Bearer old-token' },
+    });
+    const key = (server.sent[0]!.body as { enrollment_key: string }).enrollment_key;
+    expect(readFileSync(join(stateDir, 'enrollment-key'), 'utf8')).toBe(`${key}\n`);
+    await enrollMachine(agent, server.fetch);
+    expect(server.sent).toHaveLength(1);
   });
 
   it('syncs without a token when there is no secret to enroll with', async () => {
