@@ -12,6 +12,17 @@ import { until } from '../../../helpers/wait';
 describe('popover in Chromium', () => {
   const renderer = useRendererInChromium();
 
+  /** The popover of a main process that answers with this state. */
+  async function popoverShowing(state: AppState) {
+    const page = await renderer.browser.context.newPage();
+    await exposeGatehouseApi(page, async (_url, channel) => {
+      if (channel === 'gatehouse:get-state') return state;
+      throw new Error(`unexpected ${channel}`);
+    });
+    await page.goto(renderer.site.url);
+    return page;
+  }
+
   it('says the agent is not running when the page has no preload API', async () => {
     const page = await renderer.browser.context.newPage();
     const errors: string[] = [];
@@ -52,12 +63,7 @@ describe('popover in Chromium', () => {
       requests: [],
       appVersion: '1.2.3',
     };
-    const page = await renderer.browser.context.newPage();
-    await exposeGatehouseApi(page, async (_url, channel) => {
-      if (channel === 'gatehouse:get-state') return state;
-      throw new Error(`unexpected ${channel}`);
-    });
-    await page.goto(renderer.site.url);
+    const page = await popoverShowing(state);
     await expect.poll(() => page.getByRole('status').textContent()).toBe('Monitoring only');
     const checks = page.locator('.posture li');
     await expect.poll(() => checks.count()).toBe(2);
@@ -90,12 +96,7 @@ describe('popover in Chromium', () => {
       built: [built],
       appVersion: '1.2.3',
     };
-    const page = await renderer.browser.context.newPage();
-    await exposeGatehouseApi(page, async (_url, channel) => {
-      if (channel === 'gatehouse:get-state') return state;
-      throw new Error(`unexpected ${channel}`);
-    });
-    await page.goto(renderer.site.url);
+    const page = await popoverShowing(state);
     const section = page.locator('section', { hasText: 'Built here' });
     await expect.poll(() => section.locator('li').count()).toBe(1);
     expect(await section.locator('li').innerText()).toMatch(
