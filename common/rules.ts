@@ -419,18 +419,19 @@ export const noRuleCounts = (): RuleCounts => ({
 });
 
 /**
- * Adds (or with -1 takes away) one held rule to counts as Santa's rule table counts them: each
+ * Adds held rules of one type and policy (a negative number takes them away) to counts as
+ * Santa's rule table counts them: each
  * type counts every row of that type, compilers included (SNTRuleTable ruleCountForRuleType), and
  * `compiler` counts ALLOWLIST_COMPILER rows of any type.
  */
 export function countRule(
   counts: RuleCounts,
   rule: { readonly rule_type: string; readonly policy: string },
-  sign: 1 | -1 = 1,
+  rows = 1,
 ): void {
   const kind = COUNT_OF_TYPE[rule.rule_type as RuleType];
-  if (kind) counts[kind] += sign;
-  if (rule.policy === 'ALLOWLIST_COMPILER') counts.compiler += sign;
+  if (kind) counts[kind] += rows;
+  if (rule.policy === 'ALLOWLIST_COMPILER') counts.compiler += rows;
 }
 
 /**

@@ -474,7 +474,7 @@ export class RuleRepository {
       .groupBy(['rule_type', 'policy'])
       .execute();
     const counts = noRuleCounts();
-    for (const row of rows) for (let i = 0; i < Number(row.n); i++) countRule(counts, row);
+    for (const row of rows) countRule(counts, row, Number(row.n));
     this.#globalCountCache = { version, counts };
     return counts;
   }

@@ -2,12 +2,15 @@
 import { createHash } from 'node:crypto';
 import { canonicalIdentifier } from '../../../common/policy';
 import {
+  countRule,
+  noRuleCounts,
   parseRule,
   POLICIES,
   RULE_TYPES,
   RuleError,
   type Policy,
   type RuleChange,
+  type RuleCounts,
   type RuleIdentity,
   type RuleType,
 } from '../../../common/rules';
@@ -414,6 +417,22 @@ export class RuleStore {
       if (Object.hasOwn(counts, row.rule_type)) counts[row.rule_type] = row.n;
     }
     for (const rule of this.#static.values()) counts[rule.type]++;
+    return counts;
+  }
+
+  /**
+   * What the sync server gave this agent, counted as Santa counts its rule table, for preflight:
+   * the server compares these with what it sent and answers a difference with a clean sync, so
+   * static rules (configuration, as in Santa) and local ones (this machine's own) are left out.
+   */
+  syncedCounts(): RuleCounts {
+    const counts = noRuleCounts();
+    for (const row of this.#db
+      .prepare(
+        "SELECT rule_type, policy, count(*) AS n FROM rules WHERE source = 'sync' GROUP BY rule_type, policy",
+      )
+      .all() as { rule_type: RuleType; policy: Policy; n: number }[])
+      countRule(counts, row, row.n);
     return counts;
   }
 

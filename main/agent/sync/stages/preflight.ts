@@ -46,7 +46,7 @@ export async function preflight(
   { agent, transport }: StageContext,
   cleanRequested: boolean,
 ): Promise<PreflightAnswer> {
-  const counts = agent.rules.counts();
+  const counts = agent.rules.syncedCounts();
   const answer = normalizeKeys(
     await transport.stage('preflight', {
       serial_num: agent.config.machineId,
@@ -56,11 +56,12 @@ export async function preflight(
       ...(agent.config.machineOwner ? { primary_user: agent.config.machineOwner } : {}),
       client_mode: agent.mode,
       request_clean_sync: cleanRequested,
-      binary_rule_count: counts.BINARY,
-      certificate_rule_count: counts.CERTIFICATE,
-      teamid_rule_count: counts.TEAMID,
-      signingid_rule_count: counts.SIGNINGID,
-      cdhash_rule_count: counts.CDHASH,
+      binary_rule_count: counts.binary,
+      certificate_rule_count: counts.certificate,
+      compiler_rule_count: counts.compiler,
+      teamid_rule_count: counts.teamid,
+      signingid_rule_count: counts.signingid,
+      cdhash_rule_count: counts.cdhash,
       machine_id: transport.machineId,
       rules_hash: agent.rules.rulesHash(),
     }),

@@ -31,7 +31,14 @@ export function fakeAgent(): FakeAgent {
       return fake.posture;
     },
     rules: {
-      counts: () => ({ BINARY: 2, CERTIFICATE: 0, TEAMID: 1, SIGNINGID: 0, CDHASH: 0 }),
+      syncedCounts: () => ({
+        binary: 2,
+        certificate: 0,
+        compiler: 0,
+        teamid: 1,
+        signingid: 0,
+        cdhash: 0,
+      }),
       rulesHash: () => 'hash',
       apply: (changes: StoreChange[]) => fake.applied.push({ how: 'apply', changes }),
       replace: (changes: StoreChange[]) => fake.applied.push({ how: 'replace', changes }),
