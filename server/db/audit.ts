@@ -29,7 +29,10 @@ export interface AuditFilter {
   readonly action?: string;
   /** Part of what it was done to (`request:12`, `rule:3`, `user:grace`). */
   readonly target?: string;
-  /** Everything about one machine: done by it, to it, to its requests or its machine rules. */
+  /**
+   * Everything about one machine: done by it, to it, to its requests, its machine rules or its
+   * settings profile.
+   */
   readonly machine?: string;
   readonly from?: number;
   readonly to?: number;
@@ -65,6 +68,8 @@ export async function listAudit(
       eb.or([
         eb('actor', '=', `machine:${machine}`),
         eb('target', '=', `machine:${machine}`),
+        // Its own settings profile (db/settings.ts names it settings:machine:ID).
+        eb('target', '=', `settings:machine:${machine}`),
         eb(
           'target',
           'in',
