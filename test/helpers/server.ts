@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions, type Repositories } from '../../server/app';
 import { openServerDatabase, type Db } from '../../server/db/connect';
+import { PushHub } from '../../server/push';
 import { tempDir } from './files';
 import { startPostgres, type TestPostgres } from './postgres';
 
@@ -41,6 +42,29 @@ export async function startTestServer(
       await db.destroy();
       await postgres?.stop();
       dir.remove();
+    },
+  };
+}
+
+/**
+ * One more server process of a deployment on this PostgreSQL database, with its own push hub
+ * listening there: what a machine on one process hears of a change made through another.
+ */
+export async function startServerProcess(url: string): Promise<TestServer> {
+  const db = await openServerDatabase('', url);
+  const push = new PushHub(url);
+  await push.start();
+  const { app, repos } = buildApp({ db, enrollmentSecret: 's', push });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    app,
+    db,
+    repos,
+    base,
+    async close() {
+      await app.close();
+      await push.stop();
+      await db.destroy();
     },
   };
 }

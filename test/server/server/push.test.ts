@@ -3,36 +3,27 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSyncingAgent } from '../../helpers/agent';
-import { buildApp } from '../../../server/app';
-import { openServerDatabase } from '../../../server/db/connect';
-import { PushHub } from '../../../server/push';
 import { until } from '../../helpers/wait';
 import { copyExecutable, sha256sum, tempDir } from '../../helpers/files';
 import { startPostgres } from '../../helpers/postgres';
-import { startTestServer } from '../../helpers/server';
+import { startServerProcess, startTestServer } from '../../helpers/server';
 import { listen } from '../../helpers/sse';
+import { binaryRule } from '../../helpers/rules';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-/** A backend on SQLite in dir, as the agent tests use it; closed after the test. */
-async function serverIn(dir: string) {
-  const db = await openServerDatabase(join(dir, 'server'));
-  const { app, repos } = buildApp({ db, enrollmentSecret: 'team-secret' });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  cleanups.push(async () => {
-    await app.close();
-    await db.destroy();
-  });
-  return { app, repos, base };
+/** A backend on SQLite, as the agent tests use it; closed after the test. */
+async function startServer() {
+  const server = await startTestServer('sqlite', { enrollmentSecret: 'team-secret' });
+  cleanups.push(() => server.close());
+  return server;
 }
 
 describe('push stream', () => {
   it('tells a machine of a rule that concerns it, and refuses a stranger', async () => {
-    const dir = tempDir('push');
-    cleanups.push(() => dir.remove());
-    const { repos, base } = await serverIn(dir.dir);
+    const { repos, base } = await startServer();
     const token = await repos.machines.enroll('push-1', { primary_user: 'ada' });
     const stranger = listen(`${base}/api/v1/machines/push-1/stream`, 'wrong');
     await stranger.done;
@@ -40,30 +31,13 @@ describe('push stream', () => {
     const stream = listen(`${base}/api/v1/machines/push-1/stream`, token);
     cleanups.push(() => stream.stop());
     await until(() => repos.push.connected === 1, 'the stream to connect');
-    await repos.rules.put({
-      identifier: 'a'.repeat(64),
-      rule_type: 'BINARY',
-      policy: 'ALLOWLIST',
-      scope: 'machine',
-      scope_value: 'someone-else',
-      created_by: 't',
-    });
-    await repos.rules.put({
-      identifier: 'b'.repeat(64),
-      rule_type: 'BINARY',
-      policy: 'ALLOWLIST',
-      scope: 'user',
-      scope_value: 'ada',
-      created_by: 't',
-    });
-    await repos.rules.put({
-      identifier: 'c'.repeat(64),
-      rule_type: 'BINARY',
-      policy: 'ALLOWLIST',
-      scope: 'tag',
-      scope_value: 'not-this-machine',
-      created_by: 't',
-    });
+    await repos.rules.put(
+      binaryRule('a'.repeat(64), { scope: 'machine', scope_value: 'someone-else' }),
+    );
+    await repos.rules.put(binaryRule('b'.repeat(64), { scope: 'user', scope_value: 'ada' }));
+    await repos.rules.put(
+      binaryRule('c'.repeat(64), { scope: 'tag', scope_value: 'not-this-machine' }),
+    );
     await until(() => stream.events.length >= 1, 'a push');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(stream.events).toEqual(['rules-changed']); // the other machine's rule was not announced here
@@ -76,14 +50,9 @@ describe('push stream', () => {
     const stream = listen(`${server.base}/api/v1/machines/push-tagged/stream`, token);
     cleanups.push(() => stream.stop());
     await until(() => server.repos.push.connected === 1, 'the stream to connect');
-    await server.repos.rules.put({
-      identifier: 'd'.repeat(64),
-      rule_type: 'BINARY',
-      policy: 'ALLOWLIST',
-      scope: 'tag',
-      scope_value: 'build-servers',
-      created_by: 't',
-    });
+    await server.repos.rules.put(
+      binaryRule('d'.repeat(64), { scope: 'tag', scope_value: 'build-servers' }),
+    );
     await until(() => stream.events.includes('rules-changed'), 'the push for the tag');
   });
 
@@ -91,21 +60,10 @@ describe('push stream', () => {
     const postgres = await startPostgres();
     cleanups.push(() => postgres.stop());
     const url = await postgres.database('push');
-    const servers = [];
-    for (let i = 0; i < 2; i++) {
-      const db = await openServerDatabase('', url);
-      const push = new PushHub(url);
-      await push.start();
-      const built = buildApp({ db, enrollmentSecret: 's', push });
-      const base = await built.app.listen({ host: '127.0.0.1', port: 0 });
-      cleanups.push(async () => {
-        await built.app.close();
-        await push.stop();
-        await db.destroy();
-      });
-      servers.push({ ...built, base });
-    }
-    const [one, two] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    const one = await startServerProcess(url);
+    cleanups.push(() => one.close());
+    const two = await startServerProcess(url);
+    cleanups.push(() => two.close());
     const token = await one.repos.machines.enroll('push-pg', {});
     const stream = listen(`${one.base}/api/v1/machines/push-pg/stream`, token);
     cleanups.push(() => stream.stop());
@@ -128,7 +86,7 @@ describe('push stream', () => {
   it('makes the agent sync by itself when the helpdesk approves', async () => {
     const dir = tempDir('push-agent');
     cleanups.push(() => dir.remove());
-    const { repos, base } = await serverIn(dir.dir);
+    const { repos, base } = await startServer();
     const { agent, scheduler, stop } = await startSyncingAgent(dir.dir, base, {
       MachineID: 'push-agent',
     });
@@ -171,7 +129,7 @@ describe('push stream', () => {
   it('enrolls an agent with the tags in its config, and a rule for its tag reaches it', async () => {
     const dir = tempDir('push-tags');
     cleanups.push(() => dir.remove());
-    const { app, repos, base } = await serverIn(dir.dir);
+    const { app, repos, base } = await startServer();
     const { agent, stop } = await startSyncingAgent(dir.dir, base, {
       MachineID: 'tagged-agent',
       MachineTags: ['build-servers', 'eu'],

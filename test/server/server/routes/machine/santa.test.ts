@@ -5,6 +5,7 @@ import { gzipSync, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repositories } from '../../../../../server/app';
 import { tempDir } from '../../../../helpers/files';
+import { binaryRule } from '../../../../helpers/rules';
 import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
 
 const SECRET = 'enroll-me-please';
@@ -209,13 +210,7 @@ describe.each(ENGINES)('Santa sync protocol on %s', (engine) => {
 
   it('gives the full set again when the client asks for a clean sync', async () => {
     const token = await enroll('m-clean');
-    const id = await repos.rules.put({
-      identifier: sha(50),
-      rule_type: 'BINARY',
-      policy: 'ALLOWLIST',
-      scope: 'global',
-      created_by: 'test',
-    });
+    const id = await repos.rules.put(binaryRule(sha(50)));
     await sync('m-clean', token, { encoding: 'identity', style: 'snake' });
     const normal = await sync('m-clean', token, { encoding: 'identity', style: 'snake' });
     expect(normal.rules).toEqual([]);
@@ -239,14 +234,9 @@ describe.each(ENGINES)('Santa sync protocol on %s', (engine) => {
     // A machine's claim is not in force: an admin puts the tag on it.
     await server.app.enrollment.repo.setTags('m-tag-1', ['build-servers'], 'admin');
     const plain = await enroll('m-tag-2');
-    const id = await repos.rules.put({
-      identifier: sha(77),
-      rule_type: 'BINARY',
-      policy: 'ALLOWLIST',
-      scope: 'tag',
-      scope_value: 'build-servers',
-      created_by: 'test',
-    });
+    const id = await repos.rules.put(
+      binaryRule(sha(77), { scope: 'tag', scope_value: 'build-servers' }),
+    );
     const withTag = await sync('m-tag-1', tagged.body.token as string, {
       encoding: 'identity',
       style: 'snake',

@@ -2,12 +2,11 @@
 // (each new one closes the last, on any server process), a full server answers 429 with
 // Retry-After and counts it, and a stream whose token was replaced stops hearing pushes.
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../../../../server/app';
-import { openServerDatabase } from '../../../../../server/db/connect';
 import { PushHub } from '../../../../../server/push';
 import { startPostgres } from '../../../../helpers/postgres';
+import { binaryRule } from '../../../../helpers/rules';
 import { useScratchPerTest } from '../../../../helpers/scratch';
-import { startTestServer, type TestServer } from '../../../../helpers/server';
+import { startServerProcess, startTestServer, type TestServer } from '../../../../helpers/server';
 import { listen, type StreamListener } from '../../../../helpers/sse';
 import { until } from '../../../../helpers/wait';
 
@@ -24,15 +23,6 @@ function open(base: string, machine: string, token: string): StreamListener {
   cleanups.push(() => stream.stop());
   return stream;
 }
-
-const rule = (identifier: string) => ({
-  identifier,
-  rule_type: 'BINARY' as const,
-  policy: 'ALLOWLIST' as const,
-  scope: 'global' as const,
-  scope_value: null,
-  created_by: 't',
-});
 
 describe('push streams under abuse', () => {
   it('holds one stream per machine however many one token opens, and answers every attempt', async () => {
@@ -52,7 +42,7 @@ describe('push streams under abuse', () => {
     );
     const last = streams.find((s) => !s.ended())!;
     expect(streams[0]!.comments).toEqual(['closed: this machine opened another stream']);
-    await repos.rules.put(rule('a'.repeat(64)));
+    await repos.rules.put(binaryRule('a'.repeat(64)));
     await until(() => last.events.includes('rules-changed'), 'the push on the stream still held');
   });
 
@@ -88,7 +78,7 @@ describe('push streams under abuse', () => {
       "closed: this stream's token is no longer valid: enroll again",
     ]);
     expect(repos.push.connected).toBe(0);
-    await repos.rules.put(rule('b'.repeat(64)));
+    await repos.rules.put(binaryRule('b'.repeat(64)));
     expect(stream.events).toEqual([]);
   });
 
@@ -96,21 +86,10 @@ describe('push streams under abuse', () => {
     const postgres = await startPostgres();
     cleanups.push(() => postgres.stop());
     const url = await postgres.database('streams');
-    const servers = [];
-    for (let i = 0; i < 2; i++) {
-      const db = await openServerDatabase('', url);
-      const push = new PushHub(url);
-      await push.start();
-      const built = buildApp({ db, enrollmentSecret: 's', push });
-      const base = await built.app.listen({ host: '127.0.0.1', port: 0 });
-      cleanups.push(async () => {
-        await built.app.close();
-        await push.stop();
-        await db.destroy();
-      });
-      servers.push({ ...built, base });
-    }
-    const [one, two] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    const one = await startServerProcess(url);
+    cleanups.push(() => one.close());
+    const two = await startServerProcess(url);
+    cleanups.push(() => two.close());
     const token = await one.repos.machines.enroll('roaming', {});
     const first = open(one.base, 'roaming', token);
     await until(() => one.repos.push.connected === 1, 'the stream on the first process');
