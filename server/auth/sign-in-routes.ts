@@ -1,7 +1,8 @@
-// The two routes of a sign-in through the identity provider, the same for the console and the
+// The routes of a sign-in through the identity provider, the same for the console and the
 // portal: /{app}/api/sso/login sends the browser to the provider, /{app}/api/sso/callback checks
 // its answer (plugins/oidc.ts), asks the app who the person is to it, and starts a session under
-// the app's cookie. A refusal is a short page that says why, and is audited.
+// the app's cookie. A refusal is a short page that says why, and is audited. /{app}/api/logout
+// ends the session and tells the browser where the provider ends its own.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Role } from '../db/users';
@@ -12,8 +13,15 @@ import {
   type SignedIn,
   type SingleSignOn,
 } from '../plugins/oidc';
-import { SsoLoginQuery } from '../schemas/sso';
+import { SignedOut, SsoLoginQuery } from '../schemas/sso';
 import type { SsoApp } from './sso-config';
+
+/**
+ * The ID token, kept for the provider's logout (id_token_hint) in a cookie only the logout route
+ * receives. A token too large for a cookie is not kept: the logout then names the client only.
+ */
+const HINT_COOKIE = 'gh_sso_hint';
+const MAX_HINT_LENGTH = 3800;
 
 const NOT_CONFIGURED =
   'single sign-on is not configured on this server: ask IT (GATEHOUSE_OIDC_ISSUER is not set)';
@@ -30,11 +38,15 @@ export interface SignInRoutes {
     sso: SingleSignOn,
     person: SignedIn,
   ) => Promise<{ username: string; role: Role | null }>;
+  /** Ends a session of the app's own (a local account's) at logout. */
+  readonly endLocal?: (sessionId: string) => Promise<void>;
 }
 
 export function signInRoutes(fastify: FastifyInstance, routes: SignInRoutes): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const open = { public: true };
+  const cookiePath = routes.home.replace(/\/$/, '');
+  const hintPath = `/${routes.app}/api/logout`;
   const returnTo = (wanted: string | undefined) =>
     wanted && routes.returnable.test(wanted) && !wanted.includes('//') ? wanted : routes.home;
   const refused = (reply: FastifyReply, error: unknown) => {
@@ -73,17 +85,29 @@ export function signInRoutes(fastify: FastifyInstance, routes: SignInRoutes): vo
         person,
         await routes.identify(sso, person),
       );
-      void reply.setCookie(routes.cookie, sessionId, {
+      const cookie = {
         httpOnly: true,
         sameSite: 'strict',
         secure: request.protocol === 'https',
-        path: routes.home.replace(/\/$/, ''),
         maxAge: sso.options.sessionHours * 3600,
-      });
+      } as const;
+      void reply.setCookie(routes.cookie, sessionId, { ...cookie, path: cookiePath });
+      if (person.idToken.length <= MAX_HINT_LENGTH)
+        void reply.setCookie(HINT_COOKIE, person.idToken, { ...cookie, path: hintPath });
       return reply.redirect(person.returnTo, 303);
     } catch (error) {
       if (error instanceof SsoRefusal) await sso.refuse(routes.app, error.message, subject);
       return refused(reply, error);
     }
+  });
+
+  // Behind the app's session check: a logout needs the session and its CSRF token.
+  app.post(hintPath, { schema: { response: { 200: SignedOut } } }, async (request, reply) => {
+    const sessionId = request.cookies[routes.cookie]!;
+    await routes.endLocal?.(sessionId);
+    void reply.clearCookie(routes.cookie, { path: cookiePath });
+    void reply.clearCookie(HINT_COOKIE, { path: hintPath });
+    const signedOut = await app.sso?.logout(routes.app, sessionId, request.cookies[HINT_COOKIE]);
+    return { ok: true as const, ...signedOut };
   });
 }

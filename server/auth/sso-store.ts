@@ -121,7 +121,16 @@ export class SsoStore {
     };
   }
 
-  async logout(sessionId: string): Promise<void> {
-    await this.db.deleteFrom('sso_sessions').where('id_hash', '=', hashId(sessionId)).execute();
+  /** Ends the session; what it was, or undefined when there was none of this app. */
+  async logout(
+    app: SsoApp,
+    sessionId: string,
+  ): Promise<{ issuer: string; subject: string; username: string } | undefined> {
+    return this.db
+      .deleteFrom('sso_sessions')
+      .where('id_hash', '=', hashId(sessionId))
+      .where('app', '=', app)
+      .returning(['issuer', 'subject', 'username'])
+      .executeTakeFirst();
   }
 }

@@ -12,6 +12,7 @@ import { audit } from '../db/audit';
 import type { Db } from '../db/connect';
 import { RequestError } from '../db/requests';
 import { ROLES, type Role } from '../db/users';
+import type { SignedOut as SignedOutAnswer } from '../schemas/sso';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,7 +26,16 @@ export interface SignedIn {
   readonly subject: string;
   readonly claims: Readonly<Record<string, unknown>>;
   readonly returnTo: string;
+  /** The ID token itself: the provider's logout takes it back as id_token_hint. */
+  readonly idToken: string;
 }
+
+/** What a logout tells the browser: where the provider ends its session, or why it cannot. */
+type SignedOut = Omit<SignedOutAnswer, 'ok'>;
+
+const SIGNED_OUT_HERE = 'You are signed out of Gatehouse.';
+const CLOSE_BROWSER =
+  'To end your session there too, sign out at the identity provider or close the browser.';
 
 /** A sign-in refused, with the sentence the browser shows. */
 export class SsoRefusal extends RequestError {}
@@ -144,19 +154,46 @@ export class SingleSignOn {
       // The ID token's own claims win over userinfo's.
       claims: { ...userinfo, ...idClaims },
       returnTo: flow.returnTo,
+      idToken: tokens.id_token!,
     };
   }
 
   /**
-   * Where to send the browser so that the provider ends its own session too (RP-initiated
-   * logout), back to the app's page afterwards; undefined when the provider offers none.
+   * Ends a single sign-on session here (audited with the provider's subject) and says where to
+   * send the browser so that the provider ends its own session too (RP-initiated logout, back to
+   * the app's page afterwards). Nothing to say when the session was not a single sign-on one.
    */
-  async endSessionUrl(app: SsoApp): Promise<string | undefined> {
+  async logout(
+    app: SsoApp,
+    sessionId: string,
+    idTokenHint: string | undefined,
+  ): Promise<SignedOut> {
+    const ended = await this.store.logout(app, sessionId);
+    if (!ended) return {};
+    await audit(this.db, {
+      actor: `sso:${ended.subject}`,
+      action: 'logout',
+      target: app,
+      details: { via: 'sso', issuer: ended.issuer, username: ended.username },
+    });
+    return this.#endSession(app, idTokenHint);
+  }
+
+  async #endSession(app: SsoApp, idTokenHint: string | undefined): Promise<SignedOut> {
     const config = await this.configuration().catch(() => undefined);
-    if (!config?.serverMetadata().end_session_endpoint) return undefined;
-    return client.buildEndSessionUrl(config, {
+    if (!config)
+      return {
+        notice: `${SIGNED_OUT_HERE} The identity provider could not be reached to end its session. ${CLOSE_BROWSER}`,
+      };
+    if (!config.serverMetadata().end_session_endpoint)
+      return {
+        notice: `${SIGNED_OUT_HERE} Your identity provider offers no sign-out to Gatehouse, so it may sign you in again without asking. ${CLOSE_BROWSER}`,
+      };
+    const url = client.buildEndSessionUrl(config, {
       post_logout_redirect_uri: `${this.options.publicUrl}/${app}/`,
-    }).href;
+      ...(idTokenHint ? { id_token_hint: idTokenHint } : {}),
+    });
+    return { end_session_url: url.href };
   }
 
   /** The highest console role the person's groups map to; undefined when none does. */

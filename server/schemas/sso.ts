@@ -12,3 +12,11 @@ export const SsoLoginQuery = Type.Object(
   { return: Type.Optional(Type.String({ maxLength: 512 })) },
   { additionalProperties: false },
 );
+
+/** A logout's answer: where the provider ends its own session, or why it cannot. */
+export const SignedOut = Type.Object({
+  ok: Type.Literal(true),
+  end_session_url: Type.Optional(Type.String()),
+  notice: Type.Optional(Type.String()),
+});
+export type SignedOut = Static<typeof SignedOut>;

@@ -32,13 +32,21 @@ function signingKey() {
   return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' };
 }
 
+/** How the provider behaves beyond its accounts. */
+export interface IdpOptions {
+  /** false: no end_session_endpoint (a provider without RP-initiated logout). */
+  readonly logout?: boolean;
+}
+
 function providerFor(
   issuer: string,
   redirectUris: readonly string[],
   accounts: Record<string, Account>,
   key: ReturnType<typeof signingKey>,
+  options: IdpOptions,
 ) {
   return new Provider(issuer, {
+    features: { rpInitiatedLogout: { enabled: options.logout ?? true } },
     clients: [
       {
         client_id: CLIENT_ID,
@@ -92,6 +100,7 @@ function providerFor(
 export async function startIdp(
   accounts: Record<string, Account>,
   redirectUris: () => readonly string[],
+  options: IdpOptions = {},
 ): Promise<TestIdp> {
   let handler: (request: IncomingMessage, response: ServerResponse) => void = (_q, response) =>
     response.writeHead(503).end();
@@ -100,7 +109,7 @@ export async function startIdp(
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let key = signingKey();
   let provider: Provider | undefined;
-  const current = () => (provider ??= providerFor(issuer, redirectUris(), accounts, key));
+  const current = () => (provider ??= providerFor(issuer, redirectUris(), accounts, key, options));
   handler = (request, response) => current().callback()(request, response);
   return {
     issuer,
@@ -152,25 +161,37 @@ export async function visit(url: string, jar: CookieJar, init: RequestInit = {})
   return response;
 }
 
+/** Where the provider sends the browser back to, and whether it asked for the login on the way. */
+export interface IdpAnswer {
+  readonly callback: string;
+  readonly askedForLogin: boolean;
+}
+
 /**
  * Signs `login` in at the provider from its authorization URL, as a browser would: follows the
- * provider's redirects and submits its login form; returns the URL the provider sends the browser
- * back to (the relying party's callback with code, state and iss).
+ * provider's redirects and submits its login form when it shows one (it does not while the
+ * browser's session there, kept in `jar`, lasts); says where the provider sends the browser back
+ * to (the relying party's callback with code, state and iss).
  */
-export async function signInAtIdp(authorizationUrl: string, login: string): Promise<string> {
-  const jar = new CookieJar();
+export async function signInAtIdp(
+  authorizationUrl: string,
+  login: string,
+  jar = new CookieJar(),
+): Promise<IdpAnswer> {
   let url = authorizationUrl;
+  let askedForLogin = false;
   const origin = new URL(authorizationUrl).origin;
   for (let hop = 0; hop < 10; hop++) {
     const response = await visit(url, jar);
     const location = response.headers.get('location');
     if (location) {
       url = new URL(location, url).href;
-      if (!url.startsWith(origin)) return url;
+      if (!url.startsWith(origin)) return { callback: url, askedForLogin };
       continue;
     }
     const form = /action="([^"]+)"/.exec(await response.text());
     if (!form) throw new Error(`the provider answered ${response.status} at ${url} with no form`);
+    askedForLogin = true;
     const submitted = await visit(new URL(form[1]!, url).href, jar, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -181,22 +202,55 @@ export async function signInAtIdp(authorizationUrl: string, login: string): Prom
   throw new Error('the provider kept redirecting');
 }
 
+/**
+ * Follows a logout's end_session_url as a browser would (`jar` holds its session at the
+ * provider): confirms the provider's "sign out?" form and returns where it sends the browser back.
+ */
+export async function signOutAtIdp(endSessionUrl: string, jar: CookieJar): Promise<string> {
+  const page = await visit(endSessionUrl, jar);
+  const html = await page.text();
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !action || !xsrf)
+    throw new Error(`the provider's logout answered ${page.status}: ${html.slice(0, 300)}`);
+  const confirmed = await visit(new URL(action, endSessionUrl).href, jar, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+  });
+  const back = confirmed.headers.get('location');
+  if (!back) throw new Error(`the provider's logout confirmation answered ${confirmed.status}`);
+  return new URL(back, endSessionUrl).href;
+}
+
 export interface SsoAttempt {
   /** The backend's answer at its callback. */
   readonly response: Response;
   readonly jar: CookieJar;
+  /** Whether the provider asked for the login (it does not while its session lasts). */
+  readonly askedForLogin: boolean;
+}
+
+/**
+ * How the browser behaves in a sign-in: `authorization` may change the provider's URL before the
+ * browser goes there, `callback` the callback URL before it comes back; `idpJar` keeps the
+ * browser's cookies at the provider from one sign-in to the next.
+ */
+export interface SsoBrowser {
+  readonly authorization?: (url: URL) => void;
+  readonly callback?: (url: URL) => void;
+  readonly idpJar?: CookieJar;
 }
 
 /**
  * A whole sign-in to the console or the portal of the backend at `base`: its login route, the
- * provider's login, and its callback. `tamper` may change the provider's URL before the browser
- * goes there, and the callback URL before it comes back.
+ * provider's login, and its callback.
  */
 export async function ssoSignIn(
   base: string,
   app: 'console' | 'portal',
   login: string,
-  tamper: { authorization?: (url: URL) => void; callback?: (url: URL) => void } = {},
+  tamper: SsoBrowser = {},
   returnTo = `/${app}/`,
 ): Promise<SsoAttempt> {
   const jar = new CookieJar();
@@ -208,9 +262,10 @@ export async function ssoSignIn(
     throw new Error(`the backend's sign-in answered ${start.status}: ${await start.text()}`);
   const authorization = new URL(start.headers.get('location')!);
   tamper.authorization?.(authorization);
-  const callback = new URL(await signInAtIdp(authorization.href, login));
+  const atIdp = await signInAtIdp(authorization.href, login, tamper.idpJar);
+  const callback = new URL(atIdp.callback);
   tamper.callback?.(callback);
-  return { response: await visit(callback.href, jar), jar };
+  return { response: await visit(callback.href, jar), jar, askedForLogin: atIdp.askedForLogin };
 }
 
 /** The people the SSO tests sign in: one per role, one in no mapped group, an employee. */
@@ -234,12 +289,14 @@ export async function startSsoStack(
   overrides: Partial<SsoOptions> = {},
   accounts: Record<string, Account> = SSO_ACCOUNTS,
   backend: Parameters<typeof startTestServer>[1] = {},
+  idpOptions: IdpOptions = {},
 ): Promise<SsoStack> {
   let base = '';
-  const idp = await startIdp(accounts, () => [
-    `${base}/console/api/sso/callback`,
-    `${base}/portal/api/sso/callback`,
-  ]);
+  const idp = await startIdp(
+    accounts,
+    () => [`${base}/console/api/sso/callback`, `${base}/portal/api/sso/callback`],
+    idpOptions,
+  );
   const sso = ssoOptions(idp, overrides);
   const server = await startTestServer(engine, { ...backend, sso });
   // The redirect URIs name the backend's port, known only now: nothing has read them yet.

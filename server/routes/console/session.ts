@@ -1,6 +1,6 @@
-// Logging in and out of the console: argon2id passwords (db/users.ts), a session cookie
-// (HttpOnly, SameSite=Strict, path /console) and the session's CSRF token, which the console
-// sends back on every change.
+// Logging in to the console: argon2id passwords (db/users.ts), a session cookie (HttpOnly,
+// SameSite=Strict, path /console) and the session's CSRF token, which the console sends back on
+// every change. Single sign-on and the logout of either kind of session are in sso.ts.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { consoleUserOf, localLoginAllowed, SESSION_COOKIE } from '../../plugins/console-session';
@@ -59,13 +59,6 @@ export async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
       };
     },
   );
-
-  app.post('/console/api/logout', async (request, reply) => {
-    await users.logout(request.cookies[SESSION_COOKIE]!);
-    await app.sso?.store.logout(request.cookies[SESSION_COOKIE]!);
-    void reply.clearCookie(SESSION_COOKIE, { path: '/console' });
-    return { ok: true };
-  });
 
   app.get('/console/api/me', { schema: me }, async (request) => {
     const user = consoleUserOf(request);

@@ -1,6 +1,6 @@
 // Signing in to the console through the identity provider: /console/api/sso tells the login page
 // what is on; the sign-in routes (auth/sign-in-routes.ts) map the person's groups to a role and
-// start the same kind of session a password login gets.
+// start the same kind of session a password login gets. Its logout ends either kind of session.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { signInRoutes } from '../../auth/sign-in-routes';
@@ -34,5 +34,6 @@ export async function ssoRoutes(fastify: FastifyInstance): Promise<void> {
         );
       return { username: `sso:${sso.portalUserOf(person.claims) ?? person.subject}`, role };
     },
+    endLocal: (sessionId) => app.repos.users.logout(sessionId),
   });
 }

@@ -97,14 +97,6 @@ function portalSession(app: FastifyInstance): void {
       return { username: person.username, csrfToken: person.csrfToken };
     },
   );
-
-  app.post('/portal/api/logout', async (request, reply) => {
-    await app.sso?.store.logout(request.cookies[PORTAL_COOKIE]!);
-    await auditPortal(request, 'logout', 'portal');
-    void reply.clearCookie(PORTAL_COOKIE, { path: '/portal' });
-    const endSession = await app.sso?.endSessionUrl('portal');
-    return { ok: true, ...(endSession ? { end_session_url: endSession } : {}) };
-  });
 }
 
 export async function portalApi(fastify: FastifyInstance): Promise<void> {

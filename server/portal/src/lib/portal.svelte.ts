@@ -7,6 +7,7 @@ import type {
   PortalRequest,
   PortalRequestList,
 } from '../../../schemas/portal';
+import type { SignedOut } from '../../../schemas/sso';
 import { api, ApiError, setCsrfToken } from './api';
 import { blockedQuery, linkOf } from './link';
 
@@ -99,11 +100,13 @@ export class PortalState {
 
   async signOut(): Promise<void> {
     await this.#run(async () => {
-      const out = await api<{ end_session_url?: string }>('POST', '/logout', {});
+      const out = await api<SignedOut>('POST', '/logout', {});
       this.me = null;
       setCsrfToken('');
-      // The provider's session ends too, so that the next person at this computer signs in anew.
+      // The provider's session ends too, so that the next person at this computer signs in anew;
+      // when it cannot, the notice says so.
       if (out.end_session_url) location.assign(out.end_session_url);
+      else if (out.notice) this.notice = out.notice;
     });
   }
 

@@ -1,4 +1,5 @@
 import { api, ApiError, setCsrfToken } from '../api';
+import type { SignedOut } from '../../../../schemas/sso';
 import type { Me } from '../types';
 import type { Desk } from './desk';
 import { AuditPage } from './audit.svelte';
@@ -49,9 +50,12 @@ export class ConsoleState implements Desk {
 
   async logout(): Promise<void> {
     await this.run(async () => {
-      await api('POST', '/logout', {});
+      const out = await api<SignedOut>('POST', '/logout', {});
       this.me = null;
       setCsrfToken('');
+      // A single sign-on session ends at the provider too (RP-initiated logout), or says why not.
+      if (out.end_session_url) location.assign(out.end_session_url);
+      else if (out.notice) this.notice = out.notice;
     });
   }
 

@@ -206,18 +206,4 @@ describe.each(ENGINES)('portal API on %s', (engine) => {
       .executeTakeFirstOrThrow();
     expect(rule.notification_app_name).toBe('Tool');
   });
-
-  it('ends the portal session at logout', async () => {
-    const carol = await signIn('sub-bob');
-    const out = await call(carol, 'POST', '/portal/api/logout', {});
-    expect(out.status).toBe(200);
-    expect((await call(carol, 'GET', '/portal/api/me')).status).toBe(401);
-    // The provider is asked to end its session too, and accepts the way back to the portal.
-    const endSession = new URL(out.body.end_session_url);
-    expect(endSession.origin).toBe(stack.idp.issuer);
-    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${base}/portal/`);
-    const atProvider = await fetch(endSession, { redirect: 'manual' });
-    expect(atProvider.status).toBe(200);
-    expect(await atProvider.text()).toContain('logout');
-  });
 });
