@@ -1,3 +1,4 @@
+import { RULE_DETAIL_FIELDS, type RuleDetailField } from '../../../../../common/rules';
 import { api } from '../api';
 import { filtersFrom, queryString } from '../format';
 import type { Rule } from '../types';
@@ -13,7 +14,8 @@ export interface RuleFilters {
   q: string;
 }
 
-export interface RuleDraft {
+/** The new-rule form: its texts are the rule's detail fields (common/rules.ts), cel_expr for CEL. */
+export interface RuleDraft extends Record<RuleDetailField, string> {
   rule_type: string;
   identifier: string;
   policy: string;
@@ -22,23 +24,8 @@ export interface RuleDraft {
   expires: string;
   /** datetime-local, when expires is custom */
   expires_at: string;
-  custom_msg: string;
-  custom_url: string;
-  /** For CEL rules: the expression Santa evaluates. */
-  cel_expr: string;
-  event_detail_button_label: string;
-  notification_app_name: string;
   comment: string;
 }
-
-/** The rule's texts, sent only when filled in (common/rules.ts RULE_DETAIL_FIELDS). */
-const TEXT_FIELDS = [
-  'custom_msg',
-  'custom_url',
-  'cel_expr',
-  'event_detail_button_label',
-  'notification_app_name',
-] as const;
 
 const EMPTY: RuleFilters = { scope: '', target: '', type: '', policy: '', q: '' };
 const NEW_RULE: RuleDraft = {
@@ -122,7 +109,8 @@ export class RulesPage {
         ...(draft.scope === 'global' ? {} : { scope_value: draft.scope_value.trim() }),
         expires,
         ...Object.fromEntries(
-          TEXT_FIELDS.filter((field) => draft[field].trim() !== '').map((field) => [
+          // The rule's texts, sent only when filled in.
+          RULE_DETAIL_FIELDS.filter((field) => draft[field].trim() !== '').map((field) => [
             field,
             draft[field].trim(),
           ]),
