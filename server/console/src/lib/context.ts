@@ -7,10 +7,15 @@ const KEY = Symbol('desk');
 export const deskContext = (desk: ConsoleState) => new Map<unknown, unknown>([[KEY, desk]]);
 export const useDesk = (): ConsoleState => getContext<ConsoleState>(KEY);
 
-const APPLY_FILTERS = Symbol('apply-filters');
+const FILTERS = Symbol('filters');
 
-/** A choice in a filter form applies at once, as the form's own Apply button would. */
-export const provideApplyFilters = (apply: () => void): void => {
-  setContext(APPLY_FILTERS, apply);
+/** A filter form as its controls see it: the values they edit by name, and how to apply them. */
+export interface FilterValues {
+  readonly values: Record<string, string>;
+  /** A choice applies at once, as the form's own Apply button would. */
+  apply(): void;
+}
+export const provideFilters = (form: FilterValues): void => {
+  setContext(FILTERS, form);
 };
-export const useApplyFilters = (): (() => void) => getContext<() => void>(APPLY_FILTERS);
+export const useFilters = (): FilterValues => getContext<FilterValues>(FILTERS);
