@@ -17,8 +17,10 @@ import {
   RuleError,
   type ClientMode,
   type Decision,
+  type Policy,
   type RuleChange,
   type RuleIdentity,
+  type RulePolicy,
   type RuleType,
   type TransitiveRule,
 } from './rules';
@@ -144,6 +146,8 @@ export interface ServiceStatus {
   readonly machineId: string;
   /** The last posture check results (empty until the first run finishes). */
   readonly posture: readonly PostureResult[];
+  /** Absent from older agents. */
+  readonly settings?: SyncedSettings;
   readonly controlSocket: ControlSocketStatus;
 }
 
@@ -185,12 +189,49 @@ export interface RequestRecord {
   readonly createdAt: number;
 }
 
-export interface RuleRecord extends RuleIdentity {
+/** A rule as the agent holds it: every field of Santa's rule (sync/v1.proto `Rule`). */
+export interface RuleRecord {
+  readonly type: RuleType;
+  readonly identifier: string;
+  /** As Santa names it: CEL and the silent GUI/TTY blocks too. */
+  readonly policy: RulePolicy;
+  /** What the Linux exec path enforces (common/policy.ts execPolicy); null: CEL, matches nothing. */
+  readonly enforced?: Policy | null;
   readonly customMsg?: string | null;
   readonly customUrl?: string | null;
+  readonly celExpr?: string | null;
+  readonly eventDetailButtonLabel?: string | null;
+  readonly notificationAppName?: string | null;
   readonly comment?: string | null;
   readonly source: 'static' | 'sync' | 'local';
   readonly expiresAt?: number | null;
+}
+
+/** Where a setting the sync server may override came from: it wins once sent, as in Santa. */
+export type SettingSource = 'config' | 'server';
+
+/** Santa's settings the agent acts on, each with where its value came from. */
+export interface SyncedSettings {
+  /** Transitive rules: on or off, from where, and how many this machine's compilers minted. */
+  readonly transitive: {
+    readonly enabled: boolean;
+    readonly source: SettingSource;
+    readonly held: number;
+  };
+  /** Every decision kept as an event and uploaded (EnableAllEventUpload). */
+  readonly allEventUpload: { readonly enabled: boolean; readonly source: SettingSource };
+  /** The block dialog's Open button: a URL with Santa's placeholders (or none) and its label. */
+  readonly eventDetail: {
+    readonly url: string | null;
+    readonly text: string | null;
+    readonly source: SettingSource;
+  };
+}
+
+/** What a rule arriving for a program the user was blocked on says: Santa's "<name> can now be run". */
+export interface RuleNotice {
+  readonly sha256: string;
+  readonly appName: string;
 }
 
 /** What the service sends a subscribed connection unasked, as JSON-RPC notifications. */
@@ -200,6 +241,15 @@ export interface ControlPushes {
   /** One of the caller's requests changed. */
   readonly request: RequestRecord;
   readonly status: ServiceStatus;
+  /** A synced rule with notification_app_name now lets run a program the caller was blocked on. */
+  readonly rule: RuleNotice;
+}
+
+/** What `fileinfo` adds about the BINARY rule for the file: the block dialog's texts. */
+export interface FileRuleTexts {
+  readonly customMsg?: string | null;
+  readonly customUrl?: string | null;
+  readonly eventDetailButtonLabel?: string | null;
 }
 
 // ---- What the service accepts ----
@@ -401,7 +451,7 @@ export const CONTROL_METHODS = {
       md5: optional(digest('an MD5', 32)),
       path: optional(text(4096)),
     }),
-    answers<Explanation & { readonly customMsg?: string | null }>(),
+    answers<Explanation & FileRuleTexts>(),
   ),
   /** From now on the connection is sent the caller's events and requests, and the status. */
   subscribe: method(

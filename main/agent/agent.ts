@@ -1,6 +1,12 @@
 // The agent core: configuration, stores and the exec monitor, wired together. The control socket
 // and the service entry sit on top of this; everything here runs under plain Node.
-import type { ServiceStatus } from '../../common/control';
+import type {
+  FileRuleTexts,
+  RuleNotice,
+  ServiceStatus,
+  SettingSource,
+  SyncedSettings,
+} from '../../common/control';
 import { explainVerdict, type Explanation } from '../../common/policy';
 import type { PostureResult } from '../../common/posture';
 import {
@@ -22,6 +28,7 @@ import { openDatabase, type Db } from './store/database';
 import { EventStore, type StoredEvent } from './store/events';
 import { RequestStore, type StoredRequest } from './store/requests';
 import { RuleStore } from './store/rules';
+import { SettingsStore, type ServerSettings } from './store/settings';
 import { TransitiveStore } from './store/transitive';
 import {
   dpkgStatusStamp,
@@ -44,6 +51,7 @@ export type AgentStatus = Omit<ServiceStatus, 'controlSocket' | 'metrics'> & {
 export type AgentMessage =
   | { kind: 'event'; uid: number; event: StoredEvent }
   | { kind: 'request'; uid: number; request: StoredRequest }
+  | { kind: 'rule'; uid: number; notice: RuleNotice }
   | { kind: 'status' };
 export type AgentListener = (message: AgentMessage) => void;
 
@@ -54,8 +62,9 @@ export class Agent {
   readonly requests: RequestStore;
   readonly transitive: TransitiveStore;
   readonly monitor: ExecMonitor;
-  /** The sync server's enable_transitive_rules, which wins over the config key once sent. */
-  #serverTransitive: boolean | undefined;
+  readonly #settings: SettingsStore;
+  /** What the sync server's preflight set: each wins over its config key once sent, as in Santa. */
+  #server: ServerSettings;
   #transitiveTimer: NodeJS.Timeout | undefined;
   #config: AgentConfig;
   #mode: ClientMode;
@@ -89,6 +98,8 @@ export class Agent {
     this.events = new EventStore(this.db, config.eventStoreLimit);
     this.requests = new RequestStore(this.db);
     this.transitive = new TransitiveStore(config.stateDir);
+    this.#settings = new SettingsStore(this.db);
+    this.#server = this.#settings.load();
     this.monitor = options.monitor ?? new ExecMonitor();
   }
 
@@ -202,15 +213,75 @@ export class Agent {
 
   /** EnableTransitiveRules, unless the sync server said otherwise (Santa's preflight). */
   get transitiveEnabled(): boolean {
-    return this.#serverTransitive ?? this.#config.enableTransitiveRules;
+    return this.#server.enableTransitiveRules ?? this.#config.enableTransitiveRules;
+  }
+
+  /** EnableAllEventUpload, unless the sync server said otherwise. */
+  get allEventUpload(): boolean {
+    return this.#server.enableAllEventUpload ?? this.#config.enableAllEventUpload;
+  }
+
+  /** What the sync server has set so far (kept across restarts). */
+  get serverSettings(): ServerSettings {
+    return this.#server;
   }
 
   /** The sync server's enable_transitive_rules, applied after a successful sync. */
   setServerTransitive(enabled: boolean): void {
-    if (enabled === this.#serverTransitive) return;
-    this.#serverTransitive = enabled;
-    this.#applyTransitive();
+    this.applyServerSettings({ enableTransitiveRules: enabled });
+  }
+
+  /**
+   * Settings from a successful sync's preflight: each one sent replaces the server's earlier word
+   * (the others stay), is kept in the database, and takes effect at once.
+   */
+  applyServerSettings(settings: ServerSettings): void {
+    const next = { ...this.#server, ...withoutUndefined(settings) };
+    if (JSON.stringify(next) === JSON.stringify(this.#server)) return;
+    const transitiveBefore = this.transitiveEnabled;
+    this.#server = next;
+    try {
+      this.#settings.save(next);
+    } catch (error) {
+      this.#log(`sync settings: not kept for the next start: ${(error as Error).message}`);
+    }
+    if (this.transitiveEnabled !== transitiveBefore) this.#applyTransitive();
     this.#emit({ kind: 'status' });
+  }
+
+  /** Santa's settings as in force, each with where it came from (status). */
+  syncedSettings(): SyncedSettings {
+    const server = this.#server;
+    const source = (value: unknown): SettingSource => (value === undefined ? 'config' : 'server');
+    const url = server.eventDetailUrl ?? this.#config.eventDetailUrl;
+    return {
+      transitive: {
+        enabled: this.transitiveEnabled,
+        source: source(server.enableTransitiveRules),
+        held: this.monitor.running
+          ? this.monitor.metrics().transitiveRules
+          : this.transitive.load().rules.length,
+      },
+      allEventUpload: {
+        enabled: this.allEventUpload,
+        source: source(server.enableAllEventUpload),
+      },
+      eventDetail: {
+        url: url === undefined || url === 'null' ? null : url,
+        text: server.eventDetailText ?? this.#config.eventDetailText ?? null,
+        source: source(server.eventDetailUrl ?? server.eventDetailText),
+      },
+    };
+  }
+
+  /**
+   * Synced rules that carry notification_app_name (Santa's "<name> can now be run"): each user
+   * who was blocked on the program is told.
+   */
+  rulesArrived(notices: readonly RuleNotice[]): void {
+    for (const notice of notices)
+      for (const uid of this.events.blockedUids(notice.sha256))
+        this.#emit({ kind: 'rule', uid, notice });
   }
 
   transitiveRules(): TransitiveRule[] {
@@ -301,12 +372,12 @@ export class Agent {
     return true;
   }
 
-  explain(identity: {
-    sha256: string;
-    md5?: string;
-    path?: string;
-  }): Explanation & { customMsg?: string | null } {
-    const rule = this.rules.get('BINARY', identity.sha256);
+  explain(identity: { sha256: string; md5?: string; path?: string }): Explanation & FileRuleTexts {
+    const stored = this.rules.get('BINARY', identity.sha256);
+    // A CEL rule matches nothing here: the file is explained as if it had no rule.
+    const rule = stored?.enforced
+      ? { type: stored.type, identifier: stored.identifier, policy: stored.enforced }
+      : undefined;
     const packageIntact =
       this.#config.trustPackageManagedBinaries &&
       identity.path !== undefined &&
@@ -319,7 +390,7 @@ export class Agent {
         blocked: this.#config.blockedPathPrefixes,
       }),
     );
-    return { ...explanation, ...(rule?.customMsg ? { customMsg: rule.customMsg } : {}) };
+    return { ...explanation, ...ruleTexts(stored) };
   }
 
   status(): AgentStatus {
@@ -359,6 +430,7 @@ export class Agent {
       syncBaseUrl: this.#config.syncBaseUrl ?? null,
       machineId: this.#config.machineId,
       posture: [...this.#posture],
+      settings: this.syncedSettings(),
     };
   }
 
@@ -371,7 +443,7 @@ export class Agent {
       decision.decision === 'ALLOW_TRANSITIVE' ||
       (decision.decision === 'ALLOW_UNKNOWN' && this.#mode === 'MONITOR') ||
       decision.reason !== undefined ||
-      this.#config.enableAllEventUpload;
+      this.allEventUpload;
     if (!kept || (!decision.sha256 && decision.reason === undefined)) return;
     // Read now: the process may be gone in a moment.
     const user = userName(decision.uid);
@@ -427,6 +499,21 @@ export class Agent {
   #emit(message: AgentMessage): void {
     for (const listener of this.#listeners) listener(message);
   }
+}
+
+/** The block dialog's texts of a rule, those it has. */
+function ruleTexts(rule: FileRuleTexts | undefined): FileRuleTexts {
+  return {
+    ...(rule?.customMsg ? { customMsg: rule.customMsg } : {}),
+    ...(rule?.customUrl ? { customUrl: rule.customUrl } : {}),
+    ...(rule?.eventDetailButtonLabel
+      ? { eventDetailButtonLabel: rule.eventDetailButtonLabel }
+      : {}),
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function usableChange(change: RuleChange): boolean {

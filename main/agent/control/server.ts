@@ -380,6 +380,8 @@ export class ControlServer {
       } else if (message.kind === 'request') {
         if (message.uid === connection.caller.uid)
           this.#notify(connection, 'request', message.request);
+      } else if (message.kind === 'rule') {
+        if (message.uid === connection.caller.uid) this.#notify(connection, 'rule', message.notice);
       } else {
         this.#notify(connection, 'status', this.status());
       }

@@ -62,6 +62,13 @@ const MIGRATIONS: readonly string[] = [
   `CREATE INDEX requests_by_event ON requests (event_id, uid);`,
   // ALLOW_TRANSITIVE: the compiler that wrote the file ("built here by" in the menu bar).
   `ALTER TABLE events ADD COLUMN built_by TEXT;`,
+  // Every field of Santa's rule: policy now holds Santa's name (CEL and the silent GUI/TTY blocks
+  // too; the exec path enforces common/policy.ts execPolicy of it). server_settings keeps what the
+  // sync server's preflight set (Santa's sync state), so that a restart keeps it.
+  `ALTER TABLE rules ADD COLUMN cel_expr TEXT;
+   ALTER TABLE rules ADD COLUMN event_detail_button_label TEXT;
+   ALTER TABLE rules ADD COLUMN notification_app_name TEXT;
+   CREATE TABLE server_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(stateDir: string, file = 'gatehouse.db'): Db {

@@ -128,6 +128,17 @@ export class EventStore {
     ).map(toEvent);
   }
 
+  /** The users who were blocked on this file (its SHA-256), at most a few hundred. */
+  blockedUids(sha256: string): number[] {
+    return (
+      this.#db
+        .prepare(
+          "SELECT DISTINCT uid FROM events WHERE file_sha256 = ? AND decision LIKE 'BLOCK\\_%' ESCAPE '\\' LIMIT 256",
+        )
+        .all(sha256.toLowerCase()) as { uid: number }[]
+    ).map((row) => row.uid);
+  }
+
   countPendingUpload(): number {
     return (
       this.#db

@@ -1,17 +1,19 @@
 // The rule store: every rule the agent holds, kept in step with the native rule table.
 import { createHash } from 'node:crypto';
-import { canonicalIdentifier } from '../../../common/policy';
+import { canonicalIdentifier, execPolicy } from '../../../common/policy';
 import {
   countRule,
   noRuleCounts,
   parseRule,
   POLICIES,
+  RULE_POLICIES,
   RULE_TYPES,
   RuleError,
   type Policy,
   type RuleChange,
   type RuleCounts,
   type RuleIdentity,
+  type RulePolicy,
   type RuleType,
 } from '../../../common/rules';
 import { POLICY_CODES, type BinaryRuleChunk } from '../../../native/index';
@@ -23,22 +25,33 @@ const WRITE_BATCH = 200;
 
 export type RuleSource = 'static' | 'sync' | 'local';
 
-export interface StoredRule extends RuleIdentity {
+/** Santa's texts of a rule, beside what it matches (sync/v1.proto `Rule`). */
+export interface RuleTexts {
   readonly customMsg?: string | null;
   readonly customUrl?: string | null;
+  /** A CEL rule's expression: kept and listed; Linux has no evaluator, so it matches nothing. */
+  readonly celExpr?: string | null;
+  readonly eventDetailButtonLabel?: string | null;
+  readonly notificationAppName?: string | null;
   readonly comment?: string | null;
+}
+
+export interface StoredRule extends RuleTexts {
+  readonly type: RuleType;
+  readonly identifier: string;
+  /** As Santa names it (CEL and the silent GUI/TTY blocks too). */
+  readonly policy: RulePolicy;
+  /** What the exec path does with it (common/policy.ts execPolicy); null: a CEL rule, no match. */
+  readonly enforced: Policy | null;
   readonly source: RuleSource;
   readonly expiresAt?: number | null;
 }
 
 /** A put (policy) or a removal (REMOVE) with the rule's details. */
-export interface StoreChange {
+export interface StoreChange extends RuleTexts {
   readonly type: RuleType;
   readonly identifier: string;
-  readonly policy: Policy | 'REMOVE';
-  readonly customMsg?: string | null;
-  readonly customUrl?: string | null;
-  readonly comment?: string | null;
+  readonly policy: RulePolicy | 'REMOVE';
   readonly expiresAt?: number | null;
 }
 
@@ -51,12 +64,43 @@ export type RuleListener = (delta: RuleChange[], bulk: readonly BinaryRuleChunk[
 interface Row {
   rule_type: RuleType;
   identifier: string;
-  policy: Policy;
+  policy: RulePolicy;
   custom_msg: string | null;
   custom_url: string | null;
+  cel_expr: string | null;
+  event_detail_button_label: string | null;
+  notification_app_name: string | null;
   comment: string | null;
   source: 'sync' | 'local';
   expires_at: number | null;
+}
+
+/** What the native table holds for a stored policy: CEL, which needs Santa's evaluator, nothing. */
+function enforcedPolicy(policy: string): Policy | null {
+  return (RULE_POLICIES as readonly string[]).includes(policy)
+    ? execPolicy(policy as RulePolicy)
+    : (policy as Policy);
+}
+
+/** The columns a rule's texts go to, in the order the write statements bind them. */
+const TEXT_COLUMNS = [
+  'custom_msg',
+  'custom_url',
+  'cel_expr',
+  'event_detail_button_label',
+  'notification_app_name',
+  'comment',
+] as const;
+
+function textsOf(change: StoreChange): (string | null)[] {
+  return [
+    change.customMsg ?? null,
+    change.customUrl ?? null,
+    change.celExpr ?? null,
+    change.eventDetailButtonLabel ?? null,
+    change.notificationAppName ?? null,
+    change.comment ?? null,
+  ];
 }
 
 const key = (type: RuleType, identifier: string) => `${type}:${identifier}`;
@@ -208,37 +252,25 @@ export class RuleStore {
       }
       applied.put++;
       // A BINARY rule's identifier becomes 32 bytes for the native table; checked before it is
-      // written, so one malformed rule rolls the whole change back.
-      const bulk = type === 'BINARY' && listening && !this.#static.has(k);
-      if (type === 'BINARY') (bulk ? binary : check).push(identifier, change.policy);
-      const bare =
-        change.customMsg == null &&
-        change.customUrl == null &&
-        change.comment == null &&
-        change.expiresAt == null;
-      if (bare) {
+      // written, so one malformed rule rolls the whole change back. A CEL rule holds nothing there.
+      const enforced = enforcedPolicy(change.policy);
+      const bulk = type === 'BINARY' && enforced !== null && listening && !this.#static.has(k);
+      if (type === 'BINARY' && enforced !== null)
+        (bulk ? binary : check).push(identifier, enforced);
+      const texts = textsOf(change);
+      if (change.expiresAt == null && texts.every((text) => text === null)) {
         batch.push(type, identifier, change.policy);
         if (batch.length === WRITE_BATCH * 3) {
           bareBatch.run(...batch);
           batch = [];
         }
       } else {
-        full.run(
-          type,
-          identifier,
-          change.policy,
-          change.customMsg ?? null,
-          change.customUrl ?? null,
-          change.comment ?? null,
-          source,
-          change.expiresAt ?? null,
-          now,
-        );
+        full.run(type, identifier, change.policy, ...texts, source, change.expiresAt ?? null, now);
       }
       if (trackWritten) applied.written.add(k);
       if (listening && !bulk) {
         applied.touched.push(k);
-        applied.outcome.set(k, change.policy);
+        applied.outcome.set(k, enforced ?? 'REMOVE');
       }
     }
     flush();
@@ -248,17 +280,17 @@ export class RuleStore {
 
   /** The statements #write uses: rules with nothing but a policy bind three values, in batches. */
   #writeStatements(source: 'sync' | 'local', now: number) {
+    const columns = `rule_type, identifier, policy, ${TEXT_COLUMNS.join(', ')}, source, expires_at, created_at`;
     const upsert = `ON CONFLICT (rule_type, identifier) DO UPDATE SET policy = excluded.policy,
-         custom_msg = excluded.custom_msg, custom_url = excluded.custom_url, comment = excluded.comment,
+         ${TEXT_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')},
          source = excluded.source, expires_at = excluded.expires_at`;
+    const fullRow = `(?, ?, ?, ${TEXT_COLUMNS.map(() => '?').join(', ')}, ?, ?, ?)`;
     const fullSql = (rows: number) =>
-      `INSERT INTO rules (rule_type, identifier, policy, custom_msg, custom_url, comment, source, expires_at, created_at)
-       VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ${upsert}`;
+      `INSERT INTO rules (${columns}) VALUES ${Array(rows).fill(fullRow).join(', ')} ${upsert}`;
     // source is one of two literals and now an integer: both are safe to write into the SQL.
-    const bareRow = `(?, ?, ?, NULL, NULL, NULL, '${source}', NULL, ${Math.trunc(now)})`;
+    const bareRow = `(?, ?, ?, ${TEXT_COLUMNS.map(() => 'NULL').join(', ')}, '${source}', NULL, ${Math.trunc(now)})`;
     const bareSql = (rows: number) =>
-      `INSERT INTO rules (rule_type, identifier, policy, custom_msg, custom_url, comment, source, expires_at, created_at)
-       VALUES ${Array(rows).fill(bareRow).join(', ')} ${upsert}`;
+      `INSERT INTO rules (${columns}) VALUES ${Array(rows).fill(bareRow).join(', ')} ${upsert}`;
     return {
       remove: this.#db.prepare('DELETE FROM rules WHERE rule_type = ? AND identifier = ?'),
       full: this.#db.prepare(fullSql(1)),
@@ -284,7 +316,7 @@ export class RuleStore {
   get(type: RuleType, identifier: string): StoredRule | undefined {
     const canonical = canonicalIdentifier(type, identifier);
     const fixed = this.#static.get(key(type, canonical));
-    if (fixed) return { ...fixed, source: 'static' };
+    if (fixed) return { ...fixed, enforced: fixed.policy, source: 'static' };
     const row = this.#db
       .prepare('SELECT * FROM rules WHERE rule_type = ? AND identifier = ?')
       .get(type, canonical) as Row | undefined;
@@ -296,7 +328,11 @@ export class RuleStore {
       .prepare('SELECT * FROM rules ORDER BY rule_type, identifier LIMIT ? OFFSET ?')
       .all(limit, offset) as Row[];
     return [
-      ...[...this.#static.values()].map((rule) => ({ ...rule, source: 'static' as const })),
+      ...[...this.#static.values()].map((rule) => ({
+        ...rule,
+        enforced: rule.policy,
+        source: 'static' as const,
+      })),
       ...rows.map(toStored),
     ];
   }
@@ -322,12 +358,18 @@ export class RuleStore {
       policy: rule.policy,
     }));
     for (const row of this.#db
-      .prepare("SELECT rule_type, identifier, policy FROM rules WHERE rule_type != 'BINARY'")
+      .prepare(
+        "SELECT rule_type, identifier, policy FROM rules WHERE rule_type != 'BINARY' AND policy != 'CEL'",
+      )
       .iterate() as IterableIterator<Row>) {
       if (this.#static.has(key(row.rule_type, row.identifier))) continue;
       try {
         others.push(
-          parseRule({ type: row.rule_type, identifier: row.identifier, policy: row.policy }),
+          parseRule({
+            type: row.rule_type,
+            identifier: row.identifier,
+            policy: enforcedPolicy(row.policy),
+          }),
         );
       } catch (error) {
         if (!(error instanceof RuleError)) throw error;
@@ -338,13 +380,16 @@ export class RuleStore {
     const fixed = this.#static;
     function* binary(): Generator<BinaryRuleChunk> {
       const rows = db
-        .prepare("SELECT identifier, policy FROM rules WHERE rule_type = 'BINARY'")
+        .prepare(
+          "SELECT identifier, policy FROM rules WHERE rule_type = 'BINARY' AND policy != 'CEL'",
+        )
         .raw()
-        .iterate() as IterableIterator<[string, Policy]>;
+        .iterate() as IterableIterator<[string, string]>;
       const chunks: BinaryRuleChunk[] = [];
       const builder = new BinaryChunks(chunks, chunkSize);
-      for (const [identifier, policy] of rows) {
+      for (const [identifier, stored] of rows) {
         if (fixed.has(key('BINARY', identifier))) continue;
+        const policy = enforcedPolicy(stored) as Policy;
         // The chunk builder checks the hex as it copies it; only a refused row pays for a reason.
         if (!builder.tryPush(identifier, policy)) {
           try {
@@ -395,10 +440,11 @@ export class RuleStore {
   effective(): RuleIdentity[] {
     const out: RuleIdentity[] = [];
     for (const row of this.#db
-      .prepare('SELECT rule_type, identifier, policy FROM rules')
+      .prepare("SELECT rule_type, identifier, policy FROM rules WHERE policy != 'CEL'")
       .iterate() as IterableIterator<Row>) {
       if (!this.#static.has(key(row.rule_type, row.identifier))) {
-        out.push({ type: row.rule_type, identifier: row.identifier, policy: row.policy });
+        const policy = enforcedPolicy(row.policy) as Policy;
+        out.push({ type: row.rule_type, identifier: row.identifier, policy });
       }
     }
     for (const rule of this.#static.values())
@@ -431,7 +477,7 @@ export class RuleStore {
       .prepare(
         "SELECT rule_type, policy, count(*) AS n FROM rules WHERE source = 'sync' GROUP BY rule_type, policy",
       )
-      .all() as { rule_type: RuleType; policy: Policy; n: number }[])
+      .all() as { rule_type: RuleType; policy: RulePolicy; n: number }[])
       countRule(counts, row, row.n);
     return counts;
   }
@@ -489,10 +535,11 @@ export class RuleStore {
       const separator = k.indexOf(':');
       const type = k.slice(0, separator) as RuleType;
       const identifier = k.slice(separator + 1);
+      const stored = (lookup.get(type, identifier) as { policy: string } | undefined)?.policy;
       const policy =
         this.#static.get(k)?.policy ??
         known?.get(k) ??
-        (lookup.get(type, identifier) as { policy: Policy } | undefined)?.policy ??
+        (stored === undefined ? undefined : enforcedPolicy(stored)) ??
         'REMOVE';
       delta.push({ type, identifier, policy });
     }
@@ -511,7 +558,10 @@ function latestInKeyOrder(changes: readonly StoreChange[]): {
 } {
   const canonical = changes.map((change) => {
     try {
-      return parseRule(change, true).identifier;
+      // A CEL rule is checked as the removal it is for the native table.
+      const policy =
+        change.policy === 'REMOVE' ? 'REMOVE' : (enforcedPolicy(change.policy) ?? 'REMOVE');
+      return parseRule({ ...change, policy }, true).identifier;
     } catch (error) {
       if (!(error instanceof RuleError)) throw error;
       throw new RuleError(`${error.message}; no rule of this change was applied`);
@@ -664,8 +714,12 @@ function toStored(row: Row): StoredRule {
     type: row.rule_type,
     identifier: row.identifier,
     policy: row.policy,
+    enforced: enforcedPolicy(row.policy),
     customMsg: row.custom_msg,
     customUrl: row.custom_url,
+    celExpr: row.cel_expr,
+    eventDetailButtonLabel: row.event_detail_button_label,
+    notificationAppName: row.notification_app_name,
     comment: row.comment,
     source: row.source,
     expiresAt: row.expires_at,

@@ -1,4 +1,5 @@
 // Just the parts of an Agent that the sync stages touch, recording what they were asked to do.
+import type { RuleNotice } from '../../../../../common/control';
 import type { Agent } from '../../../../../main/agent/agent';
 import type { StoredEvent } from '../../../../../main/agent/store/events';
 import type { StoredRequest } from '../../../../../main/agent/store/requests';
@@ -12,6 +13,8 @@ export interface FakeAgent {
   readonly events: StoredEvent[];
   readonly uploaded: number[];
   readonly requests: StoredRequest[];
+  /** Santa's "can now be run" notices the rule download passed on. */
+  readonly notices: RuleNotice[];
   posture: unknown[];
 }
 
@@ -22,6 +25,7 @@ export function fakeAgent(): FakeAgent {
     events: [],
     uploaded: [],
     requests: [],
+    notices: [],
     posture: [],
   };
   const agent = {
@@ -63,6 +67,7 @@ export function fakeAgent(): FakeAgent {
       },
     },
     requestChanged: () => undefined,
+    rulesArrived: (notices: RuleNotice[]) => fake.notices.push(...notices),
   };
   (fake as { agent: Agent }).agent = agent as unknown as Agent;
   return fake;
