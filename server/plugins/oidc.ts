@@ -258,7 +258,12 @@ function groupsOf(value: unknown): string[] {
 }
 
 function refusalReason(error: unknown): string {
-  if (error instanceof client.AuthorizationResponseError)
+  // An error the provider sent back, at the callback or from its token endpoint (a code it did
+  // not issue: invalid_grant).
+  if (
+    error instanceof client.AuthorizationResponseError ||
+    error instanceof client.ResponseBodyError
+  )
     return `the identity provider answered ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`;
   // openid-client's own message is generic ("invalid response encountered"); its cause names
   // the check that failed ("unexpected \"state\" response parameter value").

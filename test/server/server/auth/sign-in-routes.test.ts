@@ -2,7 +2,7 @@
 // 127.0.0.1): Gatehouse's session ends, and the provider's ends too through its end_session_endpoint
 // (id_token_hint, back to Gatehouse), so that the next sign-in asks for the person's credentials
 // again; a provider without one leaves a local logout that says so.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { callConsole, logInThroughApi } from '../../../helpers/console-api';
 import { createConsoleAccounts, CONSOLE_ACCOUNTS } from '../../../helpers/console-fixtures';
 import {
@@ -112,6 +112,50 @@ describe.each(ENGINES)('logout through the identity provider on %s', (engine) =>
     expect((await callConsole(base, 'GET', `/${app.app}/api/me`, { cookie: session })).status).toBe(
       200,
     );
+  });
+});
+
+describe('single sign-on sessions', () => {
+  let stack: SsoStack;
+  let base: string;
+
+  beforeAll(async () => {
+    stack = await startSsoStack('sqlite');
+    base = stack.server.base;
+  }, 60_000);
+  afterAll(() => stack?.close());
+  afterEach(() => vi.useRealTimers());
+
+  it.each(APPS)('expires a $app session after the configured hours', async (app) => {
+    const attempt = await ssoSignIn(base, app.app, app.login);
+    const cookie = attempt.response.headers
+      .getSetCookie()
+      .find((line) => line.startsWith(`${app.cookie}=`));
+    expect(cookie).toMatch(/Max-Age=28800/);
+    const session = `${app.cookie}=${attempt.jar.get(app.cookie)}`;
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 8 * 3600_000 - 60_000 });
+    expect((await callConsole(base, 'GET', `/${app.app}/api/me`, { cookie: session })).status).toBe(
+      200,
+    );
+    vi.setSystemTime(Date.now() + 61_000);
+    expect((await callConsole(base, 'GET', `/${app.app}/api/me`, { cookie: session })).status).toBe(
+      401,
+    );
+  });
+
+  it('keeps the console’s sessions and the portal’s apart', async () => {
+    // hal is in the helpdesk group and, by the e-mail mapping, an employee too.
+    const desk = await ssoSignIn(base, 'console', 'sub-hal');
+    const portal = await ssoSignIn(base, 'portal', 'sub-hal');
+    const deskId = desk.jar.get('gh_session')!;
+    const portalId = portal.jar.get('gh_portal')!;
+    expect(
+      (await callConsole(base, 'GET', '/portal/api/me', { cookie: `gh_portal=${deskId}` })).status,
+    ).toBe(401);
+    expect(
+      (await callConsole(base, 'GET', '/console/api/me', { cookie: `gh_session=${portalId}` }))
+        .status,
+    ).toBe(401);
   });
 });
 

@@ -99,6 +99,11 @@ describe.each(ENGINES)('portal API on %s', (engine) => {
       ['%file_sha%', 'mac-ada', 400],
       ['not-a-sha', 'mac-ada', 400],
       [SHA, '%machine_id%', 400],
+      [SHA.toUpperCase(), 'mac-bob', 404],
+      [SHA, 'mac-ada/../mac-bob', 404],
+      [SHA, "mac-ada' OR '1'='1", 404],
+      [SHA, 'm'.repeat(257), 400],
+      [`${SHA}&machine=mac-bob`, 'mac-ada', 400],
     ] as const) {
       const answer = await blocked(ada, sha, machine);
       expect(answer.status).toBe(status);
