@@ -1,8 +1,8 @@
-// Fleet posture (per check: how many machines pass, fail, cannot tell; who they are) and one
-// machine's posture.
+// Fleet posture (per check: how many machines pass, fail, cannot tell; who they are); one
+// machine's posture loads as a MachinePart (machine-part.svelte.ts).
 import type { PostureStatus } from '../../../../../common/posture';
 import { api } from '../api';
-import type { CheckSummary, FleetSummary, MachineCheckResult, MachinePostureView } from '../types';
+import type { CheckSummary, FleetSummary, MachineCheckResult } from '../types';
 
 export const STATUS_LABEL: Record<PostureStatus, string> = {
   pass: 'passing',
@@ -44,23 +44,5 @@ export class FleetPostureState {
 
   openMachine(machineId: string): void {
     this.machineId = machineId;
-  }
-}
-
-export class MachinePostureState {
-  view = $state<MachinePostureView | null>(null);
-  error = $state('');
-
-  async load(machineId: string): Promise<void> {
-    this.error = '';
-    try {
-      this.view = await api<MachinePostureView>(
-        'GET',
-        `/machines/${encodeURIComponent(machineId)}/posture`,
-      );
-    } catch (error) {
-      this.view = null;
-      this.error = (error as Error).message;
-    }
   }
 }

@@ -1,17 +1,8 @@
-// Settings profiles in the console: the list and an admin's draft (Settings.svelte), one machine's
-// effective settings with where each came from (MachineSettings.svelte), and its file access
-// events (MachineFileAccess.svelte). The server checks every value; its refusal is shown as sent.
+// Settings profiles in the console: the list and an admin's draft (Settings.svelte), and how a
+// machine's effective settings read (MachineSettings.svelte). The server checks every value; its
+// refusal is shown as sent.
 import { api } from '../api';
-import type {
-  EffectiveSetting,
-  EffectiveSettings,
-  FileAccessEventList,
-  FileAccessEventView,
-  SettingKey,
-  SettingsProfile,
-  SettingsScope,
-  SettingValues,
-} from '../types';
+import type { SettingKey, SettingsProfile, SettingsScope, SettingValues } from '../types';
 
 type Kind = 'choice' | 'text' | 'number' | 'flag' | 'flags';
 export interface SettingField {
@@ -175,39 +166,6 @@ export class SettingsPageState {
       await work();
     } catch (error) {
       this.notice = '';
-      this.error = (error as Error).message;
-    }
-  }
-}
-
-export class MachineSettingsState {
-  settings = $state<EffectiveSetting[] | null>(null);
-  error = $state('');
-
-  async load(machineId: string): Promise<void> {
-    this.error = '';
-    try {
-      const path = `/machines/${encodeURIComponent(machineId)}/settings`;
-      this.settings = (await api<EffectiveSettings>('GET', path)).settings;
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
-  }
-}
-
-export class FileAccessState {
-  events = $state<FileAccessEventView[] | null>(null);
-  total = $state(0);
-  error = $state('');
-
-  async load(machineId: string): Promise<void> {
-    this.error = '';
-    try {
-      const path = `/machines/${encodeURIComponent(machineId)}/file-access?limit=50`;
-      const list = await api<FileAccessEventList>('GET', path);
-      this.events = list.events;
-      this.total = list.total;
-    } catch (error) {
       this.error = (error as Error).message;
     }
   }
