@@ -15,6 +15,9 @@ import type { StageContext } from './stages/stage';
 import { SyncTransport, type SyncClientOptions } from './transport';
 
 export { SyncError } from './errors';
+
+/** Santa's kDefaultFullSyncInterval: until the server sets one. */
+export const DEFAULT_FULL_SYNC_INTERVAL_S = 600;
 export type { SyncClientOptions } from './transport';
 
 export interface SyncResult {
@@ -31,6 +34,8 @@ export interface SyncResult {
   readonly postureDelivered: boolean;
   readonly clientMode?: ClientMode;
   readonly fullSyncIntervalS: number;
+  /** Preflight values the agent refused (each says which and why); the sync went on without them. */
+  readonly settingsRefused: readonly string[];
 }
 
 export class SyncClient {
@@ -62,8 +67,14 @@ export class SyncClient {
     this.#cleanRequested = false;
     // Santa: CLEAN keeps the transitive rules, CLEAN_ALL removes them with every other rule.
     if (settings.syncType === 'CLEAN_ALL') agent.clearTransitiveRules();
-    if (settings.enableTransitiveRules !== undefined)
-      agent.setServerTransitive(settings.enableTransitiveRules);
+    // Kept in the database: the server's word stands after a restart, as Santa's sync state does.
+    agent.applyServerSettings({
+      enableTransitiveRules: settings.enableTransitiveRules,
+      enableAllEventUpload: settings.enableAllEventUpload,
+      eventDetailUrl: settings.eventDetailUrl,
+      eventDetailText: settings.eventDetailText,
+      fullSyncIntervalS: settings.fullSyncIntervalS,
+    });
     if (settings.clientMode && settings.clientMode !== agent.mode)
       agent.setMode(settings.clientMode);
     agent.recordSync(Date.now());
@@ -77,7 +88,8 @@ export class SyncClient {
       requestsUpdated,
       postureDelivered: posture !== undefined,
       ...(settings.clientMode ? { clientMode: settings.clientMode } : {}),
-      fullSyncIntervalS: settings.fullSyncIntervalS,
+      fullSyncIntervalS: agent.serverSettings.fullSyncIntervalS ?? DEFAULT_FULL_SYNC_INTERVAL_S,
+      settingsRefused: settings.refused ?? [],
     };
   }
 

@@ -4,7 +4,7 @@
 // back off.
 import type { Agent } from '../agent';
 import type { StoredRequest } from '../store/requests';
-import { SyncClient, SyncError, type SyncResult } from './client';
+import { DEFAULT_FULL_SYNC_INTERVAL_S, SyncClient, SyncError, type SyncResult } from './client';
 import { enrollMachine, forgetToken, tokenRefused } from './enrollment';
 import { PushStream } from './push';
 import { apiUrl } from './url';
@@ -14,7 +14,7 @@ export class SyncScheduler {
   #client: SyncClient | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<SyncResult | undefined> | undefined;
-  #intervalS = 600;
+  #intervalS: number;
   #failures = 0;
   #lastBlockSync = 0;
   #stopped = false;
@@ -24,6 +24,8 @@ export class SyncScheduler {
 
   constructor(agent: Agent) {
     this.#agent = agent;
+    // The server's interval from an earlier run, until the next sync says otherwise.
+    this.#intervalS = agent.serverSettings.fullSyncIntervalS ?? DEFAULT_FULL_SYNC_INTERVAL_S;
   }
 
   start(firstDelayMs = 15_000): void {
@@ -85,6 +87,10 @@ export class SyncScheduler {
       this.#client ??= await this.#connect(baseUrl);
       const result = await this.#client.sync();
       reportSkippedRules(result);
+      if (result.settingsRefused.length > 0)
+        console.error(
+          `gatehouse sync: settings from the server ignored: ${result.settingsRefused.join('; ')}`,
+        );
       this.#intervalS = result.fullSyncIntervalS;
       this.#failures = 0;
       this.lastError = undefined;
