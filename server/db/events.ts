@@ -5,6 +5,7 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Db } from './connect';
 import { countUp, LimitError } from './limits';
+import { rowBy } from './rows';
 import type { BinariesTable, Database } from './schema';
 
 export interface IncomingEvent {
@@ -234,11 +235,7 @@ export class EventRepository {
   }
 
   async binary(sha256: string): Promise<BinaryInfo | undefined> {
-    const row = await this.db
-      .selectFrom('binaries')
-      .selectAll()
-      .where('sha256', '=', sha256)
-      .executeTakeFirst();
+    const row = await rowBy(this.db, 'binaries', 'sha256', sha256);
     if (!row) return undefined;
     return {
       ...row,

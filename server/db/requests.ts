@@ -1,17 +1,14 @@
 // Approval requests: created by a machine for a blocked event, with the user's justification;
 // decided by the helpdesk. pending → approved | denied | needs-info (a question) → pending (the
 // user's answer). Approving creates the rule in the same transaction.
-import { PostgresAdapter, type Kysely, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { ruleTarget, type PushHub } from '../push';
 import type { Db } from './connect';
 import { audit } from './audit';
 import { LimitError } from './limits';
+import { lockRows, rowBy } from './rows';
 import { containsText, type Page, type PageOf } from './search';
 import type { ApprovalRequestsTable, Database, RequestMessagesTable } from './schema';
-
-/** Row locks where the engine has them (PostgreSQL); SQLite serializes its transactions anyway. */
-const lockRows = (db: Pick<Kysely<unknown>, 'getExecutor'>) =>
-  db.getExecutor().adapter instanceof PostgresAdapter;
 
 export type RequestState = 'pending' | 'approved' | 'denied' | 'needs-info';
 export const REQUEST_STATES: readonly RequestState[] = [
@@ -109,12 +106,7 @@ async function withinMachineLimits(trx: Trx, machineId: string, sha256: string, 
 
 /** The request, locked for this transaction, so that no other change to it interleaves. */
 async function lockedRequest(trx: Trx, id: number) {
-  const request = await trx
-    .selectFrom('approval_requests')
-    .selectAll()
-    .where('id', '=', id)
-    .$if(lockRows(trx), (query) => query.forUpdate())
-    .executeTakeFirst();
+  const request = await rowBy(trx, 'approval_requests', 'id', id, { lock: true });
   if (!request) throw new RequestError(404, `no request ${id}`);
   return request;
 }
@@ -229,11 +221,7 @@ export class RequestRepository {
   }
 
   async get(id: number): Promise<RequestRow | undefined> {
-    return (await this.db
-      .selectFrom('approval_requests')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst()) as RequestRow | undefined;
+    return (await rowBy(this.db, 'approval_requests', 'id', id)) as RequestRow | undefined;
   }
 
   async listForMachine(machineId: string, requester?: string, limit = 500): Promise<RequestRow[]> {
