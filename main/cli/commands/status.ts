@@ -1,4 +1,9 @@
-import type { ControlSocketStatus, ServiceStatus } from '../../../common/control';
+import type {
+  ControlSocketStatus,
+  ServiceStatus,
+  SettingSource,
+  SyncedSettings,
+} from '../../../common/control';
 import { askingCommand } from '../command';
 import { formatPosture } from './posture';
 
@@ -21,6 +26,8 @@ function formatStatus(s: ServiceStatus): string {
         ]
       : []),
     `  Events pending upload     | ${s.eventsPendingUpload}`,
+    // An older service answers without them.
+    ...(s.settings ? formatSettings(s.settings) : []),
     '>>> Sync Info',
     `  Sync server               | ${s.syncBaseUrl ?? 'none'}`,
     `  Last sync                 | ${s.lastSync ? new Date(s.lastSync).toISOString() : 'never'}`,
@@ -30,6 +37,29 @@ function formatStatus(s: ServiceStatus): string {
     ...(s.controlSocket ? formatControlSocket(s.controlSocket) : []),
   ];
   return lines.join('\n');
+}
+
+const FROM: Record<SettingSource, string> = {
+  config: 'the configuration file',
+  server: 'the sync server',
+};
+
+/** Santa's settings the sync server may set, each with where its value came from. */
+export function formatSettings({
+  transitive,
+  allEventUpload,
+  eventDetail,
+}: SyncedSettings): string[] {
+  const onOff = (on: boolean) => (on ? 'on' : 'off');
+  return [
+    '>>> Transitive Allowlisting',
+    `  Enabled                   | ${onOff(transitive.enabled)} (from ${FROM[transitive.source]})`,
+    `  Transitive rules          | ${transitive.held}`,
+    '>>> Sync Settings',
+    `  All event upload          | ${onOff(allEventUpload.enabled)} (from ${FROM[allEventUpload.source]})`,
+    `  Event detail URL          | ${eventDetail.url ?? 'none (no Open button)'} (from ${FROM[eventDetail.source]})`,
+    `  Event detail text         | ${eventDetail.text ?? 'Open…'}`,
+  ];
 }
 
 export function formatExecGate(g: NonNullable<ServiceStatus['execGate']>): string[] {

@@ -45,7 +45,7 @@ describe('gatehousectl', () => {
       ['rule', '--block', '--compiler', '--sha256', 'a'.repeat(64)],
       '--compiler goes with --allow only',
     ],
-    [['rules'], 'rules needs --transitive'],
+    [['rules', '--limit', 'all'], 'limit must be an integer from 1 to 10000'],
   ])('%j is a usage error: %s', async (argv, message) => {
     const { code, out } = await run(...argv);
     expect(code).toBe(2);
