@@ -35,58 +35,25 @@ export function makeTestPki(): TestPki {
     certFile: join(dir.dir, `${name}.pem`),
     keyFile: join(dir.dir, `${name}.key`),
   });
-  const issue = (name: string, subject: string, extensions: string) => {
+  /**
+   * A key and certificate for this subject: signed by the CA with these extensions, or by itself
+   * when `extensions` is absent.
+   */
+  const make = (name: string, subject: string, extensions?: string) => {
+    const key = ['req', ...EC, '-keyout', `${name}.key`, '-subj', subject];
+    if (extensions === undefined) {
+      openssl(dir.dir, ...key, '-x509', '-days', '2', '-out', `${name}.pem`);
+      return pair(name);
+    }
     writeFileSync(join(dir.dir, `${name}.ext`), extensions);
-    openssl(
-      dir.dir,
-      'req',
-      ...EC,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      subject,
-    );
-    openssl(
-      dir.dir,
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.pem`,
-    );
+    openssl(dir.dir, ...key, '-out', `${name}.csr`);
+    const ca = ['-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'];
+    const x509 = ['x509', '-req', '-in', `${name}.csr`, ...ca, '-days', '2'];
+    openssl(dir.dir, ...x509, '-extfile', `${name}.ext`, '-out', `${name}.pem`);
     return pair(name);
   };
-  const selfSigned = (name: string, subject: string) => {
-    openssl(
-      dir.dir,
-      'req',
-      '-x509',
-      ...EC,
-      '-days',
-      '2',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.pem`,
-      '-subj',
-      subject,
-    );
-    return pair(name);
-  };
-  const ca = selfSigned('ca', '/CN=Gatehouse Test CA');
-  const server = issue(
+  const ca = make('ca', '/CN=Gatehouse Test CA');
+  const server = make(
     'server',
     '/CN=127.0.0.1',
     'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
@@ -94,8 +61,8 @@ export function makeTestPki(): TestPki {
   return {
     ca,
     server,
-    client: (name) => issue(`client-${name}`, `/CN=${name}`, 'extendedKeyUsage=clientAuth\n'),
-    selfMade: (name) => selfSigned(`self-${name}`, `/CN=${name}`),
+    client: (name) => make(`client-${name}`, `/CN=${name}`, 'extendedKeyUsage=clientAuth\n'),
+    selfMade: (name) => make(`self-${name}`, `/CN=${name}`),
     remove: () => dir.remove(),
   };
 }

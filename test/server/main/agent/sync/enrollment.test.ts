@@ -4,27 +4,36 @@
 // administrator, until one approves its claim.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncScheduler } from '../../../../../main/agent/sync/scheduler';
 import { startSyncingAgent } from '../../../../helpers/agent';
 import { auditedActions } from '../../../../helpers/audit';
-import { tempDir } from '../../../../helpers/files';
+import { useScratchPerTest } from '../../../../helpers/scratch';
 import { startTestServer, type TestServer } from '../../../../helpers/server';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { scratch, cleanups } = useScratchPerTest('agent-enrollment');
 
 async function setUp(machineId: string) {
   const server: TestServer = await startTestServer('sqlite', { enrollmentSecret: 'team-secret' });
   cleanups.push(() => server.close());
-  const dir = tempDir('agent-enrollment');
-  cleanups.push(() => dir.remove());
-  const running = await startSyncingAgent(dir.dir, server.base, { MachineID: machineId });
+  const dir = scratch();
+  const running = await startSyncingAgent(dir, server.base, { MachineID: machineId });
   cleanups.push(running.stop);
-  const stateDir = join(dir.dir, 'agent');
+  const stateDir = join(dir, 'agent');
   return { server, ...running, stateDir };
+}
+
+/** The id was handed to another installation: this agent's token and key no longer prove anything. */
+async function handToAnotherInstallation(server: TestServer, machineId: string) {
+  await server.repos.machines.update(machineId, {
+    token_hash: 'f'.repeat(64),
+    enroll_key_hash: 'e'.repeat(64),
+  });
+}
+
+/** The enrollment conflict the agent's sync error names. */
+function conflictNamed(scheduler: SyncScheduler): number {
+  return Number(/conflict (\d+)/.exec(scheduler.lastError!)![1]);
 }
 
 /** Syncs until one completes (at most three tries): what the agent recovers with. */
@@ -56,17 +65,13 @@ describe('agent enrollment', () => {
 
   it('says plainly that it waits for an administrator, and syncs once one approves', async () => {
     const { server, scheduler } = await setUp('agent-waits');
-    // The id was handed to another installation: this agent's key no longer proves anything.
-    await server.repos.machines.update('agent-waits', {
-      token_hash: 'f'.repeat(64),
-      enroll_key_hash: 'e'.repeat(64),
-    });
+    await handToAnotherInstallation(server, 'agent-waits');
     await scheduler.syncNow();
     expect(await scheduler.syncNow()).toBeUndefined();
     expect(scheduler.lastError).toMatch(
       /^enroll: machine id agent-waits is enrolled already and this installation cannot prove it is the same one; re-enrollment waits for an administrator to approve enrollment conflict \d+ in the console/,
     );
-    const id = Number(/conflict (\d+)/.exec(scheduler.lastError!)![1]);
+    const id = conflictNamed(scheduler);
     await server.app.enrollment.repo.decide(id, true, 'admin');
     expect(await syncs(scheduler)).toBeDefined();
     expect(scheduler.lastError).toBeUndefined();
@@ -80,13 +85,10 @@ describe('agent enrollment', () => {
 
   it('says so when an administrator refused its claim', async () => {
     const { server, scheduler } = await setUp('agent-refused');
-    await server.repos.machines.update('agent-refused', {
-      token_hash: 'f'.repeat(64),
-      enroll_key_hash: 'e'.repeat(64),
-    });
+    await handToAnotherInstallation(server, 'agent-refused');
     await scheduler.syncNow();
     await scheduler.syncNow();
-    const id = Number(/conflict (\d+)/.exec(scheduler.lastError!)![1]);
+    const id = conflictNamed(scheduler);
     await server.app.enrollment.repo.decide(id, false, 'admin');
     expect(await scheduler.syncNow()).toBeUndefined();
     expect(scheduler.lastError).toMatch(
