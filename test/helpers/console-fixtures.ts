@@ -1,6 +1,7 @@
 // What the console tests start from: its accounts, and approval requests as a machine sends them.
 import type { Repositories } from '../../server/app';
 import type { NewRequest, RequestRow } from '../../server/db/requests';
+import { logInThroughApi, type ConsoleSession } from './console-api';
 
 export const CONSOLE_ACCOUNTS = {
   admin: { username: 'root', password: 'admin-password-12' },
@@ -19,6 +20,18 @@ export async function createConsoleAccounts(
     const { username, password } = CONSOLE_ACCOUNTS[role];
     await repos.users.create(username, password, role, 'test');
   }
+}
+
+/** Creates the console accounts for these roles and logs each in through the API: sessions by role. */
+export async function logInConsoleAccounts<Role extends ConsoleRole>(
+  server: { readonly repos: Repositories; readonly base: string },
+  ...roles: Role[]
+): Promise<Record<Role, ConsoleSession>> {
+  await createConsoleAccounts(server.repos, ...roles);
+  const sessions = {} as Record<Role, ConsoleSession>;
+  for (const role of roles)
+    sessions[role] = await logInThroughApi(server.base, CONSOLE_ACCOUNTS[role]);
+  return sessions;
 }
 
 /** A request for approval of a file the machine blocked as unknown. */

@@ -1,8 +1,8 @@
 // A backend with stock Santa clients on it, for the scope tests: machines enrolled straight into
 // the database, each played by test/helpers/santa-client.ts over real HTTP, and the console's
 // "reaches this machine" view read through the console API as an admin sees it.
-import { logInThroughApi, callConsole, type ConsoleSession } from './console-api';
-import { CONSOLE_ACCOUNTS, createConsoleAccounts } from './console-fixtures';
+import { callConsole, type ConsoleSession } from './console-api';
+import { logInConsoleAccounts } from './console-fixtures';
 import { SantaClient, type HeldRule } from './santa-client';
 import { startTestServer, type Engine, type TestServer } from './server';
 
@@ -36,12 +36,7 @@ export function heldLines(client: SantaClient): RuleLines {
 
 export async function startSantaFleet(engine: Engine, pageSize = 3): Promise<SantaFleet> {
   const server = await startTestServer(engine, { pageSize });
-  await createConsoleAccounts(server.repos, 'admin', 'helpdesk', 'viewer');
-  const sessions = {
-    admin: await logInThroughApi(server.base, CONSOLE_ACCOUNTS.admin),
-    helpdesk: await logInThroughApi(server.base, CONSOLE_ACCOUNTS.helpdesk),
-    viewer: await logInThroughApi(server.base, CONSOLE_ACCOUNTS.viewer),
-  };
+  const sessions = await logInConsoleAccounts(server, 'admin', 'helpdesk', 'viewer');
   return {
     server,
     sessions,

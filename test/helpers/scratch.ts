@@ -1,6 +1,7 @@
 // The scratch space of a describe block that starts real parts: a temporary folder, and a list
-// where each part registers how to stop it as soon as it has started.
-import { afterAll, afterEach } from 'vitest';
+// where each part registers how to stop it as soon as it has started; or one part the block's
+// tests share, started and closed around them.
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { tempDir } from './files';
 
 /**
@@ -35,4 +36,27 @@ export function useScratchPerTest(prefix: string): {
     return folder.dir;
   };
   return { scratch, cleanups };
+}
+
+/**
+ * A part the block's tests share (a backend, a fleet): started before them, closed after them,
+ * passed or not. The block reads it as it would a `let` assigned in `beforeAll`: what comes back
+ * forwards to the started part, and says so when read before the block's tests run.
+ */
+export function useStarted<T extends { close(): unknown }>(
+  start: () => Promise<T>,
+  timeoutMs = 120_000,
+): T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  }, timeoutMs);
+  afterAll(() => started?.close());
+  return new Proxy({} as T, {
+    get(_, key) {
+      if (!started) throw new Error('useStarted: read the part inside a test, once it started');
+      const value: unknown = Reflect.get(started, key);
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
 }

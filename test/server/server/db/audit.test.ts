@@ -1,17 +1,16 @@
 // The audit log's machine filter on both engines: everything about one machine, its own settings
 // profile included, and nothing about another machine whose id merely starts the same way.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../../../server/db/audit';
-import { ENGINES, startTestServer, type TestServer } from '../../../helpers/server';
+import { ENGINES, startTestServer } from '../../../helpers/server';
+import { useStarted } from '../../../helpers/scratch';
 
 describe.each(ENGINES)('audit log filter on %s', (engine) => {
-  let server: TestServer;
+  const server = useStarted(() => startTestServer(engine));
 
   beforeAll(async () => {
-    server = await startTestServer(engine);
     for (const id of ['mac-7', 'mac-70']) await server.repos.machines.enroll(id, {});
-  }, 60_000);
-  afterAll(() => server?.close());
+  });
 
   it("finds a machine's settings profile changes by its machine id", async () => {
     const { settings } = server.repos;

@@ -3,16 +3,11 @@
 // tags change, a stock Santa client that syncs holds exactly what the console says reaches it.
 // Random sequences from a seeded generator (a failure names its seed and step), played over real
 // HTTP by test/helpers/santa-client.ts, with pages of three rules so that paging is in play.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SantaClient } from '../../../helpers/santa-client';
-import {
-  changeOwner,
-  heldLines,
-  setTags,
-  startSantaFleet,
-  type SantaFleet,
-} from '../../../helpers/santa-fleet';
+import { changeOwner, heldLines, setTags, startSantaFleet } from '../../../helpers/santa-fleet';
 import { ENGINES } from '../../../helpers/server';
+import { useStarted } from '../../../helpers/scratch';
 
 /** mulberry32: small, seeded, good enough to pick test steps. */
 function generator(seed: number) {
@@ -34,11 +29,7 @@ const POLICIES = ['ALLOWLIST', 'BLOCKLIST', 'SILENT_BLOCKLIST', 'ALLOWLIST_COMPI
 const STEPS = 100;
 
 describe.each(ENGINES)('scope resolution property on %s', (engine) => {
-  let fleet: SantaFleet;
-  beforeAll(async () => {
-    fleet = await startSantaFleet(engine);
-  }, 120_000);
-  afterAll(() => fleet?.close());
+  const fleet = useStarted(() => startSantaFleet(engine));
 
   const seeds = engine === 'sqlite' ? [1, 2, 3, 4, 5, 6, 7, 8] : [9, 10, 11];
   it.each(seeds)(

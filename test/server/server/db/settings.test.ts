@@ -1,14 +1,15 @@
 // The settings repository on both engines (upsert, profiles that reach a machine, the bound on
 // tag profiles) and the resolution rule: the outcome never depends on the order of profiles or of
 // a machine's tags, and USB flags always travel with the block_usb_mount they belong to.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   MAX_TAG_PROFILES,
   preflightSettings,
   resolveSettings,
 } from '../../../../server/db/settings';
 import type { SettingsProfile } from '../../../../server/schemas/settings';
-import { ENGINES, startTestServer, type TestServer } from '../../../helpers/server';
+import { ENGINES, startTestServer } from '../../../helpers/server';
+import { useStarted } from '../../../helpers/scratch';
 
 const DEFAULTS = { batchSize: 50, fullSyncIntervalS: 600 };
 
@@ -97,12 +98,7 @@ describe('settings resolution', () => {
 });
 
 describe.each(ENGINES)('settings repository on %s', (engine) => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer(engine);
-  }, 60_000);
-  afterAll(() => server?.close());
+  const server = useStarted(() => startTestServer(engine));
 
   it('replaces a profile in place and finds only the profiles that reach a machine', async () => {
     const settings = server.repos.settings;

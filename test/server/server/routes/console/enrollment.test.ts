@@ -1,20 +1,20 @@
 // The console's enrollment conflicts and machine tags over real HTTP: helpdesk reads, only an
 // admin decides or sets tags, every decision is audited, and a decided conflict stays decided.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { callConsole, logInThroughApi, type ConsoleSession } from '../../../../helpers/console-api';
 import { postJson } from '../../../../helpers/http-json';
-import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
+import { ENGINES, startTestServer } from '../../../../helpers/server';
+import { useStarted } from '../../../../helpers/scratch';
 
 const SECRET = 'console-enrollment-secret';
 
 describe.each(ENGINES)('enrollment in the console on %s', (engine) => {
-  let server: TestServer;
+  const server = useStarted(() => startTestServer(engine, { enrollmentSecret: SECRET }));
   let admin: ConsoleSession;
   let helpdesk: ConsoleSession;
   let viewer: ConsoleSession;
 
   beforeAll(async () => {
-    server = await startTestServer(engine, { enrollmentSecret: SECRET });
     const users = server.repos.users;
     await users.create('root-admin', 'admin-password-1', 'admin', 'test');
     await users.create('hal', 'helpdesk-password-1', 'helpdesk', 'test');
@@ -28,8 +28,7 @@ describe.each(ENGINES)('enrollment in the console on %s', (engine) => {
       password: 'helpdesk-password-1',
     });
     viewer = await logInThroughApi(server.base, { username: 'vic', password: 'viewer-password-1' });
-  }, 60_000);
-  afterAll(() => server?.close());
+  });
 
   const enroll = (body: Record<string, unknown>) =>
     postJson(`${server.base}/api/v1/enroll`, { enrollment_secret: SECRET, ...body });

@@ -1,11 +1,11 @@
 // File access events: uploaded by a Santa client in eventupload (file_access_events), stored once,
 // bounded per machine, and listed per machine in the console API, on both engines.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Repositories } from '../../../../../server/app';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FILE_ACCESS_KEEP } from '../../../../../server/db/file-access';
-import { callConsole, logInThroughApi, type ConsoleSession } from '../../../../helpers/console-api';
-import { CONSOLE_ACCOUNTS, createConsoleAccounts } from '../../../../helpers/console-fixtures';
-import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
+import { callConsole, type ConsoleSession } from '../../../../helpers/console-api';
+import { logInConsoleAccounts } from '../../../../helpers/console-fixtures';
+import { ENGINES, startTestServer } from '../../../../helpers/server';
+import { useStarted } from '../../../../helpers/scratch';
 
 const SHA = 'ab'.repeat(32);
 
@@ -24,24 +24,18 @@ const faa = (n: number, extra: Record<string, unknown> = {}) => ({
 });
 
 describe.each(ENGINES)('file access events on %s', (engine) => {
-  let server: TestServer;
-  let repos: Repositories;
-  let base: string;
+  const server = useStarted(() => startTestServer(engine));
   let token: string;
   let viewer: ConsoleSession;
 
   beforeAll(async () => {
-    server = await startTestServer(engine);
-    ({ repos, base } = server);
-    await createConsoleAccounts(repos, 'viewer');
-    viewer = await logInThroughApi(base, CONSOLE_ACCOUNTS.viewer);
-    token = await repos.machines.enroll('mac-faa', {});
-    await repos.machines.enroll('mac-other', {});
-  }, 60_000);
-  afterAll(() => server?.close());
+    ({ viewer } = await logInConsoleAccounts(server, 'viewer'));
+    token = await server.repos.machines.enroll('mac-faa', {});
+    await server.repos.machines.enroll('mac-other', {});
+  });
 
   const upload = async (body: unknown) => {
-    const response = await fetch(`${base}/santa/eventupload/mac-faa`, {
+    const response = await fetch(`${server.base}/santa/eventupload/mac-faa`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(body),
@@ -49,7 +43,7 @@ describe.each(ENGINES)('file access events on %s', (engine) => {
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
   const list = (machine = 'mac-faa', query = '') =>
-    callConsole(base, 'GET', `/console/api/machines/${machine}/file-access${query}`, viewer);
+    callConsole(server.base, 'GET', `/console/api/machines/${machine}/file-access${query}`, viewer);
 
   it('stores them, once however often a batch is resent, and lists them newest first', async () => {
     const body = { machine_id: 'mac-faa', file_access_events: [faa(1), faa(2)] };
@@ -117,7 +111,7 @@ describe.each(ENGINES)('file access events on %s', (engine) => {
     'refuses %#, storing nothing (not even the execution events beside it)',
     async (body, error) => {
       const before = (await list()).body.total;
-      const events = await repos.events.count('mac-faa');
+      const events = await server.repos.events.count('mac-faa');
       const execution = {
         file_sha256: SHA,
         file_path: '/tmp',
@@ -129,14 +123,14 @@ describe.each(ENGINES)('file access events on %s', (engine) => {
       expect(reply.status).toBe(400);
       expect(String(reply.body.error)).toMatch(error);
       expect((await list()).body.total).toBe(before);
-      expect(await repos.events.count('mac-faa')).toBe(events);
+      expect(await server.repos.events.count('mac-faa')).toBe(events);
     },
   );
 
   it('answers 404 for a machine that is not enrolled, and 401 without a session', async () => {
     expect((await list('nope')).status).toBe(404);
     expect(
-      (await callConsole(base, 'GET', '/console/api/machines/mac-faa/file-access')).status,
+      (await callConsole(server.base, 'GET', '/console/api/machines/mac-faa/file-access')).status,
     ).toBe(401);
   });
 });

@@ -1,56 +1,49 @@
 // The console API behind the queue filters, request detail, audit log, machines and rules pages,
 // on both engines: what each filter finds, what each bad parameter is told, who may change what,
 // and that a rule change is audited and pushed to the machines it reaches.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Repositories } from '../../../../../server/app';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { PushMessage } from '../../../../../server/push';
 import {
   callConsole,
-  logInThroughApi,
   type CallOptions,
   type ConsoleSession,
 } from '../../../../helpers/console-api';
-import {
-  CONSOLE_ACCOUNTS,
-  createConsoleAccounts,
-  fileAgedRequests,
-} from '../../../../helpers/console-fixtures';
-import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
+import { fileAgedRequests, logInConsoleAccounts } from '../../../../helpers/console-fixtures';
+import { ENGINES, startTestServer } from '../../../../helpers/server';
+import { useStarted } from '../../../../helpers/scratch';
 
 const HOUR = 3_600_000;
 const sha = (c: string) => c.repeat(64);
 
 describe.each(ENGINES)('console pages API on %s', (engine) => {
-  let server: TestServer;
-  let repos: Repositories;
-  let base: string;
+  const server = useStarted(() => startTestServer(engine));
   let ids: Record<string, number> = {};
   let admin: ConsoleSession;
   let helpdesk: ConsoleSession;
   let viewer: ConsoleSession;
 
   const call = (method: string, path: string, options?: CallOptions) =>
-    callConsole(base, method, path, options);
+    callConsole(server.base, method, path, options);
 
   beforeAll(async () => {
-    server = await startTestServer(engine);
-    ({ repos, base } = server);
-    await createConsoleAccounts(repos, 'admin', 'helpdesk', 'viewer');
-    await repos.machines.enroll('m-ada', {
+    await server.repos.machines.enroll('m-ada', {
       hostname: 'ada-laptop.example',
       primary_user: 'ada',
       agent_version: '0.1.0',
       tags: ['engineering'],
     });
-    await repos.machines.update('m-ada', {
+    await server.repos.machines.update('m-ada', {
       client_mode: 'LOCKDOWN',
       last_sync_at: Date.now(),
       rule_counts: JSON.stringify({ binary: 3, teamid: 1 }),
     });
-    await repos.machines.enroll('m-bob', { hostname: 'bob-desktop.example', primary_user: 'bob' });
+    await server.repos.machines.enroll('m-bob', {
+      hostname: 'bob-desktop.example',
+      primary_user: 'bob',
+    });
     const now = Date.now();
     ids = await fileAgedRequests(
-      repos,
+      server.repos,
       [
         ['m-ada', 'old', 'ada', 'old-tool', sha('a'), 72],
         ['m-ada', 'mid', 'ada', 'mid-tool', sha('b'), 5],
@@ -60,9 +53,9 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
       (file) => `please, ${file}`,
       now,
     );
-    await repos.requests.deny(ids.gone!, { actor: 'grace', message: 'no' });
-    await repos.requests.ask(ids.mid!, { actor: 'grace', question: 'what for?' });
-    await repos.events.ingest('m-ada', [
+    await server.repos.requests.deny(ids.gone!, { actor: 'grace', message: 'no' });
+    await server.repos.requests.ask(ids.mid!, { actor: 'grace', question: 'what for?' });
+    await server.repos.events.ingest('m-ada', [
       {
         file_sha256: sha('a'),
         file_path: '/opt/bin/old-tool',
@@ -96,7 +89,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
         current_sessions: [],
       },
     ]);
-    await repos.events.ingest('m-bob', [
+    await server.repos.events.ingest('m-bob', [
       {
         file_sha256: sha('a'),
         file_path: '/opt/bin/old-tool',
@@ -107,11 +100,13 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
         current_sessions: [],
       },
     ]);
-    admin = await logInThroughApi(base, CONSOLE_ACCOUNTS.admin);
-    helpdesk = await logInThroughApi(base, CONSOLE_ACCOUNTS.helpdesk);
-    viewer = await logInThroughApi(base, CONSOLE_ACCOUNTS.viewer);
-  }, 60_000);
-  afterAll(() => server?.close());
+    ({ admin, helpdesk, viewer } = await logInConsoleAccounts(
+      server,
+      'admin',
+      'helpdesk',
+      'viewer',
+    ));
+  });
 
   const names = (body: { requests: { file_name: string }[] }) =>
     body.requests.map((r) => r.file_name);
@@ -197,7 +192,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
       });
       expect(reply.body.machine).not.toHaveProperty('token_hash');
 
-      await repos.requests.approve(ids.old!, { scope: 'user', actor: 'grace' });
+      await server.repos.requests.approve(ids.old!, { scope: 'user', actor: 'grace' });
       const after = await call('GET', `/console/api/requests/${ids.new}`, viewer);
       expect(after.body.earlier).toEqual([
         expect.objectContaining({
@@ -214,7 +209,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
     });
 
     it('keeps what an agent said of a binary when a later event says nothing', async () => {
-      await repos.events.ingest('m-bob', [
+      await server.repos.events.ingest('m-bob', [
         {
           file_sha256: sha('d'),
           file_path: '/usr/bin/ls',
@@ -225,13 +220,13 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
           current_sessions: [],
         },
       ]);
-      expect(await repos.events.binary(sha('d'))).toMatchObject({
+      expect(await server.repos.events.binary(sha('d'))).toMatchObject({
         package: 'coreutils 9.1-1',
         signer: null,
       });
       // Nor can another machine relabel it afterwards: the first word on each field stands
       // (the package stays; the signer, unsaid until now, takes this word).
-      await repos.events.ingest('m-bob', [
+      await server.repos.events.ingest('m-bob', [
         {
           file_sha256: sha('d'),
           file_path: '/usr/bin/ls',
@@ -244,7 +239,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
           signer: 'Apple Inc.',
         },
       ]);
-      expect(await repos.events.binary(sha('d'))).toMatchObject({
+      expect(await server.repos.events.binary(sha('d'))).toMatchObject({
         package: 'coreutils 9.1-1',
         signer: 'Apple Inc.',
       });
@@ -375,7 +370,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
     });
 
     it('shows one machine with the rules that reach it, its blocks and its requests', async () => {
-      await repos.rules.put({
+      await server.repos.rules.put({
         identifier: sha('1'),
         rule_type: 'BINARY',
         policy: 'BLOCKLIST',
@@ -383,7 +378,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
         scope_value: 'engineering',
         created_by: 't',
       });
-      await repos.rules.put({
+      await server.repos.rules.put({
         identifier: sha('2'),
         rule_type: 'BINARY',
         policy: 'BLOCKLIST',
@@ -415,7 +410,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
     /** What is pushed to m-ada, ada's machine, until stop. */
     function listenAsAda(): { heard: PushMessage[]; stop(): void } {
       const heard: PushMessage[] = [];
-      const stop = repos.push.subscribe({
+      const stop = server.repos.push.subscribe({
         machineId: 'm-ada',
         primaryUser: 'ada',
         tags: [],
@@ -542,7 +537,7 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
       const reply = await call('POST', '/console/api/rules', { ...admin, body });
       expect(reply).toEqual({ status: 400, body: { error } });
       expect(
-        (await repos.rules.list({ identifier: sha('f') }, { limit: 1, offset: 0 })).total,
+        (await server.repos.rules.list({ identifier: sha('f') }, { limit: 1, offset: 0 })).total,
       ).toBe(0);
     });
 
@@ -555,16 +550,20 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
       expect(
         (await call('POST', '/console/api/rules', { cookie: admin.cookie, body })).status,
       ).toBe(403);
-      const [rule] = (await repos.rules.list({ ruleType: 'TEAMID' }, { limit: 1, offset: 0 })).rows;
+      const [rule] = (
+        await server.repos.rules.list({ ruleType: 'TEAMID' }, { limit: 1, offset: 0 })
+      ).rows;
       expect((await call('DELETE', `/console/api/rules/${rule!.id}`, helpdesk)).status).toBe(403);
       expect(
         (await call('DELETE', `/console/api/rules/${rule!.id}`, { cookie: admin.cookie })).status,
       ).toBe(403);
-      expect(await repos.rules.get(rule!.id)).toMatchObject({ deleted: 0 });
+      expect(await server.repos.rules.get(rule!.id)).toMatchObject({ deleted: 0 });
     });
 
     it('lets an admin remove a rule: audited, pushed, gone from the list', async () => {
-      const [rule] = (await repos.rules.list({ ruleType: 'TEAMID' }, { limit: 1, offset: 0 })).rows;
+      const [rule] = (
+        await server.repos.rules.list({ ruleType: 'TEAMID' }, { limit: 1, offset: 0 })
+      ).rows;
       const ada = listenAsAda();
       expect(await call('DELETE', `/console/api/rules/${rule!.id}`, admin)).toEqual({
         status: 200,

@@ -1,8 +1,7 @@
 // The console API's guards, on both engines: no route without a session, no change without the
 // CSRF token, no decision for a viewer, and a limit on failed logins that parallel guesses do not
 // get around.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Repositories } from '../../../../../server/app';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { callConsole, logInThroughApi, type CallOptions } from '../../../../helpers/console-api';
 import {
   CONSOLE_ACCOUNTS,
@@ -10,21 +9,18 @@ import {
   fileRequest,
   type ConsoleRole,
 } from '../../../../helpers/console-fixtures';
-import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
+import { ENGINES, startTestServer } from '../../../../helpers/server';
+import { useStarted } from '../../../../helpers/scratch';
 
 describe.each(ENGINES)('console API on %s', (engine) => {
-  let server: TestServer;
-  let repos: Repositories;
-  let base: string;
+  const server = useStarted(() => startTestServer(engine));
   let requestId: number;
 
   beforeAll(async () => {
-    server = await startTestServer(engine);
-    ({ repos, base } = server);
-    await createConsoleAccounts(repos, 'viewer', 'helpdesk');
-    await repos.machines.enroll('mac-1', { primary_user: 'ada' });
+    await createConsoleAccounts(server.repos, 'viewer', 'helpdesk');
+    await server.repos.machines.enroll('mac-1', { primary_user: 'ada' });
     requestId = (
-      await fileRequest(repos, 'mac-1', {
+      await fileRequest(server.repos, 'mac-1', {
         client_request_id: '1',
         requester: 'ada',
         file_sha256: 'a'.repeat(64),
@@ -33,11 +29,10 @@ describe.each(ENGINES)('console API on %s', (engine) => {
         justification: 'Needed for the release.',
       })
     ).id;
-  }, 60_000);
-  afterAll(() => server?.close());
+  });
 
   const call = (method: string, path: string, options?: CallOptions) =>
-    callConsole(base, method, path, options);
+    callConsole(server.base, method, path, options);
 
   /** The reply refuses with this status and error, and the request is still pending. */
   async function expectRefusedAndPending(
@@ -46,11 +41,11 @@ describe.each(ENGINES)('console API on %s', (engine) => {
     error: string,
   ) {
     expect(reply).toMatchObject({ status, body: { error } });
-    expect((await repos.requests.get(requestId))?.state).toBe('pending');
+    expect((await server.repos.requests.get(requestId))?.state).toBe('pending');
   }
 
   async function login(role: ConsoleRole) {
-    const session = await logInThroughApi(base, CONSOLE_ACCOUNTS[role]);
+    const session = await logInThroughApi(server.base, CONSOLE_ACCOUNTS[role]);
     expect(session.setCookie).toMatch(
       /gh_session=[^;]+; Max-Age=43200; Path=\/console; HttpOnly; SameSite=Strict/,
     );
@@ -157,17 +152,12 @@ describe.each(ENGINES)('console API on %s', (engine) => {
 
 // Its own server: every guess here counts against 127.0.0.1's budget of 20 failures.
 describe.each(ENGINES)('console login limit on %s', (engine) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(engine);
-  }, 60_000);
-  afterAll(() => server?.close());
+  const server = useStarted(() => startTestServer(engine));
   const call = (method: string, path: string, options?: CallOptions) =>
     callConsole(server.base, method, path, options);
-  const repos = () => server.repos;
 
   it('counts each guess before checking it, so parallel guesses get no more than five', async () => {
-    await repos().users.create('parallel', 'parallel-password-1', 'viewer', 'test');
+    await server.repos.users.create('parallel', 'parallel-password-1', 'viewer', 'test');
     const guesses = await Promise.all(
       Array.from({ length: 8 }, () =>
         call('POST', '/console/api/login', { body: { username: 'parallel', password: 'no' } }),
@@ -178,7 +168,7 @@ describe.each(ENGINES)('console login limit on %s', (engine) => {
   });
 
   it('gives a successful login its attempt back', async () => {
-    await repos().users.create('returning', 'returning-password-1', 'viewer', 'test');
+    await server.repos.users.create('returning', 'returning-password-1', 'viewer', 'test');
     const right = { username: 'returning', password: 'returning-password-1' };
     const wrong = { username: 'returning', password: 'no' };
     for (let i = 0; i < 4; i++)

@@ -1,19 +1,16 @@
 // Every Santa rule field and policy, end to end: made in the console API, checked in one place
 // (common/rules.ts parseRuleSpec), stored, and sent to a stock Santa client as it asks.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callConsole } from '../../../../helpers/console-api';
-import { startSantaFleet, type SantaFleet } from '../../../../helpers/santa-fleet';
+import { startSantaFleet } from '../../../../helpers/santa-fleet';
 import { ENGINES } from '../../../../helpers/server';
+import { useStarted } from '../../../../helpers/scratch';
 
 const sha = (n: number) => n.toString(16).padStart(64, 'c');
 const CEL = "target.signing_time >= timestamp('2025-01-01T00:00:00Z')";
 
 describe.each(ENGINES)('Santa rule fields through the console on %s', (engine) => {
-  let fleet: SantaFleet;
-  beforeAll(async () => {
-    fleet = await startSantaFleet(engine, 100);
-  }, 120_000);
-  afterAll(() => fleet?.close());
+  const fleet = useStarted(() => startSantaFleet(engine, 100));
 
   const create = (body: Record<string, unknown>) =>
     callConsole(fleet.server.base, 'POST', '/console/api/rules', {

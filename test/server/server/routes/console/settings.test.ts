@@ -2,41 +2,37 @@
 // both engines: an admin moves a Mac between MONITOR and LOCKDOWN, machine wins over tag over
 // global, two tags resolve by priority then name, every change is audited and pushed, and hostile
 // edits (bad regex, out of range, unknown key, a viewer or helpdesk editing) change nothing.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Repositories } from '../../../../../server/app';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PushMessage } from '../../../../../server/push';
 import { callConsole, logInThroughApi, type ConsoleSession } from '../../../../helpers/console-api';
-import { CONSOLE_ACCOUNTS, createConsoleAccounts } from '../../../../helpers/console-fixtures';
-import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
+import { CONSOLE_ACCOUNTS, logInConsoleAccounts } from '../../../../helpers/console-fixtures';
+import { ENGINES, startTestServer } from '../../../../helpers/server';
+import { useStarted } from '../../../../helpers/scratch';
 
 describe.each(ENGINES)('settings profiles on %s', (engine) => {
-  let server: TestServer;
-  let repos: Repositories;
-  let base: string;
+  const server = useStarted(() =>
+    startTestServer(engine, { batchSize: 40, fullSyncIntervalS: 300 }),
+  );
   let admin: ConsoleSession;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    server = await startTestServer(engine, { batchSize: 40, fullSyncIntervalS: 300 });
-    ({ repos, base } = server);
-    await createConsoleAccounts(repos, 'admin', 'helpdesk', 'viewer');
-    admin = await logInThroughApi(base, CONSOLE_ACCOUNTS.admin);
-    tokens['mac-1'] = await repos.machines.enroll('mac-1', { tags: ['dev', 'qa'] });
-    tokens['mac-2'] = await repos.machines.enroll('mac-2', { tags: ['qa'] });
-  }, 60_000);
-  afterAll(() => server?.close());
+    ({ admin } = await logInConsoleAccounts(server, 'admin', 'helpdesk', 'viewer'));
+    tokens['mac-1'] = await server.repos.machines.enroll('mac-1', { tags: ['dev', 'qa'] });
+    tokens['mac-2'] = await server.repos.machines.enroll('mac-2', { tags: ['qa'] });
+  });
 
   beforeEach(async () => {
-    for (const profile of await repos.settings.list())
-      await repos.settings.remove(profile.scope, profile.scope_value ?? '', 'test');
+    for (const profile of await server.repos.settings.list())
+      await server.repos.settings.remove(profile.scope, profile.scope_value ?? '', 'test');
   });
 
   const put = (body: unknown, session: ConsoleSession = admin) =>
-    callConsole(base, 'POST', '/console/api/settings', { ...session, body });
+    callConsole(server.base, 'POST', '/console/api/settings', { ...session, body });
 
   /** Santa's preflight as a stock client sends it (plain JSON), and its answer. */
   async function preflight(machineId: string) {
-    const response = await fetch(`${base}/santa/preflight/${machineId}`, {
+    const response = await fetch(`${server.base}/santa/preflight/${machineId}`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -104,7 +100,12 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
     await put({ scope: 'machine', scope_value: 'mac-1', values: { batch_size: 7 } });
     expect(await preflight('mac-1')).toMatchObject({ batch_size: 7, enable_bundles: true });
 
-    const effective = await callConsole(base, 'GET', '/console/api/machines/mac-1/settings', admin);
+    const effective = await callConsole(
+      server.base,
+      'GET',
+      '/console/api/machines/mac-1/settings',
+      admin,
+    );
     expect(effective.status).toBe(200);
     const byKey = Object.fromEntries(
       (effective.body.settings as { key: string; value: unknown; source: string }[]).map((s) => [
@@ -115,8 +116,13 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
     expect(byKey.batch_size).toEqual({ key: 'batch_size', value: 7, source: 'machine' });
     expect(byKey.enable_bundles).toMatchObject({ value: true, source: 'global' });
     expect(byKey.full_sync_interval).toMatchObject({ value: 300, source: 'default' });
-    await callConsole(base, 'DELETE', '/console/api/settings/machine/mac-1', admin);
-    const after = await callConsole(base, 'GET', '/console/api/machines/mac-1/settings', admin);
+    await callConsole(server.base, 'DELETE', '/console/api/settings/machine/mac-1', admin);
+    const after = await callConsole(
+      server.base,
+      'GET',
+      '/console/api/machines/mac-1/settings',
+      admin,
+    );
     expect(after.body.settings).toContainEqual({ key: 'batch_size', value: 20, source: 'tag:qa' });
   });
 
@@ -124,9 +130,9 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
     const tag = 'audited';
     await put({ scope: 'tag', scope_value: tag, values: { client_mode: 'MONITOR' } });
     await put({ scope: 'tag', scope_value: tag, values: { client_mode: 'LOCKDOWN' } });
-    await callConsole(base, 'DELETE', `/console/api/settings/tag/${tag}`, admin);
+    await callConsole(server.base, 'DELETE', `/console/api/settings/tag/${tag}`, admin);
     const log = await callConsole(
-      base,
+      server.base,
       'GET',
       `/console/api/audit?target=settings:tag:${tag}`,
       admin,
@@ -150,7 +156,7 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
       { machineId: 'mac-1', tags: ['dev', 'qa'] },
       { machineId: 'mac-2', tags: ['qa'] },
     ].map(({ machineId, tags }) =>
-      repos.push.subscribe({
+      server.repos.push.subscribe({
         machineId,
         primaryUser: null,
         tags,
@@ -177,7 +183,9 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
       const reply = await put(body, session);
       expect(reply.status).toBe(status);
       expect(reply.body.error).toMatch(error);
-      expect((await repos.settings.get('global', ''))?.values).toEqual({ client_mode: 'MONITOR' });
+      expect((await server.repos.settings.get('global', ''))?.values).toEqual({
+        client_mode: 'MONITOR',
+      });
     }
 
     it.each([
@@ -215,7 +223,7 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
     });
 
     it('removes only a profile that exists, named by a scope it knows', async () => {
-      const remove = (path: string) => callConsole(base, 'DELETE', path, admin);
+      const remove = (path: string) => callConsole(server.base, 'DELETE', path, admin);
       expect(await remove('/console/api/settings/tag/nobody-has-this')).toMatchObject({
         status: 404,
         body: { error: 'no tag settings profile nobody-has-this' },
@@ -228,20 +236,29 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
         status: 400,
         body: { error: 'the global profile has no scope value' },
       });
-      expect((await repos.settings.get('global', ''))?.values).toEqual({ client_mode: 'MONITOR' });
+      expect((await server.repos.settings.get('global', ''))?.values).toEqual({
+        client_mode: 'MONITOR',
+      });
     });
 
     it('refuses a viewer or the helpdesk editing, and anyone without a session', async () => {
       for (const role of ['viewer', 'helpdesk'] as const) {
-        const session = await logInThroughApi(base, CONSOLE_ACCOUNTS[role]);
+        const session = await logInThroughApi(server.base, CONSOLE_ACCOUNTS[role]);
         const body = { scope: 'global', values: { client_mode: 'LOCKDOWN' } };
         await refused(body, 403, /./, session);
-        const removal = await callConsole(base, 'DELETE', '/console/api/settings/global', session);
+        const removal = await callConsole(
+          server.base,
+          'DELETE',
+          '/console/api/settings/global',
+          session,
+        );
         expect(removal.status).toBe(403);
         // Reading is for everyone.
-        expect((await callConsole(base, 'GET', '/console/api/settings', session)).status).toBe(200);
+        expect(
+          (await callConsole(server.base, 'GET', '/console/api/settings', session)).status,
+        ).toBe(200);
       }
-      const anonymous = await callConsole(base, 'POST', '/console/api/settings', {
+      const anonymous = await callConsole(server.base, 'POST', '/console/api/settings', {
         body: { scope: 'global', values: { client_mode: 'LOCKDOWN' } },
       });
       expect(anonymous.status).toBe(401);

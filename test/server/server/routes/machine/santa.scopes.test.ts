@@ -1,27 +1,18 @@
 // Overlapping rules and membership changes, played by a stock Santa client over real HTTP: after
 // every sync the client holds exactly what the console says reaches it (issue 16, items 1 and 2).
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SantaClient } from '../../../../helpers/santa-client';
-import {
-  changeOwner,
-  heldLines,
-  setTags,
-  startSantaFleet,
-  type SantaFleet,
-} from '../../../../helpers/santa-fleet';
+import { changeOwner, heldLines, setTags, startSantaFleet } from '../../../../helpers/santa-fleet';
 import { callConsole } from '../../../../helpers/console-api';
 import { ENGINES } from '../../../../helpers/server';
+import { useStarted } from '../../../../helpers/scratch';
 
 let next = 0x5c0e;
 const fresh = () => (next++).toString(16).padStart(64, '0');
 
 describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
-  let fleet: SantaFleet;
-  beforeAll(async () => {
-    fleet = await startSantaFleet(engine);
-  }, 120_000);
-  afterAll(() => fleet?.close());
+  const fleet = useStarted(() => startSantaFleet(engine));
 
   const put = (
     identifier: string,
