@@ -47,6 +47,8 @@ export interface AppOptions extends Partial<SantaOptions> {
   readonly clientCertificates?: ClientCertificates;
   /** The enrollment throttle (default: 30 a minute per address, 600 in all). */
   readonly enrollLimits?: EnrollLimits;
+  /** New machines are refused past this many (GATEHOUSE_MAX_MACHINES; default 50,000). */
+  readonly maxMachines?: number;
   /** A TLS-terminating proxy: the client address it forwards, the certificate it passes on. */
   readonly trustedProxy?: TrustedProxy;
 }
@@ -76,6 +78,7 @@ export function buildApp(options: AppOptions): { app: FastifyInstance; repos: Re
   void app.register(enrollment, {
     secret: options.enrollmentSecret,
     limits: options.enrollLimits,
+    maxMachines: options.maxMachines,
     clientCertificates: options.clientCertificates,
     trustedProxy: options.trustedProxy,
   });

@@ -5,12 +5,15 @@
 // requests. A stream past the limit is refused with a 429 (push.ts) instead of the process
 // running out of descriptors, which would hang the console and sync as well.
 import { raiseOpenFileLimit, type OpenFileLimit } from '../main/agent/limits';
+import { DEFAULT_MAX_MACHINES } from './db/enrollment';
 import { DEFAULT_MAX_STREAMS } from './push';
 
 export const RESERVED_DESCRIPTORS = 1024;
 
 export interface Capacity {
   readonly maxStreams: number;
+  /** Machines the server holds before it refuses new ones (GATEHOUSE_MAX_MACHINES). */
+  readonly maxMachines: number;
   readonly openFiles: OpenFileLimit | undefined;
   /** What the server says about it at start, one line each. */
   readonly notes: readonly string[];
@@ -28,16 +31,29 @@ function configuredStreams(env: NodeJS.ProcessEnv): number {
   return value;
 }
 
+/** GATEHOUSE_MAX_MACHINES, checked: a whole number from 1 up. */
+function configuredMachines(env: NodeJS.ProcessEnv): number {
+  const raw = env.GATEHOUSE_MAX_MACHINES;
+  if (raw === undefined) return DEFAULT_MAX_MACHINES;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1)
+    throw new Error(
+      `server: GATEHOUSE_MAX_MACHINES must be a whole number of machines from 1 up, got "${raw}"`,
+    );
+  return value;
+}
+
 export function serverCapacity(
   env: NodeJS.ProcessEnv,
   raise: typeof raiseOpenFileLimit = raiseOpenFileLimit,
 ): Capacity {
   const wanted = configuredStreams(env);
+  const maxMachines = configuredMachines(env);
   const { limit, raisedFrom, problem } = raise();
   const notes: string[] = [];
   if (raisedFrom !== undefined)
     notes.push(`open files limit raised from ${raisedFrom} to ${limit!.soft}`);
-  if (!limit) return { maxStreams: wanted, openFiles: undefined, notes };
+  if (!limit) return { maxStreams: wanted, maxMachines, openFiles: undefined, notes };
   const room = Math.max(1, limit.soft - RESERVED_DESCRIPTORS);
   const maxStreams = Math.min(wanted, room);
   notes.push(
@@ -47,5 +63,5 @@ export function serverCapacity(
     notes.push(
       `GATEHOUSE_MAX_STREAMS asks for ${wanted}, more than the open files limit allows${problem ? ` (${problem})` : ''}: raise LimitNOFILE (systemd) or ulimit -n to ${wanted + RESERVED_DESCRIPTORS}`,
     );
-  return { maxStreams, openFiles: limit, notes };
+  return { maxStreams, maxMachines, openFiles: limit, notes };
 }

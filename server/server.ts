@@ -44,6 +44,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env) {
     // JSON lines (pino) on stdout: warnings and errors unless GATEHOUSE_LOG_LEVEL says more.
     logger: { level: logLevel(env) },
     metricsToken: env.GATEHOUSE_METRICS_TOKEN,
+    maxMachines: capacity.maxMachines,
     ...(sso ? { sso } : {}),
     ...(tls ?? {}),
   });

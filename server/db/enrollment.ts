@@ -4,12 +4,14 @@
 // client certificate) it first came with; any other claim is refused and waits as a conflict.
 // Every enrollment, rebinding and decision is audited in the transaction that makes it.
 import { createHash, randomBytes } from 'node:crypto';
-import { PostgresAdapter, type ExpressionBuilder, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import { audit } from './audit';
 import type { Db } from './connect';
 import { hashToken, type MachineFacts } from './machines';
+import { LimitError } from './limits';
 import { RequestError } from './requests';
 import type { Database, EnrollmentConflictsTable, MachinesTable } from './schema';
+import { lockRows, rowBy } from './rows';
 import type { Page, PageOf } from './search';
 import type { PushHub } from '../push';
 import type { Insertable, Selectable } from 'kysely';
@@ -17,6 +19,12 @@ import type { Insertable, Selectable } from 'kysely';
 /** Pending conflicts kept per machine id and in all, so that claims cannot grow the table. */
 export const PENDING_PER_MACHINE = 10;
 export const PENDING_IN_ALL = 1000;
+/** Machines a server holds unless GATEHOUSE_MAX_MACHINES says otherwise. */
+export const DEFAULT_MAX_MACHINES = 50_000;
+/** An advisory lock key (PostgreSQL) that new machines are counted under, one at a time. */
+const NEW_MACHINE_LOCK = 0x6761_7465;
+/** A full server stays full until an administrator acts: ask again in an hour. */
+const MACHINE_CAP_RETRY_S = 3600;
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -34,6 +42,8 @@ export interface Claimant {
   readonly cert?: Certificate | undefined;
   /** SHA-256 of the agent's enrollment key. */
   readonly keyHash?: string | undefined;
+  /** SHA-256 of the sync token (Santa's XSRF token) a stock client's request carried. */
+  readonly syncTokenHash?: string | undefined;
   /** Hostname, primary user, tags and the like, as the machine claims them: shown, not applied. */
   readonly claims: Record<string, unknown>;
 }
@@ -92,56 +102,73 @@ export class EnrollmentRepository {
   constructor(
     private readonly db: Db,
     private readonly push: PushHub,
+    /** New machine ids past this many machines are refused (GATEHOUSE_MAX_MACHINES). */
+    private readonly maxMachines = DEFAULT_MAX_MACHINES,
   ) {}
+
+  /** Runs a change that may create a machine; a refusal by the machine cap is audited. */
+  private async underCap<T>(claimant: Claimant, change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (error) {
+      if (error instanceof LimitError && error.limit === 'machines')
+        await this.refused(claimant, error.message);
+      throw error;
+    }
+  }
 
   /** A Gatehouse agent's enrollment: a new id, or a re-enrollment it can prove. */
   async enrollAgent(claimant: Claimant, facts: MachineFacts, now = Date.now()) {
-    return this.db.transaction().execute(async (trx): Promise<AgentEnrollment> => {
-      const machine = await lockMachine(trx, claimant.machineId);
-      if (!machine)
-        return { token: await createAgent(trx, claimant, facts, now), reenrolled: false };
-      const proof = await agentProof(trx, machine, claimant);
-      if (proof === 'rejected') return { conflict: rejected(claimant) };
-      if (!proof) {
-        const reason =
-          machine.identity === 'agent'
-            ? `machine id ${machine.machine_id} is enrolled already and the caller cannot prove it is the same installation; its token stays valid until an administrator approves the re-enrollment`
-            : `machine id ${machine.machine_id} is a Santa client bound to its serial or certificate; an administrator must approve handing it to an agent`;
-        return { conflict: await recordConflict(trx, claimant, 'agent-reenroll', reason, now) };
-      }
-      const token = randomBytes(32).toString('base64url');
-      await trx
-        .updateTable('machines')
-        .set({
-          token_hash: hashToken(token),
-          identity: 'agent',
-          enroll_key_hash: claimant.keyHash ?? null,
-          claimed_tags: JSON.stringify(facts.tags ?? []),
-          ...factsOf(facts),
-        })
-        .where('machine_id', '=', machine.machine_id)
-        .execute();
-      if (typeof proof === 'number')
+    const enroll = () =>
+      this.db.transaction().execute(async (trx): Promise<AgentEnrollment> => {
+        const machine = await lockMachine(trx, claimant.machineId);
+        if (!machine) {
+          await withinMachineCap(trx, this.maxMachines);
+          return { token: await createAgent(trx, claimant, facts, now), reenrolled: false };
+        }
+        const proof = await agentProof(trx, machine, claimant);
+        if (proof === 'rejected') return { conflict: rejected(claimant) };
+        if (!proof) {
+          const reason =
+            machine.identity === 'agent'
+              ? `machine id ${machine.machine_id} is enrolled already and the caller cannot prove it is the same installation; its token stays valid until an administrator approves the re-enrollment`
+              : `machine id ${machine.machine_id} is a Santa client bound to its serial or certificate; an administrator must approve handing it to an agent`;
+          return { conflict: await recordConflict(trx, claimant, 'agent-reenroll', reason, now) };
+        }
+        const token = randomBytes(32).toString('base64url');
         await trx
-          .updateTable('enrollment_conflicts')
-          .set({ state: 'used', last_seen_at: now })
-          .where('id', '=', proof)
+          .updateTable('machines')
+          .set({
+            token_hash: hashToken(token),
+            identity: 'agent',
+            enroll_key_hash: claimant.keyHash ?? null,
+            claimed_tags: JSON.stringify(facts.tags ?? []),
+            ...factsOf(facts),
+          })
+          .where('machine_id', '=', machine.machine_id)
           .execute();
-      await audit(
-        trx,
-        {
-          actor: `machine:${machine.machine_id}`,
-          action: 'machine.reenroll',
-          target: `machine:${machine.machine_id}`,
-          details: {
-            proof: proof === true ? 'enrollment key' : `conflict ${proof} approved`,
-            address: claimant.address,
+        if (typeof proof === 'number')
+          await trx
+            .updateTable('enrollment_conflicts')
+            .set({ state: 'used', last_seen_at: now })
+            .where('id', '=', proof)
+            .execute();
+        await audit(
+          trx,
+          {
+            actor: `machine:${machine.machine_id}`,
+            action: 'machine.reenroll',
+            target: `machine:${machine.machine_id}`,
+            details: {
+              proof: proof === true ? 'enrollment key' : `conflict ${proof} approved`,
+              address: claimant.address,
+            },
           },
-        },
-        now,
-      );
-      return { token, reenrolled: true };
-    });
+          now,
+        );
+        return { token, reenrolled: true };
+      });
+    return this.underCap(claimant, enroll);
   }
 
   /**
@@ -150,33 +177,40 @@ export class EnrollmentRepository {
    * match them. `serial` is only known at preflight.
    */
   async admitFleet(claimant: Claimant, preflight: boolean, now = Date.now()) {
-    return this.db.transaction().execute(async (trx): Promise<FleetAdmission> => {
-      const machine = await lockMachine(trx, claimant.machineId);
-      if (!machine) return firstContact(trx, claimant, preflight, now);
-      const mismatch = fleetMismatch(machine, claimant, preflight);
-      if (mismatch) {
-        const kind = machine.identity === 'agent' ? 'agent-id' : 'fleet-mismatch';
-        if (await isRejected(trx, claimant, kind)) return { conflict: rejected(claimant) };
-        return { conflict: await recordConflict(trx, claimant, kind, mismatch, now) };
-      }
-      if (!preflight) return { machine };
-      const binding = {
-        bound_serial: machine.bound_serial ?? claimant.serial ?? null,
-        cert_fingerprint: machine.cert_fingerprint ?? claimant.cert?.fingerprint ?? null,
-        cert_subject: machine.cert_subject ?? claimant.cert?.subject ?? null,
-        sync_address: claimant.address,
-      };
-      if (binding.cert_fingerprint !== machine.cert_fingerprint) {
-        const owner = await certOwner(trx, binding.cert_fingerprint);
-        if (owner) return { refused: certTaken(owner) };
-      }
-      await trx
-        .updateTable('machines')
-        .set(binding)
-        .where('machine_id', '=', machine.machine_id)
-        .execute();
-      return { machine: { ...machine, ...binding } };
-    });
+    const admit = () =>
+      this.db.transaction().execute(async (trx): Promise<FleetAdmission> => {
+        const machine = await lockMachine(trx, claimant.machineId);
+        if (!machine) return firstContact(trx, claimant, preflight, this.maxMachines, now);
+        const mismatch = fleetMismatch(machine, claimant, preflight);
+        if (mismatch) {
+          const kind = machine.identity === 'agent' ? 'agent-id' : 'fleet-mismatch';
+          if (await isRejected(trx, claimant, kind)) return { conflict: rejected(claimant) };
+          return { conflict: await recordConflict(trx, claimant, kind, mismatch, now) };
+        }
+        if (!preflight) {
+          const outside = outsideSyncSession(machine, claimant);
+          return outside ? { refused: outside } : { machine };
+        }
+        const binding = {
+          bound_serial: machine.bound_serial ?? claimant.serial ?? null,
+          cert_fingerprint: machine.cert_fingerprint ?? claimant.cert?.fingerprint ?? null,
+          cert_subject: machine.cert_subject ?? claimant.cert?.subject ?? null,
+          sync_address: claimant.address,
+          // This preflight passed the serial (and certificate) check: its token is the session's.
+          sync_token_hash: claimant.syncTokenHash ?? null,
+        };
+        if (binding.cert_fingerprint !== machine.cert_fingerprint) {
+          const owner = await certOwner(trx, binding.cert_fingerprint);
+          if (owner) return { refused: certTaken(owner) };
+        }
+        await trx
+          .updateTable('machines')
+          .set(binding)
+          .where('machine_id', '=', machine.machine_id)
+          .execute();
+        return { machine: { ...machine, ...binding } };
+      });
+    return this.underCap(claimant, admit);
   }
 
   /** Conflicts newest first, each with what its machine id is bound to now. */
@@ -222,12 +256,7 @@ export class EnrollmentRepository {
    */
   async decide(id: number, approve: boolean, actor: string, now = Date.now()): Promise<string> {
     return this.db.transaction().execute(async (trx) => {
-      const conflict = await trx
-        .selectFrom('enrollment_conflicts')
-        .selectAll()
-        .where('id', '=', id)
-        .$if(lockRows(trx), (query) => query.forUpdate())
-        .executeTakeFirst();
+      const conflict = await rowBy(trx, 'enrollment_conflicts', 'id', id, { lock: true });
       if (!conflict) throw new RequestError(404, `no enrollment conflict ${id}`);
       if (conflict.state !== 'pending')
         throw new RequestError(409, `enrollment conflict ${id} is ${conflict.state} already`);
@@ -324,16 +353,8 @@ export class EnrollmentRepository {
   }
 }
 
-// SQLite runs one transaction at a time; PostgreSQL locks the row for this one.
-const lockRows = (trx: Tx) => trx.getExecutor().adapter instanceof PostgresAdapter;
-
 function lockMachine(trx: Tx, machineId: string): Promise<MachinesTable | undefined> {
-  return trx
-    .selectFrom('machines')
-    .selectAll()
-    .where('machine_id', '=', machineId)
-    .$if(lockRows(trx), (query) => query.forUpdate())
-    .executeTakeFirst();
+  return rowBy(trx, 'machines', 'machine_id', machineId, { lock: true });
 }
 
 /** Inserts a new machine; a parallel first contact for the same id is told to try again. */
@@ -379,6 +400,7 @@ async function createAgent(trx: Tx, claimant: Claimant, facts: MachineFacts, now
     rule_counts: '{}',
     acked_version: 0,
     clean_requested: 1,
+    clean_all_requested: 0,
     identity: 'agent',
     tags: '[]',
     claimed_tags: JSON.stringify(facts.tags ?? []),
@@ -423,6 +445,7 @@ async function firstContact(
   trx: Tx,
   claimant: Claimant,
   preflight: boolean,
+  maxMachines: number,
   now: number,
 ): Promise<FleetAdmission> {
   if (!preflight)
@@ -434,6 +457,7 @@ async function firstContact(
     };
   const owner = await certOwner(trx, claimant.cert?.fingerprint ?? null);
   if (owner) return { refused: certTaken(owner) };
+  await withinMachineCap(trx, maxMachines);
   const machine = {
     machine_id: claimant.machineId,
     // No one holds a token for a Santa client: it authenticates with the fleet credential.
@@ -449,6 +473,8 @@ async function firstContact(
     cert_fingerprint: claimant.cert?.fingerprint ?? null,
     cert_subject: claimant.cert?.subject ?? null,
     sync_address: claimant.address,
+    sync_token_hash: claimant.syncTokenHash ?? null,
+    clean_all_requested: 0,
   };
   await insertMachine(trx, machine);
   await audit(
@@ -482,24 +508,56 @@ function fleetMismatch(machine: MachinesTable, claimant: Claimant, preflight: bo
       : `machine ${machine.machine_id} is bound to a client certificate and none was presented`;
   if (preflight && machine.bound_serial && claimant.serial !== machine.bound_serial)
     return `machine ${machine.machine_id} is bound to serial ${machine.bound_serial}, not ${claimant.serial ?? '(none sent)'}`;
-  // Between preflights only its bound certificate or the address of its last preflight ties a
-  // request to the machine that passed the serial check (any other certificate proves nothing).
-  if (!preflight && !machine.cert_fingerprint && machine.sync_address !== claimant.address)
-    return `machine ${machine.machine_id} last ran a preflight from another address: run a preflight first`;
   return undefined;
 }
 
-async function isRejected(trx: Tx, claimant: Claimant, kind: ConflictKind) {
-  const row = await trx
+/**
+ * Why a request between preflights is not part of the sync whose preflight passed the serial
+ * check, or undefined when it is. Only preflight carries the serial, so the other stages are tied
+ * to it by its address and by the sync token it carried (any other certificate proves nothing);
+ * a bound certificate, checked on every request, speaks for the machine by itself. Refused, not
+ * recorded as a conflict: there is no claim here for an administrator to approve.
+ */
+function outsideSyncSession(machine: MachinesTable, claimant: Claimant): string | undefined {
+  if (machine.cert_fingerprint) return undefined;
+  if (machine.sync_address !== claimant.address)
+    return `machine ${machine.machine_id} last ran a preflight from another address: run a preflight first`;
+  if (machine.sync_token_hash === null || machine.sync_token_hash !== claimant.syncTokenHash)
+    return `this request is not part of a sync of machine ${machine.machine_id}: each stage after preflight must carry the sync token (X-XSRF-TOKEN) that the machine's own preflight was accepted with; run a preflight as this machine first`;
+  return undefined;
+}
+
+/**
+ * Refuses a new machine once the server holds `max` (a leaked fleet secret must not grow the
+ * table without end). PostgreSQL: new machines are counted one transaction at a time.
+ */
+async function withinMachineCap(trx: Tx, max: number): Promise<void> {
+  if (lockRows(trx)) await sql`select pg_advisory_xact_lock(${NEW_MACHINE_LOCK})`.execute(trx);
+  const { n } = await trx
+    .selectFrom('machines')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  if (Number(n) >= max)
+    throw new LimitError(
+      'machines',
+      MACHINE_CAP_RETRY_S,
+      `this server holds ${max} machines, its most (GATEHOUSE_MAX_MACHINES): an administrator must raise that or remove machines before another one can enroll`,
+    );
+}
+
+/** The conflicts in this state for the same claim: machine id, kind, serial and certificate. */
+const sameClaim = (trx: Tx, claimant: Claimant, kind: ConflictKind, state: string) =>
+  trx
     .selectFrom('enrollment_conflicts')
     .select('id')
     .where('machine_id', '=', claimant.machineId)
     .where('kind', '=', kind)
-    .where('state', '=', 'rejected')
+    .where('state', '=', state)
     .where(sameAs('claimed_serial', claimant.serial ?? null))
-    .where(sameAs('claimed_cert', claimant.cert?.fingerprint ?? null))
-    .executeTakeFirst();
-  return row !== undefined;
+    .where(sameAs('claimed_cert', claimant.cert?.fingerprint ?? null));
+
+async function isRejected(trx: Tx, claimant: Claimant, kind: ConflictKind) {
+  return (await sameClaim(trx, claimant, kind, 'rejected').executeTakeFirst()) !== undefined;
 }
 
 const rejected = (claimant: Claimant): ConflictRef => ({
@@ -519,14 +577,7 @@ async function recordConflict(
   reason: string,
   now: number,
 ): Promise<ConflictRef> {
-  const same = await trx
-    .selectFrom('enrollment_conflicts')
-    .select('id')
-    .where('machine_id', '=', claimant.machineId)
-    .where('kind', '=', kind)
-    .where('state', '=', 'pending')
-    .where(sameAs('claimed_serial', claimant.serial ?? null))
-    .where(sameAs('claimed_cert', claimant.cert?.fingerprint ?? null))
+  const same = await sameClaim(trx, claimant, kind, 'pending')
     .where(sameAs('claim_key_hash', claimant.keyHash ?? null))
     .executeTakeFirst();
   if (same) {
@@ -600,6 +651,7 @@ async function rebindFleet(trx: Tx, conflict: Selectable<EnrollmentConflictsTabl
       cert_fingerprint: conflict.claimed_cert,
       cert_subject: conflict.claimed_cert_subject,
       sync_address: null,
+      sync_token_hash: null,
     })
     .where('machine_id', '=', conflict.machine_id)
     .execute();

@@ -15,7 +15,8 @@ export type LimitName =
   | 'machine_requests'
   | 'machine_events'
   | 'enroll_address'
-  | 'enroll_all';
+  | 'enroll_all'
+  | 'machines';
 
 /** A 429 (plugins/errors.ts answers with its statusCode and message). */
 export class LimitError extends Error {

@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import { audit } from './audit';
 import type { Db } from './connect';
+import { rowBy } from './rows';
 import type { MachinesTable } from './schema';
 import { containsText, type Page, type PageOf } from './search';
 
@@ -72,6 +73,7 @@ export class MachineRepository {
         rule_counts: '{}',
         acked_version: 0,
         clean_requested: 1,
+        clean_all_requested: 0,
         identity: 'agent',
         claimed_tags: '[]',
         ...row,
@@ -85,11 +87,7 @@ export class MachineRepository {
 
   /** The machine whose token this is, if the token is valid for that machine id. */
   async authenticate(machineId: string, token: string): Promise<MachinesTable | undefined> {
-    const machine = await this.db
-      .selectFrom('machines')
-      .selectAll()
-      .where('machine_id', '=', machineId)
-      .executeTakeFirst();
+    const machine = await this.get(machineId);
     if (!machine) return undefined;
     const given = Buffer.from(hashToken(token), 'hex');
     const stored = Buffer.from(machine.token_hash, 'hex');
@@ -106,11 +104,7 @@ export class MachineRepository {
   }
 
   async get(machineId: string): Promise<MachinesTable | undefined> {
-    return this.db
-      .selectFrom('machines')
-      .selectAll()
-      .where('machine_id', '=', machineId)
-      .executeTakeFirst();
+    return rowBy(this.db, 'machines', 'machine_id', machineId);
   }
 
   async update(machineId: string, values: Partial<MachinesTable>): Promise<void> {

@@ -437,6 +437,34 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '013_machine_binding': {
+    async up(db: Kysely<unknown>) {
+      // A stock Santa client's sync session: the hash of the token (Santa's XSRF token) its last
+      // accepted preflight carried, which every later stage of a machine bound by its serial
+      // must carry too. And a console order for a CLEAN_ALL sync (rules the Mac made go too).
+      await db.schema.alterTable('machines').addColumn('sync_token_hash', 'text').execute();
+      await db.schema
+        .alterTable('machines')
+        .addColumn('clean_all_requested', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
+  '014_sync_indexes': {
+    async up(db: Kysely<unknown>) {
+      // PostgreSQL keeps no statistics for an expression unless told to, and guesses that
+      // `deleted + 0 = 0` (how db/rules.ts hides `deleted` from SQLite's planner) holds for 0.5%
+      // of rows: a clean sync's early pages then read and sort every later version instead of
+      // walking the version index. Expression statistics arrived in PostgreSQL 14.
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      const { rows } = await sql<{
+        version: number;
+      }>`SELECT current_setting('server_version_num')::int AS version`.execute(db);
+      if (Number(rows[0]?.version ?? 0) < 140000) return;
+      await sql`CREATE STATISTICS rules_sync_expressions ON (deleted + 0), (version + 0) FROM rules`.execute(
+        db,
+      );
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

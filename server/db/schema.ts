@@ -46,6 +46,13 @@ export interface MachinesTable {
   synced_membership: string | null;
   /** The rule version of the last completed clean sync: count drift asks for one clean per version. */
   clean_version: number | null;
+  /**
+   * SHA-256 of the sync token (Santa's XSRF token) the last accepted preflight of a fleet machine
+   * carried: its other stages must carry the same one, unless a bound certificate speaks for it.
+   */
+  sync_token_hash: string | null;
+  /** An admin ordered a CLEAN_ALL sync (transitive rules go too) until one completes. */
+  clean_all_requested: number;
 }
 
 export interface RulesTable {

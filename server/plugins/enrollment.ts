@@ -44,6 +44,7 @@ export const CLIENT_CERT_HEADER = 'x-client-cert';
 export interface EnrollmentOptions {
   readonly secret: string;
   readonly limits?: EnrollLimits | undefined;
+  readonly maxMachines?: number | undefined;
   readonly clientCertificates?: ClientCertificates | undefined;
   readonly trustedProxy?: TrustedProxy | undefined;
 }
@@ -159,7 +160,7 @@ export const enrollment = fp<EnrollmentOptions>(
     const secret = Buffer.from(options.secret);
     const throttle = await throttleOf(app, options.limits ?? DEFAULT_ENROLL_LIMITS);
     app.decorate('enrollment', {
-      repo: new EnrollmentRepository(app.db, app.repos.push),
+      repo: new EnrollmentRepository(app.db, app.repos.push, options.maxMachines),
       clientCertificates: options.clientCertificates ?? 'off',
       isFleetSecret(given: string) {
         const bytes = Buffer.from(given);

@@ -8,11 +8,14 @@
 //   SyncExtraHeaders (Authorization: Bearer <enrollment secret>), or a client certificate the
 //   configured CA issued. Neither says which machine is calling, so admitFleetMachine binds the
 //   machine id to the serial and certificate it first came with, and refuses (403, recorded as a
-//   conflict for an admin) a request that does not match them.
+//   conflict for an admin) a request that does not match them. Only preflight carries the
+//   serial: the other stages of a machine bound by its serial must carry the sync token (Santa's
+//   XSRF token, from POST /santa/xsrf/:machine_id) that its accepted preflight carried.
 // Failed credentials, new machines and refusals pass the enrollment throttle (429).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { normalizeKeys } from '../../common/santa';
 import type { Certificate, Claimant, FleetAdmission } from '../db/enrollment';
+import { hashToken } from '../db/machines';
 import type { MachinesTable } from '../db/schema';
 
 declare module 'fastify' {
@@ -25,10 +28,16 @@ declare module 'fastify' {
 }
 
 const MACHINE_ID = /^[A-Za-z0-9._:-]{1,256}$/;
+const SANTA_PREFIX = '/santa/';
 const PREFLIGHT = '/santa/preflight/:machine_id';
+/** Where a stock Santa client fetches its sync token after a 403 (SNTSyncStage fetchXSRFToken). */
+export const SYNC_TOKEN_ROUTE = '/santa/xsrf/:machine_id';
+/** Santa's default header for it (kDefaultXSRFTokenHeader), as Node names headers. */
+export const SYNC_TOKEN_HEADER = 'x-xsrf-token';
+const SYNC_TOKEN = /^[\x21-\x7e]{16,256}$/;
 
 const isSanta = (request: FastifyRequest) =>
-  request.routeOptions.url?.startsWith('/santa/') ?? false;
+  request.routeOptions.url?.startsWith(SANTA_PREFIX) ?? false;
 
 async function refuse(request: FastifyRequest, reply: FastifyReply, status: number, error: string) {
   const wait = await request.server.enrollment.throttle(request);
@@ -97,6 +106,12 @@ export async function authenticateMachine(
   request.machine = machine;
 }
 
+/** The sync token a Santa request carries, if it carries a well-formed one. */
+function syncTokenOf(request: FastifyRequest): string | undefined {
+  const value = request.headers[SYNC_TOKEN_HEADER];
+  return typeof value === 'string' && SYNC_TOKEN.test(value) ? value : undefined;
+}
+
 /** What a Santa preflight says about the machine: its serial binds it, the rest is shown. */
 function preflightClaims(request: FastifyRequest) {
   let body: Record<string, unknown>;
@@ -124,12 +139,20 @@ export async function admitFleetMachine(
   reply: FastifyReply,
 ): Promise<void> {
   const claim = request.fleetClaim;
-  if (!claim) return;
+  // The sync token's own route hands out a token and nothing else: no machine to admit.
+  if (!claim || request.routeOptions.url === SYNC_TOKEN_ROUTE) return;
   const { enrollment, repos } = request.server;
   const machineId = (request.params as { machine_id: string }).machine_id;
   if (!MACHINE_ID.test(machineId))
     return refuse(request, reply, 400, 'machine ids are 1 to 256 letters, digits and . _ : -');
   const preflight = request.routeOptions.url === PREFLIGHT;
+  const syncToken = syncTokenOf(request);
+  // A preflight on the fleet credential alone starts a session only with a token to bind it to.
+  // Not a refusal of the caller: Santa answers this 403 by fetching a token and trying again.
+  if (preflight && !claim.cert && syncToken === undefined)
+    return void (await reply.code(403).send({
+      error: `a Santa sync on the fleet credential needs a sync token: POST ${SANTA_PREFIX}xsrf/${machineId} and send what it answers in X-XSRF-TOKEN (a stock Santa client does this by itself on this answer)`,
+    }));
   const { serial, claims } = preflight
     ? preflightClaims(request)
     : { serial: undefined, claims: {} };
@@ -141,7 +164,14 @@ export async function admitFleetMachine(
         .header('retry-after', String(wait))
         .send({ error: `too many new machines; try again in ${wait} s` }));
   }
-  const claimant: Claimant = { machineId, address: request.ip, serial, cert: claim.cert, claims };
+  const claimant: Claimant = {
+    machineId,
+    address: request.ip,
+    serial,
+    cert: claim.cert,
+    claims,
+    syncTokenHash: syncToken === undefined ? undefined : hashToken(syncToken),
+  };
   const admission = await enrollment.repo.admitFleet(claimant, preflight);
   if ('machine' in admission) {
     request.machine = admission.machine;

@@ -11,6 +11,11 @@
 // CLEAN_ALL every rule, in the same step as the downloaded ones are added, and only if some were
 // downloaded. The client mode from preflight applies after postflight, as in Santa.
 //
+// XSRF as SNTSyncStage does it: every request carries the token it holds (X-XSRF-TOKEN, or the
+// header the server named in X-XSRF-TOKEN-HEADER); a 403 while it holds none makes it fetch one
+// once (POST xsrf/<machine id>, no body) and send the request again. It keeps the token for its
+// life, as santasyncservice keeps it across syncs.
+//
 //   const client = new SantaClient({ syncBaseURL: `${base}/santa/`, machineId: 'm1',
 //     headers: { authorization: `Bearer ${token}` }, transfer: 'binary', compression: 'gzip' });
 //   const report = await client.sync({ events: [...] });
@@ -116,6 +121,8 @@ export class SantaClient {
   clientMode: string;
   /** A clean sync the user asked for (santactl sync --clean / --clean-all), until one is done. */
   requestedSync: SantaSyncType = 'NORMAL';
+  /** The XSRF token and the header it goes in, once fetched. */
+  xsrf: { token: string; header: string } | undefined;
 
   constructor(readonly options: SantaClientOptions) {
     this.clientMode = String(options.facts?.client_mode ?? 'MONITOR');
@@ -151,23 +158,17 @@ export class SantaClient {
     const compression = this.options.compression ?? 'deflate';
     const body =
       compression === 'gzip' ? gzipSync(raw) : compression === 'deflate' ? deflateSync(raw) : raw;
-    const extra = Object.entries(this.options.headers ?? {}).filter(
-      ([name]) => !RESTRICTED_HEADERS.has(name.toLowerCase()),
-    );
-    const base = this.options.syncBaseURL.endsWith('/')
-      ? this.options.syncBaseURL
-      : `${this.options.syncBaseURL}/`;
-    const response = await fetch(new URL(`${stage}/${this.options.machineId}`, base), {
-      method: 'POST',
-      redirect: 'error',
-      headers: {
-        ...Object.fromEntries(extra),
-        'user-agent': 'santactl-sync/2026.1',
+    const send = () =>
+      this.send(stage, {
         'content-type': binary ? 'application/x-protobuf' : 'application/json',
         ...(compression === 'none' ? {} : { 'content-encoding': compression }),
-      },
-      body: new Uint8Array(body),
-    });
+        body,
+      });
+    let response = await send();
+    if (response.status === 403 && !this.xsrf && (await this.fetchXsrfToken())) {
+      await response.arrayBuffer();
+      response = await send();
+    }
     const answer = Buffer.from(await response.arrayBuffer());
     if (response.status !== 200) throw new SantaSyncError(stage, response.status, String(answer));
     if (answer.length === 0) return {};
@@ -177,6 +178,41 @@ export class SantaClient {
       responseType,
       protojson.fromJsonString(responseType, text, { ignoreUnknownFields: true }),
     );
+  }
+
+  /** A POST to <path>/<machine id> with SyncExtraHeaders and the XSRF token it holds. */
+  private send(
+    path: string,
+    request: { 'content-type'?: string; 'content-encoding'?: string; body?: Buffer },
+  ): Promise<Response> {
+    const { body, ...headers } = request;
+    const extra = Object.entries(this.options.headers ?? {}).filter(
+      ([name]) => !RESTRICTED_HEADERS.has(name.toLowerCase()),
+    );
+    const base = this.options.syncBaseURL.endsWith('/')
+      ? this.options.syncBaseURL
+      : `${this.options.syncBaseURL}/`;
+    return fetch(new URL(`${path}/${this.options.machineId}`, base), {
+      method: 'POST',
+      redirect: 'error',
+      headers: {
+        ...Object.fromEntries(extra),
+        'user-agent': 'santactl-sync/2026.1',
+        ...(this.xsrf ? { [this.xsrf.header]: this.xsrf.token } : {}),
+        ...headers,
+      },
+      ...(body ? { body: new Uint8Array(body) } : {}),
+    });
+  }
+
+  /** SNTSyncStage fetchXSRFToken: once, while no token is held; true when one came. */
+  private async fetchXsrfToken(): Promise<boolean> {
+    const response = await this.send('xsrf', {});
+    await response.arrayBuffer();
+    const token = response.headers.get('x-xsrf-token');
+    if (response.status !== 200 || !token) return false;
+    this.xsrf = { token, header: response.headers.get('x-xsrf-token-header') || 'X-XSRF-TOKEN' };
+    return true;
   }
 
   /** preflight → eventupload (when there are events) → ruledownload pages → postflight. */

@@ -502,26 +502,22 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
   );
 
   it.todo('CLEAN_ALL ordered by the server (the server sends only CLEAN today)');
-  // A known gap, kept as an expected failure until it is closed (then `it.fails` turns red and
-  // this becomes an ordinary case): only preflight carries the serial, so on the fleet credential
-  // alone the other stages of a known machine id are admitted for anyone, and in the real Mac's
-  // sync window a ruledownload reads its rules (outside it: 409, run preflight first).
-  it.fails(
-    "a fleet-credential caller that skips preflight cannot read another Mac's rules mid-sync (H3)",
-    async () => {
-      const fleetProfile = {
-        syncBaseURL: `${server.base}/santa/`,
-        machineId: `fleet-window-${engine}`,
-        headers: { Authorization: `Bearer ${SECRET}` },
-      };
-      const real = new SantaClient({ ...fleetProfile, facts: { serial_number: 'C02REALMAC' } });
-      await real.sync();
-      await binaryFor(fleetProfile.machineId, sha(910), 'BLOCKLIST');
-      await real.post('preflight', { serial_number: 'C02REALMAC' });
-      const thief = new SantaClient({ ...fleetProfile, facts: { serial_number: 'C02THIEF' } });
-      await expect(thief.post('ruledownload', {})).rejects.toMatchObject({ status: 403 });
-    },
-  );
+  // Only preflight carries the serial: the other stages are tied to it by the sync token (Santa's
+  // XSRF token) its preflight carried, so in the real Mac's sync window a caller on the fleet
+  // credential that skipped preflight reads nothing.
+  it("a fleet-credential caller that skips preflight cannot read another Mac's rules mid-sync (H3)", async () => {
+    const fleetProfile = {
+      syncBaseURL: `${server.base}/santa/`,
+      machineId: `fleet-window-${engine}`,
+      headers: { Authorization: `Bearer ${SECRET}` },
+    };
+    const real = new SantaClient({ ...fleetProfile, facts: { serial_number: 'C02REALMAC' } });
+    await real.sync();
+    await binaryFor(fleetProfile.machineId, sha(910), 'BLOCKLIST');
+    await real.post('preflight', { serial_number: 'C02REALMAC' });
+    const thief = new SantaClient({ ...fleetProfile, facts: { serial_number: 'C02THIEF' } });
+    await expect(thief.post('ruledownload', {})).rejects.toMatchObject({ status: 403 });
+  });
   it.each(TRANSFERS)(
     '%s transfer: a stock client syncs on the fleet profile alone; another Mac cannot take its id',
     async (transfer) => {

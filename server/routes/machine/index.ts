@@ -10,6 +10,7 @@ import { postureRoutes } from './posture';
 import { requestRoutes } from './requests';
 import { santaRoutes, type SantaOptions } from './santa';
 import { streamRoutes } from './stream';
+import { syncTokenRoutes } from './sync-token';
 
 export async function machineRoutes(app: FastifyInstance, options: SantaOptions): Promise<void> {
   app.addHook('onRequest', authenticateMachine);
@@ -20,6 +21,8 @@ export async function machineRoutes(app: FastifyInstance, options: SantaOptions)
     await santa.register(santaProtobuf);
     await santa.register(santaRoutes, options);
   });
+  // Santa's XSRF fetch has no body, so it is not a stage of the binary transfer.
+  await app.register(syncTokenRoutes);
   await app.register(requestRoutes);
   await app.register(postureRoutes);
   await app.register(streamRoutes);

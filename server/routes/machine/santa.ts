@@ -23,6 +23,7 @@ import { RequestError } from '../../db/requests';
 import type { Reach, RuleRow } from '../../db/rules';
 import type { MachinesTable } from '../../db/schema';
 import { machineOf } from '../../plugins/machine-auth';
+import { openCursor, sealCursor } from './cursor';
 import { fileAccessEventsOf } from './file-access';
 import type { Repositories } from '../../plugins/repositories';
 import {
@@ -252,9 +253,7 @@ async function ruledownload(
   if (machine.sync_version === null)
     throw new RequestError(409, 'ruledownload: run preflight first');
   const cursor = optionalString(body, 'cursor', 'ruledownload', 64);
-  if (cursor !== undefined && cursor !== '' && !/^\d+$/.test(cursor)) {
-    throw new SantaRequestError('ruledownload: cursor must be the string this server returned');
-  }
+  const after = cursor ? openCursor(machine, cursor) : 0;
   const clean = machine.sync_type === 'CLEAN';
   const previous = clean ? undefined : previousReach(machine);
   // Nothing has changed since this machine's last sync: no query needed.
@@ -263,7 +262,7 @@ async function ruledownload(
   const page = await repos.rules.syncPage(reachOf(machine), {
     since: clean ? 0 : Number(machine.acked_version),
     upTo: Number(machine.sync_version),
-    after: cursor ? Number(cursor) : 0,
+    after,
     limit: options.pageSize,
     clean,
     ...(previous ? { previous } : {}),
@@ -275,7 +274,7 @@ async function ruledownload(
   return {
     rules: nothingToHold ? [EMPTY_CLEAN_SYNC] : page.rows.map(santaRule),
     // A cursor is a JSON string (strict proto parsing in current Santa clients).
-    ...(page.next !== undefined ? { cursor: String(page.next) } : {}),
+    ...(page.next !== undefined ? { cursor: sealCursor(machine, page.next) } : {}),
   };
 }
 

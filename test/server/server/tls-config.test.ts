@@ -55,7 +55,8 @@ describe('HTTPS from GATEHOUSE_TLS_*', () => {
       const preflight = await postJson(
         `${server.address}/santa/preflight/tls-mac`,
         { serial_num: 'TLS-SERIAL' },
-        { authorization: 'Bearer tls-secret' },
+        // The fleet credential alone needs a sync token (Santa's XSRF token) at preflight.
+        { authorization: 'Bearer tls-secret', 'x-xsrf-token': 'tls-test-sync-token' },
         undefined,
         { ca: pki.ca.cert },
       );
@@ -195,7 +196,10 @@ describe('optional client certificates', () => {
   }));
 
   it("does not let another machine's certificate stand in for a machine bound by its serial", async () => {
-    const fleet = { authorization: 'Bearer optional-secret' };
+    const fleet = {
+      authorization: 'Bearer optional-secret',
+      'x-xsrf-token': 'optional-sync-token',
+    };
     const trust = { ca: pki.ca.cert };
     const url = (stage: string, id: string) => `${server().base}/santa/${stage}/${id}`;
     const serialOnly = await postJson(

@@ -1,7 +1,8 @@
 // What one server process holds: the stream limit stays below the open-files limit, and a bad
-// GATEHOUSE_MAX_STREAMS stops the server with its reason.
+// GATEHOUSE_MAX_STREAMS or GATEHOUSE_MAX_MACHINES stops the server with its reason.
 import { describe, expect, it } from 'vitest';
 import { RESERVED_DESCRIPTORS, serverCapacity } from '../../../server/capacity';
+import { DEFAULT_MAX_MACHINES } from '../../../server/db/enrollment';
 import { DEFAULT_MAX_STREAMS } from '../../../server/push';
 
 const limit =
@@ -31,6 +32,17 @@ describe('server capacity', () => {
   it.each(['0', '-5', 'lots', '1.5'])('refuses GATEHOUSE_MAX_STREAMS=%s', (value) => {
     expect(() => serverCapacity({ GATEHOUSE_MAX_STREAMS: value }, limit(4096))).toThrow(
       `server: GATEHOUSE_MAX_STREAMS must be a whole number of push streams from 1 up, got "${value}"`,
+    );
+  });
+
+  it('takes GATEHOUSE_MAX_MACHINES, or its default', () => {
+    expect(serverCapacity({}, limit(4096)).maxMachines).toBe(DEFAULT_MAX_MACHINES);
+    expect(serverCapacity({ GATEHOUSE_MAX_MACHINES: '250' }, limit(4096)).maxMachines).toBe(250);
+  });
+
+  it.each(['0', '-5', 'lots', '1.5', '1e3', ''])('refuses GATEHOUSE_MAX_MACHINES=%s', (value) => {
+    expect(() => serverCapacity({ GATEHOUSE_MAX_MACHINES: value }, limit(4096))).toThrow(
+      `server: GATEHOUSE_MAX_MACHINES must be a whole number of machines from 1 up, got "${value}"`,
     );
   });
 

@@ -10,6 +10,8 @@ import { SantaClient, SantaSyncError } from '../../../helpers/santa-client';
 import { ENGINES, startTestServer, type TestServer } from '../../../helpers/server';
 
 const SECRET = 'fleet-profile-secret';
+/** A raw request's fleet credential and sync token, as a stock client sends them. */
+const FLEET = { authorization: `Bearer ${SECRET}`, 'x-xsrf-token': 'raw-request-sync-token' };
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 
 describe.each(ENGINES)('Santa clients on the fleet credential on %s', (engine) => {
@@ -103,7 +105,7 @@ describe.each(ENGINES)('Santa clients on the fleet credential on %s', (engine) =
   });
 
   it('needs a first preflight with a serial, and later stages from where it ran', async () => {
-    const fleet = { authorization: `Bearer ${SECRET}` };
+    const fleet = FLEET;
     const early = await postJson(`${server.base}/santa/ruledownload/C1D2-NEW`, {}, fleet);
     expect(early.status).toBe(403);
     expect(early.body.error).toMatch(/is not known here: run a preflight first/);
@@ -125,7 +127,7 @@ describe.each(ENGINES)('Santa clients on the fleet credential on %s', (engine) =
   });
 
   it('binds a machine id claimed by two first preflights at once to exactly one of them', async () => {
-    const fleet = { authorization: `Bearer ${SECRET}` };
+    const fleet = FLEET;
     const claims = await Promise.all(
       ['RACE-A', 'RACE-B', 'RACE-C'].map((serial) =>
         postJson(`${server.base}/santa/preflight/C1D2-RACE`, { serial_num: serial }, fleet),
