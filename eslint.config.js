@@ -161,7 +161,7 @@ export default tseslint.config(
     rules: outsideNode(runtimeFolders(['main', 'native', 'server', 'renderer'])),
   },
   {
-    files: ['renderer/**', 'server/console/src/**', 'server/portal/src/**'],
+    files: ['renderer/**', 'server/console/src/**', 'server/portal/src/**', 'web/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: outsideNode([
       {

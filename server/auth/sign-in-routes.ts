@@ -27,12 +27,10 @@ const NOT_CONFIGURED =
   'single sign-on is not configured on this server: ask IT (GATEHOUSE_OIDC_ISSUER is not set)';
 
 export interface SignInRoutes {
+  /** The app, whose pages are under /APP/: the browser is sent back only to one of them. */
   readonly app: SsoApp;
+  /** The app's session cookie (path /APP). */
   readonly cookie: string;
-  /** The session cookie's path, and where a refusal page links back to. */
-  readonly home: string;
-  /** Whether `wanted` is a page of this app the browser may be sent back to. */
-  readonly returnable: RegExp;
   /** Who the person is to this app; throws an SsoRefusal (403) when nobody. */
   readonly identify: (
     sso: SingleSignOn,
@@ -45,20 +43,22 @@ export interface SignInRoutes {
 export function signInRoutes(fastify: FastifyInstance, routes: SignInRoutes): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const open = { public: true };
-  const cookiePath = routes.home.replace(/\/$/, '');
-  const hintPath = `/${routes.app}/api/logout`;
+  const cookiePath = `/${routes.app}`;
+  const home = `${cookiePath}/`;
+  const hintPath = `${cookiePath}/api/logout`;
+  const returnable = new RegExp(`^/${routes.app}(/[^\\\\\\s]*)?$`);
   const returnTo = (wanted: string | undefined) =>
-    wanted && routes.returnable.test(wanted) && !wanted.includes('//') ? wanted : routes.home;
+    wanted && returnable.test(wanted) && !wanted.includes('//') ? wanted : home;
   const refused = (reply: FastifyReply, error: unknown) => {
     if (!(error instanceof SsoRefusal)) throw error;
-    return refusalPage(reply, error.status, error.message, routes.home);
+    return refusalPage(reply, error.status, error.message, home);
   };
 
   app.get(
     `/${routes.app}/api/sso/login`,
     { config: open, schema: { querystring: SsoLoginQuery } },
     async (request, reply) => {
-      if (!app.sso) return refusalPage(reply, 404, NOT_CONFIGURED, routes.home);
+      if (!app.sso) return refusalPage(reply, 404, NOT_CONFIGURED, home);
       try {
         const url = await app.sso.begin(routes.app, returnTo(request.query.return), reply);
         return reply.redirect(url.href, 303);
@@ -70,7 +70,7 @@ export function signInRoutes(fastify: FastifyInstance, routes: SignInRoutes): vo
 
   app.get(`/${routes.app}/api/sso/callback`, { config: open }, async (request, reply) => {
     const sso = app.sso;
-    if (!sso) return refusalPage(reply, 404, NOT_CONFIGURED, routes.home);
+    if (!sso) return refusalPage(reply, 404, NOT_CONFIGURED, home);
     let subject: string | undefined;
     try {
       const person = await sso.complete(

@@ -23,8 +23,6 @@ export async function ssoRoutes(fastify: FastifyInstance): Promise<void> {
   signInRoutes(app, {
     app: 'console',
     cookie: SESSION_COOKIE,
-    home: '/console/',
-    returnable: /^\/console(\/[^\\\s]*)?$/,
     identify: async (sso, person) => {
       const role = sso.roleOf(person.claims);
       if (!role)

@@ -76,8 +76,6 @@ function portalSession(app: FastifyInstance): void {
   signInRoutes(app, {
     app: 'portal',
     cookie: PORTAL_COOKIE,
-    home: '/portal/',
-    returnable: /^\/portal(\/[^\\\s]*)?$/,
     identify: async (sso, person) => {
       const username = sso.portalUserOf(person.claims);
       if (!username)

@@ -1,9 +1,10 @@
-// The employee portal: its API (/portal/api, behind the portal session hook) and its pages.
+// The employee portal: its API (/portal/api, behind the portal session hook) and its pages
+// (app-pages.ts: out/portal under /portal).
 import type { FastifyInstance } from 'fastify';
+import { appPages } from '../app-pages';
 import { portalApi } from './api';
-import { portalPages } from './pages';
 
 export async function portal(app: FastifyInstance, options: { portalDir: string }): Promise<void> {
   await app.register(portalApi);
-  await app.register(portalPages, options);
+  await app.register(appPages, { name: 'portal', dir: options.portalDir });
 }

@@ -1,35 +1,5 @@
-// The console API, with the session's CSRF token on every state-changing call.
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+// The console API (/console/api), called as web/api.ts says.
+import { apiAt } from '../../../../web/api';
 
-let csrfToken = '';
-
-export function setCsrfToken(token: string): void {
-  csrfToken = token;
-}
-
-export async function api<T>(
-  method: 'GET' | 'POST' | 'DELETE',
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const response = await fetch(`/console/api${path}`, {
-    method,
-    credentials: 'same-origin',
-    headers: {
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(method !== 'GET' ? { 'x-csrf-token': csrfToken } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const data = (await response.json().catch(() => ({}))) as { error?: string };
-  if (!response.ok)
-    throw new ApiError(response.status, data.error ?? `request failed (${response.status})`);
-  return data as T;
-}
+export { ApiError } from '../../../../web/api';
+export const { api, setCsrfToken } = apiAt('/console/api');
