@@ -6,13 +6,13 @@
 //
 // Objects built by spreading a database row keep additionalProperties, so a column the console
 // does not read yet is still sent, as before these schemas.
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { PostureResult as PostureResultType } from '../../common/posture';
 import { Failure } from './failure';
+import { Nullable } from './shared';
 
 export { Failure };
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Open = { additionalProperties: true };
 
 export const Role = Type.Union([

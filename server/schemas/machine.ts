@@ -9,6 +9,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { Failure } from './failure';
 import { PreflightSettings } from './settings';
+import { RequesterRequestFields } from './shared';
 
 /** Every machine route's refusals. */
 export const Refusals = { '4xx': Failure } as const;
@@ -68,26 +69,11 @@ export type RuleDownload = Static<typeof RuleDownload>;
 
 export const Postflight = Type.Object({});
 
-export const RequestMessageView = Type.Object({
-  author: Type.String(),
-  author_name: Type.String(),
-  body: Type.String(),
-  at: Type.Number(),
-});
-
 /** An approval request as its machine sees it. */
 export const MachineRequestView = Type.Object({
-  id: Type.Number(),
+  ...RequesterRequestFields,
   client_request_id: Type.String(),
   requester: Type.String(),
-  state: Type.String(),
-  file_sha256: Type.String(),
-  file_name: Type.String(),
-  file_path: Type.String(),
-  justification: Type.String(),
-  created_at: Type.Number(),
-  updated_at: Type.Number(),
-  messages: Type.Array(RequestMessageView),
 });
 export type MachineRequestView = Static<typeof MachineRequestView>;
 

@@ -1,11 +1,11 @@
 // The employee portal's API (/portal/api) as TypeBox schemas: the routes under routes/portal/
 // check and serialize with them, and the portal (server/portal/) imports their types only.
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { Failure } from './failure';
+import { Nullable, RequesterRequestFields } from './shared';
 
 export { Failure };
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const JUSTIFICATION = { minLength: 10, maxLength: 2000 };
 export const SHA256 = '^[0-9a-fA-F]{64}$';
 
@@ -21,25 +21,11 @@ export const BlockedQuery = Type.Object({
   machine: Type.Optional(Type.String({ maxLength: 256 })),
 });
 
-export const PortalMessage = Type.Object({
-  author: Type.String(),
-  author_name: Type.String(),
-  body: Type.String(),
-  at: Type.Number(),
-});
-
+/** A request as the person who asked sees it in the portal: on which of their machines. */
 export const PortalRequest = Type.Object({
-  id: Type.Number(),
-  state: Type.String(),
+  ...RequesterRequestFields,
   machine_id: Type.String(),
   hostname: Nullable(Type.String()),
-  file_name: Type.String(),
-  file_path: Type.String(),
-  file_sha256: Type.String(),
-  justification: Type.String(),
-  created_at: Type.Number(),
-  updated_at: Type.Number(),
-  messages: Type.Array(PortalMessage),
 });
 export type PortalRequest = Static<typeof PortalRequest>;
 

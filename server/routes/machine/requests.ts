@@ -15,6 +15,7 @@ import {
   MachineRequestView,
   Refusals,
 } from '../../schemas/machine';
+import { requesterView } from '../requester-view';
 
 export const JUSTIFICATION_MAX = 2000;
 
@@ -53,22 +54,9 @@ export async function requestRoutes(fastify: FastifyInstance): Promise<void> {
   const one = { response: { 200: MachineRequestView, 201: MachineRequestView, ...Refusals } };
   const repos = app.repos;
   const view = async (row: RequestRow): Promise<MachineRequestView> => ({
-    id: row.id,
+    ...(await requesterView(repos.requests, row)),
     client_request_id: row.client_request_id,
     requester: row.requester,
-    state: row.state,
-    file_sha256: row.file_sha256,
-    file_name: row.file_name,
-    file_path: row.file_path,
-    justification: row.justification,
-    created_at: Number(row.created_at),
-    updated_at: Number(row.updated_at),
-    messages: (await repos.requests.messages(row.id)).map((m) => ({
-      author: m.author,
-      author_name: m.author_name,
-      body: m.body,
-      at: Number(m.created_at),
-    })),
   });
 
   app.post('/api/v1/requests', { schema: one }, async (request, reply) => {

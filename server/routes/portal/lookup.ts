@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RequestRow } from '../../db/requests';
 import type { Blocked, PortalRequest } from '../../schemas/portal';
+import { requesterView } from '../requester-view';
 
 type Repos = FastifyInstance['repos'];
 type Db = FastifyInstance['db'];
@@ -119,21 +120,8 @@ async function view(
   row: RequestRow & { hostname: string | null },
 ): Promise<PortalRequest> {
   return {
-    id: row.id,
-    state: row.state,
+    ...(await requesterView(repos.requests, row)),
     machine_id: row.machine_id,
     hostname: row.hostname,
-    file_name: row.file_name,
-    file_path: row.file_path,
-    file_sha256: row.file_sha256,
-    justification: row.justification,
-    created_at: Number(row.created_at),
-    updated_at: Number(row.updated_at),
-    messages: (await repos.requests.messages(row.id)).map((m) => ({
-      author: m.author,
-      author_name: m.author_name,
-      body: m.body,
-      at: Number(m.created_at),
-    })),
   };
 }
