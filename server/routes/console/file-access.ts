@@ -2,10 +2,9 @@
 // authorization denied or audited there, as the Mac uploaded it.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { RequestError } from '../../db/requests';
 import { IdParams } from '../../schemas/console';
 import { FileAccessEventList } from '../../schemas/settings';
-import { onlyKnown, page, queryOf } from './input';
+import { found, onlyKnown, page, queryOf } from './input';
 
 export async function fileAccessRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -16,8 +15,7 @@ export async function fileAccessRoutes(fastify: FastifyInstance): Promise<void> 
     async (request) => {
       const query = queryOf(request.query);
       onlyKnown(query, ['limit', 'offset']);
-      if (!(await repos.machines.get(request.params.id)))
-        throw new RequestError(404, `no machine ${request.params.id}`);
+      found(await repos.machines.get(request.params.id), `machine ${request.params.id}`);
       return repos.fileAccess.list(request.params.id, page(query, 50, 200));
     },
   );

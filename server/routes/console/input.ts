@@ -129,6 +129,12 @@ export function bodyOf(request: { body?: unknown }): Record<string, unknown> {
     : {};
 }
 
+/** What a path parameter named, or a 404 that says what was not there ("no machine m-1"). */
+export function found<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new RequestError(404, `no ${what}`);
+  return value;
+}
+
 /** Required text: trimmed, not empty, at most `max` characters. */
 export function requiredText(value: unknown, what: string, max = 2000): string {
   if (typeof value !== 'string' || !value.trim() || value.length > max)

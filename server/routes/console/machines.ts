@@ -6,7 +6,7 @@ import { RequestError } from '../../db/requests';
 import type { MachineSummary } from '../../db/machines';
 import { consoleUserOf } from '../../plugins/console-session';
 import { CleanSyncOrder, IdParams, MachineDetail, MachineList } from '../../schemas/console';
-import { onlyKnown, optionalText, page, queryOf } from './input';
+import { found, onlyKnown, optionalText, page, queryOf } from './input';
 import { ruleView } from './rules';
 
 const parseJson = <T>(text: string, fallback: T): T => {
@@ -69,8 +69,10 @@ export async function machineRoutes(fastify: FastifyInstance): Promise<void> {
     '/console/api/machines/:id',
     { schema: { params: IdParams, response: { 200: MachineDetail } } },
     async (request) => {
-      const machine = await repos.machines.summary(request.params.id);
-      if (!machine) throw new RequestError(404, `no machine ${request.params.id}`);
+      const machine = found(
+        await repos.machines.summary(request.params.id),
+        `machine ${request.params.id}`,
+      );
       const view = machineView(machine);
       const [rules, blocks, built, requests] = await Promise.all([
         repos.rules.resolvedFor({

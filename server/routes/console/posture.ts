@@ -11,6 +11,7 @@ import {
   MachinePostureView,
   PostureQuery,
 } from '../../schemas/console';
+import { found } from './input';
 
 export async function consolePostureRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -36,9 +37,11 @@ export async function consolePostureRoutes(fastify: FastifyInstance): Promise<vo
   app.get(
     '/console/api/machines/:id/posture',
     { schema: { params: IdParams, response: { 200: MachinePostureView, '4xx': Failure } } },
-    async (request, reply) => {
-      const machine = await repos.machines.get(request.params.id);
-      if (!machine) return reply.code(404).send({ error: `no machine ${request.params.id}` });
+    async (request) => {
+      const machine = found(
+        await repos.machines.get(request.params.id),
+        `machine ${request.params.id}`,
+      );
       const posture = await repos.posture.forMachine(machine.machine_id);
       return {
         machine_id: machine.machine_id,

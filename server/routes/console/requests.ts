@@ -2,12 +2,13 @@
 // approve, deny and ask for the helpdesk.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { REQUEST_STATES, RequestError, type RequestState } from '../../db/requests';
+import { REQUEST_STATES, type RequestState } from '../../db/requests';
 import { consoleUserOf } from '../../plugins/console-session';
 import { Approval, IdParams, RequestDetail, RequestList } from '../../schemas/console';
 import {
   bodyOf,
   expiryOf,
+  found,
   onlyKnown,
   optionalChoice,
   optionalDuration,
@@ -30,8 +31,10 @@ const statesOf = (state: string): readonly RequestState[] =>
 
 async function detail(app: FastifyInstance, id: string): Promise<RequestDetail> {
   const repos = app.repos;
-  const row = /^\d+$/.test(id) ? await repos.requests.get(Number(id)) : undefined;
-  if (!row) throw new RequestError(404, `no request ${id}`);
+  const row = found(
+    /^\d+$/.test(id) ? await repos.requests.get(Number(id)) : undefined,
+    `request ${id}`,
+  );
   const [messages, prevalence, binary, machine, earlier, rules] = await Promise.all([
     repos.requests.messages(row.id),
     repos.events.prevalence(row.file_sha256),

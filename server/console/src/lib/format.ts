@@ -38,6 +38,23 @@ export const ruleCounts = (counts: Record<string, number>): string =>
     .map(([kind, n]) => `${n} ${kind}`)
     .join(', ');
 
+/** How the rule and settings forms offer each scope, in their order, and name its value. */
+const SCOPE_FORM: Record<string, { readonly choice: string; readonly value: string }> = {
+  global: { choice: 'Everyone', value: '' },
+  tag: { choice: 'Machines with a tag', value: 'Tag' },
+  user: { choice: 'Machines of a primary user', value: 'Primary user' },
+  machine: { choice: 'One machine', value: 'Machine id' },
+};
+
+/** A scope select's options, [scope, how it reads], for the scopes a form offers. */
+export const scopeChoices = (scopes: readonly string[]): (readonly [string, string])[] =>
+  Object.entries(SCOPE_FORM)
+    .filter(([scope]) => scopes.includes(scope))
+    .map(([scope, { choice }]) => [scope, choice] as const);
+
+/** What a form calls the value of a scope: the tag, the primary user, the machine id. */
+export const scopeValueLabel = (scope: string): string => SCOPE_FORM[scope]?.value ?? scope;
+
 export function scopeText(scope: string, value: string | null): string {
   return scope === 'global' ? 'everyone' : `${scope} ${value ?? ''}`.trim();
 }
