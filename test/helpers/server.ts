@@ -30,6 +30,19 @@ export async function startTestServer(
     dir.dir,
     postgres ? await postgres.database('gatehouse') : undefined,
   );
+  return serve(db, options, async () => {
+    await db.destroy();
+    await postgres?.stop();
+    dir.remove();
+  });
+}
+
+/** The app on this database at a free port; closing it closes the app, then what `after` does. */
+async function serve(
+  db: Db,
+  options: Partial<Omit<AppOptions, 'db'>>,
+  after: () => Promise<void>,
+): Promise<TestServer> {
   const { app, repos } = buildApp({ enrollmentSecret: 's', ...options, db });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
@@ -39,32 +52,43 @@ export async function startTestServer(
     base,
     async close() {
       await app.close();
-      await db.destroy();
-      await postgres?.stop();
-      dir.remove();
+      await after();
     },
   };
 }
 
 /**
- * One more server process of a deployment on this PostgreSQL database, with its own push hub
- * listening there: what a machine on one process hears of a change made through another.
+ * A deployment of two server processes on one PostgreSQL database, each with its own push hub
+ * listening there: what a machine on one process hears of a change made through the other.
  */
-export async function startServerProcess(url: string): Promise<TestServer> {
-  const db = await openServerDatabase('', url);
-  const push = new PushHub(url);
-  await push.start();
-  const { app, repos } = buildApp({ db, enrollmentSecret: 's', push });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  return {
-    app,
-    db,
-    repos,
-    base,
-    async close() {
-      await app.close();
+export async function startTwoServerProcesses(): Promise<{
+  readonly one: TestServer;
+  readonly two: TestServer;
+  close(): Promise<void>;
+}> {
+  const postgres = await startPostgres();
+  const url = await postgres.database('gatehouse');
+  const startProcess = async () => {
+    const db = await openServerDatabase('', url);
+    const push = new PushHub(url);
+    await push.start();
+    return serve(db, { push }, async () => {
       await push.stop();
       await db.destroy();
+    });
+  };
+  const one = await startProcess();
+  const two = await startProcess().catch(async (error: unknown) => {
+    await one.close();
+    throw error;
+  });
+  return {
+    one,
+    two,
+    async close() {
+      await one.close();
+      await two.close();
+      await postgres.stop();
     },
   };
 }

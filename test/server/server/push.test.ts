@@ -5,8 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startSyncingAgent } from '../../helpers/agent';
 import { until } from '../../helpers/wait';
 import { copyExecutable, sha256sum, tempDir } from '../../helpers/files';
-import { startPostgres } from '../../helpers/postgres';
-import { startServerProcess, startTestServer } from '../../helpers/server';
+import { startTestServer, startTwoServerProcesses } from '../../helpers/server';
 import { listen } from '../../helpers/sse';
 import { binaryRule } from '../../helpers/rules';
 
@@ -57,13 +56,9 @@ describe('push stream', () => {
   });
 
   it('reaches a machine connected to another server process, through PostgreSQL', async () => {
-    const postgres = await startPostgres();
-    cleanups.push(() => postgres.stop());
-    const url = await postgres.database('push');
-    const one = await startServerProcess(url);
-    cleanups.push(() => one.close());
-    const two = await startServerProcess(url);
-    cleanups.push(() => two.close());
+    const deployment = await startTwoServerProcesses();
+    cleanups.push(() => deployment.close());
+    const { one, two } = deployment;
     const token = await one.repos.machines.enroll('push-pg', {});
     const stream = listen(`${one.base}/api/v1/machines/push-pg/stream`, token);
     cleanups.push(() => stream.stop());

@@ -1,6 +1,7 @@
 // The console's pages in Chromium against the real backend: the queue filtered through the UI and
 // through a shared link, a request's signer and history, a machine opened from the search, a rule
 // created and removed with the keyboard and clicks, and the audit log filtered; light and dark.
+import { basename } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { screenshotPath } from '../../../../helpers/chromium';
@@ -25,6 +26,18 @@ describe('console pages in Chromium', () => {
     await page.getByRole('link', { name: link }).click();
     await expect.poll(() => page.locator('.justification').textContent()).toBe(justification);
   }
+
+  /** An unknown binary a machine blocked and uploaded, run by its only logged-in user. */
+  const blockedRun = (user: string, path: string, sha256: string, executionTime: number) => ({
+    file_sha256: sha256,
+    file_path: path,
+    file_name: basename(path),
+    executing_user: user,
+    execution_time: executionTime,
+    decision: 'BLOCK_UNKNOWN' as const,
+    logged_in_users: [user],
+    current_sessions: [],
+  });
 
   const rowTexts = (page: Page, table: string) =>
     page.locator(`table.${table} tbody tr`).allTextContents();
@@ -59,29 +72,13 @@ describe('console pages in Chromium', () => {
     });
     await ui.repos.events.ingest('m-bob', [
       {
-        file_sha256: 'a'.repeat(64),
-        file_path: '/opt/bin/signed-tool',
-        file_name: 'signed-tool',
-        executing_user: 'bob',
-        execution_time: now / 1000 - 60,
-        decision: 'BLOCK_UNKNOWN',
-        logged_in_users: ['bob'],
-        current_sessions: [],
+        ...blockedRun('bob', '/opt/bin/signed-tool', 'a'.repeat(64), now / 1000 - 60),
         signer: 'Developer ID Application: Tools Inc',
         team_id: TEAM,
       },
     ]);
     await ui.repos.events.ingest('m-ada', [
-      {
-        file_sha256: 'c'.repeat(64),
-        file_path: '/tmp/miner',
-        file_name: 'miner',
-        executing_user: 'ada',
-        execution_time: now / 1000 - 30,
-        decision: 'BLOCK_UNKNOWN',
-        logged_in_users: ['ada'],
-        current_sessions: [],
-      },
+      blockedRun('ada', '/tmp/miner', 'c'.repeat(64), now / 1000 - 30),
     ]);
     await ui.repos.rules.put({
       identifier: 'd'.repeat(64),

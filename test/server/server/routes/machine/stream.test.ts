@@ -3,10 +3,13 @@
 // Retry-After and counts it, and a stream whose token was replaced stops hearing pushes.
 import { describe, expect, it } from 'vitest';
 import { PushHub } from '../../../../../server/push';
-import { startPostgres } from '../../../../helpers/postgres';
 import { binaryRule } from '../../../../helpers/rules';
 import { useScratchPerTest } from '../../../../helpers/scratch';
-import { startServerProcess, startTestServer, type TestServer } from '../../../../helpers/server';
+import {
+  startTestServer,
+  startTwoServerProcesses,
+  type TestServer,
+} from '../../../../helpers/server';
 import { listen, type StreamListener } from '../../../../helpers/sse';
 import { until } from '../../../../helpers/wait';
 
@@ -83,13 +86,9 @@ describe('push streams under abuse', () => {
   });
 
   it('closes the stream held on another server process when the machine opens a new one', async () => {
-    const postgres = await startPostgres();
-    cleanups.push(() => postgres.stop());
-    const url = await postgres.database('streams');
-    const one = await startServerProcess(url);
-    cleanups.push(() => one.close());
-    const two = await startServerProcess(url);
-    cleanups.push(() => two.close());
+    const deployment = await startTwoServerProcesses();
+    cleanups.push(() => deployment.close());
+    const { one, two } = deployment;
     const token = await one.repos.machines.enroll('roaming', {});
     const first = open(one.base, 'roaming', token);
     await until(() => one.repos.push.connected === 1, 'the stream on the first process');
