@@ -243,4 +243,26 @@ describe('employee portal in Chromium', () => {
     await page.locator('input[name="login"]').waitFor();
     expect(errors).toEqual([]);
   });
+
+  it('signs the helpdesk out of the console and of the provider, back to the sign-in page', async () => {
+    const desk = await helpdesk.context.newPage();
+    desk.on('pageerror', (error) => errors.push(error.message));
+    await desk.goto(`${stack.server.base}/console/`);
+    const logOut = desk.getByRole('button', { name: 'Log out' });
+    await logOut.waitFor();
+    await tabTo(desk, logOut, 80);
+    await desk.keyboard.press('Enter');
+    const confirm = desk.getByRole('button', { name: 'Yes, sign me out' });
+    await confirm.waitFor();
+    await tabTo(desk, confirm);
+    await desk.keyboard.press('Enter');
+    const sso = desk.getByRole('link', { name: 'Sign in with single sign-on' });
+    await sso.waitFor();
+    expect(new URL(desk.url()).pathname).toBe('/console/');
+    // The provider forgot the helpdesk too: signing in asks for the login again.
+    await tabTo(desk, sso);
+    await desk.keyboard.press('Enter');
+    await desk.locator('input[name="login"]').waitFor();
+    expect(errors).toEqual([]);
+  });
 });
