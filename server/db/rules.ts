@@ -1,9 +1,10 @@
 // Rules with scopes and expiry. Every change takes the next version from one sequence, so that a
 // machine gets exactly what changed since the version it last acknowledged.
-import { sql, type ExpressionBuilder } from 'kysely';
+import { PostgresAdapter, sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import { ruleTarget, type PushHub } from '../push';
 import { audit } from './audit';
 import type { Db } from './connect';
+import { rowBy } from './rows';
 import type { Database, RulesTable } from './schema';
 import { containsText, type Page, type PageOf } from './search';
 import {
@@ -54,6 +55,8 @@ export class RuleRepository {
   readonly #contestedCache = new Map<string, Set<string>>();
   #sharedGlobals: { version: number; keys: string[] } | undefined;
   #globalCountCache: { version: number; counts: RuleCounts } | undefined;
+  readonly #windows = new Map<string, Promise<SharedWindow | null>>();
+  #statisticsAt: number | undefined;
 
   constructor(
     private readonly db: Db,
@@ -173,11 +176,7 @@ export class RuleRepository {
   }
 
   async get(id: number): Promise<RuleRow | undefined> {
-    return (await this.db
-      .selectFrom('rules')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst()) as RuleRow | undefined;
+    return (await rowBy(this.db, 'rules', 'id', id)) as RuleRow | undefined;
   }
 
   /** Rules in force (not removed, not expired), newest first. */
@@ -236,23 +235,46 @@ export class RuleRepository {
   ): Promise<(RuleRow & { shadowed_by: number | null })[]> {
     const shown = await this.inForceFor(reach.machineId, reach.primaryUser, reach.tags, now);
     const identifiers = [...new Set(shown.map((row) => row.identifier))];
-    const all: RuleRow[] = [];
-    for (let i = 0; i < identifiers.length; i += 500)
-      all.push(
-        ...((await this.db
-          .selectFrom('rules')
-          .selectAll()
-          .where('deleted', '=', 0)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-          .where('identifier', 'in', identifiers.slice(i, i + 500))
-          .where((eb) => reachesMachine(eb, reach))
-          .execute()) as RuleRow[]),
-      );
+    const inForce = this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('deleted', '=', 0)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .where((eb) => reachesMachine(eb, reach));
+    const all = await byIdentifiers(identifiers, (chunk) =>
+      inForce.where('identifier', 'in', chunk).execute(),
+    );
     const winners = resolveRules(all);
     return shown.map((row) => {
       const winner = winners.get(ruleKey(row.rule_type, row.identifier));
       return { ...row, shadowed_by: winner && winner.id !== row.id ? Number(winner.id) : null };
     });
+  }
+
+  /**
+   * The rule version a preflight fixes for its sync, once what was due has expired: one query
+   * reads the version and whether any rule in force is past its expiry (rarely), instead of one
+   * for each on every preflight.
+   */
+  async versionAfterExpiry(now = Date.now()): Promise<number> {
+    const row = await this.db
+      .selectFrom('counters')
+      .select('value')
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('rules')
+              .select('id')
+              .where('deleted', '=', 0)
+              .where('expires_at', '<=', now),
+          )
+          .as('due'),
+      )
+      .where('name', '=', 'rule_version')
+      .executeTakeFirstOrThrow();
+    if (!row.due || (await this.expire(now)) === 0) return Number(row.value);
+    return this.currentVersion();
   }
 
   /** Marks expired rules deleted, with new versions, so that their removal reaches machines. */
@@ -279,18 +301,15 @@ export class RuleRepository {
    * and tags' rules go and the new ones' come, by their exact transitions.
    */
   async syncPage(reach: Reach, window: SyncWindow): Promise<SyncPage> {
-    const { upTo, after, limit, clean } = window;
+    const { upTo, limit, clean } = window;
     const reaches = window.previous ? [reach, window.previous] : [reach];
-    const scanned = (await this.db
-      .selectFrom('rules')
-      .selectAll()
-      .where('version', '>', after)
-      .where('version', '<=', upTo)
-      .where((eb) => eb.or(reaches.map((each) => reachesMachine(eb, each))))
-      .where((eb) => scanFilter(eb, window))
-      .orderBy('version')
-      .limit(limit + 1)
-      .execute()) as RuleRow[];
+    if (clean) await this.#freshStatistics(upTo);
+    const shared = clean || window.previous ? null : await this.#sharedWindow(window.since, upTo);
+    const scanned = shared
+      ? shared.changed
+          .filter((row) => Number(row.version) > window.after && ruleReaches(row, reach))
+          .slice(0, limit + 1)
+      : await this.#scan(reaches, window);
     const page = scanned.slice(0, limit);
     const next = scanned.length > limit ? Number(page[page.length - 1]!.version) : undefined;
     // A clean sync looks up only the keys another rule may contest: most are one global rule.
@@ -298,7 +317,10 @@ export class RuleRepository {
     const looked = contested
       ? page.filter((row) => contested.has(ruleKey(row.rule_type, row.identifier)))
       : page;
-    const keyed = await this.#rowsForKeys(reach, reaches, looked, window);
+    const keyRows = shared
+      ? shared.keyRows.filter((row) => ruleReaches(row, reach))
+      : await this.#rowsForKeys(reaches, looked, window);
+    const keyed = keyStates(reach, looked, keyRows, window);
     const rows: RuleRow[] = [];
     for (const row of page) {
       const key = keyed.get(ruleKey(row.rule_type, row.identifier));
@@ -310,6 +332,107 @@ export class RuleRepository {
       }
     }
     return { rows, ...(next !== undefined ? { next } : {}) };
+  }
+
+  /**
+   * On PostgreSQL, statistics of the rules table that hold for what a clean sync walks. Just
+   * after a large import, before autovacuum has analyzed it (up to a minute later), the planner
+   * guesses a handful of rows for a page and reads and sorts every later version for each one
+   * (100,000 rules: 100 pages of ~80 ms). Looked at once per version when clean syncs start, and
+   * analyzed (~0.25 s for 100,000 rules) when far more rows changed than its statistics saw.
+   */
+  async #freshStatistics(upTo: number): Promise<void> {
+    if (this.#statisticsAt === upTo || !(this.db.getExecutor().adapter instanceof PostgresAdapter))
+      return;
+    this.#statisticsAt = upTo;
+    const { rows } = await sql<{ changed: string; rows: number }>`
+      SELECT s.n_mod_since_analyze AS changed, c.reltuples AS rows
+      FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+      WHERE s.relid = 'rules'::regclass`.execute(this.db);
+    const changed = Number(rows[0]?.changed ?? 0);
+    if (changed > STALE_STATISTICS_ROWS + 0.2 * Math.max(0, Number(rows[0]?.rows ?? 0)))
+      await sql`ANALYZE rules`.execute(this.db);
+  }
+
+  /** The rows a sync's page walks, in version order, one more than the page holds. */
+  async #scan(reaches: readonly Reach[], window: SyncWindow): Promise<RuleRow[]> {
+    return (await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('version', '>', window.after)
+      .where('version', '<=', window.upTo)
+      .where((eb) => eb.or(reaches.map((each) => reachesMachine(eb, each))))
+      .where((eb) => scanFilter(eb, window))
+      .orderBy('version')
+      .limit(window.limit + 1)
+      .execute()) as RuleRow[];
+  }
+
+  /**
+   * What every normal sync of one window of versions reads, whoever the machine: the rows changed
+   * in it and all rows of their keys, of any scope (each machine takes those that reach it, as
+   * the queries would). After a rule change most of a fleet syncs the same window, and each would
+   * otherwise ask for the same rows twice. Null when the window is too large to keep, so that its
+   * syncs query page by page. The rows are those in the database when the first such sync asked,
+   * after `upTo` was fixed, as a query of that moment would read them.
+   */
+  #sharedWindow(since: number, upTo: number): Promise<SharedWindow | null> {
+    const cacheKey = `${since}:${upTo}`;
+    let shared = this.#windows.get(cacheKey);
+    if (!shared) {
+      shared = this.#readWindow(since, upTo);
+      shared.catch(() => this.#windows.delete(cacheKey));
+      if (this.#windows.size >= SHARED_WINDOWS)
+        this.#windows.delete(this.#windows.keys().next().value!);
+      this.#windows.set(cacheKey, shared);
+    }
+    return shared;
+  }
+
+  async #readWindow(since: number, upTo: number): Promise<SharedWindow | null> {
+    const changed = (await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('version', '>', since)
+      .where('version', '<=', upTo)
+      .orderBy('version')
+      .limit(SHARED_WINDOW_ROWS + 1)
+      .execute()) as RuleRow[];
+    if (changed.length > SHARED_WINDOW_ROWS) return null;
+    const keyRows = await this.#rowsForKeys([], changed, { since, upTo }, SHARED_KEY_ROWS + 1);
+    return keyRows.length > SHARED_KEY_ROWS ? null : { changed, keyRows };
+  }
+
+  /**
+   * The rows of a page's keys a sync resolves them from: those at `upTo` that reach one of
+   * `reaches` (every scope when there is none), in force or changed since `since`.
+   */
+  async #rowsForKeys(
+    reaches: readonly Reach[],
+    page: readonly RuleRow[],
+    window: Pick<SyncWindow, 'since' | 'upTo'>,
+    limit?: number,
+  ): Promise<RuleRow[]> {
+    const { since, upTo } = window;
+    if (page.length === 0) return [];
+    return (
+      (await this.db
+        .selectFrom('rules')
+        .selectAll()
+        .where('rule_type', 'in', [...new Set(page.map((row) => row.rule_type))])
+        .where('identifier', 'in', [...new Set(page.map((row) => row.identifier))])
+        // Versions and deleted hidden from the planners too, so that both look the page's keys up
+        // by (rule_type, identifier) instead of reading every version or every rule in force.
+        .where(sql<number>`version + 0`, '<=', upTo)
+        // Expiry is not looked at: preflight expired what was due, and this sync sends the rule set
+        // as of then; a rule expiring since goes at the next sync, as its removal's version says.
+        .where((eb) => eb.or([eb(sql<number>`version + 0`, '>', since), eb(notDeleted(), '=', 0)]))
+        .$if(reaches.length > 0, (q) =>
+          q.where((eb) => eb.or(reaches.map((each) => reachesMachine(eb, each)))),
+        )
+        .$if(limit !== undefined, (q) => q.limit(limit!))
+        .execute()) as RuleRow[]
+    );
   }
 
   /**
@@ -354,57 +477,6 @@ export class RuleRepository {
     return keys;
   }
 
-  /**
-   * For the keys of a page: the winner among the rows in force at `upTo` that reach the machine,
-   * the version of the key's last row the sync's scan takes in, and whether the machine already
-   * holds the winner (see syncPage).
-   */
-  async #rowsForKeys(
-    reach: Reach,
-    reaches: readonly Reach[],
-    page: readonly RuleRow[],
-    window: SyncWindow,
-  ): Promise<Map<string, KeyState>> {
-    const { since, upTo } = window;
-    const keys = new Map<string, KeyState>();
-    for (const row of page)
-      keys.set(ruleKey(row.rule_type, row.identifier), { winner: undefined, lastScanned: 0 });
-    if (page.length === 0) return keys;
-    const rows = (await this.db
-      .selectFrom('rules')
-      .selectAll()
-      .where('rule_type', 'in', [...new Set(page.map((row) => row.rule_type))])
-      .where('identifier', 'in', [...new Set(page.map((row) => row.identifier))])
-      // Versions and deleted hidden from the planners too, so that both look the page's keys up
-      // by (rule_type, identifier) instead of reading every version or every rule in force.
-      .where(sql<number>`version + 0`, '<=', upTo)
-      // Expiry is not looked at: preflight expired what was due, and this sync sends the rule set
-      // as of then; a rule expiring since goes at the next sync, as its removal's version says.
-      .where((eb) => eb.or([eb(sql<number>`version + 0`, '>', since), eb(notDeleted(), '=', 0)]))
-      .where((eb) => eb.or(reaches.map((each) => reachesMachine(eb, each))))
-      .execute()) as RuleRow[];
-    const live = rows.filter((row) => row.deleted === 0 && ruleReaches(row, reach));
-    for (const [key, winner] of resolveRules(live)) {
-      const state = keys.get(key);
-      if (state) state.winner = winner;
-    }
-    for (const row of rows) {
-      const state = keys.get(ruleKey(row.rule_type, row.identifier));
-      if (!state || !isScanned(row, window)) continue;
-      state.lastScanned = Math.max(state.lastScanned, Number(row.version));
-      (state.scanned ??= []).push(row);
-    }
-    for (const state of keys.values()) {
-      const winner = state.winner;
-      state.unchanged =
-        !window.previous &&
-        winner !== undefined &&
-        Number(winner.version) <= since &&
-        (state.scanned ?? []).every((row) => scopeLevel(row.scope) < scopeLevel(winner.scope));
-    }
-    return keys;
-  }
-
   /** One page of a sync, as rows (a deleted row stands for REMOVE): for tests and tools. */
   async changesFor(
     machineId: string,
@@ -441,19 +513,16 @@ export class RuleRepository {
       .where('version', '<=', version)
       .where((eb) => reachesMachine(eb, reach, false))
       .execute()) as RuleRow[];
-    const global: RuleRow[] = [];
+    const globalAt = this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('deleted', '=', 0)
+      .where('version', '<=', version)
+      .where('scope', '=', 'global');
     const identifiers = [...new Set(narrow.map((row) => row.identifier))];
-    for (let i = 0; i < identifiers.length; i += 500)
-      global.push(
-        ...((await this.db
-          .selectFrom('rules')
-          .selectAll()
-          .where('deleted', '=', 0)
-          .where('version', '<=', version)
-          .where('scope', '=', 'global')
-          .where('identifier', 'in', identifiers.slice(i, i + 500))
-          .execute()) as RuleRow[]),
-      );
+    const global = await byIdentifiers(identifiers, (chunk) =>
+      globalAt.where('identifier', 'in', chunk).execute(),
+    );
     // The keys narrow rules touch: their global rule's count out, the resolved winner's in.
     for (const row of resolveRules(global).values()) countRule(counts, row, -1);
     for (const row of resolveRules([...global, ...narrow]).values()) countRule(counts, row);
@@ -515,6 +584,50 @@ interface KeyState {
   unchanged?: boolean;
 }
 
+/** A window's rows, shared by the normal syncs of every machine (RuleRepository.syncPage). */
+interface SharedWindow {
+  /** The rows changed in the window, in version order. */
+  readonly changed: readonly RuleRow[];
+  /** Every row of their keys, of any scope, as #rowsForKeys reads them. */
+  readonly keyRows: readonly RuleRow[];
+}
+
+/**
+ * For the keys of a page, from their rows (#rowsForKeys): the winner among the rows in force at
+ * `upTo` that reach the machine, the version of the key's last row the sync's scan takes in, and
+ * whether the machine already holds the winner (see syncPage).
+ */
+function keyStates(
+  reach: Reach,
+  page: readonly RuleRow[],
+  rows: readonly RuleRow[],
+  window: SyncWindow,
+): Map<string, KeyState> {
+  const keys = new Map<string, KeyState>();
+  for (const row of page)
+    keys.set(ruleKey(row.rule_type, row.identifier), { winner: undefined, lastScanned: 0 });
+  const live = rows.filter((row) => row.deleted === 0 && ruleReaches(row, reach));
+  for (const [key, winner] of resolveRules(live)) {
+    const state = keys.get(key);
+    if (state) state.winner = winner;
+  }
+  for (const row of rows) {
+    const state = keys.get(ruleKey(row.rule_type, row.identifier));
+    if (!state || !isScanned(row, window)) continue;
+    state.lastScanned = Math.max(state.lastScanned, Number(row.version));
+    (state.scanned ??= []).push(row);
+  }
+  for (const state of keys.values()) {
+    const winner = state.winner;
+    state.unchanged =
+      !window.previous &&
+      winner !== undefined &&
+      Number(winner.version) <= window.since &&
+      (state.scanned ?? []).every((row) => scopeLevel(row.scope) < scopeLevel(winner.scope));
+  }
+  return keys;
+}
+
 /** The rows a sync's scan takes in (syncPage), as SQL and as a test of one row. */
 function scanFilter(eb: ExpressionBuilder<Database, 'rules'>, window: SyncWindow) {
   if (window.clean) return eb(notDeleted(), '=', 0);
@@ -545,7 +658,7 @@ function ruleReaches(row: RuleRow, reach: Reach): boolean {
     case 'machine':
       return row.scope_value === reach.machineId;
     case 'user':
-      return reach.primaryUser !== null && row.scope_value === reach.primaryUser;
+      return Boolean(reach.primaryUser) && row.scope_value === reach.primaryUser;
     case 'tag':
       return row.scope_value !== null && reach.tags.includes(row.scope_value);
     default:
@@ -553,8 +666,25 @@ function ruleReaches(row: RuleRow, reach: Reach): boolean {
   }
 }
 
+/** The rules for these identifiers, 500 to a statement so that no list passes a driver's limit. */
+async function byIdentifiers(
+  identifiers: readonly string[],
+  fetch: (chunk: string[]) => Promise<Selectable<RulesTable>[]>,
+): Promise<RuleRow[]> {
+  const rows: RuleRow[] = [];
+  for (let i = 0; i < identifiers.length; i += 500)
+    rows.push(...((await fetch(identifiers.slice(i, i + 500))) as RuleRow[]));
+  return rows;
+}
+
 /** Counts kept for this many (version, machine, membership) answers. */
 const COUNT_CACHE_SIZE = 10_000;
+/** Windows of versions whose rows normal syncs share, and how many rows one may hold. */
+const SHARED_WINDOWS = 16;
+const SHARED_WINDOW_ROWS = 200;
+const SHARED_KEY_ROWS = 1000;
+/** Rows changed beyond the last analysis (and a fifth of the table) that make its statistics stale. */
+const STALE_STATISTICS_ROWS = 5000;
 /** Contested keys kept for this many clean syncs in progress. */
 const CONTESTED_CACHE_SIZE = 100;
 

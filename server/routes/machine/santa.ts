@@ -84,8 +84,7 @@ async function preflight(
   const clientMode = clientModeName(body.client_mode, where);
   const requestClean = optionalBoolean(body, 'request_clean_sync', where) ?? false;
   const primaryUser = optionalString(body, 'primary_user', where) ?? machine.primary_user;
-  await repos.rules.expire();
-  const version = await repos.rules.currentVersion();
+  const version = await repos.rules.versionAfterExpiry();
   const clean =
     requestClean ||
     machine.clean_requested === 1 ||
