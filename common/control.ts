@@ -189,20 +189,25 @@ export interface RequestRecord {
   readonly createdAt: number;
 }
 
+/** Santa's texts of a rule, beside what it matches (sync/v1.proto `Rule`). */
+export interface RuleTexts {
+  readonly customMsg?: string | null;
+  readonly customUrl?: string | null;
+  /** A CEL rule's expression: kept and listed; Linux has no evaluator, so it matches nothing. */
+  readonly celExpr?: string | null;
+  readonly eventDetailButtonLabel?: string | null;
+  readonly notificationAppName?: string | null;
+  readonly comment?: string | null;
+}
+
 /** A rule as the agent holds it: every field of Santa's rule (sync/v1.proto `Rule`). */
-export interface RuleRecord {
+export interface RuleRecord extends RuleTexts {
   readonly type: RuleType;
   readonly identifier: string;
   /** As Santa names it: CEL and the silent GUI/TTY blocks too. */
   readonly policy: RulePolicy;
   /** What the Linux exec path enforces (common/policy.ts execPolicy); null: CEL, matches nothing. */
   readonly enforced?: Policy | null;
-  readonly customMsg?: string | null;
-  readonly customUrl?: string | null;
-  readonly celExpr?: string | null;
-  readonly eventDetailButtonLabel?: string | null;
-  readonly notificationAppName?: string | null;
-  readonly comment?: string | null;
   readonly source: 'static' | 'sync' | 'local';
   readonly expiresAt?: number | null;
 }
@@ -246,11 +251,7 @@ export interface ControlPushes {
 }
 
 /** What `fileinfo` adds about the BINARY rule for the file: the block dialog's texts. */
-export interface FileRuleTexts {
-  readonly customMsg?: string | null;
-  readonly customUrl?: string | null;
-  readonly eventDetailButtonLabel?: string | null;
-}
+export type FileRuleTexts = Pick<RuleTexts, 'customMsg' | 'customUrl' | 'eventDetailButtonLabel'>;
 
 // ---- What the service accepts ----
 

@@ -1,5 +1,6 @@
 // The rule store: every rule the agent holds, kept in step with the native rule table.
 import { createHash } from 'node:crypto';
+import type { RuleRecord, RuleTexts } from '../../../common/control';
 import { canonicalIdentifier, execPolicy } from '../../../common/policy';
 import {
   countRule,
@@ -23,28 +24,11 @@ import type { Db } from './database';
 /** Rows a statement inserts at once when a change is written. */
 const WRITE_BATCH = 200;
 
-export type RuleSource = 'static' | 'sync' | 'local';
+export type { RuleTexts };
 
-/** Santa's texts of a rule, beside what it matches (sync/v1.proto `Rule`). */
-export interface RuleTexts {
-  readonly customMsg?: string | null;
-  readonly customUrl?: string | null;
-  /** A CEL rule's expression: kept and listed; Linux has no evaluator, so it matches nothing. */
-  readonly celExpr?: string | null;
-  readonly eventDetailButtonLabel?: string | null;
-  readonly notificationAppName?: string | null;
-  readonly comment?: string | null;
-}
-
-export interface StoredRule extends RuleTexts {
-  readonly type: RuleType;
-  readonly identifier: string;
-  /** As Santa names it (CEL and the silent GUI/TTY blocks too). */
-  readonly policy: RulePolicy;
-  /** What the exec path does with it (common/policy.ts execPolicy); null: a CEL rule, no match. */
+/** The control contract's record (common/control.ts), always saying what the exec path enforces. */
+export interface StoredRule extends RuleRecord {
   readonly enforced: Policy | null;
-  readonly source: RuleSource;
-  readonly expiresAt?: number | null;
 }
 
 /** A put (policy) or a removal (REMOVE) with the rule's details. */
