@@ -6,7 +6,9 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { expect } from 'vitest';
 import type { SsoOptions } from '../../server/auth/sso-config';
+import { callConsole } from './console-api';
 import { CLIENT_ID, CLIENT_SECRET, ssoOptions } from './sso-options';
 import { startTestServer, type Engine, type TestServer } from './server';
 
@@ -268,6 +270,32 @@ export async function ssoSignIn(
   return { response: await visit(callback.href, jar), jar, askedForLogin: atIdp.askedForLogin };
 }
 
+/** The session cookie each app sets at the end of a sign-in. */
+export const SESSION_COOKIES = { console: 'gh_session', portal: 'gh_portal' } as const;
+
+/** A person signed in to an app: the sign-in, its session cookie and the session's CSRF token. */
+export interface SsoSession {
+  readonly attempt: SsoAttempt;
+  readonly cookie: string;
+  readonly csrf: string;
+}
+
+/** A whole sign-in that must succeed, and the session it opens, as the app's /api/me shows it. */
+export async function ssoSession(
+  base: string,
+  app: 'console' | 'portal',
+  login: string,
+  browser: SsoBrowser = {},
+): Promise<SsoSession> {
+  const attempt = await ssoSignIn(base, app, login, browser);
+  expect(attempt.response.status).toBe(303);
+  const name = SESSION_COOKIES[app];
+  const cookie = `${name}=${attempt.jar.get(name)}`;
+  const me = await callConsole(base, 'GET', `/${app}/api/me`, { cookie });
+  expect(me.status).toBe(200);
+  return { attempt, cookie, csrf: me.body.csrfToken as string };
+}
+
 /** The people the SSO tests sign in: one per role, one in no mapped group, an employee. */
 export const SSO_ACCOUNTS: Record<string, Account> = {
   'sub-ines': { email: 'ines@example.com', preferred_username: 'ines', groups: ['it-admins'] },
@@ -279,6 +307,8 @@ export const SSO_ACCOUNTS: Record<string, Account> = {
 
 export interface SsoStack {
   readonly server: TestServer;
+  /** The backend's base URL, its server's. */
+  readonly base: string;
   readonly idp: TestIdp;
   close(): Promise<void>;
 }
@@ -304,6 +334,7 @@ export async function startSsoStack(
   sso.publicUrl = base;
   return {
     server,
+    base,
     idp,
     async close() {
       await server.close();

@@ -4,6 +4,7 @@
 // does. What the client ends up holding and running with is what is asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewRule } from '../../server/db/rules';
+import { auditedActions } from '../helpers/audit';
 import type { SettingValues } from '../../server/schemas/settings';
 import {
   SantaClient,
@@ -536,12 +537,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
       const thief = new SantaClient({ ...fleetProfile, facts: { serial_number: 'C02THIEF' } });
       await expect(thief.sync()).rejects.toMatchObject({ stage: 'preflight', status: 403 });
       expect((await real.sync()).syncType).toBe('NORMAL');
-      const audited = await server.db
-        .selectFrom('audit_log')
-        .select('action')
-        .where('target', '=', `machine:${machineId}`)
-        .execute();
-      expect(audited.map((row) => row.action)).toEqual(
+      expect(await auditedActions(server.db, machineId)).toEqual(
         expect.arrayContaining(['machine.enroll', 'enroll.conflict']),
       );
     },

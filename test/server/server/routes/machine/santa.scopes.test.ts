@@ -2,6 +2,7 @@
 // every sync the client holds exactly what the console says reaches it (issue 16, items 1 and 2).
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { auditEntries } from '../../../../helpers/audit';
 import type { SantaClient } from '../../../../helpers/santa-client';
 import { changeOwner, heldLines, setTags, startSantaFleet } from '../../../../helpers/santa-fleet';
 import { callConsole } from '../../../../helpers/console-api';
@@ -127,13 +128,11 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
     );
     expect(mac.rule(adas)).toBeUndefined();
     expect((await syncAndCompare(mac)).received).toEqual([]);
-    const audit = await fleet.server.db
-      .selectFrom('audit_log')
-      .selectAll()
-      .where('target', '=', 'machine:owner-1')
-      .where('action', '=', 'machine.membership-change')
-      .execute();
-    expect(audit.map((entry) => JSON.parse(entry.details))).toEqual([
+    const audit = await auditEntries(fleet.server.db, {
+      target: 'machine:owner-1',
+      action: 'machine.membership-change',
+    });
+    expect(audit.map((entry) => entry.details)).toEqual([
       { before: { primary_user: 'ada', tags: [] }, after: { primary_user: 'bob', tags: [] } },
     ]);
   });
@@ -224,13 +223,11 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
     // and again at the same version.
     mac.held.delete(`${target}\u0000BINARY`);
     expect((await mac.sync()).syncType).toBe('NORMAL');
-    const audit = await fleet.server.db
-      .selectFrom('audit_log')
-      .select('details')
-      .where('target', '=', 'machine:drift-1')
-      .where('action', '=', 'machine.clean-sync')
-      .execute();
-    const drift = audit.map((entry) => JSON.parse(entry.details) as Record<string, unknown>);
+    const audit = await auditEntries(fleet.server.db, {
+      target: 'machine:drift-1',
+      action: 'machine.clean-sync',
+    });
+    const drift = audit.map((entry) => entry.details);
     expect(drift).toEqual([{ reason: 'rule-count-drift', binary: expect.any(Object) }]);
     const { reported, expected } = drift[0]!.binary as { reported: number; expected: number };
     expect(expected - reported).toBe(1);
@@ -270,12 +267,12 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
     expect(detail.body.machine.clean_sync_pending).toBe(true);
     expect((await syncAndCompare(mac)).syncType).toBe('CLEAN');
     expect((await mac.sync()).syncType).toBe('NORMAL');
-    const audit = await fleet.server.db
-      .selectFrom('audit_log')
-      .select(['actor', 'details'])
-      .where('target', '=', 'machine:ordered-1')
-      .where('action', '=', 'machine.clean-sync')
-      .execute();
-    expect(audit).toEqual([{ actor: 'grace', details: JSON.stringify({ reason: 'console' }) }]);
+    const audit = await auditEntries(fleet.server.db, {
+      target: 'machine:ordered-1',
+      action: 'machine.clean-sync',
+    });
+    expect(audit.map(({ actor, details }) => ({ actor, details }))).toEqual([
+      { actor: 'grace', details: { reason: 'console' } },
+    ]);
   });
 });

@@ -2,50 +2,28 @@
 // blocks of their own (as the event's user or the machine's primary user), joins an open request
 // instead of filing a second, answers the helpdesk in place; hostile links get a clear refusal
 // that carries nobody's data; every action is audited with the provider's subject.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ssoSignIn, startSsoStack, type SsoStack } from '../../../../helpers/oidc-provider';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { auditEntries } from '../../../../helpers/audit';
+import { callConsole, type ConsoleSession } from '../../../../helpers/console-api';
+import { ssoSession, startSsoStack } from '../../../../helpers/oidc-provider';
+import { useStarted } from '../../../../helpers/scratch';
 import { ENGINES } from '../../../../helpers/server';
 
 const SHA = 'c'.repeat(64);
 const OTHER_SHA = 'd'.repeat(64);
 const BLOCKED_AT = Date.UTC(2026, 10, 30, 9, 15);
 
-interface PortalCaller {
-  cookie: string;
-  csrf: string;
-}
-
 describe.each(ENGINES)('portal API on %s', (engine) => {
-  let stack: SsoStack;
-  let base: string;
-  let ada: PortalCaller;
-  let bob: PortalCaller;
+  const stack = useStarted(() => startSsoStack(engine));
+  let ada: ConsoleSession;
+  let bob: ConsoleSession;
 
-  const call = async (
-    who: PortalCaller | undefined,
-    method: string,
-    path: string,
-    body?: unknown,
-  ) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return { status: response.status, body: (await response.json()) as any };
-  };
-  const signIn = async (login: string): Promise<PortalCaller> => {
-    const attempt = await ssoSignIn(base, 'portal', login);
-    expect(attempt.response.status).toBe(303);
-    const cookie = `gh_portal=${attempt.jar.get('gh_portal')}`;
-    const me = await call({ cookie, csrf: '' }, 'GET', '/portal/api/me');
-    return { cookie, csrf: me.body.csrfToken };
-  };
-  const blocked = (who: PortalCaller | undefined, sha: string, machine: string) =>
+  const call = (who: ConsoleSession | undefined, method: string, path: string, body?: unknown) =>
+    callConsole(stack.base, method, path, { cookie: who?.cookie, csrf: who?.csrf, body });
+  /** Asks for approval of the blocked file on `machine`. */
+  const requestApproval = (who: ConsoleSession, machine: string, justification: string) =>
+    call(who, 'POST', '/portal/api/requests', { sha: SHA, machine, justification });
+  const blocked = (who: ConsoleSession | undefined, sha: string, machine: string) =>
     call(
       who,
       'GET',
@@ -53,8 +31,6 @@ describe.each(ENGINES)('portal API on %s', (engine) => {
     );
 
   beforeAll(async () => {
-    stack = await startSsoStack(engine);
-    base = stack.server.base;
     const { repos } = stack.server;
     await repos.machines.enroll('mac-ada', { primary_user: 'ada', hostname: 'ada-mbp' });
     await repos.machines.enroll('mac-bob', { primary_user: 'bob', hostname: 'bob-mbp' });
@@ -71,10 +47,9 @@ describe.each(ENGINES)('portal API on %s', (engine) => {
     };
     await repos.events.ingest('mac-ada', [{ ...event, executing_user: 'ada' }]);
     await repos.events.ingest('mac-bob', [{ ...event, executing_user: 'bob' }]);
-    ada = await signIn('sub-ada');
-    bob = await signIn('sub-bob');
-  }, 90_000);
-  afterAll(() => stack?.close());
+    ada = await ssoSession(stack.base, 'portal', 'sub-ada');
+    bob = await ssoSession(stack.base, 'portal', 'sub-bob');
+  }, 60_000);
 
   it('shows a person their block as the machine reported it', async () => {
     const answer = await blocked(ada, SHA, 'mac-ada');
@@ -116,52 +91,28 @@ describe.each(ENGINES)('portal API on %s', (engine) => {
 
   it('files a request, and a second one for the same file joins the first', async () => {
     const justification = 'I need Tool to build the release.';
-    const first = await call(ada, 'POST', '/portal/api/requests', {
-      sha: SHA,
-      machine: 'mac-ada',
-      justification,
-    });
+    const first = await requestApproval(ada, 'mac-ada', justification);
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({
       joined: false,
       request: { state: 'pending', justification },
     });
-    const second = await call(ada, 'POST', '/portal/api/requests', {
-      sha: SHA,
-      machine: 'mac-ada',
-      justification: 'Still need it, please.',
-    });
+    const second = await requestApproval(ada, 'mac-ada', 'Still need it, please.');
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ joined: true, request: { id: first.body.request.id } });
-    const audit = await stack.server.db
-      .selectFrom('audit_log')
-      .select(['action', 'target'])
-      .where('actor', '=', 'sso:sub-ada')
-      .execute();
-    expect(audit.map((row) => row.action)).toEqual(
+    const audit = await auditEntries(stack.server.db, { actor: 'sso:sub-ada' });
+    expect(audit.map((entry) => entry.action)).toEqual(
       expect.arrayContaining(['login', 'portal.view', 'request.create', 'portal.request.join']),
     );
   });
 
   it('refuses a request for someone else’s block, a short justification and a missing CSRF token', async () => {
     const justification = 'I need Tool to build the release.';
-    const others = await call(ada, 'POST', '/portal/api/requests', {
-      sha: SHA,
-      machine: 'mac-bob',
-      justification,
-    });
+    const others = await requestApproval(ada, 'mac-bob', justification);
     expect(others.status).toBe(404);
-    const short = await call(ada, 'POST', '/portal/api/requests', {
-      sha: SHA,
-      machine: 'mac-ada',
-      justification: '  short  ',
-    });
+    const short = await requestApproval(ada, 'mac-ada', '  short  ');
     expect(short.status).toBe(400);
-    const noCsrf = await call({ ...ada, csrf: '' }, 'POST', '/portal/api/requests', {
-      sha: SHA,
-      machine: 'mac-ada',
-      justification,
-    });
+    const noCsrf = await requestApproval({ ...ada, csrf: '' }, 'mac-ada', justification);
     expect(noCsrf.status).toBe(403);
   });
 
@@ -197,11 +148,7 @@ describe.each(ENGINES)('portal API on %s', (engine) => {
       allowed: true,
       request: { id: request.id, state: 'approved' },
     });
-    const again = await call(ada, 'POST', '/portal/api/requests', {
-      sha: SHA,
-      machine: 'mac-ada',
-      justification: 'Once more, please.',
-    });
+    const again = await requestApproval(ada, 'mac-ada', 'Once more, please.');
     expect(again.status).toBe(409);
     expect(again.body.error).toContain('already allowed');
     const rule = await stack.server.db
