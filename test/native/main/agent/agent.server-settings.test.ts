@@ -2,41 +2,16 @@
 // wins over the configuration file once sent (issues 17 and 19): transitive rules, keeping every
 // decision as an event, the block dialog's Open button and the full-sync interval. With the fake
 // exec source, no root needed.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Agent } from '../../../../main/agent/agent';
-import { parseConfig } from '../../../../main/agent/config/config';
-import { copyExecutable, sha256sum, tempDir } from '../../../helpers/files';
+import { describe, expect, it } from 'vitest';
+import { useFakeAgent } from '../../../helpers/agent';
+import { copyExecutable, sha256sum } from '../../../helpers/files';
 import { until } from '../../../helpers/wait';
 
-let dir: ReturnType<typeof tempDir> | undefined;
-let agent: Agent | undefined;
-afterEach(() => {
-  agent?.stop();
-  agent = undefined;
-  dir?.remove();
-  dir = undefined;
-});
-
-function startAgent(settings: Record<string, unknown> = {}): Agent {
-  dir ??= tempDir('agent-settings');
-  const stateDir = join(dir.dir, 'state');
-  mkdirSync(stateDir, { recursive: true });
-  const { config } = parseConfig(
-    JSON.stringify({ ClientMode: 'LOCKDOWN', StateDir: stateDir, ...settings }),
-    '(test)',
-    () => 'm',
-  );
-  agent = new Agent(config, { backend: 'fake', log: () => undefined });
-  agent.start();
-  return agent;
-}
-
-function restart(settings: Record<string, unknown> = {}): Agent {
-  agent?.stop();
-  return startAgent(settings);
-}
+const agents = useFakeAgent('agent-settings');
+const startAgent = (settings: Record<string, unknown> = {}) => agents.start(settings);
+/** The agent again on the same state, as after a restart of the service. */
+const restart = startAgent;
 
 describe("the sync server's settings", () => {
   it('are kept across a restart and win over the configuration file', () => {
@@ -46,7 +21,7 @@ describe("the sync server's settings", () => {
       EventDetailText: 'From config',
     };
     const first = startAgent(config);
-    expect(first.syncedSettings()).toEqual({
+    const fromConfig = {
       transitive: { enabled: false, source: 'config', held: 0 },
       allEventUpload: { enabled: false, source: 'config' },
       eventDetail: {
@@ -54,7 +29,8 @@ describe("the sync server's settings", () => {
         text: 'From config',
         source: 'config',
       },
-    });
+    };
+    expect(first.syncedSettings()).toEqual(fromConfig);
     first.applyServerSettings({
       enableTransitiveRules: true,
       eventDetailUrl: 'http://127.0.0.1:8080/portal/%file_sha%',
@@ -63,12 +39,13 @@ describe("the sync server's settings", () => {
     const again = restart(config);
     expect(again.transitiveEnabled).toBe(true);
     expect(again.serverSettings.fullSyncIntervalS).toBe(120);
+    // What the server sent changes; the event detail's text, which it did not send, stays.
     expect(again.status().settings).toEqual({
+      ...fromConfig,
       transitive: { enabled: true, source: 'server', held: 0 },
-      allEventUpload: { enabled: false, source: 'config' },
       eventDetail: {
+        ...fromConfig.eventDetail,
         url: 'http://127.0.0.1:8080/portal/%file_sha%',
-        text: 'From config',
         source: 'server',
       },
     });
@@ -95,7 +72,7 @@ describe("the sync server's settings", () => {
   it("keep every allowed execution as an event to upload once the server's enable_all_event_upload is on", async () => {
     const started = startAgent();
     const allowed = (name: string) => {
-      const file = copyExecutable('/usr/bin/true', join(dir!.dir, name), name);
+      const file = copyExecutable('/usr/bin/true', join(agents.dir(), name), name);
       started.rules.apply(
         [{ type: 'BINARY', identifier: sha256sum(file), policy: 'ALLOWLIST' }],
         'local',

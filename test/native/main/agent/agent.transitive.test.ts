@@ -1,14 +1,12 @@
 // The agent's side of transitive rules, with the fake exec source (no root): the native table is
 // put back from the StateDir snapshot at start, saved at stop, emptied by a CLEAN_ALL sync, and
 // turning them on where writes cannot be tracked is reported, not fatal.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TransitiveRule } from '../../../../common/rules';
-import { Agent } from '../../../../main/agent/agent';
-import { parseConfig } from '../../../../main/agent/config/config';
 import { TRANSITIVE_FILE } from '../../../../main/agent/store/transitive';
-import { tempDir } from '../../../helpers/files';
+import { useFakeAgent } from '../../../helpers/agent';
 
 const RULE: TransitiveRule = {
   dev: 7,
@@ -20,27 +18,12 @@ const RULE: TransitiveRule = {
   lastUsedMs: 2_000,
 };
 
-let dir: ReturnType<typeof tempDir> | undefined;
-let agent: Agent | undefined;
-afterEach(() => {
-  agent?.stop();
-  agent = undefined;
-  dir?.remove();
-});
+const agents = useFakeAgent('agent-transitive');
 
-function startAgent(settings: Record<string, unknown>, log: string[] = []): Agent {
-  dir = tempDir('agent-transitive');
-  const stateDir = join(dir.dir, 'state');
-  mkdirSync(stateDir);
-  writeFileSync(join(stateDir, TRANSITIVE_FILE), JSON.stringify([RULE]));
-  const { config } = parseConfig(
-    JSON.stringify({ ClientMode: 'LOCKDOWN', StateDir: stateDir, ...settings }),
-    '(test)',
-    () => 'm',
-  );
-  agent = new Agent(config, { backend: 'fake', log: (line) => log.push(line) });
-  agent.start();
-  return agent;
+/** An agent whose StateDir keeps RULE from an earlier run. */
+function startAgent(settings: Record<string, unknown>, log: string[] = []) {
+  writeFileSync(join(agents.stateDir(), TRANSITIVE_FILE), JSON.stringify([RULE]));
+  return agents.start(settings, (line) => log.push(line));
 }
 
 describe('the agent and transitive rules', () => {

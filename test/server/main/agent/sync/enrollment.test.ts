@@ -45,6 +45,18 @@ async function syncs(scheduler: SyncScheduler) {
   return undefined;
 }
 
+/** The agent syncs again with no error left, and the machine's audit trail is then `actions`. */
+async function expectRecovered(
+  server: TestServer,
+  scheduler: SyncScheduler,
+  machineId: string,
+  actions: string[],
+) {
+  expect(await syncs(scheduler)).toBeDefined();
+  expect(scheduler.lastError).toBeUndefined();
+  expect(await auditedActions(server.db, machineId)).toEqual(actions);
+}
+
 describe('agent enrollment', () => {
   it('keeps its enrollment key to itself and re-enrolls with it when its token is refused', async () => {
     const { server, scheduler, stateDir } = await setUp('agent-recovers');
@@ -54,13 +66,11 @@ describe('agent enrollment', () => {
     await server.repos.machines.update('agent-recovers', { token_hash: 'f'.repeat(64) });
 
     // The refused sync (this one, or one its push stream started) makes the next enroll again.
-    expect(await syncs(scheduler)).toBeDefined();
-    expect(scheduler.lastError).toBeUndefined();
-    expect(readFileSync(join(stateDir, 'sync-token'), 'utf8').trim()).not.toBe(first);
-    expect(await auditedActions(server.db, 'agent-recovers')).toEqual([
+    await expectRecovered(server, scheduler, 'agent-recovers', [
       'machine.enroll',
       'machine.reenroll',
     ]);
+    expect(readFileSync(join(stateDir, 'sync-token'), 'utf8').trim()).not.toBe(first);
   });
 
   it('says plainly that it waits for an administrator, and syncs once one approves', async () => {
@@ -73,9 +83,7 @@ describe('agent enrollment', () => {
     );
     const id = conflictNamed(scheduler);
     await server.app.enrollment.repo.decide(id, true, 'admin');
-    expect(await syncs(scheduler)).toBeDefined();
-    expect(scheduler.lastError).toBeUndefined();
-    expect(await auditedActions(server.db, 'agent-waits')).toEqual([
+    await expectRecovered(server, scheduler, 'agent-waits', [
       'machine.enroll',
       'enroll.conflict',
       'enroll.conflict.approve',
