@@ -29,6 +29,10 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
 
   const put = (body: unknown, session: ConsoleSession = admin) =>
     callConsole(server.base, 'POST', '/console/api/settings', { ...session, body });
+  const get = (path: string, session: ConsoleSession = admin) =>
+    callConsole(server.base, 'GET', path, session);
+  const remove = (path: string, session: ConsoleSession = admin) =>
+    callConsole(server.base, 'DELETE', path, session);
 
   /** Santa's preflight as a stock client sends it (plain JSON), and its answer. */
   async function preflight(machineId: string) {
@@ -100,12 +104,7 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
     await put({ scope: 'machine', scope_value: 'mac-1', values: { batch_size: 7 } });
     expect(await preflight('mac-1')).toMatchObject({ batch_size: 7, enable_bundles: true });
 
-    const effective = await callConsole(
-      server.base,
-      'GET',
-      '/console/api/machines/mac-1/settings',
-      admin,
-    );
+    const effective = await get('/console/api/machines/mac-1/settings');
     expect(effective.status).toBe(200);
     const byKey = Object.fromEntries(
       (effective.body.settings as { key: string; value: unknown; source: string }[]).map((s) => [
@@ -116,13 +115,8 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
     expect(byKey.batch_size).toEqual({ key: 'batch_size', value: 7, source: 'machine' });
     expect(byKey.enable_bundles).toMatchObject({ value: true, source: 'global' });
     expect(byKey.full_sync_interval).toMatchObject({ value: 300, source: 'default' });
-    await callConsole(server.base, 'DELETE', '/console/api/settings/machine/mac-1', admin);
-    const after = await callConsole(
-      server.base,
-      'GET',
-      '/console/api/machines/mac-1/settings',
-      admin,
-    );
+    await remove('/console/api/settings/machine/mac-1');
+    const after = await get('/console/api/machines/mac-1/settings');
     expect(after.body.settings).toContainEqual({ key: 'batch_size', value: 20, source: 'tag:qa' });
   });
 
@@ -130,13 +124,8 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
     const tag = 'audited';
     await put({ scope: 'tag', scope_value: tag, values: { client_mode: 'MONITOR' } });
     await put({ scope: 'tag', scope_value: tag, values: { client_mode: 'LOCKDOWN' } });
-    await callConsole(server.base, 'DELETE', `/console/api/settings/tag/${tag}`, admin);
-    const log = await callConsole(
-      server.base,
-      'GET',
-      `/console/api/audit?target=settings:tag:${tag}`,
-      admin,
-    );
+    await remove(`/console/api/settings/tag/${tag}`);
+    const log = await get(`/console/api/audit?target=settings:tag:${tag}`);
     expect(log.status).toBe(200);
     const entries = log.body.entries as { action: string; actor: string; details: unknown }[];
     expect(entries.map((e) => e.action)).toEqual([
@@ -223,7 +212,6 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
     });
 
     it('removes only a profile that exists, named by a scope it knows', async () => {
-      const remove = (path: string) => callConsole(server.base, 'DELETE', path, admin);
       expect(await remove('/console/api/settings/tag/nobody-has-this')).toMatchObject({
         status: 404,
         body: { error: 'no tag settings profile nobody-has-this' },
@@ -246,17 +234,9 @@ describe.each(ENGINES)('settings profiles on %s', (engine) => {
         const session = await logInThroughApi(server.base, CONSOLE_ACCOUNTS[role]);
         const body = { scope: 'global', values: { client_mode: 'LOCKDOWN' } };
         await refused(body, 403, /./, session);
-        const removal = await callConsole(
-          server.base,
-          'DELETE',
-          '/console/api/settings/global',
-          session,
-        );
-        expect(removal.status).toBe(403);
+        expect((await remove('/console/api/settings/global', session)).status).toBe(403);
         // Reading is for everyone.
-        expect(
-          (await callConsole(server.base, 'GET', '/console/api/settings', session)).status,
-        ).toBe(200);
+        expect((await get('/console/api/settings', session)).status).toBe(200);
       }
       const anonymous = await callConsole(server.base, 'POST', '/console/api/settings', {
         body: { scope: 'global', values: { client_mode: 'LOCKDOWN' } },
