@@ -9,7 +9,7 @@
 import { Type, type Static } from 'typebox';
 import type { PostureResult as PostureResultType } from '../../common/posture';
 import { Failure } from './failure';
-import { Nullable } from './shared';
+import { MachineNameFields, Nullable, Page, santaRuleOptions, SigningClaimFields } from './shared';
 
 export { Failure };
 
@@ -50,10 +50,7 @@ export const RequestSummary = Type.Object(
 );
 export type RequestSummary = Static<typeof RequestSummary>;
 
-export const RequestList = Type.Object({
-  total: Type.Number(),
-  requests: Type.Array(RequestSummary),
-});
+export const RequestList = Page('requests', RequestSummary);
 
 export const Machine = Type.Object(
   {
@@ -80,7 +77,7 @@ export type Machine = Static<typeof Machine>;
 
 export const CleanSyncOrder = Type.Object({ clean_sync_pending: Type.Literal(true) });
 
-export const MachineList = Type.Object({ total: Type.Number(), machines: Type.Array(Machine) });
+export const MachineList = Page('machines', Machine);
 
 export const Rule = Type.Object({
   id: Type.Number(),
@@ -90,11 +87,7 @@ export const Rule = Type.Object({
   scope: Type.String(),
   scope_value: Nullable(Type.String()),
   expires_at: Nullable(Type.Number()),
-  custom_msg: Nullable(Type.String()),
-  custom_url: Nullable(Type.String()),
-  cel_expr: Nullable(Type.String()),
-  event_detail_button_label: Nullable(Type.String()),
-  notification_app_name: Nullable(Type.String()),
+  ...santaRuleOptions(Nullable),
   comment: Nullable(Type.String()),
   created_by: Type.String(),
   created_at: Type.Number(),
@@ -108,7 +101,7 @@ export const ReachingRule = Type.Object({
 });
 export type ReachingRule = Static<typeof ReachingRule>;
 
-export const RuleList = Type.Object({ total: Type.Number(), rules: Type.Array(Rule) });
+export const RuleList = Page('rules', Rule);
 
 /** What machines said of one field of a binary's origin: each value and how many said it. */
 const Reported = Type.Array(Type.Object({ value: Type.String(), machines: Type.Number() }));
@@ -131,10 +124,7 @@ export const Binary = Type.Object(
     first_seen: Type.Number(),
     last_seen: Type.Number(),
     block_count: Type.Number(),
-    signer: Nullable(Type.String()),
-    team_id: Nullable(Type.String()),
-    signing_id: Nullable(Type.String()),
-    package: Nullable(Type.String()),
+    ...SigningClaimFields,
     file_size: Nullable(Type.Number()),
   },
   Open,
@@ -144,8 +134,7 @@ export type Binary = Static<typeof Binary>;
 export const EarlierRequest = Type.Object({
   id: Type.Number(),
   state: Type.String(),
-  machine_id: Type.String(),
-  hostname: Nullable(Type.String()),
+  ...MachineNameFields,
   requester: Type.String(),
   decided_by: Nullable(Type.String()),
   created_at: Type.Number(),
@@ -263,8 +252,7 @@ export type FleetSummary = Static<typeof FleetSummary>;
 
 export const MachineCheckResult = Type.Object(
   {
-    machine_id: Type.String(),
-    hostname: Nullable(Type.String()),
+    ...MachineNameFields,
     primary_user: Nullable(Type.String()),
     evidence: Type.String(),
     checked_at: Type.Number(),
@@ -282,8 +270,7 @@ const PostureResult = Type.Unsafe<PostureResultType>({
 });
 
 export const MachinePostureView = Type.Object({
-  machine_id: Type.String(),
-  hostname: Nullable(Type.String()),
+  ...MachineNameFields,
   results: Type.Array(PostureResult),
   /** When the backend received them; null when the machine never sent any. */
   received_at: Nullable(Type.Number()),
@@ -322,18 +309,14 @@ export const EnrollmentConflict = Type.Object({
 });
 export type EnrollmentConflict = Static<typeof EnrollmentConflict>;
 
-export const EnrollmentConflictList = Type.Object({
-  total: Type.Number(),
-  conflicts: Type.Array(EnrollmentConflict),
-});
+export const EnrollmentConflictList = Page('conflicts', EnrollmentConflict);
 export type EnrollmentConflictList = Static<typeof EnrollmentConflictList>;
 
 export const ConflictDecision = Type.Object({ id: Type.Number(), state: Type.String() });
 
 /** Machines whose claimed tags are not the tags an admin put in force. */
 export const TagClaim = Type.Object({
-  machine_id: Type.String(),
-  hostname: Nullable(Type.String()),
+  ...MachineNameFields,
   tags: Type.Array(Type.String()),
   claimed_tags: Type.Array(Type.String()),
 });

@@ -6,15 +6,13 @@
 // send camelCase or snake_case keys, compressed, and an agent's log shows the server's sentence,
 // so the check that names the field and the stage ("eventupload: events[3]: file_sha256 must
 // be ...") is part of the contract; a schema's generic message would lose it.
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { Failure } from './failure';
 import { PreflightSettings } from './settings';
-import { RequesterRequestFields } from './shared';
+import { Optional, RequesterRequestFields, santaRuleOptions } from './shared';
 
 /** Every machine route's refusals. */
 export const Refusals = { '4xx': Failure } as const;
-
-const Optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
 
 export const MachineParams = Type.Object({ machine_id: Type.String() });
 
@@ -53,11 +51,7 @@ export const SantaRule = Type.Object({
   identifier: Type.String(),
   rule_type: Type.String(),
   policy: Type.String(),
-  custom_msg: Optional(Type.String()),
-  custom_url: Optional(Type.String()),
-  cel_expr: Optional(Type.String()),
-  event_detail_button_label: Optional(Type.String()),
-  notification_app_name: Optional(Type.String()),
+  ...santaRuleOptions(Optional),
 });
 
 export const RuleDownload = Type.Object({

@@ -2,7 +2,7 @@
 // check and serialize with them, and the portal (server/portal/) imports their types only.
 import { Type, type Static } from 'typebox';
 import { Failure } from './failure';
-import { Nullable, RequesterRequestFields } from './shared';
+import { MachineNameFields, Nullable, RequesterRequestFields, SigningClaimFields } from './shared';
 
 export { Failure };
 
@@ -24,8 +24,7 @@ export const BlockedQuery = Type.Object({
 /** A request as the person who asked sees it in the portal: on which of their machines. */
 export const PortalRequest = Type.Object({
   ...RequesterRequestFields,
-  machine_id: Type.String(),
-  hostname: Nullable(Type.String()),
+  ...MachineNameFields,
 });
 export type PortalRequest = Static<typeof PortalRequest>;
 
@@ -39,10 +38,7 @@ export const Blocked = Type.Object({
     name: Type.String(),
     path: Type.String(),
     sha256: Type.String(),
-    signer: Nullable(Type.String()),
-    team_id: Nullable(Type.String()),
-    signing_id: Nullable(Type.String()),
-    package: Nullable(Type.String()),
+    ...SigningClaimFields,
   }),
   user: Nullable(Type.String()),
   decision: Type.String(),

@@ -1,12 +1,10 @@
 // Settings profiles: the preflight settings Santa clients (and Gatehouse agents) act on, set for
 // the whole fleet, for a tag or for one machine. The keys are Santa's PreflightResponse JSON names
 // (northpolesec/protos sync/v1.proto), so a value goes to the client as stored. Wire types only:
-// the checks that say what is wrong with a value are in server/db/settings.ts. Only `typebox` may
-// be imported here: the console's type check reads this file too.
-import { Type, type Static, type TSchema } from 'typebox';
-
-const Optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+// the checks that say what is wrong with a value are in server/db/settings.ts. Only `typebox` and
+// the schemas beside this file may be imported here: the console's type check reads it too.
+import { Type, type Static } from 'typebox';
+import { Nullable, Optional, Page } from './shared';
 
 /** sync/v1.proto ClientMode, without UNKNOWN_CLIENT_MODE (which clients ignore). */
 export const CLIENT_MODES = ['MONITOR', 'LOCKDOWN', 'STANDALONE'] as const;
@@ -129,8 +127,5 @@ export const FileAccessEventView = Type.Object({
 });
 export type FileAccessEventView = Static<typeof FileAccessEventView>;
 
-export const FileAccessEventList = Type.Object({
-  total: Type.Number(),
-  events: Type.Array(FileAccessEventView),
-});
+export const FileAccessEventList = Page('events', FileAccessEventView);
 export type FileAccessEventList = Static<typeof FileAccessEventList>;
