@@ -21,6 +21,11 @@ export interface BlockedEvent {
   readonly occurrences: number;
   /** ALLOW_TRANSITIVE: the compiler that built the file here. */
   readonly builtBy?: string | null;
+  /**
+   * A block that a synced rule now allows, by the name the rule gives it (Santa's
+   * notification_app_name): "<name> can now be run".
+   */
+  readonly nowRuns?: string | null;
 }
 
 export type RequestState = 'queued' | 'pending' | 'approved' | 'denied' | 'needs-info';
@@ -263,6 +268,7 @@ export function parseBlockedEvent(value: unknown): BlockedEvent | undefined {
     executionTime,
     occurrences: int(value.occurrences) ?? 1,
     builtBy: strOrNull(value.builtBy, 4096),
+    nowRuns: strOrNull(value.nowRuns, 256),
   };
 }
 

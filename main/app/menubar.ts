@@ -158,6 +158,9 @@ export class MenuBarApp<Image = unknown> {
       if (changed?.notice) {
         this.#deps.notify(changed.notice, () => this.showPopover());
       }
+    } else if (method === 'rule') {
+      const notice = this.#model.applyRuleNotice(params);
+      if (notice) this.#deps.notify(notice, () => this.showPopover());
     }
     this.#publish();
   }

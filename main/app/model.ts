@@ -8,9 +8,12 @@ import {
   type ApprovalRequest,
   type BlockedEvent,
 } from '../../common/ipc';
+import type { RuleNotice } from '../../common/control';
+import { RULE_DETAIL_LIMITS } from '../../common/rules';
 import type { AgentStatus } from '../../common/status';
 
-const KEPT = 20;
+/** Blocks, programs built here and requests kept of each (the newest). */
+export const KEPT = 20;
 
 export interface Notice {
   readonly title: string;
@@ -63,6 +66,30 @@ export function blockNotice(event: BlockedEvent): Notice {
   };
 }
 
+/** Santa's "<name> can now be run", once a synced rule lets a blocked program run. */
+export function nowRunsNotice(appName: string): Notice {
+  return {
+    title: `${appName} can now be run`,
+    body: 'A rule from your organization now allows it. Run it again.',
+  };
+}
+
+const SHA256 = /^[0-9a-f]{64}$/i;
+// Line breaks and other controls would let a name pose as more than one line of a notification.
+const CONTROL_CHARACTERS = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+
+/** The `rule` push (ControlPushes.rule), read as every push is: anything malformed is nothing. */
+export function parseRuleNotice(value: unknown): RuleNotice | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { sha256, appName } = value as Record<string, unknown>;
+  if (typeof sha256 !== 'string' || !SHA256.test(sha256)) return undefined;
+  if (typeof appName !== 'string' || appName.length > RULE_DETAIL_LIMITS.notification_app_name)
+    return undefined;
+  const name = appName.trim();
+  if (name === '' || CONTROL_CHARACTERS.test(name)) return undefined;
+  return { sha256: sha256.toLowerCase(), appName: name };
+}
+
 export class AppModel {
   #status: AgentStatus = { reachable: false };
   readonly #blocks = new Map<number, BlockedEvent>();
@@ -77,10 +104,17 @@ export class AppModel {
   /** A fresh connection: the agent's status, events and requests replace what was known. */
   reset(snapshot: { status: unknown; events: unknown; requests: unknown }): void {
     this.#status = statusFromAgent(snapshot.status);
+    const marked = [...this.#blocks.values()].filter((event) => event.nowRuns);
     this.#blocks.clear();
     this.#built.clear();
     this.#requests.clear();
     for (const raw of Array.isArray(snapshot.events) ? snapshot.events : []) this.applyEvent(raw);
+    // A block the service has not seen again since its rule arrived can still run.
+    for (const before of marked) {
+      const now = this.#blocks.get(before.id);
+      if (now && !now.nowRuns && now.occurrences === before.occurrences)
+        this.#blocks.set(now.id, { ...now, nowRuns: before.nowRuns });
+    }
     for (const raw of Array.isArray(snapshot.requests) ? snapshot.requests : [])
       this.applyRequest(raw);
   }
@@ -106,6 +140,24 @@ export class AppModel {
     this.#blocks.set(event.id, event);
     trim(this.#blocks);
     return event;
+  }
+
+  /**
+   * Marks this user's blocks of the program a synced rule now lets run; returns the notification
+   * it deserves, or nothing for a malformed push, one about a program this user was not blocked
+   * on lately, or news the user has had already (the same rule again, or the approval of their
+   * request, whose rule this is).
+   */
+  applyRuleNotice(raw: unknown): Notice | undefined {
+    const notice = parseRuleNotice(raw);
+    if (!notice) return undefined;
+    let news = false;
+    for (const event of this.#blocks.values()) {
+      if (event.sha256 !== notice.sha256 || event.nowRuns === notice.appName) continue;
+      this.#blocks.set(event.id, { ...event, nowRuns: notice.appName });
+      news ||= this.requestFor(event.id)?.state !== 'approved';
+    }
+    return news ? nowRunsNotice(notice.appName) : undefined;
   }
 
   /** Keeps a request; returns it with the notification its change deserves. */

@@ -20,6 +20,8 @@ export class BlockStore {
   submitting = $state(false);
   submitError = $state('');
   request = $state<ApprovalRequest | null>(null);
+  /** The name a synced rule gives this program once it lets it run ("<name> can now be run"). */
+  nowRuns = $state<string | null>(null);
 
   length = $derived(this.justification.trim().length);
   tooShort = $derived(this.length < JUSTIFICATION_LIMITS.min);
@@ -49,14 +51,18 @@ export class BlockStore {
       return;
     }
     this.#api.onState((raw) => {
-      const mine = parseAppState(raw).requests.find((request) => request.eventId === this.eventId);
+      const state = parseAppState(raw);
+      const mine = state.requests.find((request) => request.eventId === this.eventId);
       if (mine) this.request = mine;
+      const nowRuns = state.blocks.find((event) => event.id === this.eventId)?.nowRuns;
+      if (nowRuns) this.nowRuns = nowRuns;
     });
     try {
       const details = parseBlockDetails(await this.#api.getBlock(this.eventId));
       if (!details) throw new Error('the app sent details this dialog cannot read');
       this.details = details;
       this.request ??= details.request;
+      this.nowRuns ??= details.event.nowRuns ?? null;
     } catch (error) {
       this.loadError = errorText(error);
     }

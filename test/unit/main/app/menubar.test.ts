@@ -5,13 +5,14 @@ import type { ControlConnection } from '../../../../main/app/agent-connection';
 import type { InvokeEventLike } from '../../../../main/app/ipc';
 import { MenuBarApp } from '../../../../main/app/menubar';
 import { requestNotice, type Notice } from '../../../../main/app/model';
+import type { AppSettings } from '../../../../main/app/settings';
 import { SilenceStore } from '../../../../main/app/silences';
 import type { WindowLike, WindowOptions } from '../../../../main/app/windows';
 
 const sha = 'ab'.repeat(32);
-const storedEvent = (id: number, decision = 'BLOCK_UNKNOWN') => ({
+const storedEvent = (id: number, decision = 'BLOCK_UNKNOWN', fileSha256 = sha) => ({
   id,
-  fileSha256: sha,
+  fileSha256,
   filePath: '/home/ada/bin',
   fileName: 'release-tool',
   executingUser: 'ada',
@@ -39,6 +40,11 @@ const storedRequest = (state: string, messages: unknown[] = []) => ({
 class FakeSocket implements ControlConnection {
   calls: [string, unknown][] = [];
   push: ((method: string, params: unknown) => void) | undefined;
+  fileinfo: Record<string, unknown> = {
+    decision: 'BLOCK_UNKNOWN',
+    reason: 'No matching rule',
+    customMsg: 'Ask #it-help first.',
+  };
   async call<M extends ControlMethod>(
     method: M,
     ...args: ControlArgs<M>
@@ -50,11 +56,7 @@ class FakeSocket implements ControlConnection {
       },
       events: [],
       'requests.list': [],
-      fileinfo: {
-        decision: 'BLOCK_UNKNOWN',
-        reason: 'No matching rule',
-        customMsg: 'Ask #it-help first.',
-      },
+      fileinfo: this.fileinfo,
       'requests.create': storedRequest('queued'),
     };
     return answers[method] as ControlResult<M>;
@@ -91,10 +93,11 @@ function fakeWindow(options: WindowOptions, opened: WindowOptions[], sent: unkno
   };
 }
 
-async function startApp(settings: { enableSilentMode?: boolean } = {}) {
+async function startApp(settings: Partial<AppSettings> = {}) {
   const socket = new FakeSocket();
   const notices: Notice[] = [];
   const opened: WindowOptions[] = [];
+  const openedUrls: string[] = [];
   const sent: unknown[] = [];
   const handlers = new Map<string, (event: InvokeEventLike, ...args: unknown[]) => unknown>();
   let silences: string | undefined;
@@ -112,7 +115,7 @@ async function startApp(settings: { enableSilentMode?: boolean } = {}) {
     },
     windows: {
       createWindow: (options) => fakeWindow(options, opened, sent),
-      openExternal: () => {},
+      openExternal: (url) => void openedUrls.push(url),
       workAreaAt: () => ({ x: 0, y: 0, width: 100, height: 100 }),
       renderer: { file: '/app/out/renderer/index.html' },
       preload: '/app/out/preload/index.cjs',
@@ -120,7 +123,7 @@ async function startApp(settings: { enableSilentMode?: boolean } = {}) {
     ipcMain: { handle: (c, l) => void handlers.set(c, l), removeHandler: () => {} },
     notify: (notice) => notices.push(notice),
     connect: async () => socket,
-    settings: { socketPath: '/x', enableSilentMode: settings.enableSilentMode ?? false },
+    settings: { socketPath: '/x', enableSilentMode: false, ...settings },
     silences: new SilenceStore({ read: () => silences, write: (text) => (silences = text) }),
     hostname: 'h',
     appVersion: '9.9.9',
@@ -129,15 +132,17 @@ async function startApp(settings: { enableSilentMode?: boolean } = {}) {
   });
   await app.start();
   await new Promise((resolve) => setImmediate(resolve));
+  // The popover's: it stays open while block dialogs come and go.
+  const popoverId = nextId - 1;
   const invoke = (channel: string, ...args: unknown[]) =>
     handlers.get(channel)!(
       {
-        sender: { id: nextId - 1 },
+        sender: { id: popoverId },
         senderFrame: { url: 'file:///app/out/renderer/index.html#popover' },
       },
       ...args,
     );
-  return { app, socket, notices, opened, sent, invoke };
+  return { app, socket, notices, opened, openedUrls, sent, invoke };
 }
 
 describe('MenuBarApp', () => {
@@ -212,6 +217,69 @@ describe('MenuBarApp', () => {
     expect(notices.map((n) => n.title)).toEqual([
       'Blocked: release-tool',
       'Approved: release-tool can run now',
+    ]);
+  });
+
+  it('a synced rule\'s notification_app_name: "<name> can now be run", and the block is marked', async () => {
+    const { app, socket, notices, sent } = await startApp();
+    socket.push?.('event', storedEvent(1));
+    socket.push?.('event', storedEvent(2, 'BLOCK_UNKNOWN', 'cd'.repeat(32)));
+    socket.push?.('rule', { sha256: sha.toUpperCase(), appName: '  Release Tool ' });
+    expect(notices.map((n) => n.title)).toEqual([
+      'Blocked: release-tool',
+      'Blocked: release-tool',
+      'Release Tool can now be run',
+    ]);
+    expect(sent.at(-1)).toEqual([
+      expect.any(Number),
+      STATE_CHANNEL,
+      expect.objectContaining({
+        blocks: [
+          expect.objectContaining({ id: 2, nowRuns: null }),
+          expect.objectContaining({ id: 1, nowRuns: 'Release Tool' }),
+        ],
+      }),
+    ]);
+    // Told once: the same rule again (a later sync) is not news.
+    socket.push?.('rule', { sha256: sha, appName: 'Release Tool' });
+    expect(notices).toHaveLength(3);
+    // Blocked again: the rule did not let it run after all, and the mark goes.
+    socket.push?.('event', { ...storedEvent(1), occurrences: 2 });
+    expect(app.model.block(1)?.nowRuns).toBeNull();
+  });
+
+  it('the rule that comes of an approved request marks the block without a second notification', async () => {
+    const { app, socket, notices } = await startApp();
+    socket.push?.('event', storedEvent(1));
+    socket.push?.('request', storedRequest('approved'));
+    socket.push?.('rule', { sha256: sha, appName: 'release-tool' });
+    expect(notices.map((n) => n.title)).toEqual([
+      'Blocked: release-tool',
+      'Approved: release-tool can run now',
+    ]);
+    expect(app.model.block(1)?.nowRuns).toBe('release-tool');
+  });
+
+  it.each<[string, unknown]>([
+    ['a name that is not text', { sha256: sha, appName: 7 }],
+    ['a blank name', { sha256: sha, appName: '   ' }],
+    ['a name past 256 characters', { sha256: sha, appName: 'x'.repeat(257) }],
+    ['a name of two lines', { sha256: sha, appName: 'Release Tool\nand your password' }],
+    ['a sha that is not a SHA-256', { sha256: 'ab'.repeat(31), appName: 'Release Tool' }],
+    ['a sha that is not text', { sha256: 42, appName: 'Release Tool' }],
+    ['a program the user was never blocked on', { sha256: 'ef'.repeat(32), appName: 'Other' }],
+    ['no object at all', 'Release Tool can now be run'],
+    ['nothing', null],
+  ])('a rule push with %s is ignored', async (_what, params) => {
+    const { app, socket, notices, sent } = await startApp();
+    socket.push?.('event', storedEvent(1));
+    socket.push?.('rule', params);
+    expect(notices.map((n) => n.title)).toEqual(['Blocked: release-tool']);
+    expect(app.model.state('').blocks.map((e) => e.nowRuns)).toEqual([null]);
+    expect(sent.at(-1)).toEqual([
+      expect.any(Number),
+      STATE_CHANNEL,
+      expect.objectContaining({ blocks: [expect.objectContaining({ nowRuns: null })] }),
     ]);
   });
 

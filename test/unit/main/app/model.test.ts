@@ -30,3 +30,31 @@ describe('the menu bar model: programs built here', () => {
     expect(state.blocks.map((e) => e.id)).toEqual([2]);
   });
 });
+
+describe('the menu bar model: programs a synced rule now lets run', () => {
+  const sha = 'ab'.repeat(32);
+  const snapshot = (...events: unknown[]) => ({ status: {}, events, requests: [] });
+
+  it('keeps the mark through a reconnect, unless the program was blocked again meanwhile', () => {
+    const model = new AppModel();
+    model.reset(snapshot(event(1, 'BLOCK_UNKNOWN'), event(2, 'BLOCK_UNKNOWN')));
+    expect(model.applyRuleNotice({ sha256: sha, appName: 'Prog' })?.title).toBe(
+      'Prog can now be run',
+    );
+    model.reset(
+      snapshot(event(1, 'BLOCK_UNKNOWN'), { ...event(2, 'BLOCK_UNKNOWN'), occurrences: 2 }),
+    );
+    expect(model.state('').blocks.map((e) => [e.id, e.nowRuns])).toEqual([
+      [2, null],
+      [1, 'Prog'],
+    ]);
+  });
+
+  it('a mark is shown to the renderer through the shared schema', () => {
+    const model = new AppModel();
+    model.applyEvent(event(1, 'BLOCK_UNKNOWN'));
+    model.applyRuleNotice({ sha256: sha, appName: 'Prog' });
+    const state = parseAppState(JSON.parse(JSON.stringify(model.state('1.0.0'))));
+    expect(state.blocks[0]?.nowRuns).toBe('Prog');
+  });
+});
