@@ -83,7 +83,11 @@ export interface BlockDetails {
   readonly message: string;
   /** Why, in Santa's words: "No matching rule", "Binary rule", "Blocked path". */
   readonly reason: string;
-  /** The label of the Open button when EventDetailURL is configured, else null. */
+  /**
+   * The label of the Open button (the rule's event_detail_button_label, else EventDetailText,
+   * else "Open…") when there is a URL to open (the rule's custom_url, else EventDetailURL), else
+   * null.
+   */
   readonly detailButton: string | null;
   /** The user's request for this event, if one was written. */
   readonly request: ApprovalRequest | null;

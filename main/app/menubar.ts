@@ -13,9 +13,9 @@ import {
   type SyncOutcome,
 } from '../../common/ipc';
 import { AgentConnection, type ControlConnection, type Timers } from './agent-connection';
-import { expandEventDetailUrl, hasEventDetailUrl } from './event-detail-url';
+import { detailLinkOf, expandEventDetailUrl, type DetailLink } from './event-detail-url';
 import { registerIpcHandlers, type IpcMainLike } from './ipc';
-import { AppModel, blockNotice, type Notice } from './model';
+import { AppModel, blockNotice, KEPT, type Notice } from './model';
 import { isSafeExternalUrl } from './security';
 import type { AppSettings } from './settings';
 import type { SilenceStore } from './silences';
@@ -65,6 +65,8 @@ export class MenuBarApp<Image = unknown> {
   #tray: TrayController<Image> | undefined;
   #unregister: (() => void) | undefined;
   #disconnectReason = '';
+  /** The Open button each block dialog was shown, so that Open opens what the button said. */
+  readonly #detailLinks = new Map<number, DetailLink | null>();
 
   constructor(deps: MenuBarDependencies<Image>) {
     this.#deps = deps;
@@ -125,7 +127,7 @@ export class MenuBarApp<Image = unknown> {
           this.#windows.closeBlock(eventId);
         },
         [CHANNELS.openBlock]: (_sender, eventId) => this.#openBlock(eventId),
-        [CHANNELS.openEventDetail]: (_sender, eventId) => this.#openEventDetail(eventId),
+        [CHANNELS.openEventDetail]: (_sender, eventId) => this.openEventDetail(eventId),
         [CHANNELS.syncNow]: () => this.syncNow(),
         [CHANNELS.quit]: () => this.#deps.quit(),
       },
@@ -205,30 +207,40 @@ export class MenuBarApp<Image = unknown> {
 
   async blockDetails(eventId: number): Promise<BlockDetails> {
     const event = await this.#findBlock(eventId);
-    let customMsg: string | undefined;
-    let reason = reasonOf(event.decision);
+    const explained = await this.#explain(event);
+    const link = detailLinkOf(explained ?? {}, this.#deps.settings);
+    this.#detailLinks.delete(eventId);
+    this.#detailLinks.set(eventId, link);
+    for (const oldest of this.#detailLinks.keys()) {
+      if (this.#detailLinks.size <= KEPT) break;
+      this.#detailLinks.delete(oldest);
+    }
+    return {
+      event,
+      message:
+        typeof explained?.customMsg === 'string' && explained.customMsg
+          ? explained.customMsg
+          : defaultBlockMessage(event.decision),
+      reason:
+        explained?.decision === event.decision && typeof explained.reason === 'string'
+          ? explained.reason
+          : reasonOf(event.decision),
+      detailButton: link?.label ?? null,
+      request: this.#model.requestFor(eventId) ?? null,
+    };
+  }
+
+  /** The agent's explanation of a block and its rule's texts; undefined when it cannot give one. */
+  async #explain(event: BlockedEvent) {
     try {
-      const explained = await this.#connection.call('fileinfo', {
+      return await this.#connection.call('fileinfo', {
         sha256: event.sha256,
         path: join(event.filePath, event.fileName),
       });
-      if (typeof explained?.customMsg === 'string' && explained.customMsg)
-        customMsg = explained.customMsg;
-      if (explained?.decision === event.decision && typeof explained.reason === 'string')
-        reason = explained.reason;
     } catch {
       // The event alone still says what was blocked and why.
+      return undefined;
     }
-    const settings = this.#deps.settings;
-    return {
-      event,
-      message: customMsg ?? defaultBlockMessage(event.decision),
-      reason,
-      detailButton: hasEventDetailUrl(settings.eventDetailUrl)
-        ? (settings.eventDetailText ?? 'Open…')
-        : null,
-      request: this.#model.requestFor(eventId) ?? null,
-    };
   }
 
   async requestApproval(eventId: number, justification: string): Promise<ApprovalRequest> {
@@ -271,13 +283,21 @@ export class MenuBarApp<Image = unknown> {
     }
   }
 
-  #openEventDetail(eventId: number): void {
-    const template = this.#deps.settings.eventDetailUrl;
-    if (!hasEventDetailUrl(template))
-      throw new Error('EventDetailURL is not set in the configuration');
+  /**
+   * Opens the URL of the Open button the dialog showed (the rule's custom_url, else
+   * EventDetailURL) with Santa's placeholders filled in, when it gives an https URL.
+   */
+  async openEventDetail(eventId: number): Promise<void> {
     const event = this.#model.block(eventId);
     if (!event) throw new Error(`no blocked program ${eventId} of yours`);
-    const url = expandEventDetailUrl(template, {
+    const link = this.#detailLinks.has(eventId)
+      ? this.#detailLinks.get(eventId)
+      : detailLinkOf((await this.#explain(event)) ?? {}, this.#deps.settings);
+    if (!link)
+      throw new Error(
+        "there is nothing to open: neither the rule's custom_url nor EventDetailURL is set",
+      );
+    const url = expandEventDetailUrl(link.template, {
       fileIdentifier: event.sha256,
       bundleOrFileIdentifier: event.sha256,
       ...(event.user ? { username: event.user } : {}),
@@ -285,7 +305,7 @@ export class MenuBarApp<Image = unknown> {
       hostname: this.#deps.hostname,
     });
     if (!isSafeExternalUrl(url))
-      throw new Error(`EventDetailURL did not give an https URL: ${url}`);
+      throw new Error(`${link.source} did not give an https URL: ${url}`);
     this.#deps.windows.openExternal(url);
     this.#windows.closeBlock(eventId);
   }

@@ -43,6 +43,24 @@ describe('block dialog and approval round trip', () => {
     return dialog!;
   }
 
+  /** The block dialog opened again, as the popover's "Request approval" opens it. */
+  async function reopen(eventId: number) {
+    await ui.menuBar.ipc.invoke(
+      ui.menuBar.windows[0]!.webContents.id,
+      renderer.site.url,
+      'gatehouse:open-block',
+      [eventId],
+    );
+    return dialogFor(eventId);
+  }
+
+  async function dialogsClosed() {
+    await until(
+      () => !ui.menuBar.windows.some((w) => w.options.kind === 'block' && !w.destroyed),
+      'the dialog to close',
+    );
+  }
+
   /** Ada runs a fresh binary; the kernel's refusal reaches the app, which opens its dialog. */
   async function blockFresh(name: string) {
     const tool = copyExecutable('/bin/true', join(ui.stack.dir, name), `${name}-${Date.now()}`);
@@ -124,13 +142,7 @@ describe('block dialog and approval round trip', () => {
 
   it('Open expands EventDetailURL and Dismiss closes the dialog', async () => {
     const eventId = ui.stack.agent.events.list({ uid: ADA.uid })[0]!.id;
-    await ui.menuBar.ipc.invoke(
-      ui.menuBar.windows[0]!.webContents.id,
-      renderer.site.url,
-      'gatehouse:open-block',
-      [eventId],
-    );
-    const page = await dialogFor(eventId);
+    const page = await reopen(eventId);
     await page.getByRole('button', { name: 'Open…' }).click();
     const sha256 = ui.stack.agent.events.get(eventId)!.fileSha256;
     await until(() => ui.menuBar.opened.length === 1, 'the URL handed to the browser');
@@ -138,6 +150,58 @@ describe('block dialog and approval round trip', () => {
       `https://helpdesk.example/blockables/${sha256}?who=ada%20laptop%2F1`,
     );
     expect(await ui.menuBar.blockDialog(eventId)).toBeUndefined();
+  });
+
+  it("the rule's custom_url and label make the Open button; its app name says it can now be run", async () => {
+    const { tool, eventId, dialog } = await blockFresh('report-viewer');
+    const sha256 = sha256sum(tool);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Open…' }).isVisible()).toBe(true);
+    await dialog.getByRole('button', { name: 'Dismiss' }).click();
+    await dialogsClosed();
+    ui.stack.agent.rules.apply(
+      [
+        {
+          type: 'BINARY',
+          identifier: sha256,
+          policy: 'BLOCKLIST',
+          customUrl: 'https://wiki.example/blocked/%file_sha%',
+          eventDetailButtonLabel: 'Why is it blocked?',
+        },
+      ],
+      'local',
+    );
+    const reopened = await reopen(eventId);
+    const open = reopened.getByRole('button', { name: 'Why is it blocked?' });
+    await expect.poll(() => open.isVisible()).toBe(true);
+    expect(await reopened.getByRole('button', { name: 'Open…' }).count()).toBe(0);
+    const openedBefore = ui.menuBar.opened.length;
+    await open.click();
+    await until(() => ui.menuBar.opened.length > openedBefore, 'the URL handed to the browser');
+    expect(ui.menuBar.opened.at(-1)).toBe(`https://wiki.example/blocked/${sha256}`);
+
+    // The sync brings a rule that lets it run, with the name to tell the user.
+    ui.stack.agent.rules.apply(
+      [{ type: 'BINARY', identifier: sha256, policy: 'ALLOWLIST' }],
+      'sync',
+    );
+    ui.stack.agent.rulesArrived([{ sha256, appName: 'Report Viewer' }]);
+    await until(
+      () => ui.menuBar.notices.some((n) => n.title === 'Report Viewer can now be run'),
+      'the "can now be run" notification',
+    );
+    const popover = await ui.menuBar.popover();
+    const row = popover.locator('.blocks li', { hasText: 'report-viewer' });
+    await expect
+      .poll(() => row.locator('.state').textContent())
+      .toBe('Report Viewer can now be run');
+    expect(await row.getByRole('button', { name: /Request approval/ }).count()).toBe(0);
+    const told = await reopen(eventId);
+    await expect
+      .poll(() => told.getByRole('status').textContent())
+      .toContain('Report Viewer can now be run.');
+    expect(await told.getByLabel('Why do you need to run this program?').count()).toBe(0);
+    await told.getByRole('button', { name: 'Dismiss' }).click();
+    expect(await ui.stack.agent.monitor.inject(tool, { ...ADA, ppid: 1 })).toBe(true);
   });
 
   it('a question from the helpdesk is notified, and answered from the popover', async () => {
@@ -163,10 +227,7 @@ describe('block dialog and approval round trip', () => {
     await dialog.keyboard.press('Escape').catch((error: Error) => {
       if (!/closed/.test(error.message)) throw error;
     });
-    await until(
-      () => !ui.menuBar.windows.some((w) => w.options.kind === 'block' && !w.destroyed),
-      'the dialog to close',
-    );
+    await dialogsClosed();
 
     await consolePage.goto(`${ui.stack.server.base}/console`);
     await consolePage.getByRole('link', { name: /build-helper/ }).click();

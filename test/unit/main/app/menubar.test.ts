@@ -283,6 +283,71 @@ describe('MenuBarApp', () => {
     ]);
   });
 
+  it("the Open button takes the rule's custom_url and label before EventDetailURL and EventDetailText", async () => {
+    const { socket, invoke, openedUrls } = await startApp({
+      eventDetailUrl: 'https://helpdesk.example/%file_sha%',
+      eventDetailText: 'Helpdesk',
+      machineId: 'ada laptop',
+    });
+    socket.push?.('event', storedEvent(1));
+    socket.fileinfo = {
+      ...socket.fileinfo,
+      customUrl: 'https://wiki.example/blocked/%file_sha%?m=%machine_id%',
+      eventDetailButtonLabel: 'Why is it blocked?',
+    };
+    expect(await invoke(CHANNELS.getBlock, 1)).toMatchObject({
+      detailButton: 'Why is it blocked?',
+    });
+    // Open opens what the button was shown for, even when the rule changed meanwhile.
+    socket.fileinfo = { decision: 'BLOCK_UNKNOWN', reason: 'No matching rule' };
+    await invoke(CHANNELS.openEventDetail, 1);
+    expect(openedUrls).toEqual([`https://wiki.example/blocked/${sha}?m=ada%20laptop`]);
+
+    // The rule's label with EventDetailURL; then neither from the rule.
+    socket.fileinfo = { eventDetailButtonLabel: 'Ask IT' };
+    expect(await invoke(CHANNELS.getBlock, 1)).toMatchObject({ detailButton: 'Ask IT' });
+    await invoke(CHANNELS.openEventDetail, 1);
+    socket.fileinfo = { customUrl: '  ', eventDetailButtonLabel: 'x'.repeat(49) };
+    expect(await invoke(CHANNELS.getBlock, 1)).toMatchObject({ detailButton: 'Helpdesk' });
+    await invoke(CHANNELS.openEventDetail, 1);
+    expect(openedUrls.slice(1)).toEqual([
+      `https://helpdesk.example/${sha}`,
+      `https://helpdesk.example/${sha}`,
+    ]);
+  });
+
+  it("the rule's custom_url alone makes an Open… button; without any URL there is none", async () => {
+    const { socket, invoke, openedUrls } = await startApp();
+    socket.push?.('event', storedEvent(1));
+    socket.fileinfo = { customUrl: 'https://wiki.example/%file_sha%' };
+    expect(await invoke(CHANNELS.getBlock, 1)).toMatchObject({ detailButton: 'Open…' });
+    await invoke(CHANNELS.openEventDetail, 1);
+    expect(openedUrls).toEqual([`https://wiki.example/${sha}`]);
+
+    socket.fileinfo = { eventDetailButtonLabel: 'Ask IT' };
+    expect(await invoke(CHANNELS.getBlock, 1)).toMatchObject({ detailButton: null });
+    await expect(invoke(CHANNELS.openEventDetail, 1)).rejects.toThrow(/nothing to open/);
+    expect(openedUrls).toHaveLength(1);
+  });
+
+  it.each([
+    'javascript:alert(document.cookie)',
+    'file:///etc/shadow',
+    'http://wiki.example/%file_sha%',
+    'https://user:secret@wiki.example/',
+  ])("never opens the rule's custom_url %s", async (customUrl) => {
+    const { socket, invoke, openedUrls } = await startApp({
+      eventDetailUrl: 'https://helpdesk.example/%file_sha%',
+    });
+    socket.push?.('event', storedEvent(1));
+    socket.fileinfo = { customUrl };
+    await invoke(CHANNELS.getBlock, 1);
+    await expect(invoke(CHANNELS.openEventDetail, 1)).rejects.toThrow(
+      /the rule's custom_url did not give an https URL/,
+    );
+    expect(openedUrls).toEqual([]);
+  });
+
   it('refuses a request for an event that is not one of the user’s blocks', async () => {
     const { invoke } = await startApp();
     await expect(
