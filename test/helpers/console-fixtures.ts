@@ -1,6 +1,7 @@
 // What the console tests start from: its accounts, and approval requests as a machine sends them.
 import type { Repositories } from '../../server/app';
 import type { NewRequest, RequestRow } from '../../server/db/requests';
+import type { MachinesTable } from '../../server/db/schema';
 import { logInThroughApi, type ConsoleSession } from './console-api';
 
 export const CONSOLE_ACCOUNTS = {
@@ -79,4 +80,27 @@ export async function fileAgedRequests(
     ids[key] = (await fileRequest(repos, machine, request, now - ageHours * 3_600_000)).id;
   }
   return ids;
+}
+
+/**
+ * The two machines the console's pages list: ada's laptop (engineering, LOCKDOWN, synced just now)
+ * and bob's desktop (never synced); `ada` and `bob` add to what each has reported.
+ */
+export async function enrollAdaAndBob(
+  repos: Repositories,
+  reported: { ada?: Partial<MachinesTable>; bob?: Partial<MachinesTable> } = {},
+): Promise<void> {
+  await repos.machines.enroll('m-ada', {
+    hostname: 'ada-laptop.example',
+    primary_user: 'ada',
+    agent_version: '0.1.0',
+    tags: ['engineering'],
+  });
+  await repos.machines.update('m-ada', {
+    client_mode: 'LOCKDOWN',
+    last_sync_at: Date.now(),
+    ...reported.ada,
+  });
+  await repos.machines.enroll('m-bob', { hostname: 'bob-desktop.example', primary_user: 'bob' });
+  if (reported.bob) await repos.machines.update('m-bob', reported.bob);
 }

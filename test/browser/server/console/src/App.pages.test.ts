@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { screenshotPath } from '../../../../helpers/chromium';
-import { fileAgedRequests } from '../../../../helpers/console-fixtures';
+import { enrollAdaAndBob, fileAgedRequests } from '../../../../helpers/console-fixtures';
 import { logIntoConsole, useConsoleInChromium } from '../../../../helpers/console-page';
 const TEAM = 'ABCDE12345';
 
@@ -43,18 +43,7 @@ describe('console pages in Chromium', () => {
     page.locator(`table.${table} tbody tr`).allTextContents();
 
   beforeAll(async () => {
-    await ui.repos.machines.enroll('m-ada', {
-      hostname: 'ada-laptop.example',
-      primary_user: 'ada',
-      agent_version: '0.1.0',
-      tags: ['engineering'],
-    });
-    await ui.repos.machines.update('m-ada', { client_mode: 'LOCKDOWN', last_sync_at: Date.now() });
-    await ui.repos.machines.enroll('m-bob', {
-      hostname: 'bob-desktop.example',
-      primary_user: 'bob',
-    });
-    await ui.repos.machines.update('m-bob', { client_mode: 'MONITOR' });
+    await enrollAdaAndBob(ui.repos, { bob: { client_mode: 'MONITOR' } });
     const now = Date.now();
     ids = await fileAgedRequests(
       ui.repos,

@@ -8,7 +8,11 @@ import {
   type CallOptions,
   type ConsoleSession,
 } from '../../../../helpers/console-api';
-import { fileAgedRequests, logInConsoleAccounts } from '../../../../helpers/console-fixtures';
+import {
+  enrollAdaAndBob,
+  fileAgedRequests,
+  logInConsoleAccounts,
+} from '../../../../helpers/console-fixtures';
 import { ENGINES, startTestServer } from '../../../../helpers/server';
 import { useStarted } from '../../../../helpers/scratch';
 
@@ -26,20 +30,8 @@ describe.each(ENGINES)('console pages API on %s', (engine) => {
     callConsole(server.base, method, path, options);
 
   beforeAll(async () => {
-    await server.repos.machines.enroll('m-ada', {
-      hostname: 'ada-laptop.example',
-      primary_user: 'ada',
-      agent_version: '0.1.0',
-      tags: ['engineering'],
-    });
-    await server.repos.machines.update('m-ada', {
-      client_mode: 'LOCKDOWN',
-      last_sync_at: Date.now(),
-      rule_counts: JSON.stringify({ binary: 3, teamid: 1 }),
-    });
-    await server.repos.machines.enroll('m-bob', {
-      hostname: 'bob-desktop.example',
-      primary_user: 'bob',
+    await enrollAdaAndBob(server.repos, {
+      ada: { rule_counts: JSON.stringify({ binary: 3, teamid: 1 }) },
     });
     const now = Date.now();
     ids = await fileAgedRequests(
