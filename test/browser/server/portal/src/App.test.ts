@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEntries } from '../../../../helpers/audit';
 import { launchChromium, screenshotPath } from '../../../../helpers/chromium';
 import { startSsoStack, type SsoStack } from '../../../../helpers/oidc-provider';
 import { SantaClient } from '../../../../helpers/santa-client';
@@ -37,12 +38,25 @@ async function tabTo(page: Page, target: Locator, limit = 40): Promise<void> {
   throw new Error(`could not reach ${target.toString()} with Tab`);
 }
 
+/** Waits for `target`, reaches it with Tab and presses Enter on it. */
+async function activate(page: Page, target: Locator, limit?: number): Promise<void> {
+  await target.waitFor();
+  await tabTo(page, target, limit);
+  await page.keyboard.press('Enter');
+}
+
 async function bothSchemes(page: Page, name: string): Promise<void> {
   await page.emulateMedia({ colorScheme: 'light' });
   await page.screenshot({ path: screenshotPath(`portal-${name}-light`), fullPage: true });
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.screenshot({ path: screenshotPath(`portal-${name}-dark`), fullPage: true });
   await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** The sign-out button named `button`, then the confirmation, by keyboard. */
+async function signOutByKeyboard(page: Page, button: string, limit?: number): Promise<void> {
+  await activate(page, page.getByRole('button', { name: button }), limit);
+  await activate(page, page.getByRole('button', { name: 'Yes, sign me out' }));
 }
 
 /** The provider's login form, by keyboard: the login field has the focus. */
@@ -54,12 +68,22 @@ async function signInAtProvider(page: Page, login: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
+type Browser = Awaited<ReturnType<typeof launchChromium>>;
+
 describe('employee portal in Chromium', () => {
   let stack: SsoStack;
-  let employee: Awaited<ReturnType<typeof launchChromium>>;
-  let helpdesk: Awaited<ReturnType<typeof launchChromium>>;
+  let employee: Browser;
+  let helpdesk: Browser;
   let mac: SantaClient;
   const errors: string[] = [];
+
+  /** A new tab of `browser` at `url`, whose page errors the test finds at its end. */
+  async function openPage(browser: Browser, url: string): Promise<Page> {
+    const page = await browser.context.newPage();
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(url);
+    return page;
+  }
 
   beforeAll(async () => {
     if (!existsSync(join(portalDir, 'index.html')))
@@ -99,9 +123,8 @@ describe('employee portal in Chromium', () => {
         },
       ],
     });
-    const page = await employee.context.newPage();
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(
+    const page = await openPage(
+      employee,
       eventDetailUrl(base, {
         file_identifier: SHA,
         machine_id: 'C02-ADA-MAC',
@@ -114,8 +137,7 @@ describe('employee portal in Chromium', () => {
     const signIn = page.getByRole('link', { name: 'Sign in with your company account' });
     await signIn.waitFor();
     await bothSchemes(page, 'sign-in');
-    await tabTo(page, signIn);
-    await page.keyboard.press('Enter');
+    await activate(page, signIn);
     await signInAtProvider(page, 'sub-ada');
 
     await page.getByRole('heading', { name: 'Release Tool was blocked' }).waitFor();
@@ -129,8 +151,7 @@ describe('employee portal in Chromium', () => {
 
     await tabTo(page, page.getByLabel(/Why do you need it/));
     await page.keyboard.type('I need the release tool to ship version 4.2 today.');
-    await tabTo(page, page.getByRole('button', { name: 'Request approval' }));
-    await page.keyboard.press('Enter');
+    await activate(page, page.getByRole('button', { name: 'Request approval' }));
     await page.getByText('waiting for the helpdesk').first().waitFor();
     await bothSchemes(page, 'requested');
 
@@ -145,27 +166,19 @@ describe('employee portal in Chromium', () => {
     await bothSchemes(page, 'question');
     await tabTo(page, answer);
     await page.keyboard.type('Yes, the Q4 customers get 4.2 on Monday.');
-    await tabTo(page, page.getByRole('button', { name: 'Send answer' }));
-    await page.keyboard.press('Enter');
+    await activate(page, page.getByRole('button', { name: 'Send answer' }));
     await page.getByText('waiting for the helpdesk').first().waitFor();
 
     // The helpdesk approves in the console, signed in through the same provider.
-    const desk = await helpdesk.context.newPage();
-    desk.on('pageerror', (error) => errors.push(error.message));
-    await desk.goto(`${base}/console/`);
+    const desk = await openPage(helpdesk, `${base}/console/`);
     const sso = desk.getByRole('link', { name: 'Sign in with single sign-on' });
-    await sso.waitFor();
-    await tabTo(desk, sso);
-    await desk.keyboard.press('Enter');
+    await activate(desk, sso);
     await signInAtProvider(desk, 'sub-hal');
     await desk.getByRole('navigation', { name: 'Console' }).waitFor();
     const link = desk.getByRole('link', { name: 'Release Tool' });
-    await link.waitFor();
-    await tabTo(desk, link, 80);
-    await desk.keyboard.press('Enter');
+    await activate(desk, link, 80);
     await desk.getByRole('heading', { level: 2, name: 'Release Tool' }).waitFor();
-    await tabTo(desk, desk.getByRole('button', { name: 'Approve' }), 80);
-    await desk.keyboard.press('Enter');
+    await activate(desk, desk.getByRole('button', { name: 'Approve' }), 80);
     await desk
       .getByText(/approved/i)
       .first()
@@ -179,12 +192,8 @@ describe('employee portal in Chromium', () => {
     // The portal polls while the request is open: it shows the approval without a reload.
     await page.getByRole('heading', { name: /Approved: Release Tool can run/ }).waitFor();
     await bothSchemes(page, 'approved');
-    const audit = await stack.server.db
-      .selectFrom('audit_log')
-      .select(['actor', 'action'])
-      .where('action', 'in', ['request.create', 'request.approve'])
-      .execute();
-    expect(audit).toEqual(
+    const audit = await auditEntries(stack.server.db);
+    expect(audit.map(({ actor, action }) => ({ actor, action }))).toEqual(
       expect.arrayContaining([
         { actor: 'sso:sub-ada', action: 'request.create' },
         { actor: 'sso:hal', action: 'request.approve' },
@@ -224,44 +233,24 @@ describe('employee portal in Chromium', () => {
   });
 
   it('signs out of the portal and of the provider, back to the sign-in page', async () => {
-    const page = await employee.context.newPage();
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${stack.server.base}/portal/requests`);
-    const signOut = page.getByRole('button', { name: 'Sign out' });
-    await signOut.waitFor();
-    await tabTo(page, signOut);
-    await page.keyboard.press('Enter');
-    const confirm = page.getByRole('button', { name: 'Yes, sign me out' });
-    await confirm.waitFor();
-    await tabTo(page, confirm);
-    await page.keyboard.press('Enter');
+    const page = await openPage(employee, `${stack.server.base}/portal/requests`);
+    await signOutByKeyboard(page, 'Sign out');
     await page.getByRole('link', { name: 'Sign in with your company account' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/portal/');
     // The provider forgot the person: signing in asks for the login again.
-    await tabTo(page, page.getByRole('link', { name: 'Sign in with your company account' }));
-    await page.keyboard.press('Enter');
+    await activate(page, page.getByRole('link', { name: 'Sign in with your company account' }));
     await page.locator('input[name="login"]').waitFor();
     expect(errors).toEqual([]);
   });
 
   it('signs the helpdesk out of the console and of the provider, back to the sign-in page', async () => {
-    const desk = await helpdesk.context.newPage();
-    desk.on('pageerror', (error) => errors.push(error.message));
-    await desk.goto(`${stack.server.base}/console/`);
-    const logOut = desk.getByRole('button', { name: 'Log out' });
-    await logOut.waitFor();
-    await tabTo(desk, logOut, 80);
-    await desk.keyboard.press('Enter');
-    const confirm = desk.getByRole('button', { name: 'Yes, sign me out' });
-    await confirm.waitFor();
-    await tabTo(desk, confirm);
-    await desk.keyboard.press('Enter');
+    const desk = await openPage(helpdesk, `${stack.server.base}/console/`);
+    await signOutByKeyboard(desk, 'Log out', 80);
     const sso = desk.getByRole('link', { name: 'Sign in with single sign-on' });
     await sso.waitFor();
     expect(new URL(desk.url()).pathname).toBe('/console/');
     // The provider forgot the helpdesk too: signing in asks for the login again.
-    await tabTo(desk, sso);
-    await desk.keyboard.press('Enter');
+    await activate(desk, sso);
     await desk.locator('input[name="login"]').waitFor();
     expect(errors).toEqual([]);
   });
