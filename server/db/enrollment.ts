@@ -11,8 +11,8 @@ import { hashToken, type MachineFacts } from './machines';
 import { LimitError } from './limits';
 import { RequestError } from './requests';
 import type { Database, EnrollmentConflictsTable, MachinesTable } from './schema';
-import { lockRows, rowBy } from './rows';
-import type { Page, PageOf } from './search';
+import { countOf, lockRows, rowBy } from './rows';
+import { pageOf, type Page, type PageOf } from './search';
 import type { PushHub } from '../push';
 import type { Insertable, Selectable } from 'kysely';
 
@@ -218,8 +218,8 @@ export class EnrollmentRepository {
     const base = this.db
       .selectFrom('enrollment_conflicts as c')
       .$if(state !== undefined, (q) => q.where('c.state', '=', state!));
-    const [rows, count] = await Promise.all([
-      base
+    return pageOf(base, page, (q) =>
+      q
         .leftJoin('machines as m', 'm.machine_id', 'c.machine_id')
         .select(CONFLICT_COLUMNS.map((column) => `c.${column}` as const))
         .select([
@@ -228,13 +228,8 @@ export class EnrollmentRepository {
           'm.cert_subject as bound_cert_subject',
           'm.hostname as bound_hostname',
         ])
-        .orderBy('c.id', 'desc')
-        .limit(page.limit)
-        .offset(page.offset)
-        .execute(),
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: Number(count.n) };
+        .orderBy('c.id', 'desc'),
+    );
   }
 
   /** Machines that claim tags an admin has not put in force (at most `limit`). */
@@ -533,11 +528,7 @@ function outsideSyncSession(machine: MachinesTable, claimant: Claimant): string 
  */
 async function withinMachineCap(trx: Tx, max: number): Promise<void> {
   if (lockRows(trx)) await sql`select pg_advisory_xact_lock(${NEW_MACHINE_LOCK})`.execute(trx);
-  const { n } = await trx
-    .selectFrom('machines')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  if (Number(n) >= max)
+  if ((await countOf(trx.selectFrom('machines'))) >= max)
     throw new LimitError(
       'machines',
       MACHINE_CAP_RETRY_S,
@@ -627,14 +618,12 @@ async function recordConflict(
 }
 
 async function pendingFull(trx: Tx, machineId: string): Promise<boolean> {
-  const count = (q: ReturnType<typeof pending>) =>
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   const pending = () => trx.selectFrom('enrollment_conflicts').where('state', '=', 'pending');
   const [mine, all] = await Promise.all([
-    count(pending().where('machine_id', '=', machineId)),
-    count(pending()),
+    countOf(pending().where('machine_id', '=', machineId)),
+    countOf(pending()),
   ]);
-  return Number(mine.n) >= PENDING_PER_MACHINE || Number(all.n) >= PENDING_IN_ALL;
+  return mine >= PENDING_PER_MACHINE || all >= PENDING_IN_ALL;
 }
 
 /** An approved Santa-client claim: the id is bound to what the claimant came with. */

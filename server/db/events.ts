@@ -5,7 +5,7 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Db } from './connect';
 import { countUp, LimitError } from './limits';
-import { rowBy } from './rows';
+import { countOf, rowBy, withNumbers } from './rows';
 import type { BinariesTable, Database } from './schema';
 
 export interface IncomingEvent {
@@ -238,20 +238,16 @@ export class EventRepository {
     const row = await rowBy(this.db, 'binaries', 'sha256', sha256);
     if (!row) return undefined;
     return {
-      ...row,
+      ...withNumbers(row, 'first_seen', 'last_seen', 'block_count', 'file_size'),
       provenance: await this.provenance(sha256),
-      first_seen: Number(row.first_seen),
-      last_seen: Number(row.last_seen),
-      block_count: Number(row.block_count),
-      file_size: row.file_size === null ? null : Number(row.file_size),
     };
   }
 
   /** What the machines that reported this binary's origin said, field by field. */
   async provenance(sha256: string): Promise<Provenance> {
     const reports = this.db.selectFrom('binary_reports').where('sha256', '=', sha256);
-    const [total, ...fields] = await Promise.all([
-      reports.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    const [machines, ...fields] = await Promise.all([
+      countOf(reports),
       ...ORIGIN_KEYS.map((key) =>
         reports
           .select((eb) => [eb.ref(key).as('value'), eb.fn.countAll<number>().as('machines')])
@@ -263,7 +259,7 @@ export class EventRepository {
       ),
     ]);
     return {
-      machines: Number(total.n),
+      machines,
       ...Object.fromEntries(
         ORIGIN_KEYS.map((key, i) => [
           key,
@@ -299,12 +295,14 @@ export class EventRepository {
       .orderBy('execution_time', 'desc')
       .limit(limit)
       .execute();
-    return rows.map((row) => ({ ...row, execution_time: Number(row.execution_time) }));
+    return rows.map((row) => withNumbers(row, 'execution_time'));
   }
 
   async count(machineId?: string): Promise<number> {
-    let query = this.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n'));
-    if (machineId) query = query.where('machine_id', '=', machineId);
-    return Number((await query.executeTakeFirstOrThrow()).n);
+    return countOf(
+      this.db
+        .selectFrom('events')
+        .$if(Boolean(machineId), (query) => query.where('machine_id', '=', machineId!)),
+    );
   }
 }

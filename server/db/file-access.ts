@@ -2,6 +2,8 @@
 // uploaded beside execution events (EventUploadRequest.file_access_events). Kept for the console
 // only, the newest FILE_ACCESS_KEEP per machine, and stored once however often a batch is resent.
 import type { Db } from './connect';
+import { withNumbers } from './rows';
+import { pageOf, type Page } from './search';
 
 export const FILE_ACCESS_KEEP = 1000;
 
@@ -91,22 +93,13 @@ export class FileAccessRepository {
   }
 
   /** A machine's file access events, newest first. */
-  async list(
-    machineId: string,
-    page: { limit: number; offset: number },
-  ): Promise<{ total: number; events: FileAccessEvent[] }> {
+  async list(machineId: string, page: Page): Promise<{ total: number; events: FileAccessEvent[] }> {
     const where = this.db.selectFrom('file_access_events').where('machine_id', '=', machineId);
-    const [{ n }, rows] = await Promise.all([
-      where.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      where.selectAll().orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute(),
-    ]);
+    const { rows, total } = await pageOf(where, page, (q) => q.selectAll().orderBy('id', 'desc'));
     return {
-      total: Number(n),
+      total,
       events: rows.map((row) => ({
-        ...row,
-        id: Number(row.id),
-        access_time: Number(row.access_time),
-        received_at: Number(row.received_at),
+        ...withNumbers(row, 'id', 'access_time', 'received_at'),
         process_chain: JSON.parse(row.process_chain) as FileAccessProcess[],
       })),
     };

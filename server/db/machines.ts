@@ -6,7 +6,7 @@ import { audit } from './audit';
 import type { Db } from './connect';
 import { rowBy } from './rows';
 import type { MachinesTable } from './schema';
-import { containsText, type Page, type PageOf } from './search';
+import { containsText, pageOf, type Page, type PageOf } from './search';
 
 /** What the console shows of a machine: its facts, never its token or sync bookkeeping. */
 export type MachineSummary = Pick<
@@ -166,17 +166,12 @@ export class MachineRepository {
           ),
         ),
       );
-    const [rows, count] = await Promise.all([
-      base
+    return pageOf(base, page, (q) =>
+      q
         .select(SUMMARY_COLUMNS)
         .orderBy(sql`coalesce(hostname, machine_id)`)
-        .orderBy('machine_id')
-        .limit(page.limit)
-        .offset(page.offset)
-        .execute(),
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: Number(count.n) };
+        .orderBy('machine_id'),
+    );
   }
 
   async summary(machineId: string): Promise<MachineSummary | undefined> {

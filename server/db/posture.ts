@@ -2,6 +2,7 @@
 // The console reads them per machine, and across the fleet per check and status.
 import type { PostureResult, PostureStatus } from '../../common/posture';
 import type { Db } from './connect';
+import { countOf, withNumbers } from './rows';
 
 export interface CheckSummary {
   readonly id: string;
@@ -103,10 +104,7 @@ export class PostureRepository {
         .selectFrom('machine_posture')
         .select((eb) => eb.fn.count('machine_id').distinct().as('n'))
         .executeTakeFirst(),
-      this.db
-        .selectFrom('machines')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirst(),
+      countOf(this.db.selectFrom('machines')),
     ]);
     const checks = new Map<string, CheckSummary & { position: number }>();
     for (const row of rows) {
@@ -130,7 +128,7 @@ export class PostureRepository {
         .sort((a, b) => a.position - b.position || a.id.localeCompare(b.id))
         .map(({ position: _position, ...check }) => check),
       machinesReporting: Number(reporting?.n ?? 0),
-      machinesEnrolled: Number(enrolled?.n ?? 0),
+      machinesEnrolled: enrolled,
     };
   }
 
@@ -153,10 +151,6 @@ export class PostureRepository {
       .orderBy('p.machine_id')
       .limit(MACHINE_LIST_LIMIT)
       .execute();
-    return rows.map((row) => ({
-      ...row,
-      checked_at: Number(row.checked_at),
-      received_at: Number(row.received_at),
-    }));
+    return rows.map((row) => withNumbers(row, 'checked_at', 'received_at'));
   }
 }

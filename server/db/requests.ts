@@ -7,7 +7,7 @@ import type { Db } from './connect';
 import { audit } from './audit';
 import { LimitError } from './limits';
 import { lockRows, rowBy } from './rows';
-import { containsText, type Page, type PageOf } from './search';
+import { containsText, pageOf, type Page, type PageOf } from './search';
 import type { ApprovalRequestsTable, Database, RequestMessagesTable } from './schema';
 
 export type RequestState = 'pending' | 'approved' | 'denied' | 'needs-info';
@@ -254,18 +254,10 @@ export class RequestRepository {
         ),
       )
       .$if(Boolean(filter.user), (q) => q.where(containsText('r.requester', filter.user!)));
-    const [rows, count] = await Promise.all([
-      base
-        .selectAll('r')
-        .select('m.hostname')
-        .orderBy('r.created_at')
-        .orderBy('r.id')
-        .limit(page.limit)
-        .offset(page.offset)
-        .execute(),
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows: rows as QueueRow[], total: Number(count.n) };
+    const { rows, total } = await pageOf(base, page, (q) =>
+      q.selectAll('r').select('m.hostname').orderBy('r.created_at').orderBy('r.id'),
+    );
+    return { rows: rows as QueueRow[], total };
   }
 
   /** Other requests for the same file, newest first, with who decided them. */

@@ -19,6 +19,7 @@ import {
 } from '../schemas/settings';
 import { audit } from './audit';
 import type { Db } from './connect';
+import { countOf } from './rows';
 import { RequestError } from './requests';
 import type { SettingsProfilesTable } from './schema';
 
@@ -369,12 +370,8 @@ export class SettingsRepository {
   }
 
   async #roomForTag(trx: Db): Promise<void> {
-    const { count } = await trx
-      .selectFrom('settings_profiles')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('scope', '=', 'tag')
-      .executeTakeFirstOrThrow();
-    if (Number(count) >= MAX_TAG_PROFILES)
+    const tags = await countOf(trx.selectFrom('settings_profiles').where('scope', '=', 'tag'));
+    if (tags >= MAX_TAG_PROFILES)
       throw bad(`there are already ${MAX_TAG_PROFILES} tag profiles: remove one first`);
   }
 

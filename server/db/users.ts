@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import { audit } from './audit';
 import type { Db } from './connect';
+import { countOf } from './rows';
 
 export type Role = 'viewer' | 'helpdesk' | 'admin';
 export const ROLES: readonly Role[] = ['viewer', 'helpdesk', 'admin'];
@@ -22,14 +23,7 @@ export class UserRepository {
   constructor(private readonly db: Db) {}
 
   async count(): Promise<number> {
-    return Number(
-      (
-        await this.db
-          .selectFrom('users')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+    return countOf(this.db.selectFrom('users'));
   }
 
   async create(
