@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import { audit } from './audit';
 import type { Db } from './connect';
-import { hashToken, type MachineFacts } from './machines';
+import { hashToken, newMachine, type MachineFacts } from './machines';
 import { LimitError } from './limits';
 import { RequestError } from './requests';
 import type { Database, EnrollmentConflictsTable, MachinesTable } from './schema';
@@ -391,11 +391,7 @@ async function createAgent(trx: Tx, claimant: Claimant, facts: MachineFacts, now
   await insertMachine(trx, {
     machine_id: claimant.machineId,
     token_hash: hashToken(token),
-    enrolled_at: now,
-    rule_counts: '{}',
-    acked_version: 0,
-    clean_requested: 1,
-    clean_all_requested: 0,
+    ...newMachine(now),
     identity: 'agent',
     tags: '[]',
     claimed_tags: JSON.stringify(facts.tags ?? []),
@@ -457,10 +453,7 @@ async function firstContact(
     machine_id: claimant.machineId,
     // No one holds a token for a Santa client: it authenticates with the fleet credential.
     token_hash: hashToken(randomBytes(32).toString('base64url')),
-    enrolled_at: now,
-    rule_counts: '{}',
-    acked_version: 0,
-    clean_requested: 1,
+    ...newMachine(now),
     identity: 'fleet',
     tags: '[]',
     claimed_tags: '[]',
@@ -469,7 +462,6 @@ async function firstContact(
     cert_subject: claimant.cert?.subject ?? null,
     sync_address: claimant.address,
     sync_token_hash: claimant.syncTokenHash ?? null,
-    clean_all_requested: 0,
   };
   await insertMachine(trx, machine);
   await audit(

@@ -46,6 +46,15 @@ const SUMMARY_COLUMNS = [
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** What every new machine starts with, however it enrolls: no rules yet, a clean sync owed. */
+export const newMachine = (now: number) => ({
+  enrolled_at: now,
+  rule_counts: '{}',
+  acked_version: 0,
+  clean_requested: 1,
+  clean_all_requested: 0,
+});
+
 export interface MachineFacts {
   serial_num?: string | undefined;
   hostname?: string | undefined;
@@ -69,11 +78,7 @@ export class MachineRepository {
       .insertInto('machines')
       .values({
         machine_id: machineId,
-        enrolled_at: now,
-        rule_counts: '{}',
-        acked_version: 0,
-        clean_requested: 1,
-        clean_all_requested: 0,
+        ...newMachine(now),
         identity: 'agent',
         claimed_tags: '[]',
         ...row,
