@@ -20,6 +20,8 @@ const PAGE_SIZE = 3;
 const BATCH_SIZE = 2;
 const DETAIL_URL = 'https://gatehouse.example/events/%file_sha256%';
 const sha = (n: number) => n.toString(16).padStart(64, '0');
+/** What the client holds, by identifier. */
+const identifiers = (client: SantaClient) => client.rules.map((rule) => rule.identifier);
 
 const TRANSFERS: readonly SantaTransfer[] = ['json', 'binary'];
 const COMPRESSIONS: readonly SantaCompression[] = ['none', 'deflate', 'gzip'];
@@ -79,6 +81,13 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
       ...more,
     });
 
+  /** A client enrolled over `transfer` whose machine has one rule: the binary `identifier` allowed. */
+  async function clientAllowing(transfer: SantaTransfer, identifier: string) {
+    const client = await enrolledClient({ transfer });
+    await binaryFor(client.options.machineId, identifier);
+    return client;
+  }
+
   it.each(MATRIX)(
     '%s transfer with %s bodies: a clean first sync over several pages, then only what changed',
     async (transfer, compression) => {
@@ -102,7 +111,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
       expect(first.pages.length).toBeGreaterThan(2);
       expect(first.pages.every((size) => size <= PAGE_SIZE)).toBe(true);
       // Every rule in this file is scoped to its machine: the client holds exactly its own.
-      expect(client.rules.map((rule) => rule.identifier).sort()).toEqual(
+      expect(identifiers(client).sort()).toEqual(
         [...[1, 2, 3, 4, 5, 6, 7].map((n) => sha(base + n)), 'EQHXZ8M8AV'].sort(),
       );
       expect(client.rule('EQHXZ8M8AV', 'TEAMID')).toEqual({
@@ -185,9 +194,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
   it.each(TRANSFERS)(
     '%s transfer: a clean sync drops what the server no longer sends; CLEAN keeps transitive rules, CLEAN_ALL does not',
     async (transfer) => {
-      const client = await enrolledClient({ transfer });
-      const machineId = client.options.machineId;
-      await binaryFor(machineId, sha(500));
+      const client = await clientAllowing(transfer, sha(500));
       await client.sync();
       client.addTransitiveRule(sha(501));
       // A rule the server never sent (a stale database): only a clean sync removes it.
@@ -195,18 +202,18 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
 
       const normal = await client.sync();
       expect(normal.syncType).toBe('NORMAL');
-      expect(client.rules.map((rule) => rule.identifier)).toContain(sha(502));
+      expect(identifiers(client)).toContain(sha(502));
 
       const clean = await client.sync({ clean: 'CLEAN' });
       expect(clean.syncType).toBe('CLEAN');
-      const afterClean = client.rules.map((rule) => rule.identifier);
+      const afterClean = identifiers(client);
       expect(afterClean).toContain(sha(500));
       expect(afterClean).toContain(sha(501));
       expect(afterClean).not.toContain(sha(502));
 
       const cleanAll = await client.sync({ clean: 'CLEAN_ALL' });
       expect(cleanAll.syncType).toBe('CLEAN_ALL');
-      expect(client.rules.map((rule) => rule.identifier)).not.toContain(sha(501));
+      expect(identifiers(client)).not.toContain(sha(501));
       expect(client.rule(sha(500))?.policy).toBe('ALLOWLIST');
       expect((await client.sync()).syncType).toBe('NORMAL');
     },
@@ -389,9 +396,8 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
   it.each(TRANSFERS)(
     '%s transfer: a clean sync ordered from the console, and one owed for drifted counts, replace what the client holds',
     async (transfer) => {
-      const client = await enrolledClient({ transfer });
+      const client = await clientAllowing(transfer, sha(600));
       const machineId = client.options.machineId;
-      await binaryFor(machineId, sha(600));
       expect((await client.sync()).syncType).toBe('CLEAN'); // the first, after enrollment
       // The server answers a drift once per rule version, so the rules move on first.
       await binaryFor(machineId, sha(603));
@@ -400,7 +406,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
       client.held.set('stale', stale);
       // Nothing changed on the server since, but the client counts one BINARY rule too many.
       expect((await client.sync()).syncType).toBe('CLEAN');
-      expect(client.rules.map((rule) => rule.identifier).sort()).toEqual([sha(600), sha(603)]);
+      expect(identifiers(client).sort()).toEqual([sha(600), sha(603)]);
       expect((await client.sync()).syncType).toBe('NORMAL');
 
       client.held.set('stale', stale);
@@ -410,11 +416,7 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
       });
       await binaryFor(machineId, sha(602));
       expect((await client.sync()).syncType).toBe('CLEAN');
-      expect(client.rules.map((rule) => rule.identifier).sort()).toEqual([
-        sha(600),
-        sha(602),
-        sha(603),
-      ]);
+      expect(identifiers(client).sort()).toEqual([sha(600), sha(602), sha(603)]);
       expect((await client.sync()).syncType).toBe('NORMAL');
     },
   );
