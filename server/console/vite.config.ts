@@ -1,10 +1,4 @@
-import { resolve } from 'node:path';
-import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vite';
+import { appBuild } from '../app-build';
 
-export default defineConfig({
-  root: import.meta.dirname,
-  base: '/console/',
-  plugins: [svelte({ configFile: resolve(import.meta.dirname, '../../svelte.config.js') })],
-  build: { outDir: resolve(import.meta.dirname, '../../out/console'), emptyOutDir: true },
-});
+export default defineConfig(appBuild('console'));

@@ -4,7 +4,7 @@ import App from './App.svelte';
 import { PortalState } from './lib/portal.svelte';
 
 const target = document.getElementById('app');
-if (!target) throw new Error('portal: index.html has no #app element');
+if (!target) throw new Error('portal: the page has no #app element (server/app-build.ts adds it)');
 const portal = new PortalState();
 mount(App, { target, props: { portal } });
 // bench:ui measures the first render up to this mark: the first frame with the page's content.
