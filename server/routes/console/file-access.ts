@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { IdParams } from '../../schemas/console';
 import { FileAccessEventList } from '../../schemas/settings';
-import { found, onlyKnown, page, queryOf } from './input';
+import { knownMachine, onlyKnown, page, queryOf } from './input';
 
 export async function fileAccessRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -15,7 +15,7 @@ export async function fileAccessRoutes(fastify: FastifyInstance): Promise<void> 
     async (request) => {
       const query = queryOf(request.query);
       onlyKnown(query, ['limit', 'offset']);
-      found(await repos.machines.get(request.params.id), `machine ${request.params.id}`);
+      await knownMachine(repos.machines, request.params.id);
       return repos.fileAccess.list(request.params.id, page(query, 50, 200));
     },
   );

@@ -1,5 +1,6 @@
 // Reading the console API's query strings and bodies: every value is checked, and a wrong one is
 // refused with a 400 that names the parameter, what was given and what is allowed.
+import type { MachineRepository } from '../../db/machines';
 import { RequestError } from '../../db/requests';
 import type { Page } from '../../db/search';
 
@@ -133,6 +134,11 @@ export function bodyOf(request: { body?: unknown }): Record<string, unknown> {
 export function found<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new RequestError(404, `no ${what}`);
   return value;
+}
+
+/** The enrolled machine a path names by id (/console/api/machines/:id/...), or a 404. */
+export async function knownMachine(machines: MachineRepository, id: string) {
+  return found(await machines.get(id), `machine ${id}`);
 }
 
 /** Required text: trimmed, not empty, at most `max` characters. */

@@ -11,7 +11,7 @@ import {
   MachinePostureView,
   PostureQuery,
 } from '../../schemas/console';
-import { found } from './input';
+import { knownMachine } from './input';
 
 export async function consolePostureRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -38,10 +38,7 @@ export async function consolePostureRoutes(fastify: FastifyInstance): Promise<vo
     '/console/api/machines/:id/posture',
     { schema: { params: IdParams, response: { 200: MachinePostureView, '4xx': Failure } } },
     async (request) => {
-      const machine = found(
-        await repos.machines.get(request.params.id),
-        `machine ${request.params.id}`,
-      );
+      const machine = await knownMachine(repos.machines, request.params.id);
       const posture = await repos.posture.forMachine(machine.machine_id);
       return {
         machine_id: machine.machine_id,

@@ -13,7 +13,7 @@ import {
   SettingsProfileList,
   SettingsProfileParams,
 } from '../../schemas/settings';
-import { bodyOf, found } from './input';
+import { bodyOf, knownMachine } from './input';
 
 const BODY_KEYS = ['scope', 'scope_value', 'priority', 'values'];
 
@@ -80,10 +80,7 @@ export async function settingsRoutes(
     '/console/api/machines/:id/settings',
     { schema: { params: IdParams, response: { 200: EffectiveSettings } } },
     async (request) => {
-      const machine = found(
-        await repos.machines.get(request.params.id),
-        `machine ${request.params.id}`,
-      );
+      const machine = await knownMachine(repos.machines, request.params.id);
       const tags = JSON.parse(machine.tags) as string[];
       return {
         machine_id: machine.machine_id,
