@@ -31,11 +31,13 @@ export interface SignInRoutes {
   readonly app: SsoApp;
   /** The app's session cookie (path /APP). */
   readonly cookie: string;
-  /** Who the person is to this app; throws an SsoRefusal (403) when nobody. */
+  /** Who the person is to this app; undefined when nobody. */
   readonly identify: (
     sso: SingleSignOn,
     person: SignedIn,
-  ) => Promise<{ username: string; role: Role | null }>;
+  ) => { username: string; role: Role | null } | undefined;
+  /** The refusal (403) of a person who is nobody to this app: why, and whom to ask. */
+  readonly nobody: string;
   /** Ends a session of the app's own (a local account's) at logout. */
   readonly endLocal?: (sessionId: string) => Promise<void>;
 }
@@ -80,11 +82,9 @@ export function signInRoutes(fastify: FastifyInstance, routes: SignInRoutes): vo
         reply,
       );
       subject = person.subject;
-      const { sessionId } = await sso.startSession(
-        routes.app,
-        person,
-        await routes.identify(sso, person),
-      );
+      const identity = routes.identify(sso, person);
+      if (!identity) throw new SsoRefusal(403, routes.nobody);
+      const { sessionId } = await sso.startSession(routes.app, person, identity);
       const cookie = {
         httpOnly: true,
         sameSite: 'strict',

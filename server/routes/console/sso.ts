@@ -5,7 +5,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { signInRoutes } from '../../auth/sign-in-routes';
 import { SESSION_COOKIE } from '../../plugins/console-session';
-import { SsoRefusal } from '../../plugins/oidc';
 import { SsoStatus } from '../../schemas/sso';
 
 export async function ssoRoutes(fastify: FastifyInstance): Promise<void> {
@@ -23,15 +22,13 @@ export async function ssoRoutes(fastify: FastifyInstance): Promise<void> {
   signInRoutes(app, {
     app: 'console',
     cookie: SESSION_COOKIE,
-    identify: async (sso, person) => {
+    identify: (sso, person) => {
       const role = sso.roleOf(person.claims);
-      if (!role)
-        throw new SsoRefusal(
-          403,
-          'your account is in no group that gives access to the Gatehouse console; ask IT to add you to one',
-        );
-      return { username: `sso:${sso.portalUserOf(person.claims) ?? person.subject}`, role };
+      const username = `sso:${sso.portalUserOf(person.claims) ?? person.subject}`;
+      return role ? { username, role } : undefined;
     },
+    nobody:
+      'your account is in no group that gives access to the Gatehouse console; ask IT to add you to one',
     endLocal: (sessionId) => app.repos.users.logout(sessionId),
   });
 }

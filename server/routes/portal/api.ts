@@ -8,7 +8,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { signInRoutes } from '../../auth/sign-in-routes';
 import { audit } from '../../db/audit';
 import { RequestError } from '../../db/requests';
-import { SsoRefusal } from '../../plugins/oidc';
 import { IdParams } from '../../schemas/console';
 import {
   Blocked,
@@ -76,15 +75,12 @@ function portalSession(app: FastifyInstance): void {
   signInRoutes(app, {
     app: 'portal',
     cookie: PORTAL_COOKIE,
-    identify: async (sso, person) => {
+    identify: (sso, person) => {
       const username = sso.portalUserOf(person.claims);
-      if (!username)
-        throw new SsoRefusal(
-          403,
-          'your account carries no user name Gatehouse can match to your computer; ask IT to check the single sign-on mapping',
-        );
-      return { username, role: null };
+      return username ? { username, role: null } : undefined;
     },
+    nobody:
+      'your account carries no user name Gatehouse can match to your computer; ask IT to check the single sign-on mapping',
   });
 
   app.get(
