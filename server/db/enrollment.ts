@@ -153,16 +153,13 @@ export class EnrollmentRepository {
             .set({ state: 'used', last_seen_at: now })
             .where('id', '=', proof)
             .execute();
-        await audit(
+        await auditSelf(
           trx,
+          machine.machine_id,
+          'machine.reenroll',
           {
-            actor: `machine:${machine.machine_id}`,
-            action: 'machine.reenroll',
-            target: `machine:${machine.machine_id}`,
-            details: {
-              proof: proof === true ? 'enrollment key' : `conflict ${proof} approved`,
-              address: claimant.address,
-            },
+            proof: proof === true ? 'enrollment key' : `conflict ${proof} approved`,
+            address: claimant.address,
           },
           now,
         );
@@ -324,15 +321,7 @@ export class EnrollmentRepository {
         .set({ enroll_key_hash: keyHash })
         .where('machine_id', '=', machineId)
         .execute();
-      await audit(
-        trx,
-        {
-          actor: `machine:${machineId}`,
-          action: 'machine.enrollment-key',
-          target: `machine:${machineId}`,
-        },
-        now,
-      );
+      await auditSelf(trx, machineId, 'machine.enrollment-key', {}, now);
       return 'registered';
     });
   }
@@ -346,6 +335,18 @@ export class EnrollmentRepository {
       details: { reason },
     });
   }
+}
+
+/** Audits what a machine did to its own record: `machine:ID` is who did it and what to. */
+function auditSelf(
+  trx: Tx,
+  machineId: string,
+  action: string,
+  details: Record<string, unknown>,
+  now: number,
+): Promise<void> {
+  const machine = `machine:${machineId}`;
+  return audit(trx, { actor: machine, action, target: machine, details }, now);
 }
 
 function lockMachine(trx: Tx, machineId: string): Promise<MachinesTable | undefined> {
@@ -399,14 +400,11 @@ async function createAgent(trx: Tx, claimant: Claimant, facts: MachineFacts, now
     enroll_key_hash: claimant.keyHash ?? null,
     ...factsOf(facts),
   });
-  await audit(
+  await auditSelf(
     trx,
-    {
-      actor: `machine:${claimant.machineId}`,
-      action: 'machine.enroll',
-      target: `machine:${claimant.machineId}`,
-      details: { via: 'enrollment secret', address: claimant.address, claims: claimant.claims },
-    },
+    claimant.machineId,
+    'machine.enroll',
+    { via: 'enrollment secret', address: claimant.address, claims: claimant.claims },
     now,
   );
   return token;
@@ -464,19 +462,16 @@ async function firstContact(
     sync_token_hash: claimant.syncTokenHash ?? null,
   };
   await insertMachine(trx, machine);
-  await audit(
+  await auditSelf(
     trx,
+    claimant.machineId,
+    'machine.enroll',
     {
-      actor: `machine:${claimant.machineId}`,
-      action: 'machine.enroll',
-      target: `machine:${claimant.machineId}`,
-      details: {
-        via: claimant.cert ? 'client certificate' : 'fleet credential',
-        serial: claimant.serial ?? null,
-        certificate: claimant.cert?.fingerprint ?? null,
-        address: claimant.address,
-        claims: claimant.claims,
-      },
+      via: claimant.cert ? 'client certificate' : 'fleet credential',
+      serial: claimant.serial ?? null,
+      certificate: claimant.cert?.fingerprint ?? null,
+      address: claimant.address,
+      claims: claimant.claims,
     },
     now,
   );
