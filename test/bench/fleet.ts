@@ -21,14 +21,11 @@ import { RequestRepository } from '../../server/db/requests';
 import { UserRepository } from '../../server/db/users';
 import { PushHub } from '../../server/push';
 import { startPostgres } from '../helpers/postgres';
+import { json, numberOption } from './command-line';
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const option = (name: string, fallback: number) =>
-  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback;
-const MACHINES = option('--machines', 10_000);
-const SMALL = option('--small', 1000);
-const JITTER_S = option('--jitter', 10);
+const MACHINES = numberOption('--machines', 10_000);
+const SMALL = numberOption('--small', 1000);
+const JITTER_S = numberOption('--jitter', 10);
 const SYNC_RATE = 50;
 const SYNC_SECONDS = 10;
 const SECRET = 'bench-enrollment-secret';

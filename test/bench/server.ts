@@ -12,14 +12,11 @@ import { join } from 'node:path';
 import { openServerDatabase } from '../../server/db/connect';
 import { MachineRepository } from '../../server/db/machines';
 import { startPostgres } from '../helpers/postgres';
+import { json, numberOption } from './command-line';
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const option = (name: string, fallback: number) =>
-  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback;
-const MACHINES = option('--machines', 1000);
-const ROUNDTRIPS = option('--roundtrips', 4000);
-const RULES = option('--rules', 100_000);
+const MACHINES = numberOption('--machines', 1000);
+const ROUNDTRIPS = numberOption('--roundtrips', 4000);
+const RULES = numberOption('--rules', 100_000);
 const CONCURRENCY = 32;
 const log = (line: string) => {
   if (!json) console.log(line);
