@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mountTmpfs, tempDir } from './files';
 import { until } from './wait';
 
 const root = join(import.meta.dirname, '../..');
@@ -74,6 +75,50 @@ export function lockdownServiceConfig(
   };
   writeFileSync(configPath, JSON.stringify(config));
   return { configPath, socketPath };
+}
+
+/** A service in LOCKDOWN that watches a private tmpfs of its own. */
+export interface LockdownService<Service> {
+  /** The tmpfs the service watches. */
+  readonly watchDir: string;
+  readonly socketPath: string;
+  readonly service: Service;
+  /** Stops the service, unmounts the tmpfs and removes the state folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Mounts a private tmpfs, writes a LOCKDOWN config that watches it with what `settings` returns
+ * (it may put files on the tmpfs first) in a state folder of its own (lockdownServiceConfig), and
+ * starts the service on that config with `start`: as its own process or in this one.
+ */
+export async function startLockdownService<Service extends { stop(): unknown }>(
+  prefix: string,
+  settings: (watchDir: string) => Record<string, unknown>,
+  start: (configPath: string) => Promise<Service>,
+): Promise<LockdownService<Service>> {
+  const tmpfs = mountTmpfs(prefix);
+  const state = tempDir(`${prefix}-state`);
+  const removeFolders = () => {
+    tmpfs.unmount();
+    state.remove();
+  };
+  try {
+    const folder = lockdownServiceConfig(state.dir, tmpfs.dir, settings(tmpfs.dir));
+    const service = await start(folder.configPath);
+    return {
+      watchDir: tmpfs.dir,
+      socketPath: folder.socketPath,
+      service,
+      async close() {
+        await service.stop();
+        removeFolders();
+      },
+    };
+  } catch (error) {
+    removeFolders();
+    throw error;
+  }
 }
 
 /** Resident memory of a process, in bytes (VmRSS). */

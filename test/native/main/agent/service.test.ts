@@ -3,14 +3,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../../main/agent/control/client';
-import { startService, type RunningService } from '../../../../main/agent/service';
+import { startService } from '../../../../main/agent/service';
 import { openDatabase } from '../../../../main/agent/store/database';
-import { copyExecutable, mountTmpfs, run, sha256sum, tempDir } from '../../../helpers/files';
+import { copyExecutable, run, sha256sum, tempDir } from '../../../helpers/files';
 import { rootAvailable } from '../../../helpers/prerequisites';
 import { until } from '../../../helpers/wait';
-import { lockdownServiceConfig } from '../../../helpers/service-process';
+import { startLockdownService } from '../../../helpers/service-process';
+import { useStarted } from '../../../helpers/scratch';
 
 const root = join(import.meta.dirname, '../../../..');
 const serviceScript = join(root, 'main/agent/service.ts');
@@ -179,30 +180,20 @@ describe('gatehouse --service process', () => {
 describe.runIf(rootAvailable('the gatehousectl integration test'))(
   'gatehousectl against the service with the real monitor (root)',
   () => {
-    let tmpfs: ReturnType<typeof mountTmpfs>;
-    let state: ReturnType<typeof tempDir>;
-    let service: RunningService;
-    let socketPath: string;
-
-    beforeAll(async () => {
-      tmpfs = mountTmpfs('ctl');
-      state = tempDir('ctl-state');
-      const folder = lockdownServiceConfig(state.dir, tmpfs.dir, { MachineID: 'ctl-test' });
-      socketPath = folder.socketPath;
-      service = await startService(folder.configPath, 'fanotify', () => {});
-    });
-    afterAll(async () => {
-      await service?.stop();
-      tmpfs?.unmount();
-      state?.remove();
-    });
+    const lockdown = useStarted(() =>
+      startLockdownService(
+        'ctl',
+        () => ({ MachineID: 'ctl-test' }),
+        (configPath) => startService(configPath, 'fanotify', () => {}),
+      ),
+    );
 
     /** gatehousectl as its own process (asynchronously: the service answers on this thread). */
     function ctl(
       ...args: string[]
     ): Promise<{ code: number | null; stdout: string; stderr: string }> {
       const child = spawn(process.execPath, ['--import', 'tsx', ctlScript, ...args], {
-        env: { ...process.env, GATEHOUSE_SOCKET: socketPath },
+        env: { ...process.env, GATEHOUSE_SOCKET: lockdown.socketPath },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -217,7 +208,7 @@ describe.runIf(rootAvailable('the gatehousectl integration test'))(
     it('status, fileinfo, events and rule --allow: a blocked binary runs once allowed', async () => {
       const binary = copyExecutable(
         '/bin/true',
-        join(tmpfs.dir, 'fresh-tool'),
+        join(lockdown.watchDir, 'fresh-tool'),
         `ctl-${Date.now()}`,
       );
       // spawn, not spawnSync: the exec waits on this process's monitor thread, not its JS thread,
@@ -230,13 +221,13 @@ describe.runIf(rootAvailable('the gatehousectl integration test'))(
         mode: 'LOCKDOWN',
         monitorRunning: true,
         backend: 'fanotify',
-        watched: [expect.objectContaining({ path: tmpfs.dir, mark: 'filesystem' })],
+        watched: [expect.objectContaining({ path: lockdown.watchDir, mark: 'filesystem' })],
       });
       const human = (await ctl('status')).stdout;
       expect(human).toContain('Mode                      | LOCKDOWN');
       // Each filesystem with its device: two mounted at one place are still told apart.
       const [watched] = JSON.parse(status.stdout).watched as { device: string }[];
-      expect(human).toContain(`${tmpfs.dir} (tmpfs ${watched!.device}, filesystem)`);
+      expect(human).toContain(`${lockdown.watchDir} (tmpfs ${watched!.device}, filesystem)`);
 
       const check = await ctl('fileinfo', binary, '--check', '--json');
       expect(check.code).toBe(0);
@@ -284,7 +275,7 @@ describe.runIf(rootAvailable('the gatehousectl integration test'))(
         process.execPath,
         ['--import', 'tsx', ctlScript, 'rule', '--block', '--sha256', 'a'.repeat(64)],
         {
-          env: { ...process.env, GATEHOUSE_SOCKET: socketPath, HOME: '/tmp' },
+          env: { ...process.env, GATEHOUSE_SOCKET: lockdown.socketPath, HOME: '/tmp' },
           uid: 65534,
           gid: 65534,
           stdio: ['ignore', 'ignore', 'pipe'],

@@ -5,20 +5,20 @@
 // the attack costs the service must stay bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../../../main/agent/control/client';
 import type { ServiceStatus } from '../../../../../main/agent/control/server';
-import { copyExecutable, mountTmpfs, run, sha256sum, tempDir } from '../../../../helpers/files';
+import { copyExecutable, run, sha256sum } from '../../../../helpers/files';
 import { rootAvailable } from '../../../../helpers/prerequisites';
 import {
   jsonLines,
-  lockdownServiceConfig,
   openDescriptors,
   residentBytes,
   spawnAsNobody,
+  startLockdownService,
   startServiceProcess,
-  type ServiceProcess,
 } from '../../../../helpers/service-process';
+import { useStarted } from '../../../../helpers/scratch';
 import { until } from '../../../../helpers/wait';
 
 const root = join(import.meta.dirname, '../../../../..');
@@ -46,39 +46,34 @@ interface UnreadState {
 describe.runIf(rootAvailable('the control-socket flood test'))(
   'the control socket under a flood from an unprivileged user (root)',
   () => {
-    let tmpfs: ReturnType<typeof mountTmpfs>;
-    let state: ReturnType<typeof tempDir>;
-    let service: ServiceProcess;
-    let socketPath: string;
     let allowed: string;
     let unknown: string;
     const attackers: ChildProcess[] = [];
     let cleanupSampler = () => undefined as void;
 
-    beforeAll(async () => {
-      tmpfs = mountTmpfs('flood');
-      state = tempDir('flood-state');
-      // Never run before the flood: no kernel ignore mark lets it through without a decision.
-      allowed = copyExecutable('/bin/true', join(tmpfs.dir, 'allowed'), `flood-ok-${Date.now()}`);
-      unknown = copyExecutable('/bin/true', join(tmpfs.dir, 'unknown'), `flood-no-${Date.now()}`);
-      const folder = lockdownServiceConfig(state.dir, tmpfs.dir, {
-        MachineID: 'flood-test',
-        StaticRules: [{ identifier: sha256sum(allowed), rule_type: 'BINARY', policy: 'ALLOWLIST' }],
-      });
-      socketPath = folder.socketPath;
-      service = await startServiceProcess(folder.configPath);
-    }, 120_000);
-
-    afterAll(async () => {
+    const lockdown = useStarted(() =>
+      startLockdownService(
+        'flood',
+        (watchDir) => {
+          // Never run before the flood: no kernel ignore mark lets it through without a decision.
+          const fresh = (name: string) =>
+            copyExecutable('/bin/true', join(watchDir, name), `flood-${name}-${Date.now()}`);
+          allowed = fresh('allowed');
+          unknown = fresh('unknown');
+          const rule = { identifier: sha256sum(allowed), rule_type: 'BINARY', policy: 'ALLOWLIST' };
+          return { MachineID: 'flood-test', StaticRules: [rule] };
+        },
+        startServiceProcess,
+      ),
+    );
+    // Runs before the service stops (after-hooks run last-registered first).
+    afterAll(() => {
       cleanupSampler();
       for (const attacker of attackers) attacker.kill('SIGKILL');
-      await service?.stop();
-      tmpfs?.unmount();
-      state?.remove();
     });
 
     async function rootStatus(): Promise<ServiceStatus> {
-      const client = await ControlClient.connect(socketPath);
+      const client = await ControlClient.connect(lockdown.socketPath);
       try {
         return await client.call<ServiceStatus>('status');
       } finally {
@@ -89,7 +84,7 @@ describe.runIf(rootAvailable('the control-socket flood test'))(
     /** gatehousectl as root, as its own process. */
     function ctl(...args: string[]): Promise<{ code: number | null; stdout: string }> {
       const child = spawn(process.execPath, ['--import', 'tsx', ctlScript, ...args], {
-        env: { ...process.env, GATEHOUSE_SOCKET: socketPath },
+        env: { ...process.env, GATEHOUSE_SOCKET: lockdown.socketPath },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let stdout = '';
@@ -101,7 +96,7 @@ describe.runIf(rootAvailable('the control-socket flood test'))(
      * kernel's queue of connections waiting to be accepted is full). */
     async function nobodyStatus(): Promise<string> {
       for (let attempt = 0; attempt < 50; attempt++) {
-        const child = spawnAsNobody(process.execPath, [rpcClient, socketPath, '1']);
+        const child = spawnAsNobody(process.execPath, [rpcClient, lockdown.socketPath, '1']);
         let stdout = '';
         child.stdout!.on('data', (data: Buffer) => (stdout += data.toString()));
         child.stdin!.end(JSON.stringify(['{"jsonrpc":"2.0","id":1,"method":"status"}']));
@@ -117,17 +112,22 @@ describe.runIf(rootAvailable('the control-socket flood test'))(
       const deadline = Date.now() + 60_000;
       while ((await rootStatus()).posture.length === 0 && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 200));
-      const rssBefore = residentBytes(service.pid);
-      const fdsBefore = openDescriptors(service.pid);
+      const rssBefore = residentBytes(lockdown.service.pid);
+      const fdsBefore = openDescriptors(lockdown.service.pid);
       // Garbage from the flood comes and goes with the collector: the peak is reported too.
       let rssPeak = rssBefore;
       const sampler = setInterval(() => {
-        rssPeak = Math.max(rssPeak, residentBytes(service.pid));
+        rssPeak = Math.max(rssPeak, residentBytes(lockdown.service.pid));
       }, 100);
       cleanupSampler = () => clearInterval(sampler);
 
       // A client that sends 8 MB of status requests and never reads a reply...
-      const unread = spawnAsNobody(process.execPath, [flood, 'unread', socketPath, String(8 * MB)]);
+      const unread = spawnAsNobody(process.execPath, [
+        flood,
+        'unread',
+        lockdown.socketPath,
+        String(8 * MB),
+      ]);
       attackers.push(unread);
       const unreadState = jsonLines<UnreadState>(unread);
       await until(
@@ -141,7 +141,13 @@ describe.runIf(rootAvailable('the control-socket flood test'))(
       // ...and 51,000 connection attempts from three processes, each keeping whatever the
       // service keeps open (17,000 at once each: together more than the service's own limit).
       const floods = [0, 1, 2].map(() =>
-        spawnAsNobody(process.execPath, [flood, 'connections', socketPath, '17000', '17000']),
+        spawnAsNobody(process.execPath, [
+          flood,
+          'connections',
+          lockdown.socketPath,
+          '17000',
+          '17000',
+        ]),
       );
       attackers.push(...floods);
       const floodStates = floods.map((child) => jsonLines<FloodState>(child));
@@ -173,8 +179,8 @@ describe.runIf(rootAvailable('the control-socket flood test'))(
         300_000,
       );
       cleanupSampler();
-      const rssAfter = residentBytes(service.pid);
-      const fdsAfter = openDescriptors(service.pid);
+      const rssAfter = residentBytes(lockdown.service.pid);
+      const fdsAfter = openDescriptors(lockdown.service.pid);
       const after = await rootStatus();
       const totals = floodStates.map((s) => s.last()!);
       const attempts = totals.reduce((sum, s) => sum + s.started, 0);
