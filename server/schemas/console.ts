@@ -277,6 +277,33 @@ export const MachinePostureView = Type.Object({
 });
 export type MachinePostureView = Static<typeof MachinePostureView>;
 
+/** A file access (FAA) event as Santa reported it, for the console. */
+export const FileAccessEventView = Type.Object({
+  id: Type.Number(),
+  machine_id: Type.String(),
+  rule_name: Type.String(),
+  rule_version: Type.String(),
+  target: Type.String(),
+  decision: Type.String(),
+  access_time: Type.Number(),
+  /** The accessing process first, then its parents: path, SHA-256, signing and team id, pid. */
+  process_chain: Type.Array(
+    Type.Object({
+      file_path: Type.String(),
+      file_sha256: Type.Optional(Type.String()),
+      signing_id: Type.Optional(Type.String()),
+      team_id: Type.Optional(Type.String()),
+      cdhash: Type.Optional(Type.String()),
+      pid: Type.Optional(Type.Integer()),
+    }),
+  ),
+  received_at: Type.Number(),
+});
+export type FileAccessEventView = Static<typeof FileAccessEventView>;
+
+export const FileAccessEventList = Page('events', FileAccessEventView);
+export type FileAccessEventList = Static<typeof FileAccessEventList>;
+
 /** A claim on a machine id that does not match what the id is bound to (db/enrollment.ts). */
 export const EnrollmentConflict = Type.Object({
   id: Type.Number(),

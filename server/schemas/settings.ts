@@ -3,8 +3,8 @@
 // (northpolesec/protos sync/v1.proto), so a value goes to the client as stored. Wire types only:
 // the checks that say what is wrong with a value are in server/db/settings.ts. Only `typebox` and
 // the schemas beside this file may be imported here: the console's type check reads it too.
-import { Type, type Static } from 'typebox';
-import { Nullable, Optional, Page } from './shared';
+import { Type, type Static, type TLiteral, type TUnion } from 'typebox';
+import { Nullable, Optional } from './shared';
 
 /** sync/v1.proto ClientMode, without UNKNOWN_CLIENT_MODE (which clients ignore). */
 export const CLIENT_MODES = ['MONITOR', 'LOCKDOWN', 'STANDALONE'] as const;
@@ -12,30 +12,32 @@ export const CLIENT_MODES = ['MONITOR', 'LOCKDOWN', 'STANDALONE'] as const;
 export const FILE_ACCESS_ACTIONS = ['NONE', 'AUDIT_ONLY', 'DISABLE'] as const;
 export const SETTINGS_SCOPES = ['global', 'tag', 'machine'] as const;
 
-const ClientMode = Type.Union([
-  Type.Literal('MONITOR'),
-  Type.Literal('LOCKDOWN'),
-  Type.Literal('STANDALONE'),
-]);
-const FileAccessAction = Type.Union([
-  Type.Literal('NONE'),
-  Type.Literal('AUDIT_ONLY'),
-  Type.Literal('DISABLE'),
-]);
-const Scope = Type.Union([Type.Literal('global'), Type.Literal('tag'), Type.Literal('machine')]);
+/** A union of these literals, so that each list of values is written once. */
+const oneOf = <const Values extends readonly string[]>(values: Values) =>
+  Type.Union(values.map((value) => Type.Literal(value))) as TUnion<{
+    -readonly [K in keyof Values]: TLiteral<Values[K]>;
+  }>;
+
+const ClientMode = oneOf(CLIENT_MODES);
+const FileAccessAction = oneOf(FILE_ACCESS_ACTIONS);
+const Scope = oneOf(SETTINGS_SCOPES);
+
+// Every setting is optional: a profile that leaves one out takes it from below.
+const Text = Optional(Type.String());
+const Switch = Optional(Type.Boolean());
 
 /** The settings sent as they are stored (batch size and interval are added apart: preflight always sends them). */
 const SentAsStored = {
   client_mode: Optional(ClientMode),
-  event_detail_url: Optional(Type.String()),
-  event_detail_text: Optional(Type.String()),
-  allowed_path_regex: Optional(Type.String()),
-  blocked_path_regex: Optional(Type.String()),
-  enable_transitive_rules: Optional(Type.Boolean()),
-  enable_bundles: Optional(Type.Boolean()),
-  enable_all_event_upload: Optional(Type.Boolean()),
-  disable_unknown_event_upload: Optional(Type.Boolean()),
-  block_usb_mount: Optional(Type.Boolean()),
+  event_detail_url: Text,
+  event_detail_text: Text,
+  allowed_path_regex: Text,
+  blocked_path_regex: Text,
+  enable_transitive_rules: Switch,
+  enable_bundles: Switch,
+  enable_all_event_upload: Switch,
+  disable_unknown_event_upload: Switch,
+  block_usb_mount: Switch,
   remount_usb_mode: Optional(Type.Array(Type.String())),
   override_file_access_action: Optional(FileAccessAction),
 };
@@ -102,30 +104,3 @@ export const PreflightSettings = {
 
 export const PreflightSettingsObject = Type.Object(PreflightSettings);
 export type PreflightSettingValues = Static<typeof PreflightSettingsObject>;
-
-/** A file access (FAA) event as Santa reported it, for the console. */
-export const FileAccessEventView = Type.Object({
-  id: Type.Number(),
-  machine_id: Type.String(),
-  rule_name: Type.String(),
-  rule_version: Type.String(),
-  target: Type.String(),
-  decision: Type.String(),
-  access_time: Type.Number(),
-  /** The accessing process first, then its parents: path, SHA-256, signing and team id, pid. */
-  process_chain: Type.Array(
-    Type.Object({
-      file_path: Type.String(),
-      file_sha256: Type.Optional(Type.String()),
-      signing_id: Type.Optional(Type.String()),
-      team_id: Type.Optional(Type.String()),
-      cdhash: Type.Optional(Type.String()),
-      pid: Type.Optional(Type.Integer()),
-    }),
-  ),
-  received_at: Type.Number(),
-});
-export type FileAccessEventView = Static<typeof FileAccessEventView>;
-
-export const FileAccessEventList = Page('events', FileAccessEventView);
-export type FileAccessEventList = Static<typeof FileAccessEventList>;

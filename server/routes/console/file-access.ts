@@ -2,8 +2,7 @@
 // authorization denied or audited there, as the Mac uploaded it.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { IdParams } from '../../schemas/console';
-import { FileAccessEventList } from '../../schemas/settings';
+import { FileAccessEventList, IdParams } from '../../schemas/console';
 import { knownMachine, onlyKnown, page, queryOf } from './input';
 
 export async function fileAccessRoutes(fastify: FastifyInstance): Promise<void> {
