@@ -106,9 +106,13 @@ bool UserPlugin(const std::string& cmdline) {
   return false;
 }
 
-// Every executable mapping backed by a file only root can write (the mapped inode itself, through
-// map_files, not whatever its path names now).
-bool UserCodeMapped(int32_t pid, const std::string& maps) {
+enum class Mappings : uint8_t { kRootOnly, kUserCode, kChanged };
+
+// Whether every executable mapping in a reading of /proc/<pid>/maps is backed by a file only root
+// can write (the mapped inode itself, through map_files, not whatever its path names now).
+// kChanged: a mapping was gone by the time it was looked at (a library unloaded, a region split).
+Mappings CheckMappings(int32_t pid, const std::string& maps) {
+  bool changed = false;
   size_t start = 0;
   while (start < maps.size()) {
     size_t end = maps.find('\n', start);
@@ -122,9 +126,28 @@ bool UserCodeMapped(int32_t pid, const std::string& maps) {
     char link[128];
     snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", pid, from, to);
     struct stat st;
-    if (stat(link, &st) != 0 || !RootOnly(st)) return true;
+    if (stat(link, &st) == 0) {
+      if (!RootOnly(st)) return Mappings::kUserCode;
+    } else if (errno == ENOENT) {
+      changed = true;  // no mapping has exactly that range any more
+    } else {
+      return Mappings::kUserCode;
+    }
   }
-  return false;
+  return changed ? Mappings::kChanged : Mappings::kRootOnly;
+}
+
+// A linker unloads its plugin right after closing its output, which is when it is looked at last:
+// a mapping gone before it could be looked at proves nothing, so the maps are read again. One that
+// keeps changing under every reading counts as user code.
+constexpr int kMapsReadings = 4;
+
+bool UserCodeMapped(int32_t pid) {
+  for (int reading = 0; reading < kMapsReadings; ++reading) {
+    const Mappings mappings = CheckMappings(pid, ReadProcFile(pid, "maps"));
+    if (mappings != Mappings::kChanged) return mappings == Mappings::kUserCode;
+  }
+  return true;
 }
 
 int PidfdOpen(int32_t pid) {
@@ -533,9 +556,9 @@ void FanotifyBuildTracker::Verify(int32_t pid, Compiler& compiler) {
   }
   const std::string status = ReadProcFile(pid, "status");
   const char* tracer = strstr(status.c_str(), "\nTracerPid:");
-  const bool tainted =
-      !tracer || atoi(tracer + 11) != 0 || LoaderInjected(ReadProcFile(pid, "environ")) ||
-      UserPlugin(ReadProcFile(pid, "cmdline")) || UserCodeMapped(pid, ReadProcFile(pid, "maps"));
+  const bool tainted = !tracer || atoi(tracer + 11) != 0 ||
+                       LoaderInjected(ReadProcFile(pid, "environ")) ||
+                       UserPlugin(ReadProcFile(pid, "cmdline")) || UserCodeMapped(pid);
   // What was read counts only if the process the pidfd names is still there afterwards (a pid is
   // not reused while its process, or its zombie, exists); one that left meanwhile leaves nothing
   // but unreadable files behind, which prove nothing either way.
