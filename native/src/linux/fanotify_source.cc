@@ -15,6 +15,7 @@
 #include <map>
 
 #include "mounts.h"
+#include "signals.h"
 
 namespace gatehouse {
 namespace {
@@ -30,17 +31,6 @@ void ReleaseGroupOnSignal(int signal_number) {
   if (group >= 0 && devnull >= 0) dup2(devnull, group);
   ::signal(signal_number, SIG_DFL);
   raise(signal_number);
-}
-
-void InstallSigtermRelease() {
-  struct sigaction current;
-  if (sigaction(SIGTERM, nullptr, &current) != 0) return;
-  // When someone else (Node, for a JavaScript listener) handles SIGTERM, they call stop().
-  if (current.sa_handler != SIG_DFL || (current.sa_flags & SA_SIGINFO)) return;
-  struct sigaction release {};
-  release.sa_handler = ReleaseGroupOnSignal;
-  sigemptyset(&release.sa_mask);
-  sigaction(SIGTERM, &release, nullptr);
 }
 
 std::string ReadAll(int fd) {
@@ -95,7 +85,8 @@ bool FanotifySource::Start(EventSink* sink, std::string* error) {
   if (!UpdateMarks(error)) return false;
   g_devnull_fd = devnull_fd_;
   g_group_fd = group;
-  InstallSigtermRelease();
+  // When someone else (Node, for a JavaScript listener) handles SIGTERM, they call stop().
+  HandleWhereUnhandled(SIGTERM, ReleaseGroupOnSignal);
   reader_ = std::thread([this] { ReadLoop(); });
   return true;
 }

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <vector>
 
+#include "signals.h"
+
 namespace gatehouse {
 namespace {
 
@@ -19,19 +21,6 @@ namespace {
 // SIGRTMIN already accounts for them).
 int LeaseSignal() {
   return SIGRTMIN + 6;
-}
-
-// A break signal that reaches the process before the lease is pointed at our thread (or SIGIO,
-// which the kernel sends when its real-time queue overflows) must not end the process: ignored
-// where nobody handles it. Our thread blocks both, so signals aimed at it are still queued there.
-void IgnoreWhereUnhandled(int signal_number) {
-  struct sigaction current;
-  if (sigaction(signal_number, nullptr, &current) != 0) return;
-  if (current.sa_handler != SIG_DFL || (current.sa_flags & SA_SIGINFO)) return;
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
-  sigaction(signal_number, &ignore, nullptr);
 }
 
 }  // namespace
@@ -44,8 +33,11 @@ LeaseGuard::~LeaseGuard() {
 
 bool LeaseGuard::Start(OnWrite on_write) {
   on_write_ = std::move(on_write);
-  IgnoreWhereUnhandled(signal_);
-  IgnoreWhereUnhandled(SIGIO);
+  // A break signal that reaches the process before the lease is pointed at our thread (or SIGIO,
+  // which the kernel sends when its real-time queue overflows) must not end the process. Our
+  // thread blocks both, so signals aimed at it are still queued there.
+  HandleWhereUnhandled(signal_, SIG_IGN);
+  HandleWhereUnhandled(SIGIO, SIG_IGN);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return false;
   stopping_ = false;
