@@ -25,6 +25,7 @@ export type MachineSummary = Pick<
   | 'last_sync_at'
   | 'tags'
   | 'clean_requested'
+  | 'clean_all_requested'
 >;
 
 const SUMMARY_COLUMNS = [
@@ -42,6 +43,7 @@ const SUMMARY_COLUMNS = [
   'last_sync_at',
   'tags',
   'clean_requested',
+  'clean_all_requested',
 ] as const;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -119,17 +121,19 @@ export class MachineRepository {
   /**
    * Orders a clean sync at the machine's next preflight, audited in the same transaction with who
    * ordered it (a console user, or `machine:ID` when its preflight found it owed one) and why.
+   * `all`: Santa's CLEAN_ALL, which also drops the rules the machine made itself (transitive
+   * rules); an order for it stands until a sync completes, whatever else is ordered meanwhile.
    * False when there is no such machine.
    */
   async orderCleanSync(
     machineId: string,
-    by: { actor: string; reason: string; details?: Record<string, unknown> },
+    by: { actor: string; reason: string; all?: boolean; details?: Record<string, unknown> },
     now = Date.now(),
   ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const updated = await trx
         .updateTable('machines')
-        .set({ clean_requested: 1 })
+        .set({ clean_requested: 1, ...(by.all ? { clean_all_requested: 1 } : {}) })
         .where('machine_id', '=', machineId)
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return false;
@@ -139,7 +143,7 @@ export class MachineRepository {
           actor: by.actor,
           action: 'machine.clean-sync',
           target: `machine:${machineId}`,
-          details: { reason: by.reason, ...by.details },
+          details: { reason: by.reason, ...(by.all ? { all: true } : {}), ...by.details },
         },
         now,
       );

@@ -70,12 +70,17 @@ export const Machine = Type.Object(
     tags: Type.Array(Type.String()),
     /** A clean sync is owed at the machine's next sync (ordered, or its first). */
     clean_sync_pending: Type.Optional(Type.Boolean()),
+    /** The clean sync ordered is Santa's CLEAN_ALL: the machine's own (transitive) rules go too. */
+    clean_all_pending: Type.Optional(Type.Boolean()),
   },
   Open,
 );
 export type Machine = Static<typeof Machine>;
 
-export const CleanSyncOrder = Type.Object({ clean_sync_pending: Type.Literal(true) });
+export const CleanSyncOrder = Type.Object({
+  clean_sync_pending: Type.Literal(true),
+  clean_all_pending: Type.Boolean(),
+});
 
 export const MachineList = Page('machines', Machine);
 

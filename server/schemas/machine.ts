@@ -33,7 +33,7 @@ export const EnrollConflict = Type.Object({
 });
 
 export const Preflight = Type.Object({
-  sync_type: Type.Union([Type.Literal('NORMAL'), Type.Literal('CLEAN')]),
+  sync_type: Type.Union([Type.Literal('NORMAL'), Type.Literal('CLEAN'), Type.Literal('CLEAN_ALL')]),
   clean_sync: Optional(Type.Boolean()),
   batch_size: Type.Integer(),
   full_sync_interval: Type.Integer(),

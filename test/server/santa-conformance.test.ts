@@ -504,7 +504,30 @@ describe.each(ENGINES)('a stock Santa client syncing on %s', (engine) => {
     },
   );
 
-  it.todo('CLEAN_ALL ordered by the server (the server sends only CLEAN today)');
+  it.each(TRANSFERS)(
+    '%s transfer: a CLEAN_ALL the console orders drops the rules the Mac made, once',
+    async (transfer) => {
+      const client = await enrolledClient({ transfer });
+      const machineId = client.options.machineId;
+      await binaryFor(machineId, sha(530));
+      await client.sync();
+      client.addTransitiveRule(sha(531));
+      const order = { actor: 'grace', reason: 'console' };
+      expect(await server.repos.machines.orderCleanSync(machineId, { ...order, all: true })).toBe(
+        true,
+      );
+      // A plain clean sync ordered after it does not undo it.
+      await server.repos.machines.orderCleanSync(machineId, order);
+
+      const cleanAll = await client.sync();
+      expect(cleanAll.syncType).toBe('CLEAN_ALL');
+      expect(client.rule(sha(531))).toBeUndefined();
+      expect(client.rule(sha(530))?.policy).toBe('ALLOWLIST');
+      client.addTransitiveRule(sha(532));
+      expect((await client.sync()).syncType).toBe('NORMAL');
+      expect(client.rule(sha(532))).toBeDefined();
+    },
+  );
   // Only preflight carries the serial: the other stages are tied to it by the sync token (Santa's
   // XSRF token) its preflight carried, so in the real Mac's sync window a caller on the fleet
   // credential that skipped preflight reads nothing.

@@ -6,7 +6,7 @@ import { RequestError } from '../../db/requests';
 import type { MachineSummary } from '../../db/machines';
 import { consoleUserOf } from '../../plugins/console-session';
 import { CleanSyncOrder, IdParams, MachineDetail, MachineList } from '../../schemas/console';
-import { found, onlyKnown, optionalText, page, queryOf } from './input';
+import { bodyOf, found, onlyKnown, optionalText, page, queryOf } from './input';
 import { ruleView } from './rules';
 
 const parseJson = <T>(text: string, fallback: T): T => {
@@ -27,6 +27,7 @@ export function machineView(machine: MachineSummary) {
     rule_total: Object.values(ruleCounts).reduce((sum, n) => sum + Number(n), 0),
     tags: parseJson<string[]>(machine.tags, []),
     clean_sync_pending: Number(machine.clean_requested) === 1,
+    clean_all_pending: Number(machine.clean_all_requested) === 1,
   };
 }
 
@@ -49,6 +50,7 @@ export async function machineRoutes(fastify: FastifyInstance): Promise<void> {
 
   // Helpdesk and admins: the machine drops every synced rule and takes the resolved set again at
   // its next sync (a Mac that holds what it should not, after a restore or a manual santactl).
+  // With {"all": true}, Santa's CLEAN_ALL: the rules the machine made itself go too.
   app.post(
     '/console/api/machines/:id/clean-sync',
     {
@@ -56,12 +58,18 @@ export async function machineRoutes(fastify: FastifyInstance): Promise<void> {
       schema: { params: IdParams, response: { 200: CleanSyncOrder } },
     },
     async (request) => {
+      const body = bodyOf(request);
+      onlyKnown(body, ['all']);
+      if (body.all !== undefined && typeof body.all !== 'boolean')
+        throw new RequestError(400, 'all must be true or false (true: CLEAN_ALL)');
+      const all = body.all === true;
       const ordered = await repos.machines.orderCleanSync(request.params.id, {
         actor: consoleUserOf(request).username,
         reason: 'console',
+        ...(all ? { all } : {}),
       });
       if (!ordered) throw new RequestError(404, `no machine ${request.params.id}`);
-      return { clean_sync_pending: true as const };
+      return { clean_sync_pending: true as const, clean_all_pending: all };
     },
   );
 

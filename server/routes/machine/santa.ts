@@ -94,6 +94,8 @@ async function preflight(
       reportedCounts(counts, optionalString(body, 'rules_hash', where) !== undefined),
       version,
     ));
+  // Santa's CLEAN_ALL, ordered from the console: the machine's own (transitive) rules go too.
+  const syncType = machine.clean_all_requested === 1 ? 'CLEAN_ALL' : clean ? 'CLEAN' : 'NORMAL';
   await repos.machines.update(machineId, {
     serial_num: optionalString(body, 'serial_num', where) ?? machine.serial_num,
     hostname: optionalString(body, 'hostname', where) ?? machine.hostname,
@@ -106,14 +108,14 @@ async function preflight(
     rule_counts: JSON.stringify(counts),
     rules_hash: optionalString(body, 'rules_hash', where) ?? null,
     last_preflight_at: Date.now(),
-    sync_type: clean ? 'CLEAN' : 'NORMAL',
+    sync_type: syncType,
     sync_version: version,
-    clean_requested: clean ? 1 : 0,
+    clean_requested: syncType === 'NORMAL' ? 0 : 1,
   });
   return {
-    sync_type: clean ? 'CLEAN' : 'NORMAL',
+    sync_type: syncType,
     // Deprecated, for clients that predate sync_type (newer ones ignore it when sync_type is set).
-    ...(clean ? { clean_sync: true } : {}),
+    ...(syncType !== 'NORMAL' ? { clean_sync: true } : {}),
     // client_mode and the other settings: machine, tag and global profiles over the defaults.
     ...(await repos.settings.preflightFor(machine, options)),
   };
@@ -253,7 +255,7 @@ async function ruledownload(
     throw new RequestError(409, 'ruledownload: run preflight first');
   const cursor = optionalString(body, 'cursor', 'ruledownload', 64);
   const after = cursor ? openCursor(machine, cursor) : 0;
-  const clean = machine.sync_type === 'CLEAN';
+  const clean = isCleanSync(machine);
   const previous = clean ? undefined : previousReach(machine);
   // Nothing has changed since this machine's last sync: no query needed.
   if (!clean && !previous && Number(machine.acked_version) >= Number(machine.sync_version))
@@ -276,6 +278,10 @@ async function ruledownload(
     ...(page.next !== undefined ? { cursor: sealCursor(machine, page.next) } : {}),
   };
 }
+
+/** Whether the sync in progress sends the whole rule set (CLEAN, or CLEAN_ALL). */
+const isCleanSync = (machine: MachinesTable) =>
+  machine.sync_type === 'CLEAN' || machine.sync_type === 'CLEAN_ALL';
 
 const EMPTY_CLEAN_SYNC = { identifier: '0'.repeat(64), rule_type: 'BINARY', policy: 'REMOVE' };
 
@@ -306,10 +312,12 @@ async function postflight(
     sync_version: null,
     sync_type: null,
     clean_requested: 0,
+    // A CLEAN_ALL ordered during this sync (after its preflight) waits for the next one.
+    ...(machine.sync_type === 'CLEAN_ALL' ? { clean_all_requested: 0 } : {}),
     rules_hash: optionalString(body, 'rules_hash', 'postflight') ?? machine.rules_hash,
     // What this sync resolved rules for: a change of either before the next one asks for a clean.
     synced_membership: membershipOf(machine),
-    ...(machine.sync_type === 'CLEAN' ? { clean_version: machine.sync_version } : {}),
+    ...(isCleanSync(machine) ? { clean_version: machine.sync_version } : {}),
   });
   return {};
 }

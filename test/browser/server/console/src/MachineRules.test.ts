@@ -64,5 +64,23 @@ describe('machine rules in Chromium', () => {
     await page.getByRole('heading', { level: 2, name: 'cy-laptop.example' }).waitFor();
     await page.locator('table.machine-rules tbody tr').first().waitFor();
     expect(await page.getByRole('button', { name: 'Clean sync on next sync' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /compiler-made rules too/ }).count()).toBe(0);
+  });
+
+  it('the helpdesk orders a CLEAN_ALL with the keyboard, and the page says what goes', async () => {
+    await ui.repos.machines.update('m-cy', { clean_requested: 0, clean_all_requested: 0 });
+    await ui.browser.context.clearCookies();
+    const page = await ui.browser.context.newPage();
+    await logIntoConsole(page, ui.base, 'grace', 'helpdesk-password-1', '/console/machines/m-cy');
+    const button = page.getByRole('button', { name: 'Clean sync, compiler-made rules too' });
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.locator('.clean-sync').textContent())
+      .toContain('the rules its compilers made');
+    expect(await ui.repos.machines.get('m-cy')).toMatchObject({
+      clean_requested: 1,
+      clean_all_requested: 1,
+    });
   });
 });

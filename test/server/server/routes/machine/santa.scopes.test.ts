@@ -257,7 +257,10 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
     );
     expect(missing.status).toBe(404);
     const ordered = await callConsole(fleet.server.base, 'POST', path, fleet.sessions.helpdesk);
-    expect(ordered).toEqual({ status: 200, body: { clean_sync_pending: true } });
+    expect(ordered).toEqual({
+      status: 200,
+      body: { clean_sync_pending: true, clean_all_pending: false },
+    });
     const detail = await callConsole(
       fleet.server.base,
       'GET',
@@ -273,6 +276,57 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
     });
     expect(audit.map(({ actor, details }) => ({ actor, details }))).toEqual([
       { actor: 'grace', details: { reason: 'console' } },
+    ]);
+  });
+
+  it('the helpdesk orders a CLEAN_ALL; a body it does not understand is refused', async () => {
+    const mac = await fleet.mac('ordered-all');
+    await mac.sync();
+    mac.addTransitiveRule(fresh());
+    const path = '/console/api/machines/ordered-all/clean-sync';
+    const helpdesk = fleet.sessions.helpdesk;
+    for (const body of [{ all: 'yes' }, { everything: true }]) {
+      const refused = await callConsole(fleet.server.base, 'POST', path, { ...helpdesk, body });
+      expect(refused.status).toBe(400);
+    }
+    expect((await mac.sync()).syncType).toBe('NORMAL');
+    const ordered = await callConsole(fleet.server.base, 'POST', path, {
+      ...helpdesk,
+      body: { all: true },
+    });
+    expect(ordered.body).toEqual({ clean_sync_pending: true, clean_all_pending: true });
+    const detail = await callConsole(
+      fleet.server.base,
+      'GET',
+      '/console/api/machines/ordered-all',
+      helpdesk,
+    );
+    expect(detail.body.machine).toMatchObject({
+      clean_sync_pending: true,
+      clean_all_pending: true,
+    });
+    const report = await syncAndCompare(mac);
+    expect(report.syncType).toBe('CLEAN_ALL');
+    expect(mac.rules.filter((rule) => rule.transitive)).toEqual([]);
+    expect((await mac.sync()).syncType).toBe('NORMAL');
+    const after = await callConsole(
+      fleet.server.base,
+      'GET',
+      '/console/api/machines/ordered-all',
+      helpdesk,
+    );
+    expect(after.body.machine).toMatchObject({
+      clean_sync_pending: false,
+      clean_all_pending: false,
+    });
+    const audit = await fleet.server.db
+      .selectFrom('audit_log')
+      .select(['actor', 'details'])
+      .where('target', '=', 'machine:ordered-all')
+      .where('action', '=', 'machine.clean-sync')
+      .execute();
+    expect(audit).toEqual([
+      { actor: 'grace', details: JSON.stringify({ reason: 'console', all: true }) },
     ]);
   });
 });
