@@ -59,7 +59,19 @@ export interface PushOptions {
   readonly retryAfterS?: number;
   /** How often held streams' tokens are checked against their machines (routes/machine/stream.ts). */
   readonly tokenCheckMs?: number;
+  /** Follow-up syncs a second this process spreads a broadcast's herd to (see `#receive`). */
+  readonly herdSyncsPerS?: number;
 }
+
+/**
+ * A push to many machines (all, a user's, a tag's) makes each of them sync. Sent to every stream
+ * at once, they would all sync at once: the push carries `spread_ms`, the window over which each
+ * machine picks a random moment for its sync (main/agent/sync/scheduler.ts), sized so that this
+ * process sees about this many syncs a second, and at most SPREAD_MAX_MS. A push to named
+ * machines (an approval for one machine, a request's answer) carries none: it syncs at once.
+ */
+export const HERD_SYNCS_PER_S = 500;
+export const SPREAD_MAX_MS = 120_000;
 
 export const DEFAULT_MAX_STREAMS = 20_000;
 
@@ -77,6 +89,7 @@ export class PushHub {
   readonly #maxStreams: number;
   readonly #retryAfterS: number;
   readonly tokenCheckMs: number;
+  readonly #herdSyncsPerS: number;
   #listener: pg.Client | undefined;
   /** Notifications go out on their own connections, so a burst never queues behind LISTEN's. */
   #notifier: pg.Pool | undefined;
@@ -88,6 +101,7 @@ export class PushHub {
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
     this.#retryAfterS = options.retryAfterS ?? 60;
     this.tokenCheckMs = options.tokenCheckMs ?? 10_000;
+    this.#herdSyncsPerS = options.herdSyncsPerS ?? HERD_SYNCS_PER_S;
   }
 
   /** On PostgreSQL: listen for changes made by any server process. */
@@ -190,19 +204,19 @@ export class PushHub {
 
   #receive(wire: Wire): void {
     if ('opened' in wire) return this.#openedElsewhere(wire.opened);
-    let delivered = 0;
-    const message = { kind: wire.kind, target: wire.target, ...detailOf(wire) };
     // A message for named machines finds their streams by id instead of visiting every stream.
-    const candidates =
+    const reached =
       'machines' in wire.target
         ? wire.target.machines.flatMap((id) => this.#streams.get(id) ?? [])
-        : this.#streams.values();
-    for (const { subscriber } of candidates) {
-      if (!reaches(wire.target, subscriber)) continue;
-      subscriber.send(message);
-      delivered++;
-    }
-    this.observer?.fanout((Date.now() - wire.at) / 1000, delivered);
+        : [...this.#streams.values()].filter(({ subscriber }) => reaches(wire.target, subscriber));
+    const spreadMs =
+      'machines' in wire.target
+        ? 0
+        : Math.min(SPREAD_MAX_MS, Math.round((reached.length / this.#herdSyncsPerS) * 1000));
+    const detail = spreadMs > 0 ? { ...wire.detail, spread_ms: spreadMs } : wire.detail;
+    const message = { kind: wire.kind, target: wire.target, ...(detail ? { detail } : {}) };
+    for (const { subscriber } of reached) subscriber.send(message);
+    this.observer?.fanout((Date.now() - wire.at) / 1000, reached.length);
   }
 
   /** Another process holds this machine's newer stream: the one here goes. */
@@ -214,8 +228,6 @@ export class PushHub {
     this.#close(held, 'replaced');
   }
 }
-
-const detailOf = (message: PushMessage) => (message.detail ? { detail: message.detail } : {});
 
 function reaches(target: PushTarget, subscriber: Subscriber): boolean {
   return (

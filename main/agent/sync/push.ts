@@ -1,10 +1,33 @@
 // The agent's end of the backend's push stream (Server-Sent Events), reconnecting with backoff
 // for as long as the agent runs. What arrives is only a nudge: the agent then syncs, over the
 // same authenticated protocol as always.
+
+/** A push as the agent acts on it: its kind, and the window to spread its sync over. */
+export interface Nudge {
+  readonly kind: string;
+  /** Sync at a random moment within this many ms (a push to many machines); 0: at once. */
+  readonly spreadMs: number;
+}
+
+/** The longest spread the agent accepts; a larger one (a broken or hostile server) is cut to it. */
+export const MAX_SPREAD_MS = 120_000;
+
+/** The spread a push's data line asks for: a whole number of ms, else none. */
+export function spreadOf(data: string): number {
+  try {
+    const value = (JSON.parse(data) as { spread_ms?: unknown } | null)?.spread_ms;
+    return typeof value === 'number' && Number.isInteger(value) && value > 0
+      ? Math.min(value, MAX_SPREAD_MS)
+      : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export class PushStream {
   readonly #url: URL;
   readonly #token: string;
-  readonly #onEvent: (kind: string) => void;
+  readonly #onEvent: (nudge: Nudge) => void;
   readonly #fetch: typeof fetch;
   #abort: AbortController | undefined;
   #stopped = false;
@@ -13,7 +36,7 @@ export class PushStream {
   constructor(
     url: URL,
     token: string,
-    onEvent: (kind: string) => void,
+    onEvent: (nudge: Nudge) => void,
     fetchImpl: typeof fetch = fetch,
   ) {
     this.#url = url;
@@ -45,7 +68,7 @@ export class PushStream {
           this.connected = true;
           delayMs = 1000;
           // Pushes sent while the stream was down are lost: a sync on reconnecting catches up.
-          if (connectedBefore) this.#onEvent('reconnected');
+          if (connectedBefore) this.#onEvent({ kind: 'reconnected', spreadMs: 0 });
           connectedBefore = true;
           await this.#read(response.body);
         }
@@ -63,6 +86,7 @@ export class PushStream {
     const decoder = new TextDecoder();
     let buffer = '';
     let kind = 'message';
+    let spreadMs = 0;
     for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
       buffer += decoder.decode(chunk, { stream: true });
       let newline: number;
@@ -70,10 +94,13 @@ export class PushStream {
         const line = buffer.slice(0, newline).replace(/\r$/, '');
         buffer = buffer.slice(newline + 1);
         if (line === '') {
-          if (kind !== 'message') this.#onEvent(kind);
+          if (kind !== 'message') this.#onEvent({ kind, spreadMs });
           kind = 'message';
+          spreadMs = 0;
         } else if (line.startsWith('event:')) {
           kind = line.slice(6).trim();
+        } else if (line.startsWith('data:')) {
+          spreadMs = spreadOf(line.slice(5));
         }
       }
     }

@@ -6,7 +6,7 @@ import type { Agent } from '../agent';
 import type { StoredRequest } from '../store/requests';
 import { DEFAULT_FULL_SYNC_INTERVAL_S, SyncClient, SyncError, type SyncResult } from './client';
 import { enrollMachine, forgetToken, tokenRefused } from './enrollment';
-import { PushStream } from './push';
+import { PushStream, type Nudge } from './push';
 import { apiUrl } from './url';
 
 export class SyncScheduler {
@@ -20,10 +20,15 @@ export class SyncScheduler {
   #stopped = false;
   #push: PushStream | undefined;
   #followUp: Promise<SyncResult | undefined> | undefined;
+  /** A sync a push asked for within its spread (#nudged): when, and its timer. */
+  #spreadAt: number | undefined;
+  #spreadTimer: NodeJS.Timeout | undefined;
+  readonly #random: () => number;
   lastError: string | undefined;
 
-  constructor(agent: Agent) {
+  constructor(agent: Agent, random: () => number = Math.random) {
     this.#agent = agent;
+    this.#random = random;
     // The server's interval from an earlier run, until the next sync says otherwise.
     this.#intervalS = agent.serverSettings.fullSyncIntervalS ?? DEFAULT_FULL_SYNC_INTERVAL_S;
   }
@@ -44,6 +49,7 @@ export class SyncScheduler {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    clearTimeout(this.#spreadTimer);
     this.#push?.stop();
   }
 
@@ -124,12 +130,28 @@ export class SyncScheduler {
     });
     if (token && !this.#stopped) {
       const stream = `machines/${encodeURIComponent(config.machineId)}/stream`;
-      this.#push = new PushStream(apiUrl(baseUrl, stream), token, () => {
-        void this.syncNow();
-      });
+      this.#push = new PushStream(apiUrl(baseUrl, stream), token, (nudge) => this.#nudged(nudge));
       this.#push.start();
     }
     return client;
+  }
+
+  /**
+   * A push: sync now, or, for a push to many machines, at a random moment of the window it gives,
+   * so that a fleet told of one global rule does not sync all at once (server/push.ts). A spread
+   * sync already waiting is kept when it comes sooner.
+   */
+  #nudged(nudge: Nudge): void {
+    if (nudge.spreadMs === 0) return void this.syncNow();
+    const at = Date.now() + Math.floor(this.#random() * nudge.spreadMs);
+    if (this.#spreadAt !== undefined && this.#spreadAt <= at) return;
+    clearTimeout(this.#spreadTimer);
+    this.#spreadAt = at;
+    this.#spreadTimer = setTimeout(() => {
+      this.#spreadAt = undefined;
+      void this.syncNow();
+    }, at - Date.now());
+    this.#spreadTimer.unref();
   }
 
   #schedule(delayMs: number): void {

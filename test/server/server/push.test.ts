@@ -8,6 +8,7 @@ import { copyExecutable, sha256sum, tempDir } from '../../helpers/files';
 import { startTestServer, startTwoServerProcesses } from '../../helpers/server';
 import { listen } from '../../helpers/sse';
 import { binaryRule } from '../../helpers/rules';
+import { PushHub } from '../../../server/push';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -119,6 +120,43 @@ describe('push stream', () => {
     console.log(
       `approve → allowed on the agent, by push: ${(performance.now() - clicked).toFixed(0)} ms`,
     );
+  });
+
+  it('spreads the syncs a global rule sets off over the window the push gives', async () => {
+    // One stream and one follow-up sync a minute: the push asks for a 60 s spread.
+    const push = new PushHub(undefined, { herdSyncsPerS: 1 / 60 });
+    const server = await startTestServer('sqlite', { enrollmentSecret: 'team-secret', push });
+    cleanups.push(() => server.close());
+    let delivered = 0;
+    push.observer = { fanout: (_s, reached) => void (delivered += reached), closed: () => {} };
+    const dir = tempDir('push-spread');
+    cleanups.push(() => dir.remove());
+    const late = await startSyncingAgent(dir.dir, server.base, { MachineID: 'late' }, () => 0.99);
+    cleanups.push(late.stop);
+    const lastSync = async () => (await server.repos.machines.get('late'))?.last_sync_at ?? null;
+    await expect.poll(lastSync, { timeout: 15_000 }).not.toBeNull();
+    const synced = await lastSync();
+    await server.repos.rules.put(binaryRule('e'.repeat(64)));
+    await until(() => delivered === 1, 'the push');
+    // Told of a global rule, the agent syncs near the end of the minute, not at once.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await lastSync()).toBe(synced);
+    expect(late.agent.rules.counts().BINARY).toBe(0);
+    late.stop();
+
+    // One that draws the start of the window syncs at once, as does any agent told of a rule
+    // for itself alone.
+    const other = tempDir('push-spread-soon');
+    cleanups.push(() => other.remove());
+    const soon = await startSyncingAgent(other.dir, server.base, { MachineID: 'soon' }, () => 0);
+    cleanups.push(soon.stop);
+    await until(() => soon.agent.rules.counts().BINARY === 1, 'the first sync');
+    await server.repos.rules.put(binaryRule('f'.repeat(64)));
+    await until(() => soon.agent.rules.counts().BINARY === 2, 'the spread sync at its start');
+    await server.repos.rules.put(
+      binaryRule('1'.repeat(64), { scope: 'machine', scope_value: 'soon' }),
+    );
+    await until(() => soon.agent.rules.counts().BINARY === 3, 'the sync for its own rule');
   });
 
   it('enrolls an agent with the tags in its config, and a rule for its tag reaches it', async () => {

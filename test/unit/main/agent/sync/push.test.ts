@@ -1,0 +1,65 @@
+// The agent's push stream: each event's kind and the spread its data asks for, read from
+// Server-Sent Events; a spread that is not a positive whole number is none, a huge one is capped.
+import { describe, expect, it } from 'vitest';
+import {
+  MAX_SPREAD_MS,
+  PushStream,
+  spreadOf,
+  type Nudge,
+} from '../../../../../main/agent/sync/push';
+
+describe('spreadOf', () => {
+  it.each([
+    ['{"spread_ms":2500}', 2500],
+    [' {"spread_ms":1}', 1],
+    ['{}', 0],
+    ['{"spread_ms":-5}', 0],
+    ['{"spread_ms":1.5}', 0],
+    ['{"spread_ms":"9000"}', 0],
+    ['{"spread_ms":1e12}', MAX_SPREAD_MS],
+    ['null', 0],
+    ['not json', 0],
+  ])('%s → %d', (data, spread) => {
+    expect(spreadOf(data)).toBe(spread);
+  });
+});
+
+describe('PushStream', () => {
+  it('hands each event its kind and spread, comments and unnamed messages aside', async () => {
+    const body = [
+      ': connected\n\n',
+      'event: rules-changed\ndata: {"spread_ms":3000}\n\n',
+      'event: request-updated\ndata: {"id":4,"state":"approved"}\n\n',
+      'data: {"spread_ms":10}\n\n',
+      'event: rules-chan',
+      'ged\r\ndata: {}\r\n\r\n',
+    ];
+    const nudges: Nudge[] = [];
+    const fetchOnce = (async () => {
+      const encoder = new TextEncoder();
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            for (const chunk of body) controller.enqueue(encoder.encode(chunk));
+            controller.close();
+            stream.stop();
+          },
+        }),
+        { status: 200 },
+      );
+    }) as typeof fetch;
+    const stream = new PushStream(
+      new URL('http://127.0.0.1:9/stream'),
+      't',
+      (n) => nudges.push(n),
+      fetchOnce,
+    );
+    stream.start();
+    await expect.poll(() => nudges.length).toBe(3);
+    expect(nudges).toEqual([
+      { kind: 'rules-changed', spreadMs: 3000 },
+      { kind: 'request-updated', spreadMs: 0 },
+      { kind: 'rules-changed', spreadMs: 0 },
+    ]);
+  });
+});
