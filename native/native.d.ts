@@ -101,6 +101,8 @@ export interface RawMetrics {
   transitiveForgotten: number;
   compilersTainted: number;
   compilersSeen: number;
+  /** Compilers exec'd and gone before the tracker read it: what they wrote minted nothing. */
+  compilersMissed: number;
   latencyHistogram: { leUs: number | null; count: number }[];
 }
 

@@ -477,6 +477,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         {"transitiveForgotten", tracker.forgotten},
         {"compilersTainted", tracker.tainted},
         {"compilersSeen", tracker.compilers_seen},
+        {"compilersMissed", tracker.missed},
     };
     for (const auto& [key, value] : fields) object.Set(key, double(value));
     Napi::Array histogram = Napi::Array::New(env, kLatencyBucketCount);

@@ -67,6 +67,11 @@ describe.runIf(rootAvailable('the transitive-rule tests'))(
       ]);
     const decisionOf = (path: string) =>
       eventually(() => decisions.findLast((d) => d.path === path), `the decision on ${path}`);
+    /** What the build tracker saw, so that a refused build says why. */
+    const trackerSaw = () => {
+      const m = monitor.metrics();
+      return `tracker: ${m.compilerWrites} compiler writes, ${m.transitiveMinted} minted, ${m.transitiveRefused} refused, ${m.compilersTainted} tainted, ${m.compilersMissed} compilers gone before seen`;
+    };
 
     beforeAll(() => {
       tmpfs = mountTmpfs('transitive', '512m');
@@ -111,7 +116,7 @@ describe.runIf(rootAvailable('the transitive-rule tests'))(
     it('runs what gcc builds, every time (the linker often exits before its write is read)', async () => {
       for (let i = 0; i < 8; i++) {
         const run = asNobody(`gcc hello.c -o hello${i} && ./hello${i}`);
-        expect(run.output).toBe('hello\n');
+        expect(run.output, trackerSaw()).toBe('hello\n');
       }
       const decision = await decisionOf(join(home, 'hello0'));
       expect(decision.decision).toBe('ALLOW_TRANSITIVE');
@@ -219,6 +224,12 @@ describe.runIf(rootAvailable('the transitive-rule service test'))(
     };
     const build = (script: string) =>
       runAs(NOBODY, ['sh', '-c', `cd ${home} && PATH=/usr/bin:/bin ${script}`]);
+    /** What the service's build tracker saw, so that a refused build says why. */
+    const trackerSaw = () =>
+      ctl('metrics')
+        .stdout.split('\n')
+        .filter((line) => /counter="(compiler|transitive)/.test(line))
+        .join('\n');
 
     beforeAll(async () => {
       tmpfs = mountTmpfs('transitive-service');
@@ -249,7 +260,8 @@ describe.runIf(rootAvailable('the transitive-rule service test'))(
       expect(ctl('rule', '--block', '--compiler', '--sha256', 'a'.repeat(64)).stderr).toContain(
         '--compiler goes with --allow only',
       );
-      expect(build('gcc hello.c -o hello && ./hello').output).toBe('hello\n');
+      const hello = build('gcc hello.c -o hello && ./hello');
+      expect(hello.output, hello.output === 'hello\n' ? '' : trackerSaw()).toBe('hello\n');
 
       const listed = JSON.parse(ctl('rules', '--transitive', '--json').stdout) as {
         enabled: boolean;

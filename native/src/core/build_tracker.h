@@ -21,6 +21,7 @@ struct BuildTrackerCounters {
   uint64_t forgotten = 0;        // transitive allows dropped because a non-compiler wrote
   uint64_t tainted = 0;          // compiler processes found traced, preloaded or with user code
   uint64_t compilers_seen = 0;   // execs of a compiler
+  uint64_t missed = 0;           // compiler execs read only after their process was gone
 };
 
 class BuildTracker {

@@ -524,7 +524,11 @@ void FanotifyBuildTracker::OnExec(int32_t pid, int fd) {
   // Pinned and checked now, while it surely runs; whether it is a compiler at all may be known
   // only once its file is hashed.
   const int pidfd = PidfdOpen(pid);
-  if (pidfd < 0) return;  // gone already: never checked, so it mints nothing
+  if (pidfd < 0) {
+    // Gone already (and reaped): never checked, so nothing it wrote mints.
+    if (known) counters_.missed++;
+    return;
+  }
   if (!known) RequestHash(key, fd);
   Compiler compiler;
   compiler.key = key;
@@ -648,6 +652,7 @@ BuildTrackerCounters FanotifyBuildTracker::Counters() const {
   c.forgotten = counters_.forgotten;
   c.tainted = counters_.tainted;
   c.compilers_seen = counters_.compilers_seen;
+  c.missed = counters_.missed;
   return c;
 }
 

@@ -109,7 +109,7 @@ class FanotifyBuildTracker : public BuildTracker {
 
   struct {
     std::atomic<uint64_t> writes{0}, compiler_writes{0}, minted{0}, refused{0}, forgotten{0},
-        tainted{0}, compilers_seen{0};
+        tainted{0}, compilers_seen{0}, missed{0};
   } counters_;
 };
 
