@@ -295,30 +295,15 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
       body: { all: true },
     });
     expect(ordered.body).toEqual({ clean_sync_pending: true, clean_all_pending: true });
-    const detail = await callConsole(
-      fleet.server.base,
-      'GET',
-      '/console/api/machines/ordered-all',
-      helpdesk,
-    );
-    expect(detail.body.machine).toMatchObject({
-      clean_sync_pending: true,
-      clean_all_pending: true,
-    });
+    const pending = async () =>
+      (await callConsole(fleet.server.base, 'GET', '/console/api/machines/ordered-all', helpdesk))
+        .body.machine;
+    expect(await pending()).toMatchObject({ clean_sync_pending: true, clean_all_pending: true });
     const report = await syncAndCompare(mac);
     expect(report.syncType).toBe('CLEAN_ALL');
     expect(mac.rules.filter((rule) => rule.transitive)).toEqual([]);
     expect((await mac.sync()).syncType).toBe('NORMAL');
-    const after = await callConsole(
-      fleet.server.base,
-      'GET',
-      '/console/api/machines/ordered-all',
-      helpdesk,
-    );
-    expect(after.body.machine).toMatchObject({
-      clean_sync_pending: false,
-      clean_all_pending: false,
-    });
+    expect(await pending()).toMatchObject({ clean_sync_pending: false, clean_all_pending: false });
     const audit = await fleet.server.db
       .selectFrom('audit_log')
       .select(['actor', 'details'])
