@@ -12,6 +12,13 @@ export interface Nudge {
 /** The longest spread the agent accepts; a larger one (a broken or hostile server) is cut to it. */
 export const MAX_SPREAD_MS = 120_000;
 
+/**
+ * After a server restart every agent reconnects at about the same time, and each syncs to catch up
+ * on pushes it missed: that sync is spread over this window, and the reconnection attempts are
+ * jittered too (each wait a random half to whole of the backoff), so that they do not come as one.
+ */
+export const RECONNECT_SPREAD_MS = 10_000;
+
 /** The spread a push's data line asks for: a whole number of ms, else none. */
 export function spreadOf(data: string): number {
   try {
@@ -24,11 +31,15 @@ export function spreadOf(data: string): number {
   }
 }
 
+/** A reconnection's wait: a random half to whole of the backoff (`draw` in [0, 1)). */
+export const jittered = (backoffMs: number, draw: number) => backoffMs * (0.5 + draw / 2);
+
 export class PushStream {
   readonly #url: URL;
   readonly #token: string;
   readonly #onEvent: (nudge: Nudge) => void;
   readonly #fetch: typeof fetch;
+  readonly #random: () => number;
   #abort: AbortController | undefined;
   #stopped = false;
   connected = false;
@@ -38,11 +49,13 @@ export class PushStream {
     token: string,
     onEvent: (nudge: Nudge) => void,
     fetchImpl: typeof fetch = fetch,
+    random: () => number = Math.random,
   ) {
     this.#url = url;
     this.#token = token;
     this.#onEvent = onEvent;
     this.#fetch = fetchImpl;
+    this.#random = random;
   }
 
   start(): void {
@@ -68,7 +81,8 @@ export class PushStream {
           this.connected = true;
           delayMs = 1000;
           // Pushes sent while the stream was down are lost: a sync on reconnecting catches up.
-          if (connectedBefore) this.#onEvent({ kind: 'reconnected', spreadMs: 0 });
+          if (connectedBefore)
+            this.#onEvent({ kind: 'reconnected', spreadMs: RECONNECT_SPREAD_MS });
           connectedBefore = true;
           await this.#read(response.body);
         }
@@ -77,7 +91,8 @@ export class PushStream {
       }
       this.connected = false;
       if (this.#stopped) return;
-      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      const waitMs = jittered(delayMs, this.#random());
+      await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
       delayMs = Math.min(delayMs * 2, 30_000);
     }
   }

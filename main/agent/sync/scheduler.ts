@@ -130,16 +130,23 @@ export class SyncScheduler {
     });
     if (token && !this.#stopped) {
       const stream = `machines/${encodeURIComponent(config.machineId)}/stream`;
-      this.#push = new PushStream(apiUrl(baseUrl, stream), token, (nudge) => this.#nudged(nudge));
+      this.#push = new PushStream(
+        apiUrl(baseUrl, stream),
+        token,
+        (nudge) => this.#nudged(nudge),
+        fetch,
+        this.#random,
+      );
       this.#push.start();
     }
     return client;
   }
 
   /**
-   * A push: sync now, or, for a push to many machines, at a random moment of the window it gives,
-   * so that a fleet told of one global rule does not sync all at once (server/push.ts). A spread
-   * sync already waiting is kept when it comes sooner.
+   * A push: sync now, or, for a push to many machines or a reconnected stream, at a random moment
+   * of the window it gives, so that a fleet told of one global rule, or back after a server
+   * restart, does not sync all at once (server/push.ts, push.ts). A spread sync already waiting
+   * is kept when it comes sooner.
    */
   #nudged(nudge: Nudge): void {
     if (nudge.spreadMs === 0) return void this.syncNow();

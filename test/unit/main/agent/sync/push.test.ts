@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_SPREAD_MS,
   PushStream,
+  RECONNECT_SPREAD_MS,
+  jittered,
   spreadOf,
   type Nudge,
 } from '../../../../../main/agent/sync/push';
@@ -61,5 +63,37 @@ describe('PushStream', () => {
       { kind: 'request-updated', spreadMs: 0 },
       { kind: 'rules-changed', spreadMs: 0 },
     ]);
+  });
+
+  it('spreads the catch-up sync after a reconnection', async () => {
+    const nudges: Nudge[] = [];
+    let calls = 0;
+    const fetchTwice = (async () => {
+      calls++;
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(': connected\n\n'));
+            controller.close();
+            if (calls === 2) stream.stop();
+          },
+        }),
+        { status: 200 },
+      );
+    }) as typeof fetch;
+    const stream = new PushStream(
+      new URL('http://127.0.0.1:9/stream'),
+      't',
+      (n) => nudges.push(n),
+      fetchTwice,
+      () => 0,
+    );
+    stream.start();
+    await expect.poll(() => nudges.length, { timeout: 5000 }).toBe(1);
+    expect(nudges).toEqual([{ kind: 'reconnected', spreadMs: RECONNECT_SPREAD_MS }]);
+  });
+
+  it('waits a random half to whole of the backoff before reconnecting', () => {
+    expect([0, 0.5, 0.999].map((draw) => jittered(8000, draw))).toEqual([4000, 6000, 7996]);
   });
 });
