@@ -26,37 +26,44 @@ describe('spreadOf', () => {
   });
 });
 
+/**
+ * A stream whose server answers each connection with the next of `connections` (its chunks),
+ * then ends it; the stream stops itself after the last. Its nudges, as the scheduler gets them.
+ */
+function streamServing(connections: string[][], random?: () => number) {
+  const nudges: Nudge[] = [];
+  let served = 0;
+  const fetchNext = (async () => {
+    const chunks = connections[served++] ?? [];
+    return new Response(
+      new ReadableStream({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+          controller.close();
+          if (served === connections.length) stream.stop();
+        },
+      }),
+      { status: 200 },
+    );
+  }) as typeof fetch;
+  const url = new URL('http://127.0.0.1:9/stream');
+  const stream = new PushStream(url, 't', (n) => nudges.push(n), fetchNext, random);
+  stream.start();
+  return nudges;
+}
+
 describe('PushStream', () => {
   it('hands each event its kind and spread, comments and unnamed messages aside', async () => {
-    const body = [
-      ': connected\n\n',
-      'event: rules-changed\ndata: {"spread_ms":3000}\n\n',
-      'event: request-updated\ndata: {"id":4,"state":"approved"}\n\n',
-      'data: {"spread_ms":10}\n\n',
-      'event: rules-chan',
-      'ged\r\ndata: {}\r\n\r\n',
-    ];
-    const nudges: Nudge[] = [];
-    const fetchOnce = (async () => {
-      const encoder = new TextEncoder();
-      return new Response(
-        new ReadableStream({
-          start(controller) {
-            for (const chunk of body) controller.enqueue(encoder.encode(chunk));
-            controller.close();
-            stream.stop();
-          },
-        }),
-        { status: 200 },
-      );
-    }) as typeof fetch;
-    const stream = new PushStream(
-      new URL('http://127.0.0.1:9/stream'),
-      't',
-      (n) => nudges.push(n),
-      fetchOnce,
-    );
-    stream.start();
+    const nudges = streamServing([
+      [
+        ': connected\n\n',
+        'event: rules-changed\ndata: {"spread_ms":3000}\n\n',
+        'event: request-updated\ndata: {"id":4,"state":"approved"}\n\n',
+        'data: {"spread_ms":10}\n\n',
+        'event: rules-chan',
+        'ged\r\ndata: {}\r\n\r\n',
+      ],
+    ]);
     await expect.poll(() => nudges.length).toBe(3);
     expect(nudges).toEqual([
       { kind: 'rules-changed', spreadMs: 3000 },
@@ -66,29 +73,7 @@ describe('PushStream', () => {
   });
 
   it('spreads the catch-up sync after a reconnection', async () => {
-    const nudges: Nudge[] = [];
-    let calls = 0;
-    const fetchTwice = (async () => {
-      calls++;
-      return new Response(
-        new ReadableStream({
-          start(controller) {
-            controller.enqueue(new TextEncoder().encode(': connected\n\n'));
-            controller.close();
-            if (calls === 2) stream.stop();
-          },
-        }),
-        { status: 200 },
-      );
-    }) as typeof fetch;
-    const stream = new PushStream(
-      new URL('http://127.0.0.1:9/stream'),
-      't',
-      (n) => nudges.push(n),
-      fetchTwice,
-      () => 0,
-    );
-    stream.start();
+    const nudges = streamServing([[': connected\n\n'], [': connected\n\n']], () => 0);
     await expect.poll(() => nudges.length, { timeout: 5000 }).toBe(1);
     expect(nudges).toEqual([{ kind: 'reconnected', spreadMs: RECONNECT_SPREAD_MS }]);
   });
