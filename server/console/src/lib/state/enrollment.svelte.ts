@@ -59,8 +59,9 @@ export class EnrollmentState {
     this.notice = '';
     try {
       await api('POST', path, body);
-      this.notice = done;
+      // Said once the list shows it, so that the status never announces a row still listed.
       await this.load();
+      this.notice = done;
     } catch (error) {
       this.error = (error as Error).message;
     }

@@ -142,8 +142,8 @@ export class SettingsPageState {
     };
     await this.#run(async () => {
       const saved = await api<SettingsProfile>('POST', '/settings', body);
-      this.notice = `Saved: ${profileName(saved)}. Its machines are told to sync.`;
       await this.load();
+      this.notice = `Saved: ${profileName(saved)}. Its machines are told to sync.`;
     });
   }
 
@@ -155,8 +155,8 @@ export class SettingsPageState {
     await this.#run(async () => {
       await api('DELETE', path);
       this.confirming = null;
-      this.notice = `Removed: ${profileName(profile)}.`;
       await this.load();
+      this.notice = `Removed: ${profileName(profile)}.`;
     });
   }
 
