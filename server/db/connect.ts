@@ -9,6 +9,7 @@ import {
   SqliteDialect,
   type Dialect,
   type SqliteDatabase,
+  type SqliteStatement,
 } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations';
@@ -16,24 +17,54 @@ import type { Database } from './schema';
 
 export type Db = Kysely<Database>;
 
+/** Builds a row object from better-sqlite3's raw row (an array, in column order). */
+type RowMaker = (values: unknown[]) => Record<string, unknown>;
+
+/**
+ * A row maker for these columns: an object literal of fixed shape, made once per statement.
+ * better-sqlite3 builds each row object key by key, which costs about as much again as reading
+ * the row; a literal of known keys is half that (a machine's row: 11 µs read as objects, 6 µs
+ * read raw and made here). Keys are JSON string literals of SQLite's own column names, so the
+ * generated text holds no code of anyone's; duplicate names keep the last, as better-sqlite3 does.
+ */
+function rowMaker(columns: readonly string[]): RowMaker {
+  const fields = columns.map((name, i) => `${JSON.stringify(name)}: values[${i}]`);
+  return new Function('values', `return { ${fields.join(', ')} };`) as RowMaker;
+}
+
+/** A statement as Kysely's SQLite driver uses it, with rows made by rowMaker. */
+function adapt(statement: Sqlite.Statement): SqliteStatement {
+  if (!statement.reader) return statement as unknown as SqliteStatement;
+  const make = rowMaker(statement.columns().map((column) => column.name));
+  const raw = statement.raw(true);
+  return {
+    reader: true,
+    all: (parameters) => (raw.all(parameters) as unknown[][]).map(make),
+    run: (parameters) => raw.run(parameters),
+    *iterate(parameters) {
+      for (const values of raw.iterate(parameters) as IterableIterator<unknown[]>)
+        yield make(values);
+    },
+  };
+}
+
 /**
  * Kysely prepares every query afresh; on SQLite that compile is most of a small query's cost.
- * The same SQL text gets the same prepared statement back (at most 500 kept, oldest out).
- * Safe because the SQLite driver runs each statement to completion before the next begins.
+ * The same SQL text gets the same prepared statement back (at most 500 kept, the oldest made
+ * goes first). Safe because the SQLite driver runs each statement to completion before the
+ * next begins.
  */
 function withStatementCache(sqlite: Sqlite.Database): SqliteDatabase {
-  const cache = new Map<string, Sqlite.Statement>();
+  const cache = new Map<string, SqliteStatement>();
   return {
     close: () => sqlite.close(),
     prepare(text: string) {
       let statement = cache.get(text);
-      if (statement) {
-        cache.delete(text); // most recently used goes last
-      } else {
-        statement = sqlite.prepare(text);
+      if (!statement) {
+        statement = adapt(sqlite.prepare(text));
         if (cache.size >= 500) cache.delete(cache.keys().next().value!);
+        cache.set(text, statement);
       }
-      cache.set(text, statement);
       return statement;
     },
   };
