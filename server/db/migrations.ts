@@ -465,6 +465,13 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '015_settings_version': {
+    async up(db: Kysely<unknown>) {
+      // Bumped with every change to a settings profile, in the same transaction: a server process
+      // keeps each machine's preflight settings until it reads another value (db/settings.ts).
+      await sql`INSERT INTO counters (name, value) VALUES ('settings_version', 0)`.execute(db);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

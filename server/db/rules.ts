@@ -50,6 +50,12 @@ export interface RuleFilter {
   readonly text?: string;
 }
 
+/** The versions a preflight fixes: of the rules its sync sends, of the settings it answers. */
+export interface SyncVersions {
+  readonly rules: number;
+  readonly settings: number;
+}
+
 export class RuleRepository {
   readonly #countCache = new Map<string, RuleCounts>();
   readonly #contestedCache = new Map<string, Set<string>>();
@@ -252,15 +258,17 @@ export class RuleRepository {
   }
 
   /**
-   * The rule version a preflight fixes for its sync, once what was due has expired: one query
-   * reads the version and whether any rule in force is past its expiry (rarely), instead of one
-   * for each on every preflight.
+   * What a preflight fixes for its sync, once what was due has expired: the rule version, and the
+   * settings version its settings answer is kept for. One query reads both and whether any rule
+   * in force is past its expiry (rarely), instead of one for each on every preflight.
    */
-  async versionAfterExpiry(now = Date.now()): Promise<number> {
+  async syncVersions(now = Date.now()): Promise<SyncVersions> {
+    const counter = (name: string) =>
+      this.db.selectFrom('counters').select('value').where('name', '=', name);
     const row = await this.db
-      .selectFrom('counters')
-      .select('value')
-      .select((eb) =>
+      .selectNoFrom((eb) => [
+        counter('rule_version').as('rules'),
+        counter('settings_version').as('settings'),
         eb
           .exists(
             eb
@@ -270,11 +278,11 @@ export class RuleRepository {
               .where('expires_at', '<=', now),
           )
           .as('due'),
-      )
-      .where('name', '=', 'rule_version')
+      ])
       .executeTakeFirstOrThrow();
-    if (!row.due || (await this.expire(now)) === 0) return Number(row.value);
-    return this.currentVersion();
+    const settings = Number(row.settings);
+    if (!row.due || (await this.expire(now)) === 0) return { rules: Number(row.rules), settings };
+    return { rules: await this.currentVersion(), settings };
   }
 
   /** Marks expired rules deleted, with new versions, so that their removal reaches machines. */

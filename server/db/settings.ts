@@ -293,11 +293,33 @@ export interface ProfileChange {
   readonly values: SettingValues;
 }
 
+/** Machines whose preflight settings one server process keeps, at most. */
+export const MAX_KEPT_ANSWERS = 10_000;
+
+/** Tells every server process's kept preflight settings that a profile changed (preflightFor). */
+async function bumpSettingsVersion(trx: Db): Promise<void> {
+  await trx
+    .updateTable('counters')
+    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('name', '=', 'settings_version')
+    .execute();
+}
+
 export class SettingsRepository {
+  /** Preflight answers by machine and tags, for the settings version and defaults they were for. */
+  readonly #answers = new Map<string, PreflightSettingsAnswer>();
+  #answersFor: { version: number; defaults: SettingDefaults } | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly push?: PushHub,
+    private readonly keep = MAX_KEPT_ANSWERS,
   ) {}
+
+  /** How many machines' preflight settings this process keeps now. */
+  get keptAnswers(): number {
+    return this.#answers.size;
+  }
 
   async list(): Promise<SettingsProfile[]> {
     const rows = await this.db
@@ -361,6 +383,7 @@ export class SettingsRepository {
         { actor, action: 'settings.update', target: targetOf(change), details },
         now,
       );
+      await bumpSettingsVersion(trx);
     });
     await this.push?.publish({
       kind: 'settings-changed',
@@ -384,18 +407,19 @@ export class SettingsRepository {
         .where('scope_value', '=', value)
         .returning(['settings'])
         .executeTakeFirst();
-      if (row)
-        await audit(
-          trx,
-          {
-            actor,
-            action: 'settings.remove',
-            target: targetOf({ scope, value }),
-            details: { scope, scope_value: value || null, before: JSON.parse(row.settings) },
-          },
-          now,
-        );
-      return row !== undefined;
+      if (!row) return false;
+      await audit(
+        trx,
+        {
+          actor,
+          action: 'settings.remove',
+          target: targetOf({ scope, value }),
+          details: { scope, scope_value: value || null, before: JSON.parse(row.settings) },
+        },
+        now,
+      );
+      await bumpSettingsVersion(trx);
+      return true;
     });
     if (removed)
       await this.push?.publish({ kind: 'settings-changed', target: settingsTarget(scope, value) });
@@ -427,15 +451,32 @@ export class SettingsRepository {
     return resolveSettings(await this.profilesFor(machine), machine, defaults);
   }
 
-  /** What preflight sends this machine: one call from the Santa route. */
+  /**
+   * What preflight sends this machine: one call from the Santa route. `version` is the settings
+   * version the preflight read (RuleRepository.syncVersions); every profile change bumps it in its
+   * own transaction, so an answer kept for this version, machine and tags is still the answer, and
+   * no query is needed. Kept for at most `keep` machines, all dropped at a new version.
+   */
   async preflightFor(
     machine: { machine_id: string; tags: string },
     defaults: SettingDefaults,
+    version: number,
   ): Promise<PreflightSettingsAnswer> {
+    if (this.#answersFor?.version !== version || this.#answersFor.defaults !== defaults) {
+      this.#answers.clear();
+      this.#answersFor = { version, defaults };
+    }
+    const key = `${machine.machine_id}\n${machine.tags}`;
+    const kept = this.#answers.get(key);
+    if (kept) return kept;
     const tags = JSON.parse(machine.tags) as string[];
-    return preflightSettings(
+    const answer = preflightSettings(
       await this.effectiveFor({ machine_id: machine.machine_id, tags }, defaults),
     );
+    if (this.#answers.size >= this.keep) this.#answers.delete(this.#answers.keys().next().value!);
+    // Only kept while no newer version was read meanwhile (that one's answers are kept instead).
+    if (this.#answersFor.version === version) this.#answers.set(key, answer);
+    return answer;
   }
 }
 

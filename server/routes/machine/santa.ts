@@ -84,7 +84,8 @@ async function preflight(
   const clientMode = clientModeName(body.client_mode, where);
   const requestClean = optionalBoolean(body, 'request_clean_sync', where) ?? false;
   const primaryUser = optionalString(body, 'primary_user', where) ?? machine.primary_user;
-  const version = await repos.rules.versionAfterExpiry();
+  const versions = await repos.rules.syncVersions();
+  const version = versions.rules;
   const clean =
     requestClean ||
     machine.clean_requested === 1 ||
@@ -117,7 +118,7 @@ async function preflight(
     // Deprecated, for clients that predate sync_type (newer ones ignore it when sync_type is set).
     ...(syncType !== 'NORMAL' ? { clean_sync: true } : {}),
     // client_mode and the other settings: machine, tag and global profiles over the defaults.
-    ...(await repos.settings.preflightFor(machine, options)),
+    ...(await repos.settings.preflightFor(machine, options, versions.settings)),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   MAX_TAG_PROFILES,
   preflightSettings,
   resolveSettings,
+  SettingsRepository,
 } from '../../../../server/db/settings';
 import type { SettingsProfile } from '../../../../server/schemas/settings';
 import { ENGINES, startTestServer } from '../../../helpers/server';
@@ -149,5 +150,39 @@ describe.each(ENGINES)('settings repository on %s', (engine) => {
     await settings.put({ scope: 'tag', value: 'bulk-7', priority: 1, values: {} }, 'a');
     expect((await settings.get('tag', 'bulk-7'))?.priority).toBe(1);
     expect(await settings.get('tag', 'one-more')).toBeUndefined();
+  });
+
+  it('keeps a preflight answer per settings version, which a change on any process moves on', async () => {
+    await server.db.deleteFrom('settings_profiles').execute();
+    // Two repositories over one database, as two server processes hold.
+    const here = new SettingsRepository(server.db, undefined, 3);
+    const there = new SettingsRepository(server.db);
+    const machine = { machine_id: 'kept-1', tags: '["kept"]' };
+    const version = async () => (await server.repos.rules.syncVersions()).settings;
+    const before = await version();
+    expect((await here.preflightFor(machine, DEFAULTS, before)).batch_size).toBe(50);
+
+    await there.put({ scope: 'tag', value: 'kept', priority: 0, values: { batch_size: 7 } }, 'a');
+    const changed = await version();
+    expect(changed).toBeGreaterThan(before);
+    // Kept for the version it was read at; the new version reads the change.
+    expect((await here.preflightFor(machine, DEFAULTS, before)).batch_size).toBe(50);
+    expect((await here.preflightFor(machine, DEFAULTS, changed)).batch_size).toBe(7);
+    // Another tag set is another answer.
+    const untagged = { machine_id: 'kept-1', tags: '[]' };
+    expect((await here.preflightFor(untagged, DEFAULTS, changed)).batch_size).toBe(50);
+
+    expect(await there.remove('tag', 'kept', 'a')).toBe(true);
+    const removed = await version();
+    expect(removed).toBeGreaterThan(changed);
+    expect((await here.preflightFor(machine, DEFAULTS, removed)).batch_size).toBe(50);
+    // A removal of nothing changes nothing.
+    expect(await there.remove('tag', 'kept', 'a')).toBe(false);
+    expect(await version()).toBe(removed);
+
+    // Bounded: a fourth machine pushes the first kept one out.
+    for (const id of ['kept-2', 'kept-3', 'kept-4'])
+      await here.preflightFor({ machine_id: id, tags: '[]' }, DEFAULTS, removed);
+    expect(here.keptAnswers).toBe(3);
   });
 });
