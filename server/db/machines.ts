@@ -4,7 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import { audit } from './audit';
 import type { Db } from './connect';
-import { rowBy } from './rows';
+import { prepared } from './prepared';
 import type { MachinesTable } from './schema';
 import { containsText, pageOf, type Page, type PageOf } from './search';
 
@@ -68,8 +68,20 @@ export interface MachineFacts {
   tags?: string[] | undefined;
 }
 
+/** The shapes of update a process keeps compiled (there are a handful in the code). */
+const MAX_UPDATE_SHAPES = 64;
+
 export class MachineRepository {
-  constructor(private readonly db: Db) {}
+  /** Every request of a machine reads its row (plugins/machine-auth.ts): compiled once. */
+  readonly #byId: (values: { machine_id: string }) => Promise<MachinesTable[]>;
+  /** Updates by the columns they set: each sync's preflight and postflight are among them. */
+  readonly #updates = new Map<string, (values: Record<string, unknown>) => Promise<unknown>>();
+
+  constructor(private readonly db: Db) {
+    this.#byId = prepared(db, (v: { machine_id: string }) =>
+      db.selectFrom('machines').selectAll().where('machine_id', '=', v.machine_id),
+    );
+  }
 
   /** Enrolls (or re-enrolls) a machine; returns its new token, shown only this once. */
   async enroll(machineId: string, facts: MachineFacts, now = Date.now()): Promise<string> {
@@ -111,11 +123,31 @@ export class MachineRepository {
   }
 
   async get(machineId: string): Promise<MachinesTable | undefined> {
-    return rowBy(this.db, 'machines', 'machine_id', machineId);
+    return (await this.#byId({ machine_id: machineId }))[0];
   }
 
+  /** Sets these columns of a machine (undefined ones are left as they are). */
   async update(machineId: string, values: Partial<MachinesTable>): Promise<void> {
-    await this.db.updateTable('machines').set(values).where('machine_id', '=', machineId).execute();
+    const set = Object.fromEntries(
+      Object.entries(values).filter(([, value]) => value !== undefined),
+    ) as Record<keyof MachinesTable, unknown>;
+    const columns = Object.keys(set) as (keyof MachinesTable)[];
+    if (columns.length === 0) return;
+    const shape = columns.join(' ');
+    let run = this.#updates.get(shape);
+    if (!run) {
+      // The machine's id goes by a name no column has, so that it cannot meet a value to set.
+      run = prepared(this.db, (v: Record<string, unknown> & { $machine: string }) =>
+        this.db
+          .updateTable('machines')
+          .set(Object.fromEntries(columns.map((column) => [column, v[column]])))
+          .where('machine_id', '=', v.$machine),
+      );
+      if (this.#updates.size >= MAX_UPDATE_SHAPES)
+        this.#updates.delete(this.#updates.keys().next().value!);
+      this.#updates.set(shape, run);
+    }
+    await run({ ...set, $machine: machineId });
   }
 
   /**

@@ -4,6 +4,7 @@ import { PostgresAdapter, sql, type ExpressionBuilder, type Selectable } from 'k
 import { ruleTarget, type PushHub } from '../push';
 import { audit } from './audit';
 import type { Db } from './connect';
+import { prepared } from './prepared';
 import { rowBy } from './rows';
 import type { Database, RulesTable } from './schema';
 import { containsText, type Page, type PageOf } from './search';
@@ -64,10 +65,31 @@ export class RuleRepository {
   readonly #windows = new Map<string, Promise<SharedWindow | null>>();
   #statisticsAt: number | undefined;
 
+  /** Every preflight's query (syncVersions): compiled once. */
+  readonly #versions;
+
   constructor(
     private readonly db: Db,
     private readonly push?: PushHub,
-  ) {}
+  ) {
+    this.#versions = prepared(db, (v: { now: number }) => {
+      const counter = (name: string) =>
+        db.selectFrom('counters').select('value').where('name', '=', name);
+      return db.selectNoFrom((eb) => [
+        counter('rule_version').as('rules'),
+        counter('settings_version').as('settings'),
+        eb
+          .exists(
+            eb
+              .selectFrom('rules')
+              .select('id')
+              .where('deleted', '=', 0)
+              .where('expires_at', '<=', v.now),
+          )
+          .as('due'),
+      ]);
+    });
+  }
 
   async #nextVersion(trx: Db): Promise<number> {
     const row = await sql<{
@@ -263,25 +285,9 @@ export class RuleRepository {
    * in force is past its expiry (rarely), instead of one for each on every preflight.
    */
   async syncVersions(now = Date.now()): Promise<SyncVersions> {
-    const counter = (name: string) =>
-      this.db.selectFrom('counters').select('value').where('name', '=', name);
-    const row = await this.db
-      .selectNoFrom((eb) => [
-        counter('rule_version').as('rules'),
-        counter('settings_version').as('settings'),
-        eb
-          .exists(
-            eb
-              .selectFrom('rules')
-              .select('id')
-              .where('deleted', '=', 0)
-              .where('expires_at', '<=', now),
-          )
-          .as('due'),
-      ])
-      .executeTakeFirstOrThrow();
-    const settings = Number(row.settings);
-    if (!row.due || (await this.expire(now)) === 0) return { rules: Number(row.rules), settings };
+    const [row] = await this.#versions({ now });
+    const settings = Number(row!.settings);
+    if (!row!.due || (await this.expire(now)) === 0) return { rules: Number(row!.rules), settings };
     return { rules: await this.currentVersion(), settings };
   }
 
