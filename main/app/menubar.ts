@@ -225,7 +225,8 @@ export class MenuBarApp<Image = unknown> {
         explained?.decision === event.decision && typeof explained.reason === 'string'
           ? explained.reason
           : reasonOf(event.decision),
-      detailButton: link?.label ?? null,
+      // No button for a URL the app would refuse to open (openEventDetail says why).
+      detailButton: link && isSafeExternalUrl(this.#detailUrl(event, link)) ? link.label : null,
       request: this.#model.requestFor(eventId) ?? null,
     };
   }
@@ -297,16 +298,21 @@ export class MenuBarApp<Image = unknown> {
       throw new Error(
         "there is nothing to open: neither the rule's custom_url nor EventDetailURL is set",
       );
-    const url = expandEventDetailUrl(link.template, {
+    const url = this.#detailUrl(event, link);
+    if (!isSafeExternalUrl(url))
+      throw new Error(`${link.source} did not give an https URL: ${url}`);
+    this.#deps.windows.openExternal(url);
+    this.#windows.closeBlock(eventId);
+  }
+
+  /** The link's URL for this block, Santa's placeholders filled in. */
+  #detailUrl(event: BlockedEvent, link: DetailLink): string {
+    return expandEventDetailUrl(link.template, {
       fileIdentifier: event.sha256,
       bundleOrFileIdentifier: event.sha256,
       ...(event.user ? { username: event.user } : {}),
       ...(this.#deps.settings.machineId ? { machineId: this.#deps.settings.machineId } : {}),
       hostname: this.#deps.hostname,
     });
-    if (!isSafeExternalUrl(url))
-      throw new Error(`${link.source} did not give an https URL: ${url}`);
-    this.#deps.windows.openExternal(url);
-    this.#windows.closeBlock(eventId);
   }
 }

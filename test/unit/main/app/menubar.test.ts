@@ -335,13 +335,13 @@ describe('MenuBarApp', () => {
     'file:///etc/shadow',
     'http://wiki.example/%file_sha%',
     'https://user:secret@wiki.example/',
-  ])("never opens the rule's custom_url %s", async (customUrl) => {
+  ])("never opens the rule's custom_url %s, nor shows a button for it", async (customUrl) => {
     const { socket, invoke, openedUrls } = await startApp({
       eventDetailUrl: 'https://helpdesk.example/%file_sha%',
     });
     socket.push?.('event', storedEvent(1));
-    socket.fileinfo = { customUrl };
-    await invoke(CHANNELS.getBlock, 1);
+    socket.fileinfo = { customUrl, eventDetailButtonLabel: 'Why?' };
+    expect(await invoke(CHANNELS.getBlock, 1)).toMatchObject({ detailButton: null });
     await expect(invoke(CHANNELS.openEventDetail, 1)).rejects.toThrow(
       /the rule's custom_url did not give an https URL/,
     );
