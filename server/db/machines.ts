@@ -75,7 +75,7 @@ export class MachineRepository {
   /** Every request of a machine reads its row (plugins/machine-auth.ts): compiled once. */
   readonly #byId: (values: { machine_id: string }) => Promise<MachinesTable[]>;
   /** Updates by the columns they set: each sync's preflight and postflight are among them. */
-  readonly #updates = new Map<string, (values: Record<string, unknown>) => Promise<unknown>>();
+  readonly #updates = new Map<string, ReturnType<MachineRepository['updateOf']>>();
 
   constructor(private readonly db: Db) {
     this.#byId = prepared(db, (v: { machine_id: string }) =>
@@ -134,20 +134,24 @@ export class MachineRepository {
     const columns = Object.keys(set) as (keyof MachinesTable)[];
     if (columns.length === 0) return;
     const shape = columns.join(' ');
-    let run = this.#updates.get(shape);
-    if (!run) {
-      // The machine's id goes by a name no column has, so that it cannot meet a value to set.
-      run = prepared(this.db, (v: Record<string, unknown> & { $machine: string }) =>
-        this.db
-          .updateTable('machines')
-          .set(Object.fromEntries(columns.map((column) => [column, v[column]])))
-          .where('machine_id', '=', v.$machine),
-      );
+    const run = this.#updates.get(shape) ?? this.updateOf(columns);
+    if (!this.#updates.has(shape)) {
       if (this.#updates.size >= MAX_UPDATE_SHAPES)
         this.#updates.delete(this.#updates.keys().next().value!);
       this.#updates.set(shape, run);
     }
     await run({ ...set, $machine: machineId });
+  }
+
+  /** An update of these columns, compiled at its first run. */
+  private updateOf(columns: readonly (keyof MachinesTable)[]) {
+    // The machine's id goes by a name no column has, so that it cannot meet a value to set.
+    return prepared(this.db, (v: Record<string, unknown> & { $machine: string }) =>
+      this.db
+        .updateTable('machines')
+        .set(Object.fromEntries(columns.map((column) => [column, v[column]])))
+        .where('machine_id', '=', v.$machine),
+    );
   }
 
   /**
