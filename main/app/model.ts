@@ -160,14 +160,18 @@ export class AppModel {
     return news ? nowRunsNotice(notice.appName) : undefined;
   }
 
-  /** Keeps a request; returns it with the notification its change deserves. */
+  /**
+   * Keeps a request; returns it with the notification its change deserves. Its approval is no
+   * news once its rule arrived first and said "<name> can now be run" (applyRuleNotice).
+   */
   applyRequest(raw: unknown): { request: ApprovalRequest; notice?: Notice } | undefined {
     const request = parseApprovalRequest(raw);
     if (!request) return undefined;
     const before = this.#requests.get(request.id);
     this.#requests.set(request.id, request);
     trim(this.#requests);
-    const notice = requestNotice(before, request, this.fileNameOf(request));
+    const told = request.state === 'approved' && Boolean(this.block(request.eventId)?.nowRuns);
+    const notice = told ? undefined : requestNotice(before, request, this.fileNameOf(request));
     return notice ? { request, notice } : { request };
   }
 

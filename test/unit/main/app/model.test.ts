@@ -50,6 +50,40 @@ describe('the menu bar model: programs a synced rule now lets run', () => {
     ]);
   });
 
+  it('tells of a program once, whether its rule or its approval arrives first', () => {
+    const request = (state: string) => ({
+      id: 7,
+      eventId: 1,
+      state,
+      justification: 'x'.repeat(10),
+      messages: [],
+      createdAt: 1,
+    });
+    // The approval first: its own notice, and the rule that follows is no news.
+    const approvedFirst = new AppModel();
+    approvedFirst.applyEvent(event(1, 'BLOCK_UNKNOWN'));
+    approvedFirst.applyRequest(request('pending'));
+    expect(approvedFirst.applyRequest(request('approved'))?.notice?.title).toBe(
+      'Approved: prog1 can run now',
+    );
+    expect(approvedFirst.applyRuleNotice({ sha256: sha, appName: 'Prog' })).toBeUndefined();
+    // The rule first: its notice, and the approval that follows is no news.
+    const ruleFirst = new AppModel();
+    ruleFirst.applyEvent(event(1, 'BLOCK_UNKNOWN'));
+    ruleFirst.applyRequest(request('pending'));
+    expect(ruleFirst.applyRuleNotice({ sha256: sha, appName: 'Prog' })?.title).toBe(
+      'Prog can now be run',
+    );
+    const approved = ruleFirst.applyRequest(request('approved'));
+    expect(approved?.request.state).toBe('approved');
+    expect(approved?.notice).toBeUndefined();
+    // A denial still says so.
+    ruleFirst.applyEvent({ ...event(2, 'BLOCK_UNKNOWN'), fileSha256: 'cd'.repeat(32) });
+    expect(ruleFirst.applyRequest({ ...request('denied'), id: 8, eventId: 2 })?.notice?.title).toBe(
+      'Denied: prog2',
+    );
+  });
+
   it('a mark is shown to the renderer through the shared schema', () => {
     const model = new AppModel();
     model.applyEvent(event(1, 'BLOCK_UNKNOWN'));
