@@ -17,7 +17,8 @@ import { json, numberOption } from './command-line';
 const MACHINES = numberOption('--machines', 1000);
 const ROUNDTRIPS = numberOption('--roundtrips', 4000);
 const RULES = numberOption('--rules', 100_000);
-const CONCURRENCY = 32;
+// Never more round trips in flight than machines: two of one machine would end each other's sync.
+const CONCURRENCY = Math.min(32, MACHINES);
 const log = (line: string) => {
   if (!json) console.log(line);
 };
@@ -86,6 +87,20 @@ function postJson(
   });
 }
 
+const syncing = new Set<number>();
+
+/** Round trip `n` of the measured ones: of the next machine not in a round trip already. */
+async function nthRoundtrip(base: string, n: number, tokens?: string[]): Promise<void> {
+  let i = n % MACHINES;
+  while (syncing.has(i)) i = (i + 1) % MACHINES;
+  syncing.add(i);
+  try {
+    await roundtrip(base, i, tokens?.[i]);
+  } finally {
+    syncing.delete(i);
+  }
+}
+
 /** One sync round trip without rules to fetch: preflight, ruledownload, postflight. */
 async function roundtrip(base: string, i: number, token?: string): Promise<void> {
   const machine = `m-${i}`;
@@ -107,7 +122,7 @@ async function measureBaseline(): Promise<number> {
   const { base, child } = await startServer('baseline-server.ts');
   try {
     await pool(MACHINES, (i) => roundtrip(base, i));
-    const seconds = await pool(ROUNDTRIPS, (n) => roundtrip(base, n % MACHINES));
+    const seconds = await pool(ROUNDTRIPS, (n) => nthRoundtrip(base, n));
     log(`baseline (Fastify alone): ${ROUNDTRIPS} round trips in ${seconds.toFixed(2)} s`);
     return Math.round(ROUNDTRIPS / seconds);
   } finally {
@@ -150,9 +165,7 @@ async function measure(engine: 'sqlite' | 'postgres') {
         postJson(base, `/santa/${stage}/m-${i}`, tokens[i], body);
       // Every machine syncs once (its first, clean, sync), then the measured round trips.
       await pool(MACHINES, (i) => roundtrip(base, i, tokens[i]));
-      const roundtripS = await pool(ROUNDTRIPS, (n) =>
-        roundtrip(base, n % MACHINES, tokens[n % MACHINES]),
-      );
+      const roundtripS = await pool(ROUNDTRIPS, (n) => nthRoundtrip(base, n, tokens));
       log(`${engine}: ${ROUNDTRIPS} round trips in ${roundtripS.toFixed(2)} s`);
 
       const BATCH = 50;
