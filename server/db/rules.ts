@@ -7,7 +7,7 @@ import type { Db } from './connect';
 import { prepared } from './prepared';
 import { rowBy } from './rows';
 import type { Database, RulesTable } from './schema';
-import { containsText, type Page, type PageOf } from './search';
+import { containsText, pageOf, type Page, type PageOf } from './search';
 import {
   countRule,
   noRuleCounts,
@@ -227,11 +227,8 @@ export class RuleRepository {
           ),
         ),
       );
-    const [rows, count] = await Promise.all([
-      base.selectAll().orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute(),
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows: rows as RuleRow[], total: Number(count.n) };
+    const { rows, total } = await pageOf(base, page, (q) => q.selectAll().orderBy('id', 'desc'));
+    return { rows: rows as RuleRow[], total };
   }
 
   /** The rules in force that reach this machine: global, its own, its user's and its tags'. */
