@@ -1,6 +1,7 @@
 // The repositories' shared query helpers on both engines: a count and a page of the same
 // filtered query agree, and BIGINT columns read as numbers (PostgreSQL hands them over as
 // strings) while a NULL stays NULL.
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countOf, withNumbers } from '../../../../server/db/rows';
 import { pageOf } from '../../../../server/db/search';
@@ -48,5 +49,36 @@ describe.each(ENGINES)('query helpers on %s', (engine) => {
       enrolled_at: ENROLLED_AT,
       last_sync_at: null,
     });
+  });
+});
+
+// SQLite rows are made from raw rows by a generated object literal (server/db/connect.ts).
+describe('rows as SQLite gives them', () => {
+  const server = useStarted(() => startTestServer('sqlite'));
+
+  it('are plain objects of their columns, whatever the columns are named', async () => {
+    const { rows } = await sql<Record<string, unknown>>`
+      SELECT 1 AS "__proto__", 2 AS "a""b", 3 AS "x", 4 AS "x", 'y' AS "}; throw 1; //"
+    `.execute(server.db);
+    const row = rows[0]!;
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.keys(row)).toEqual(['__proto__', 'a"b', 'x', '}; throw 1; //']);
+    expect(Object.getOwnPropertyDescriptor(row, '__proto__')?.value).toBe(1);
+    expect(row['a"b']).toBe(2);
+    expect(row.x).toBe(4);
+    expect(row['}; throw 1; //']).toBe('y');
+    // Many rows, each its own object.
+    for (const id of ['raw-1', 'raw-2', 'raw-3']) await server.repos.machines.enroll(id, {});
+    const many = await server.db
+      .selectFrom('machines')
+      .select(['machine_id'])
+      .orderBy('machine_id')
+      .execute();
+    expect(many).toEqual([
+      { machine_id: 'raw-1' },
+      { machine_id: 'raw-2' },
+      { machine_id: 'raw-3' },
+    ]);
+    expect(new Set(many).size).toBe(3);
   });
 });
