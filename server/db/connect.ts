@@ -36,26 +36,40 @@ function rowMaker(columns: readonly string[]): RowMaker {
   return new Function('values', `return { ${fields.join(', ')} };`) as RowMaker;
 }
 
-/** A statement as Kysely's SQLite driver uses it, with rows made by rowMaker. */
+/**
+ * A statement as Kysely's SQLite driver uses it, with rows made by rowMaker. Its columns are read
+ * once: the server's migrations run before its first query, and no other process changes the
+ * schema of a running server's file. Should the number of columns change all the same (SQLite
+ * prepares `SELECT *` again after a schema change), the maker is made again from the new ones.
+ */
 function adapt(statement: Sqlite.Statement): SqliteStatement {
   if (!statement.reader) return statement as unknown as SqliteStatement;
-  const make = rowMaker(statement.columns().map((column) => column.name));
+  const columnsNow = () => statement.columns().map((column) => column.name);
+  let width = statement.columns().length;
+  let make = rowMaker(columnsNow());
+  const row = (values: unknown[]) => {
+    if (values.length !== width) {
+      width = values.length;
+      make = rowMaker(columnsNow());
+    }
+    return make(values);
+  };
   const raw = statement.raw(true);
   return {
     reader: true,
-    all: (parameters) => (raw.all(parameters) as unknown[][]).map(make),
+    all: (parameters) => (raw.all(parameters) as unknown[][]).map(row),
     run: (parameters) => raw.run(parameters),
     *iterate(parameters) {
       for (const values of raw.iterate(parameters) as IterableIterator<unknown[]>)
-        yield make(values);
+        yield row(values);
     },
   };
 }
 
 /**
  * Kysely prepares every query afresh; on SQLite that compile is most of a small query's cost.
- * The same SQL text gets the same prepared statement back (at most 500 kept, the oldest made
- * goes first). Safe because the SQLite driver runs each statement to completion before the
+ * The same SQL text gets the same prepared statement back (at most 500 kept, the least recently
+ * used goes first). Safe because the SQLite driver runs each statement to completion before the
  * next begins.
  */
 function withStatementCache(sqlite: Sqlite.Database): SqliteDatabase {
@@ -64,11 +78,13 @@ function withStatementCache(sqlite: Sqlite.Database): SqliteDatabase {
     close: () => sqlite.close(),
     prepare(text: string) {
       let statement = cache.get(text);
-      if (!statement) {
+      if (statement) {
+        cache.delete(text); // most recently used goes last
+      } else {
         statement = adapt(sqlite.prepare(text));
         if (cache.size >= 500) cache.delete(cache.keys().next().value!);
-        cache.set(text, statement);
       }
+      cache.set(text, statement);
       return statement;
     },
   };

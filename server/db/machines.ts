@@ -68,6 +68,9 @@ export interface MachineFacts {
   tags?: string[] | undefined;
 }
 
+/** An update of some columns of one machine (MachineRepository.update), compiled once. */
+type CompiledUpdate = (values: Record<string, unknown> & { $machine: string }) => Promise<unknown>;
+
 /** The shapes of update a process keeps compiled (there are a handful in the code). */
 const MAX_UPDATE_SHAPES = 64;
 
@@ -75,7 +78,7 @@ export class MachineRepository {
   /** Every request of a machine reads its row (plugins/machine-auth.ts): compiled once. */
   readonly #byId: (values: { machine_id: string }) => Promise<MachinesTable[]>;
   /** Updates by the columns they set: each sync's preflight and postflight are among them. */
-  readonly #updates = new Map<string, ReturnType<MachineRepository['updateOf']>>();
+  readonly #updates = new Map<string, CompiledUpdate>();
 
   constructor(private readonly db: Db) {
     this.#byId = prepared(db, (v: { machine_id: string }) =>
@@ -134,7 +137,7 @@ export class MachineRepository {
     const columns = Object.keys(set) as (keyof MachinesTable)[];
     if (columns.length === 0) return;
     const shape = columns.join(' ');
-    const run = this.#updates.get(shape) ?? this.updateOf(columns);
+    const run = this.#updates.get(shape) ?? this.#updateOf(columns);
     if (!this.#updates.has(shape)) {
       if (this.#updates.size >= MAX_UPDATE_SHAPES)
         this.#updates.delete(this.#updates.keys().next().value!);
@@ -144,7 +147,7 @@ export class MachineRepository {
   }
 
   /** An update of these columns, compiled at its first run. */
-  private updateOf(columns: readonly (keyof MachinesTable)[]) {
+  #updateOf(columns: readonly (keyof MachinesTable)[]): CompiledUpdate {
     // The machine's id goes by a name no column has, so that it cannot meet a value to set.
     return prepared(this.db, (v: Record<string, unknown> & { $machine: string }) =>
       this.db

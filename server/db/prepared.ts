@@ -21,8 +21,10 @@ type Source = { readonly name: string } | { readonly constant: unknown };
 
 /**
  * A query of `values` (named, as `build` reads them) that is built and compiled at its first run
- * only. `build` must use each value as a value (compared, set, inserted), never to decide the
- * query's shape (an `if` on it, a list spread into `in`): it sees markers, not values.
+ * only. `build` must use each value as a value (compared with `=` or `<`, set, inserted), never
+ * where Kysely decides the SQL by the value: an `if` on it, a list spread into `in`, `is` (a null
+ * is written `is null`, a marker `is ?`), or the object form `eb.and({ column: value })`. It sees
+ * markers, not values.
  */
 export function prepared<V extends Record<string, unknown>, R>(
   db: Pick<Kysely<unknown>, 'executeQuery'>,
@@ -44,7 +46,9 @@ export function prepared<V extends Record<string, unknown>, R>(
       if ('constant' in source) return source.constant;
       const value = values[source.name];
       if (value === undefined)
-        throw new Error(`prepared query: no value for ${source.name} (${compiled!.sql})`);
+        throw new Error(
+          `prepared query: no value for ${source.name} (${compiled!.sql}); pass every value the query reads, null for SQL NULL`,
+        );
       return value;
     });
     const result = await db.executeQuery<R>(CompiledQuery.raw(compiled.sql, parameters));

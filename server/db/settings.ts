@@ -298,11 +298,16 @@ export const MAX_KEPT_ANSWERS = 10_000;
 
 /** Tells every server process's kept preflight settings that a profile changed (preflightFor). */
 async function bumpSettingsVersion(trx: Db): Promise<void> {
-  await trx
+  const { numUpdatedRows } = await trx
     .updateTable('counters')
     .set((eb) => ({ value: eb('value', '+', 1) }))
     .where('name', '=', 'settings_version')
-    .execute();
+    .executeTakeFirstOrThrow();
+  // Without its counter no process would ever learn of the change: refuse it (rolled back).
+  if (Number(numUpdatedRows) !== 1)
+    throw new Error(
+      'settings: the settings_version counter is missing from the database; restart the server so that its migrations run',
+    );
 }
 
 export class SettingsRepository {
@@ -475,7 +480,8 @@ export class SettingsRepository {
     );
     if (this.#answers.size >= this.keep) this.#answers.delete(this.#answers.keys().next().value!);
     // Only kept while no newer version was read meanwhile (that one's answers are kept instead).
-    if (this.#answersFor.version === version) this.#answers.set(key, answer);
+    if (this.#answersFor.version === version && this.#answersFor.defaults === defaults)
+      this.#answers.set(key, answer);
     return answer;
   }
 }

@@ -1,6 +1,7 @@
 // The repositories' shared query helpers on both engines: a count and a page of the same
 // filtered query agree, and BIGINT columns read as numbers (PostgreSQL hands them over as
-// strings) while a NULL stays NULL.
+// strings) while a NULL stays NULL. And SQLite's rows, made from raw rows (server/db/connect.ts):
+// plain objects of their columns whatever the names, following a change of the columns.
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countOf, withNumbers } from '../../../../server/db/rows';
@@ -80,5 +81,18 @@ describe('rows as SQLite gives them', () => {
       { machine_id: 'raw-3' },
     ]);
     expect(new Set(many).size).toBe(3);
+  });
+
+  it('follow a change of the columns a kept statement selects', async () => {
+    await sql`CREATE TABLE scratch_columns (a INTEGER, b TEXT, c TEXT)`.execute(server.db);
+    await sql`INSERT INTO scratch_columns VALUES (1, 'B', 'C')`.execute(server.db);
+    const all = () =>
+      server.db
+        .selectFrom('scratch_columns' as never)
+        .selectAll()
+        .execute();
+    expect(await all()).toEqual([{ a: 1, b: 'B', c: 'C' }]);
+    await sql`ALTER TABLE scratch_columns DROP COLUMN b`.execute(server.db);
+    expect(await all()).toEqual([{ a: 1, c: 'C' }]);
   });
 });

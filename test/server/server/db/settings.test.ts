@@ -185,4 +185,21 @@ describe.each(ENGINES)('settings repository on %s', (engine) => {
       await here.preflightFor({ machine_id: id, tags: '[]' }, DEFAULTS, removed);
     expect(here.keptAnswers).toBe(3);
   });
+
+  it('refuses a change no process could learn of: its counter gone, nothing is stored', async () => {
+    const counter = server.db
+      .selectFrom('counters')
+      .selectAll()
+      .where('name', '=', 'settings_version');
+    const saved = await counter.executeTakeFirstOrThrow();
+    await server.db.deleteFrom('counters').where('name', '=', 'settings_version').execute();
+    try {
+      await expect(
+        server.repos.settings.put({ scope: 'tag', value: 'lost', priority: 0, values: {} }, 'a'),
+      ).rejects.toThrow(/settings_version counter is missing.*restart the server/);
+      expect(await server.repos.settings.get('tag', 'lost')).toBeUndefined();
+    } finally {
+      await server.db.insertInto('counters').values(saved).execute();
+    }
+  });
 });
