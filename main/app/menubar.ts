@@ -209,6 +209,12 @@ export class MenuBarApp<Image = unknown> {
     const event = await this.#findBlock(eventId);
     const explained = await this.#explain(event);
     const link = detailLinkOf(explained ?? {}, this.#deps.settings);
+    const opens = link !== null && isSafeExternalUrl(this.#detailUrl(event, link));
+    // The employee sees no button; whoever set the URL should learn why from the log.
+    if (link && !opens)
+      (this.#deps.log ?? console.error)(
+        `gatehouse: no Open button for ${event.fileName}: ${link.source} did not give an https URL (${link.template})`,
+      );
     this.#detailLinks.delete(eventId);
     this.#detailLinks.set(eventId, link);
     for (const oldest of this.#detailLinks.keys()) {
@@ -225,8 +231,8 @@ export class MenuBarApp<Image = unknown> {
         explained?.decision === event.decision && typeof explained.reason === 'string'
           ? explained.reason
           : reasonOf(event.decision),
-      // No button for a URL the app would refuse to open (openEventDetail says why).
-      detailButton: link && isSafeExternalUrl(this.#detailUrl(event, link)) ? link.label : null,
+      // No button for a URL the app would refuse to open.
+      detailButton: opens ? link.label : null,
       request: this.#model.requestFor(eventId) ?? null,
     };
   }

@@ -96,6 +96,8 @@ export class AppModel {
   /** Programs a compiler built here that ran on their transitive rule. */
   readonly #built = new Map<number, BlockedEvent>();
   readonly #requests = new Map<number, ApprovalRequest>();
+  /** Requests whose program a rule notice said can now run while they were still open. */
+  readonly #toldBeforeApproval = new Set<number>();
 
   get status(): AgentStatus {
     return this.#status;
@@ -155,14 +157,24 @@ export class AppModel {
     for (const event of this.#blocks.values()) {
       if (event.sha256 !== notice.sha256 || event.nowRuns === notice.appName) continue;
       this.#blocks.set(event.id, { ...event, nowRuns: notice.appName });
-      news ||= this.requestFor(event.id)?.state !== 'approved';
+      const request = this.requestFor(event.id);
+      if (request && request.state !== 'approved') {
+        this.#toldBeforeApproval.add(request.id);
+        // As many as the requests kept; the oldest first out.
+        for (const id of this.#toldBeforeApproval) {
+          if (this.#toldBeforeApproval.size <= KEPT) break;
+          this.#toldBeforeApproval.delete(id);
+        }
+      }
+      news ||= request?.state !== 'approved';
     }
     return news ? nowRunsNotice(notice.appName) : undefined;
   }
 
   /**
    * Keeps a request; returns it with the notification its change deserves. Its approval is no
-   * news once its rule arrived first and said "<name> can now be run" (applyRuleNotice).
+   * news once its rule arrived first, while it was open, and said "<name> can now be run"
+   * (applyRuleNotice).
    */
   applyRequest(raw: unknown): { request: ApprovalRequest; notice?: Notice } | undefined {
     const request = parseApprovalRequest(raw);
@@ -170,7 +182,7 @@ export class AppModel {
     const before = this.#requests.get(request.id);
     this.#requests.set(request.id, request);
     trim(this.#requests);
-    const told = request.state === 'approved' && Boolean(this.block(request.eventId)?.nowRuns);
+    const told = request.state === 'approved' && this.#toldBeforeApproval.delete(request.id);
     const notice = told ? undefined : requestNotice(before, request, this.fileNameOf(request));
     return notice ? { request, notice } : { request };
   }

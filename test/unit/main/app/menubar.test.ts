@@ -99,6 +99,7 @@ async function startApp(settings: Partial<AppSettings> = {}) {
   const opened: WindowOptions[] = [];
   const openedUrls: string[] = [];
   const sent: unknown[] = [];
+  const logged: string[] = [];
   const handlers = new Map<string, (event: InvokeEventLike, ...args: unknown[]) => unknown>();
   let silences: string | undefined;
   const app = new MenuBarApp<string>({
@@ -129,6 +130,7 @@ async function startApp(settings: Partial<AppSettings> = {}) {
     appVersion: '9.9.9',
     trustedRenderer: { fileDir: '/app/out/renderer' },
     quit: () => {},
+    log: (message) => void logged.push(message),
   });
   await app.start();
   await new Promise((resolve) => setImmediate(resolve));
@@ -142,7 +144,7 @@ async function startApp(settings: Partial<AppSettings> = {}) {
       },
       ...args,
     );
-  return { app, socket, notices, opened, openedUrls, sent, invoke };
+  return { app, socket, notices, opened, openedUrls, sent, invoke, logged };
 }
 
 describe('MenuBarApp', () => {
@@ -336,12 +338,16 @@ describe('MenuBarApp', () => {
     'http://wiki.example/%file_sha%',
     'https://user:secret@wiki.example/',
   ])("never opens the rule's custom_url %s, nor shows a button for it", async (customUrl) => {
-    const { socket, invoke, openedUrls } = await startApp({
+    const { socket, invoke, openedUrls, logged } = await startApp({
       eventDetailUrl: 'https://helpdesk.example/%file_sha%',
     });
     socket.push?.('event', storedEvent(1));
     socket.fileinfo = { customUrl, eventDetailButtonLabel: 'Why?' };
     expect(await invoke(CHANNELS.getBlock, 1)).toMatchObject({ detailButton: null });
+    // Whoever set the URL learns why from the log.
+    expect(logged).toContainEqual(
+      expect.stringMatching(/no Open button for .*the rule's custom_url did not give an https URL/),
+    );
     await expect(invoke(CHANNELS.openEventDetail, 1)).rejects.toThrow(
       /the rule's custom_url did not give an https URL/,
     );

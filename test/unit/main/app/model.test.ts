@@ -77,6 +77,17 @@ describe('the menu bar model: programs a synced rule now lets run', () => {
     const approved = ruleFirst.applyRequest(request('approved'));
     expect(approved?.request.state).toBe('approved');
     expect(approved?.notice).toBeUndefined();
+    // A rule that marked the block before any request does not silence that request's approval.
+    const markedBefore = new AppModel();
+    markedBefore.applyEvent(event(1, 'BLOCK_UNKNOWN'));
+    expect(markedBefore.applyRuleNotice({ sha256: sha, appName: 'Prog' })?.title).toBe(
+      'Prog can now be run',
+    );
+    markedBefore.applyRequest(request('pending'));
+    expect(markedBefore.applyRuleNotice({ sha256: sha, appName: 'Prog' })).toBeUndefined();
+    expect(markedBefore.applyRequest(request('approved'))?.notice?.title).toBe(
+      'Approved: prog1 can run now',
+    );
     // A denial still says so.
     ruleFirst.applyEvent({ ...event(2, 'BLOCK_UNKNOWN'), fileSha256: 'cd'.repeat(32) });
     expect(ruleFirst.applyRequest({ ...request('denied'), id: 8, eventId: 2 })?.notice?.title).toBe(
