@@ -131,19 +131,24 @@ export class MachineRepository {
 
   /** Sets these columns of a machine (undefined ones are left as they are). */
   async update(machineId: string, values: Partial<MachinesTable>): Promise<void> {
-    const set = Object.fromEntries(
-      Object.entries(values).filter(([, value]) => value !== undefined),
-    ) as Record<keyof MachinesTable, unknown>;
-    const columns = Object.keys(set) as (keyof MachinesTable)[];
+    // One pass over the values: this runs at every preflight and postflight.
+    const set: Record<string, unknown> & { $machine: string } = { $machine: machineId };
+    const columns: (keyof MachinesTable)[] = [];
+    for (const [column, value] of Object.entries(values) as [keyof MachinesTable, unknown][]) {
+      if (value === undefined) continue;
+      set[column] = value;
+      columns.push(column);
+    }
     if (columns.length === 0) return;
     const shape = columns.join(' ');
-    const run = this.#updates.get(shape) ?? this.#updateOf(columns);
-    if (!this.#updates.has(shape)) {
+    let run = this.#updates.get(shape);
+    if (!run) {
+      run = this.#updateOf(columns);
       if (this.#updates.size >= MAX_UPDATE_SHAPES)
         this.#updates.delete(this.#updates.keys().next().value!);
       this.#updates.set(shape, run);
     }
-    await run({ ...set, $machine: machineId });
+    await run(set);
   }
 
   /** An update of these columns, compiled at its first run. */

@@ -9,11 +9,12 @@ import fp from 'fastify-plugin';
 export const BODY_LIMIT = 8 * 1024 * 1024;
 
 function registerBodyDecoding(app: FastifyInstance): void {
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  // Callback style rather than async: every request passes here, and most are identity.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const encoding = String(request.headers['content-encoding'] ?? 'identity')
       .toLowerCase()
       .trim();
-    if (encoding === 'identity' || encoding === '') return payload;
+    if (encoding === 'identity' || encoding === '') return done(null, payload);
     const decoder =
       encoding === 'gzip'
         ? createGunzip()
@@ -21,15 +22,19 @@ function registerBodyDecoding(app: FastifyInstance): void {
           ? createInflate()
           : undefined;
     if (!decoder) {
-      throw Object.assign(
-        new Error(`Content-Encoding "${encoding}" is not supported; use deflate, gzip or identity`),
-        { statusCode: 415 },
+      return done(
+        Object.assign(
+          new Error(
+            `Content-Encoding "${encoding}" is not supported; use deflate, gzip or identity`,
+          ),
+          { statusCode: 415 },
+        ),
       );
     }
     delete request.headers['content-length']; // the decompressed length is not known yet
     payload.on('error', (error) => decoder.destroy(error));
     decoder.on('error', () => undefined);
-    return payload.pipe(decoder);
+    done(null, payload.pipe(decoder));
   });
 
   const parseJson = (
