@@ -1,6 +1,7 @@
 // Every Santa rule field and policy, end to end: made in the console API, checked in one place
 // (common/rules.ts parseRuleSpec), stored, and sent to a stock Santa client as it asks.
 import { describe, expect, it } from 'vitest';
+import { auditEntries } from '../../../../helpers/audit';
 import { callConsole } from '../../../../helpers/console-api';
 import { startSantaFleet } from '../../../../helpers/santa-fleet';
 import { ENGINES } from '../../../../helpers/server';
@@ -79,12 +80,8 @@ describe.each(ENGINES)('Santa rule fields through the console on %s', (engine) =
       event_detail_button_label: 'Ask IT',
       custom_url: 'https://it.example/ask',
     });
-    const audit = await fleet.server.db
-      .selectFrom('audit_log')
-      .select('details')
-      .where('action', '=', 'rule.create')
-      .execute();
-    expect(audit.map((entry) => JSON.parse(entry.details))).toContainEqual(
+    const audit = await auditEntries(fleet.server.db, { action: 'rule.create' });
+    expect(audit.map((entry) => entry.details)).toContainEqual(
       expect.objectContaining({ policy: 'CEL', cel_expr: CEL }),
     );
   });

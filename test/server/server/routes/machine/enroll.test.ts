@@ -4,7 +4,7 @@
 // an approved claim gets a new token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../../../server/app';
-import { auditedActions } from '../../../../helpers/audit';
+import { auditedActions, auditEntries } from '../../../../helpers/audit';
 import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
 import { postJson } from '../../../../helpers/http-json';
 
@@ -178,11 +178,7 @@ describe('the enrollment throttle', () => {
       '127.0.0.3',
     );
     expect(right.status).toBe(429);
-    const refusals = await server.db
-      .selectFrom('audit_log')
-      .select('action')
-      .where('action', '=', 'enroll.refuse')
-      .execute();
+    const refusals = await auditEntries(server.db, { action: 'enroll.refuse' });
     expect(refusals).toHaveLength(4);
     const metrics = await (await fetch(`${server.base}/metrics`)).text();
     expect(metrics).toContain('gatehouse_limit_hits_total{limit="enroll_address"} 1');

@@ -1,6 +1,7 @@
 // Approval requests on both engines: machines create and read only their own; the helpdesk
 // approves (the rule lands in the same transaction), denies or asks; every change is audited.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEntries } from '../../../../helpers/audit';
 import type { Repositories } from '../../../../../server/app';
 import type { Db } from '../../../../../server/db/connect';
 import { ENGINES, startTestServer, type TestServer } from '../../../../helpers/server';
@@ -148,11 +149,7 @@ describe.each(ENGINES)('approval requests on %s', (engine) => {
   });
 
   it('audits every change, in order', async () => {
-    const rows = await db
-      .selectFrom('audit_log')
-      .select(['actor', 'action'])
-      .orderBy('id')
-      .execute();
+    const rows = await auditEntries(db);
     const actions = rows.map((row) => row.action);
     expect(actions).toEqual(
       expect.arrayContaining([

@@ -304,14 +304,12 @@ describe.each(ENGINES)('rule scopes over Santa sync on %s', (engine) => {
     expect(mac.rules.filter((rule) => rule.transitive)).toEqual([]);
     expect((await mac.sync()).syncType).toBe('NORMAL');
     expect(await pending()).toMatchObject({ clean_sync_pending: false, clean_all_pending: false });
-    const audit = await fleet.server.db
-      .selectFrom('audit_log')
-      .select(['actor', 'details'])
-      .where('target', '=', 'machine:ordered-all')
-      .where('action', '=', 'machine.clean-sync')
-      .execute();
-    expect(audit).toEqual([
-      { actor: 'grace', details: JSON.stringify({ reason: 'console', all: true }) },
+    const audit = await auditEntries(fleet.server.db, {
+      target: 'machine:ordered-all',
+      action: 'machine.clean-sync',
+    });
+    expect(audit.map(({ actor, details }) => ({ actor, details }))).toEqual([
+      { actor: 'grace', details: { reason: 'console', all: true } },
     ]);
   });
 });
