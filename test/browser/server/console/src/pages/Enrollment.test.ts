@@ -2,6 +2,7 @@
 // machine id beside what the id is bound to, approves one and rejects another (audited), and
 // puts a machine's claimed tags in force; helpdesk sees the same without the buttons.
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { auditEntries } from '../../../../../helpers/audit';
 import { screenshotPath } from '../../../../../helpers/chromium';
 import { CONSOLE_ACCOUNTS } from '../../../../../helpers/console-fixtures';
 import { logIntoConsole, useConsoleInChromium } from '../../../../../helpers/console-page';
@@ -65,13 +66,9 @@ describe('enrollment conflicts in the console (Chromium)', () => {
       .toBe('Tags of mac-tags: laptops.');
     expect(JSON.parse((await ui.repos.machines.get('mac-tags'))!.tags)).toEqual(['laptops']);
 
-    const audit = await ui.server.db
-      .selectFrom('audit_log')
-      .select(['actor', 'action', 'target'])
-      .where('actor', '=', admin.username)
-      .where('target', 'like', 'machine:%')
-      .orderBy('id')
-      .execute();
+    const audit = (await auditEntries(ui.server.db, { actor: admin.username }))
+      .filter((entry) => entry.target.startsWith('machine:'))
+      .map(({ actor, action, target }) => ({ actor, action, target }));
     expect(audit).toEqual([
       { actor: admin.username, action: 'enroll.conflict.approve', target: 'machine:mac-approve' },
       { actor: admin.username, action: 'enroll.conflict.reject', target: 'machine:mac-reject' },
