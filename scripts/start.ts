@@ -70,16 +70,23 @@ function parseArgs(argv: readonly string[]): StartOptions | string {
   return options;
 }
 
-/** The helpdesk console is served from its build; build it once when it is missing. */
-function ensureConsoleBuilt(): void {
-  if (existsSync(join(ROOT, 'out/console/index.html'))) return;
-  console.log('gatehouse: building the helpdesk console (once)…');
-  const result = spawnSync(
-    join(ROOT, 'node_modules/.bin/vite'),
-    ['build', '--logLevel', 'error', '--config', join(ROOT, 'server/console/vite.config.ts')],
-    { cwd: ROOT, stdio: 'inherit' },
-  );
-  if (result.status !== 0) throw new Error('gatehouse: the helpdesk console did not build');
+/** The web apps the backend serves from their builds: each built once when it is missing. */
+const WEB_APPS = [
+  { dir: 'console', name: 'the helpdesk console' },
+  { dir: 'portal', name: 'the employee portal' },
+] as const;
+
+function ensureWebAppsBuilt(): void {
+  for (const { dir, name } of WEB_APPS) {
+    if (existsSync(join(ROOT, `out/${dir}/index.html`))) continue;
+    console.log(`gatehouse: building ${name} (once)…`);
+    const result = spawnSync(
+      join(ROOT, 'node_modules/.bin/vite'),
+      ['build', '--logLevel', 'error', '--config', join(ROOT, `server/${dir}/vite.config.ts`)],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
+    if (result.status !== 0) throw new Error(`gatehouse: ${name} did not build`);
+  }
 }
 
 /** The menu-bar app runs as the desktop user, never as root. */
@@ -118,7 +125,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const isRoot = process.getuid?.() === 0;
-  ensureConsoleBuilt();
+  ensureWebAppsBuilt();
   if (!isRoot) {
     console.log(
       'gatehouse: not root, so no agent: blocking programs needs the exec monitor, which needs root (sudo npm start); running the backend and the menu-bar app only',

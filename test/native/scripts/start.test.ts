@@ -109,6 +109,8 @@ describe('npm start', () => {
         expect(out).toContain(tryThis);
       const { consoleUrl, password } = summary(out);
       expect(await logIn(consoleUrl, password)).toBe(200);
+      // The employee portal is served too (npm start builds it when it is missing).
+      expect((await fetch(consoleUrl.replace(/\/console$/, '/portal/'))).status).toBe(200);
 
       const client = await ControlClient.connect(socket);
       type Status = {
